@@ -1,0 +1,99 @@
+// Command line of l2tpctl:
+//   l2tpctl [--socket PATH] [--json] status|stats|reload
+//   l2tpctl [--socket PATH] [--json] connect LAC | disconnect TUNNEL|LAC | hangup [TUNNEL/]SESSION
+import { parseArgs } from 'node:util';
+import { DEFAULTS } from '../config/schema.js';
+import type { ControlCommand } from '../ops/control-protocol.js';
+
+export type L2tpctlArgs =
+  | { kind: 'run'; socket: string; json: boolean; command: ControlCommand }
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'error'; message: string };
+
+export const L2TPCTL_USAGE = `Usage: l2tpctl [--socket PATH] [--json] COMMAND
+
+Commands:
+  status                   tunnels and sessions
+  stats                    daemon counters
+  connect LAC              dial the LAC section named LAC
+  disconnect TUNNEL|LAC    close a tunnel by its local ID, or the tunnel of a LAC section
+  hangup [TUNNEL/]SESSION  end a session by its local ID
+  reload                   re-read the configuration (established tunnels stay up)
+
+Options:
+  --socket PATH   control socket (default ${DEFAULTS.control.socket})
+  --json          print the daemon's JSON answer instead of a table
+  -h, --help      print this help
+  --version       print the version
+`;
+
+const ID = /^[1-9]\d{0,4}$/;
+const isId = (s: string): boolean => ID.test(s) && Number(s) <= 65_535;
+
+export function parseL2tpctlArgs(argv: readonly string[]): L2tpctlArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        socket: { type: 'string', short: 's' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    return { kind: 'error', message: (err as Error).message };
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return { kind: 'help' };
+  if (values.version === true) return { kind: 'version' };
+  const [name, target, ...extra] = positionals;
+  if (name === undefined) return { kind: 'error', message: 'missing command (try --help)' };
+  const command = toCommand(name, target);
+  if (typeof command === 'string') return { kind: 'error', message: command };
+  const wanted =
+    command.cmd === 'status' || command.cmd === 'stats' || command.cmd === 'reload' ? 0 : 1;
+  if (extra.length > 0 || (wanted === 0 && target !== undefined)) {
+    return { kind: 'error', message: `too many arguments for '${name}'` };
+  }
+  return {
+    kind: 'run',
+    socket: values.socket ?? DEFAULTS.control.socket,
+    json: values.json === true,
+    command,
+  };
+}
+
+function toCommand(name: string, target: string | undefined): ControlCommand | string {
+  switch (name) {
+    case 'status':
+    case 'stats':
+    case 'reload':
+      return { cmd: name, args: {} };
+    case 'connect':
+      return target === undefined
+        ? 'usage: l2tpctl connect LAC'
+        : { cmd: 'connect', args: { lac: target } };
+    case 'disconnect':
+      if (target === undefined) return 'usage: l2tpctl disconnect TUNNEL|LAC';
+      return isId(target)
+        ? { cmd: 'disconnect', args: { tunnel: Number(target) } }
+        : { cmd: 'disconnect', args: { lac: target } };
+    case 'hangup': {
+      const m = target === undefined ? null : /^(?:(\d+)\/)?(\d+)$/.exec(target);
+      if (m === null || !isId(m[2]) || (m[1] !== undefined && !isId(m[1]))) {
+        return 'usage: l2tpctl hangup [TUNNEL/]SESSION (local IDs, 1-65535)';
+      }
+      const session = Number(m[2]);
+      return m[1] === undefined
+        ? { cmd: 'hangup', args: { session } }
+        : { cmd: 'hangup', args: { session, tunnel: Number(m[1]) } };
+    }
+    default:
+      return `unknown command '${name}' (try --help)`;
+  }
+}

@@ -1,0 +1,237 @@
+// The validated configuration: what src/config/load.ts returns after parsing and checking
+// the YAML file. Every value here is concrete (defaults filled in), durations are numbers of
+// milliseconds, and addresses are parsed. Objects are plain data (BigInt included), so a
+// config can cross postMessage to worker threads unchanged.
+//
+// The YAML keys are the same names as the fields below (camelCase). Defaults are listed in
+// DEFAULTS at the end of this file and documented in config/l2tpd.example.yaml.
+
+/** A duration in milliseconds (YAML: '30s', '500ms', '2m', '1h', or a bare number of ms). */
+export type Milliseconds = number;
+
+export type AddressFamily = 4 | 6;
+
+/**
+ * An inclusive range of addresses of one family. YAML forms: a single address
+ * ('192.0.2.1', '2001:db8::1'), a CIDR block ('192.0.2.0/24', '2001:db8::/64') or a
+ * dash range ('192.0.2.10-192.0.2.20'). `first` and `last` are the addresses as integers.
+ */
+export interface AddressRange {
+  /** The range as the operator wrote it, for logs and error messages. */
+  text: string;
+  family: AddressFamily;
+  first: bigint;
+  last: bigint;
+}
+
+/** A UDP endpoint to bind. */
+export interface ListenAddress {
+  address: string;
+  family: AddressFamily;
+  port: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** PPP authentication the LNS's pppd requires of the remote user. */
+export type PppAuth = 'chap' | 'pap' | 'mschap-v2' | 'none';
+
+export interface RetransmitConfig {
+  /** First retransmission timeout (RFC 2661 §5.8). Default 1s. */
+  initial: Milliseconds;
+  /** Upper bound of the exponential backoff; the RFC asks for at least 8s. Default 8s. */
+  cap: Milliseconds;
+  /** Retransmissions before the tunnel is declared dead (RFC 2661 §5.8 recommends 5). Default 5. */
+  retries: number;
+  /** Derive the timeout from measured round-trip times instead of only `initial`. Default true. */
+  adaptive: boolean;
+}
+
+export interface TunnelConfig {
+  /** Send a HELLO after this long without a control message from the peer (§6.5). Default 60s. */
+  helloInterval: Milliseconds;
+  retransmit: RetransmitConfig;
+  /** How long to wait for a piggy-back before sending an explicit ZLB ack (§5.8). Default 100ms. */
+  ackDelay: Milliseconds;
+  /** Receive Window Size we advertise (§4.4.3). Default 16. */
+  receiveWindow: number;
+  /** Established plus half-open tunnels the daemon holds at once. Default 10000. */
+  maxTunnels: number;
+  /** Sessions per tunnel. Default 1000. */
+  maxSessionsPerTunnel: number;
+  /** Tunnels that received SCCRQ but are not yet established (flood bound). Default 256. */
+  maxHalfOpen: number;
+}
+
+/** Access control of an LNS section by peer (LAC) address. */
+export interface PeerRules {
+  /** Peers this section accepts; empty means any peer not denied. Default []. */
+  allow: AddressRange[];
+  /** Peers this section refuses, checked before `allow`. Default []. */
+  deny: AddressRange[];
+}
+
+export interface IpPool {
+  /** Addresses handed to remote PPP peers. Default []. */
+  ranges: AddressRange[];
+  /** Addresses within `ranges` never handed out. Must lie inside `ranges`. Default []. */
+  exclude: AddressRange[];
+}
+
+export interface LnsPppConfig {
+  /** pppd binary. Default '/usr/sbin/pppd'. */
+  path: string;
+  /** Authentication required of the remote user; ['none'] disables it. Default ['chap']. */
+  auth: PppAuth[];
+  /** Pass refuse-pap to pppd. Default: true unless `auth` contains 'pap'. */
+  refusePap: boolean;
+  /** pppd options file (pppd `file`). Default null. */
+  optionsFile: string | null;
+  /** Extra pppd arguments, passed through in order. Default []. */
+  options: string[];
+}
+
+export interface LnsSection {
+  /** Unique among LNS sections. */
+  name: string;
+  peers: PeerRules;
+  /** Require tunnel authentication (Challenge AVP, secret from the secrets file). Default false. */
+  challenge: boolean;
+  /** Hide AVPs that may be hidden (§4.3); needs a secret. Default false. */
+  hidden: boolean;
+  /** Our PPP address: one address shared by all sessions, or a range (one per session). Default null (pppd decides). */
+  localIp: AddressRange | null;
+  ipPool: IpPool;
+  /** Give each session a remote address from `ipPool`. Default true. */
+  assignIp: boolean;
+  /** Send data messages with sequence numbers (§5.4). Default false. */
+  sequencing: boolean;
+  /** Set the L bit (Length field) on data messages. Default false. */
+  lengthBit: boolean;
+  /** Host Name AVP we send for tunnels of this section. Default: the global hostname. */
+  hostname: string;
+  ppp: LnsPppConfig;
+}
+
+/** An LNS a LAC section dials. `host` is an address or a DNS name, resolved at dial time. */
+export interface LacPeer {
+  host: string;
+  port: number;
+}
+
+export interface RedialConfig {
+  /** Redial after the tunnel or call drops. Default false. */
+  enabled: boolean;
+  /** Wait between attempts. Default 30s. */
+  delay: Milliseconds;
+  /** Attempts before giving up; 0 means no limit. Default 0. */
+  maxAttempts: number;
+}
+
+export interface LacPppConfig {
+  /** pppd binary. Default '/usr/sbin/pppd'. */
+  path: string;
+  /** PPP user name (pppd `user`). Default null. */
+  user: string | null;
+  /** PPP password (pppd `password`); the config file must then be readable by its owner only. Default null. */
+  password: string | null;
+  /** pppd options file. Default null. */
+  optionsFile: string | null;
+  /** Extra pppd arguments. Default []. */
+  options: string[];
+}
+
+export interface LacSection {
+  /** Unique among LAC sections; `l2tpctl connect NAME` uses it. */
+  name: string;
+  /** LNSs tried in order: the next one when a tunnel cannot be established (failover). At least one. */
+  lns: LacPeer[];
+  /** Dial when the daemon starts. Default false. */
+  autodial: boolean;
+  redial: RedialConfig;
+  /** Host Name AVP we send. Default: the global hostname. */
+  hostname: string;
+  /** Require the LNS to authenticate (Challenge AVP). Default false. */
+  challenge: boolean;
+  /** Hide AVPs. Default false. */
+  hidden: boolean;
+  /** Default false. */
+  sequencing: boolean;
+  /** Default false. */
+  lengthBit: boolean;
+  ppp: LacPppConfig;
+}
+
+export interface ControlConfig {
+  /** Unix control socket for l2tpctl (created 0600). Default '/run/l2tpd/l2tpctl.sock'. */
+  socket: string;
+  /** Legacy l2tpd control pipe (FIFO, created 0600); null disables it. Default '/run/l2tpd/l2tp-control'. */
+  pipe: string | null;
+}
+
+export interface MetricsConfig {
+  /** Prometheus endpoint (HTTP GET /metrics); null is off. YAML: 'addr:port', '[v6]:port' or off. Default null. */
+  listen: ListenAddress | null;
+}
+
+export interface L2tpdConfig {
+  /** UDP endpoints. Default [{address: '0.0.0.0', port: 1701}]. */
+  listen: ListenAddress[];
+  /** Worker threads hosting tunnel actors: 'auto' (one per available CPU) or a count. Default 'auto'. */
+  workers: 'auto' | number;
+  /** Host Name AVP (§4.4.3). Default: the machine's host name. */
+  hostname: string;
+  /** l2tp-secrets file; null means no tunnel secrets (then no section may use challenge or hidden). Default null. */
+  secrets: string | null;
+  control: ControlConfig;
+  log: { level: LogLevel };
+  metrics: MetricsConfig;
+  /** Testing aids; never enable in production. */
+  debug: { faultInjection: boolean };
+  tunnel: TunnelConfig;
+  /** LNS sections, matched against a peer's address in file order (first that accepts wins). Default []. */
+  lns: LnsSection[];
+  /** LAC sections. Default []. */
+  lac: LacSection[];
+}
+
+export const DEFAULT_PPPD = '/usr/sbin/pppd';
+export const DEFAULT_CONFIG_FILE = '/etc/l2tpd/l2tpd.yaml';
+export const L2TP_PORT = 1701;
+
+/** Defaults of the scalar settings (list sections get theirs per entry, see load.ts). */
+export const DEFAULTS = {
+  listen: [{ address: '0.0.0.0', family: 4, port: L2TP_PORT }] as ListenAddress[],
+  workers: 'auto' as const,
+  secrets: null,
+  control: { socket: '/run/l2tpd/l2tpctl.sock', pipe: '/run/l2tpd/l2tp-control' },
+  log: { level: 'info' as LogLevel },
+  metrics: { listen: null },
+  debug: { faultInjection: false },
+  tunnel: {
+    helloInterval: 60_000,
+    retransmit: { initial: 1_000, cap: 8_000, retries: 5, adaptive: true },
+    ackDelay: 100,
+    receiveWindow: 16,
+    maxTunnels: 10_000,
+    maxSessionsPerTunnel: 1_000,
+    maxHalfOpen: 256,
+  } satisfies TunnelConfig,
+  lns: {
+    challenge: false,
+    hidden: false,
+    assignIp: true,
+    sequencing: false,
+    lengthBit: false,
+    ppp: { path: DEFAULT_PPPD, auth: ['chap'] as PppAuth[], optionsFile: null, options: [] },
+  },
+  lac: {
+    autodial: false,
+    redial: { enabled: false, delay: 30_000, maxAttempts: 0 },
+    challenge: false,
+    hidden: false,
+    sequencing: false,
+    lengthBit: false,
+    ppp: { path: DEFAULT_PPPD, user: null, password: null, optionsFile: null, options: [] },
+  },
+} as const;
