@@ -6,14 +6,7 @@ import { decodeHeader, newHeader, peekHeader } from '../src/protocol/header.js';
 import { buildMessage, decodeControlBody, encodeControlMessage } from '../src/protocol/message.js';
 import { MessageType } from '../src/protocol/types.js';
 import { FIXTURES, datagram, hex } from '../test/support/fixtures.js';
-
-export interface BenchResult {
-  name: string;
-  nsPerOp: number;
-  opsPerSec: number;
-  /** Approximate: heap growth over the timed loop divided by iterations (GC can hide some). */
-  bytesAllocatedPerOp?: number;
-}
+import type { BenchResult } from './types.js';
 
 /** Defeats dead-code elimination of benchmarked results. */
 let sink = 0;
