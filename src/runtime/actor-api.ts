@@ -1,0 +1,81 @@
+// The contract between the runtime and what runs inside it. The runtime (supervisor on the
+// main thread, tunnel host on each worker) is generic: it moves datagrams, commands and
+// lifecycle events; a TunnelActor supplies the protocol. Actor modules are loaded by path.
+import type { Logger } from 'pino';
+
+export interface PeerAddress {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+  /** Which bound socket the tunnel came in on; every reply leaves from it (RFC 2661 §8.1). */
+  socketIndex: number;
+}
+
+export interface ActorInit {
+  localTunnelId: number;
+  role: 'responder' | 'initiator';
+  peer: PeerAddress;
+  /** Plain data chosen by the daemon (section name, tunnel config ...): it crosses threads by structured clone. */
+  params: unknown;
+}
+
+export interface ActorEvent {
+  type: string;
+  [k: string]: unknown;
+}
+
+/** An opaque timer handle from `ActorContext.setTimer`. */
+export type ActorTimer = ReturnType<typeof setTimeout>;
+
+export interface ActorContext {
+  readonly localTunnelId: number;
+  /**
+   * Send a datagram to this tunnel's peer, from the socket the tunnel belongs to. The buffer
+   * should own its ArrayBuffer (`new Uint8Array(n)`, `Buffer.allocUnsafeSlow(n)`, or a buffer
+   * received in `onDatagram`): it is transferred, not copied, and must not be used afterwards.
+   * A view into a larger or pooled ArrayBuffer is copied (counted in the host's stats).
+   * Batched per worker turn.
+   */
+  sendDatagram(buf: Uint8Array): void;
+  /**
+   * Control-plane notifications (tunnel up/down, session up/down, counters): rare, never per
+   * packet. `{ type: 'tunnel-up', peerTunnelId }` ends the half-open state in the supervisor
+   * and tells it whom to send a StopCCN if this actor's worker dies.
+   */
+  notify(event: ActorEvent): void;
+  /** The actor is finished: the supervisor frees the tunnel ID and its routing entry. */
+  closed(): void;
+  /**
+   * A timer whose callback runs inside this actor's crash boundary (an exception tears down
+   * this tunnel, not the worker). Cleared automatically when the actor ends.
+   */
+  setTimer(fn: () => void, ms: number): ActorTimer;
+  clearTimer(timer: ActorTimer): void;
+  /**
+   * Wrap any other callback the actor registers (child process, pty and stream events) so an
+   * exception in it is this actor's crash, not the worker's. Unguarded callbacks that throw
+   * kill the whole worker (every tunnel on it), which the supervisor then replaces.
+   */
+  guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
+  /** Child logger bound with tunnelId and peer. */
+  readonly log: Logger;
+}
+
+export interface TunnelActor {
+  /** A datagram for this tunnel (already peeked by the supervisor: control or data, valid header). */
+  onDatagram(buf: Uint8Array, now: number): void;
+  /** Control commands from the supervisor or operator (hangup, disconnect, status, connect ...). */
+  command(cmd: ActorEvent): unknown | Promise<unknown>;
+  /** Graceful: StopCCN, CDNs, pppd terminated; calls ctx.closed() when done. */
+  shutdown(reason: string): void;
+  /** Hard stop after a crash: kill children now, no protocol. */
+  destroy(): void;
+}
+
+export type ActorFactory = (init: ActorInit, ctx: ActorContext) => TunnelActor;
+
+/** What an actor module exports: `default` or `createActor` is the factory. */
+export interface ActorModule {
+  default?: ActorFactory;
+  createActor?: ActorFactory;
+}

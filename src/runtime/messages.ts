@@ -1,0 +1,85 @@
+// Every message that crosses the supervisor <-> worker boundary, in one place.
+// Two channels per worker: the data port (raw postMessage, batches, transfers) and the RPC
+// port (comlink, control plane). Everything here is plain data: it is structured-cloned.
+import type { MessagePort } from 'node:worker_threads';
+import type { ActorEvent, ActorInit } from './actor-api.js';
+import type { ErrorData } from '../protocol/errors.js';
+
+/** The long-lived task the supervisor runs on each worker (piscina task payload). */
+export interface HostTask {
+  workerIndex: number;
+  /** file: URL of the actor module. */
+  actorModule: string;
+  dataPort: MessagePort;
+  rpcPort: MessagePort;
+  logLevel: string;
+  /** Datagrams per outgoing batch before an early flush. */
+  batchSize: number;
+  faultInjection: boolean;
+}
+
+/**
+ * Supervisor -> worker, on the data port. `creates` run before the datagrams of the same
+ * batch, so the SCCRQ that created a tunnel reaches its actor (two ports keep no mutual order).
+ * `bufs[i]` belongs to tunnel `tids[i]`; the ArrayBuffers are in the transfer list.
+ */
+export interface InboundBatch {
+  creates: ActorInit[] | undefined;
+  tids: number[];
+  bufs: ArrayBuffer[];
+}
+
+export type HostEvent =
+  | { kind: 'notify'; tid: number; event: ActorEvent }
+  | { kind: 'closed'; tid: number }
+  | { kind: 'crashed'; tid: number; error: ErrorData };
+
+/**
+ * Worker -> supervisor, on the data port, at most one per worker turn. `acked` counts every
+ * inbound datagram the host has consumed since it started (the supervisor's backpressure
+ * gauge). Events follow the datagrams of the same turn, so a tunnel's last StopCCN is sent
+ * before its `closed` frees the route.
+ */
+export interface OutboundBatch {
+  acked: number;
+  tids: number[];
+  bufs: ArrayBuffer[];
+  events: HostEvent[] | undefined;
+}
+
+export interface ActorStatus {
+  tunnelId: number;
+  workerIndex: number;
+  status: unknown;
+}
+
+export interface HostStats {
+  workerIndex: number;
+  actors: number;
+  datagramsIn: number;
+  datagramsOut: number;
+  /** Outgoing buffers that did not own their ArrayBuffer and had to be copied. */
+  copies: number;
+  /** Datagrams for a tunnel this host has no actor for (closed meanwhile). */
+  noActor: number;
+  crashes: number;
+  heapUsed: number;
+}
+
+export type FaultKind = 'actor-throw' | 'worker-exit' | 'worker-oom';
+
+/** The comlink API a tunnel host exposes on its RPC port. Errors come back as plain Error. */
+export interface HostApi {
+  ready(): number;
+  createActor(init: ActorInit): void;
+  command(tid: number, cmd: ActorEvent): Promise<unknown>;
+  status(): Promise<ActorStatus[]>;
+  stats(): HostStats;
+  /** Forced end (half-open timeout): destroy(), then a `closed` event. */
+  destroyActor(tid: number, reason: string): void;
+  /** shutdown() every actor, wait for closed() or the deadline, destroy the rest. */
+  shutdownAll(reason: string, timeoutMs: number): Promise<void>;
+  /** Ends the host task. */
+  quit(): void;
+  injectFault(tid: number, kind: FaultKind): void;
+}

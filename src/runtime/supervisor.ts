@@ -1,0 +1,765 @@
+// The supervisor: the main thread's side of the actor runtime. Owns the UDP sockets, the
+// local tunnel ID space and the routing table; peeks every datagram and hands it to the
+// worker hosting its tunnel; creates tunnels for new SCCRQs on the least-loaded worker;
+// sends what actors send from the socket their tunnel belongs to; cleans up after crashed
+// actors and dead workers. Nothing a peer sends makes it throw or grow without bound.
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { HeaderStatus, peekHeader, type PeekResult } from '../protocol/header.js';
+import { toErrorData, type ErrorData } from '../protocol/errors.js';
+import type { ActorEvent, ActorInit, PeerAddress } from './actor-api.js';
+import type { ActorStatus, FaultKind, HostStats, OutboundBatch } from './messages.js';
+import { encodeGeneralErrorStopCcn } from './stop-ccn.js';
+import { TunnelTable, type TunnelRecord } from './tunnel-table.js';
+import { scanTunnelZero, TunnelZeroVerdict, type TunnelZeroScan } from './tunnel-zero.js';
+import { WorkerSlot, type SlotListener, type SlotStats } from './worker-slot.js';
+
+export interface ListenEndpoint {
+  address: string;
+  port: number;
+}
+
+export type ClassifyVerdict =
+  | { accept: true; params: unknown }
+  /** `reply` (e.g. a StopCCN saying "not authorized") is sent to the peer from the same socket. */
+  | { accept: false; reason: string; reply?: Uint8Array };
+
+export type SupervisorEvent =
+  | { type: 'actor-event'; tunnelId: number; peer: PeerAddress; event: ActorEvent }
+  | { type: 'tunnel-closed'; tunnelId: number; peer: PeerAddress }
+  | {
+      type: 'tunnel-crashed';
+      tunnelId: number;
+      peer: PeerAddress;
+      error: ErrorData;
+      stopCcnSent: boolean;
+    }
+  | {
+      type: 'tunnel-lost';
+      tunnelId: number;
+      peer: PeerAddress;
+      worker: number;
+      error: ErrorData;
+      stopCcnSent: boolean;
+    }
+  | { type: 'worker-died'; worker: number; error: ErrorData; lostTunnels: number };
+
+export interface DedicatedWorker {
+  name: string;
+  /** Peer addresses (as the socket reports them) whose tunnels go to this worker alone. */
+  addresses: string[];
+}
+
+export interface SupervisorOptions {
+  listen: ListenEndpoint[];
+  /** Shared workers; 'auto' = os.availableParallelism(). Default 'auto'. */
+  workers?: number | 'auto';
+  /** The actor module (file path or file: URL); its default or `createActor` export is the factory. */
+  actorModule: string | URL;
+  maxTunnels?: number;
+  /** Tunnels not yet reported 'tunnel-up': new SCCRQs beyond this are dropped. */
+  maxHalfOpen?: number;
+  /** Half-open tunnels older than this are destroyed (0 = never). */
+  halfOpenTimeoutMs?: number;
+  dedicatedWorkers?: DedicatedWorker[];
+  /** Access control and section choice for a new tunnel. Must not keep `sccrq`: it is transferred after. */
+  classifyNewTunnel: (peer: PeerAddress, sccrq: Uint8Array) => ClassifyVerdict;
+  onEvent?: (event: SupervisorEvent) => void;
+  logger?: Logger;
+  workerLogLevel?: string;
+  /** Datagrams per hand-off batch before an early flush (1 = no batching). */
+  batchSize?: number;
+  /** In-flight datagrams per worker at which everything is dropped. */
+  maxQueue?: number;
+  /** In-flight datagrams per worker at which data datagrams are dropped (control still passes). */
+  dataHighWater?: number;
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
+  /** SO_RCVBUF/SO_SNDBUF for every bound socket (absorbs bursts while a worker catches up). */
+  socketBufferBytes?: number;
+  /** Enables injectFault (config debug.faultInjection). */
+  faultInjection?: boolean;
+  /** Override the compiled worker entry (tests and benches). */
+  hostFile?: string | URL;
+}
+
+export interface DropCounters {
+  truncated: number;
+  versionL2f: number;
+  versionL2tpv3: number;
+  versionUnknown: number;
+  badControlFlags: number;
+  badLength: number;
+  badOffset: number;
+  dataTunnelZero: number;
+  zlbTunnelZero: number;
+  stopCcnTunnelZero: number;
+  otherTunnelZero: number;
+  malformedSccrq: number;
+  unknownTunnel: number;
+  peerMismatch: number;
+  maxTunnels: number;
+  halfOpenCap: number;
+  refused: number;
+  classifyError: number;
+  shuttingDown: number;
+  idSpaceFull: number;
+  noWorker: number;
+  backpressureData: number;
+  backpressureControl: number;
+  staleSend: number;
+  internalError: number;
+}
+
+export interface SupervisorStats {
+  received: number;
+  forwarded: number;
+  sent: number;
+  sendErrors: number;
+  /** Inbound dgram buffers that did not own their ArrayBuffer and were copied. */
+  copies: number;
+  tunnels: number;
+  halfOpen: number;
+  workerRestarts: number;
+  drops: DropCounters;
+  workers: SlotStats[];
+}
+
+const DEFAULT_HOST_FILE = new URL('../../workers/tunnel-host.js', import.meta.url);
+const CHILD_KILL_GRACE_MS = 2000;
+
+function newDrops(): DropCounters {
+  return {
+    truncated: 0,
+    versionL2f: 0,
+    versionL2tpv3: 0,
+    versionUnknown: 0,
+    badControlFlags: 0,
+    badLength: 0,
+    badOffset: 0,
+    dataTunnelZero: 0,
+    zlbTunnelZero: 0,
+    stopCcnTunnelZero: 0,
+    otherTunnelZero: 0,
+    malformedSccrq: 0,
+    unknownTunnel: 0,
+    peerMismatch: 0,
+    maxTunnels: 0,
+    halfOpenCap: 0,
+    refused: 0,
+    classifyError: 0,
+    shuttingDown: 0,
+    idSpaceFull: 0,
+    noWorker: 0,
+    backpressureData: 0,
+    backpressureControl: 0,
+    staleSend: 0,
+    internalError: 0,
+  };
+}
+
+export class Supervisor implements SlotListener {
+  private readonly log: Logger;
+  private readonly table = new TunnelTable();
+  private readonly slots: WorkerSlot[] = [];
+  private readonly sharedSlots: WorkerSlot[] = [];
+  private readonly dedicatedByAddress = new Map<string, WorkerSlot>();
+  private readonly sockets: dgram.Socket[] = [];
+  private readonly peek: PeekResult = { tunnelId: 0, sessionId: 0 };
+  private readonly scan: TunnelZeroScan = { messageType: 0, assignedTunnelId: 0 };
+  private readonly drops = newDrops();
+  /** pppd (or other child) PIDs per tunnel, from 'child-spawned'/'child-exited' notifications. */
+  private readonly children = new Map<number, Set<number>>();
+  private readonly expiring = new Set<number>();
+  private received = 0;
+  private forwarded = 0;
+  private sent = 0;
+  private sendErrors = 0;
+  private copies = 0;
+  private started = false;
+  private shuttingDown = false;
+  private shutdownPromise: Promise<void> | undefined;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly maxTunnels: number;
+  private readonly maxHalfOpen: number;
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.sendErrors++;
+  };
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.log = opts.logger ?? pino({ level: 'info' });
+    this.maxTunnels = Math.min(opts.maxTunnels ?? 8192, 0xfffe);
+    this.maxHalfOpen = opts.maxHalfOpen ?? 512;
+  }
+
+  // ---- lifecycle ----
+
+  /** Start the workers, then bind every configured endpoint. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('supervisor already started');
+    this.started = true;
+    const shared =
+      this.opts.workers === undefined || this.opts.workers === 'auto'
+        ? availableParallelism()
+        : Math.max(1, Math.floor(this.opts.workers));
+    for (let i = 0; i < shared; i++) this.sharedSlots.push(this.newSlot(undefined));
+    for (const dedicated of this.opts.dedicatedWorkers ?? []) {
+      const slot = this.newSlot(dedicated.name);
+      for (const address of dedicated.addresses) this.dedicatedByAddress.set(address, slot);
+    }
+    try {
+      await Promise.all(this.slots.map((slot) => slot.start()));
+      for (const endpoint of this.opts.listen) await this.bind(endpoint);
+    } catch (err) {
+      await this.teardown(1000);
+      throw err;
+    }
+    const timeout = this.opts.halfOpenTimeoutMs ?? 60_000;
+    if (timeout > 0) {
+      this.sweepTimer = setInterval(
+        () => this.expireHalfOpen(timeout),
+        Math.min(timeout / 2, 5000),
+      );
+      this.sweepTimer.unref();
+    }
+    this.log.info({ workers: this.slots.length, listen: this.addresses() }, 'supervisor started');
+  }
+
+  /** The bound endpoints, in configuration order (socketIndex order). */
+  addresses(): { address: string; port: number; family: string }[] {
+    return this.sockets.map((socket) => socket.address());
+  }
+
+  /**
+   * Graceful stop: every actor's shutdown() (StopCCN, CDNs, pppd ended), wait for closed() or
+   * the timeout, join the workers, close the sockets.
+   */
+  shutdown(timeoutMs = 5000): Promise<void> {
+    this.shutdownPromise ??= this.teardown(timeoutMs);
+    return this.shutdownPromise;
+  }
+
+  private async teardown(timeoutMs: number): Promise<void> {
+    this.shuttingDown = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    const deadline = Date.now() + timeoutMs;
+    // Leave time to join the workers after the actors' own deadline.
+    const actorBudget = Math.max(50, timeoutMs - 750);
+    const graceful = this.slots
+      .filter((slot) => slot.isAlive)
+      .map((slot) =>
+        slot.call((api) => api.shutdownAll('shutting down', actorBudget)).catch(() => {}),
+      );
+    await Promise.race([Promise.all(graceful), sleep(actorBudget + 100)]);
+    // `closed` events ride behind the actors' last datagrams: an empty table means all were sent.
+    while (this.table.size > 0 && Date.now() < deadline - 250) await sleep(5);
+    for (const rec of [...this.table.all()]) this.free(rec.tunnelId);
+    await Promise.all(this.slots.map((slot) => slot.stop(Math.max(50, deadline - Date.now()))));
+    await sleep(1); // let the last sends leave before closing
+    await Promise.all(
+      this.sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))),
+    );
+    this.sockets.length = 0;
+    this.log.info('supervisor stopped');
+  }
+
+  private newSlot(dedicatedKey: string | undefined): WorkerSlot {
+    const slot = new WorkerSlot(
+      {
+        index: this.slots.length,
+        hostFile: String(this.opts.hostFile ?? DEFAULT_HOST_FILE),
+        actorModule: toFileUrl(this.opts.actorModule),
+        logLevel: this.opts.workerLogLevel ?? this.log.level,
+        batchSize: Math.max(1, this.opts.batchSize ?? 64),
+        maxQueue: this.opts.maxQueue ?? 4096,
+        dataHighWater: this.opts.dataHighWater ?? Math.floor((this.opts.maxQueue ?? 4096) * 0.75),
+        resourceLimits: this.opts.resourceLimits,
+        faultInjection: this.opts.faultInjection === true,
+        dedicatedKey,
+        log: this.log,
+      },
+      this,
+    );
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private bind(endpoint: ListenEndpoint): Promise<void> {
+    const socketIndex = this.sockets.length;
+    // ipv6Only: bind exactly what is configured (`::` would otherwise take IPv4 too).
+    const socket = isIPv6(endpoint.address)
+      ? dgram.createSocket({ type: 'udp6', ipv6Only: true })
+      : dgram.createSocket({ type: 'udp4' });
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ address: endpoint.address, port: endpoint.port, exclusive: true }, () => {
+        socket.off('error', reject);
+        if (this.opts.socketBufferBytes) {
+          socket.setRecvBufferSize(this.opts.socketBufferBytes);
+          socket.setSendBufferSize(this.opts.socketBufferBytes);
+        }
+        socket.on('error', (err) => {
+          this.sendErrors++;
+          this.log.warn({ error: toErrorData(err), socketIndex }, 'socket error');
+        });
+        socket.on('message', (msg, rinfo) => this.onDatagram(socketIndex, msg, rinfo));
+        this.sockets.push(socket);
+        resolve();
+      });
+    });
+  }
+
+  // ---- the per-datagram path ----
+
+  private onDatagram(socketIndex: number, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.received++;
+    try {
+      const status = peekHeader(msg, this.peek);
+      if (status < 0) {
+        this.dropHeader(status);
+        return;
+      }
+      const tid = this.peek.tunnelId;
+      const isControl = status === HeaderStatus.Control;
+      if (tid === 0) {
+        if (isControl) this.onTunnelZero(socketIndex, msg, rinfo);
+        else this.drops.dataTunnelZero++;
+        return;
+      }
+      const t = this.table;
+      const route = t.route[tid]!;
+      if (route === 0) {
+        this.drops.unknownTunnel++;
+        return;
+      }
+      if (t.peerAddress[tid] !== rinfo.address || t.peerSocket[tid] !== socketIndex) {
+        this.drops.peerMismatch++;
+        return;
+      }
+      if (t.learnPort[tid] === 1) {
+        // Initiator tunnel: the peer may answer from another port (RFC 2661 §8.1).
+        if (t.peerPort[tid] !== rinfo.port) t.learnPeerPort(tid, rinfo.port);
+        else t.learnPort[tid] = 0;
+      } else if (t.peerPort[tid] !== rinfo.port) {
+        this.drops.peerMismatch++;
+        return;
+      }
+      if (isControl) t.observeControl(tid, msg, false);
+      this.handOff(this.slots[route - 1]!, tid, msg, isControl);
+    } catch (err) {
+      this.drops.internalError++;
+      this.log.error({ error: toErrorData(err) }, 'datagram dispatch failed');
+    }
+  }
+
+  private handOff(slot: WorkerSlot, tid: number, msg: Buffer, isControl: boolean): void {
+    if (slot.enqueue(tid, this.owned(msg), isControl)) this.forwarded++;
+    else if (isControl) this.drops.backpressureControl++;
+    else this.drops.backpressureData++;
+  }
+
+  /** A dgram Buffer owns its ArrayBuffer (offset 0, exact length): transfer it as is. */
+  private owned(msg: Buffer): ArrayBuffer {
+    const ab = msg.buffer as ArrayBuffer;
+    if (msg.byteOffset === 0 && msg.byteLength === ab.byteLength) return ab;
+    this.copies++;
+    const copy = new Uint8Array(msg.byteLength);
+    copy.set(msg);
+    return copy.buffer;
+  }
+
+  private dropHeader(status: number): void {
+    const d = this.drops;
+    switch (status) {
+      case HeaderStatus.Truncated:
+        d.truncated++;
+        break;
+      case HeaderStatus.VersionL2f:
+        d.versionL2f++;
+        break;
+      case HeaderStatus.VersionL2tpv3:
+        d.versionL2tpv3++;
+        break;
+      case HeaderStatus.BadControlFlags:
+        d.badControlFlags++;
+        break;
+      case HeaderStatus.BadLength:
+        d.badLength++;
+        break;
+      case HeaderStatus.BadOffset:
+        d.badOffset++;
+        break;
+      default:
+        d.versionUnknown++;
+    }
+  }
+
+  /** Tunnel ID 0: only an SCCRQ may create a tunnel (§5.1); its retransmissions reach the same one. */
+  private onTunnelZero(socketIndex: number, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const verdict = scanTunnelZero(msg, this.scan);
+    if (verdict !== TunnelZeroVerdict.Sccrq) {
+      if (verdict === TunnelZeroVerdict.Zlb) this.drops.zlbTunnelZero++;
+      else if (verdict === TunnelZeroVerdict.StopCcn) this.drops.stopCcnTunnelZero++;
+      else if (verdict === TunnelZeroVerdict.Other) this.drops.otherTunnelZero++;
+      else this.drops.malformedSccrq++;
+      return;
+    }
+    const t = this.table;
+    const key = `${socketIndex}/${rinfo.address}/${rinfo.port}/${this.scan.assignedTunnelId}`;
+    const existing = t.findBySccrq(key);
+    if (existing !== 0) {
+      t.observeControl(existing, msg, false);
+      this.handOff(this.slots[t.route[existing]! - 1]!, existing, msg, true);
+      return;
+    }
+    if (this.shuttingDown) {
+      this.drops.shuttingDown++;
+      return;
+    }
+    if (t.size >= this.maxTunnels) {
+      this.drops.maxTunnels++;
+      return;
+    }
+    if (t.halfOpen >= this.maxHalfOpen) {
+      this.drops.halfOpenCap++;
+      return;
+    }
+    const peer: PeerAddress = {
+      address: rinfo.address,
+      port: rinfo.port,
+      family: rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4',
+      socketIndex,
+    };
+    let verdictOfDaemon: ClassifyVerdict;
+    try {
+      verdictOfDaemon = this.opts.classifyNewTunnel(peer, msg);
+    } catch (err) {
+      this.drops.classifyError++;
+      this.log.error({ error: toErrorData(err), peer }, 'classifyNewTunnel threw');
+      return;
+    }
+    if (!verdictOfDaemon.accept) {
+      this.drops.refused++;
+      this.log.info({ peer, reason: verdictOfDaemon.reason }, 'new tunnel refused');
+      if (verdictOfDaemon.reply) this.sendTo(peer, verdictOfDaemon.reply);
+      return;
+    }
+    const slot = this.pickSlot(peer);
+    if (!slot) {
+      this.drops.noWorker++;
+      return;
+    }
+    const tid = t.allocateId();
+    if (tid === 0) {
+      this.drops.idSpaceFull++;
+      return;
+    }
+    this.register(tid, slot, peer, 'responder', key);
+    slot.enqueueCreate({
+      localTunnelId: tid,
+      role: 'responder',
+      peer,
+      params: verdictOfDaemon.params,
+    });
+    t.observeControl(tid, msg, false);
+    this.handOff(slot, tid, msg, true);
+  }
+
+  private pickSlot(peer: PeerAddress): WorkerSlot | undefined {
+    const dedicated = this.dedicatedByAddress.get(peer.address);
+    if (dedicated) return dedicated.isAlive ? dedicated : undefined;
+    let best: WorkerSlot | undefined;
+    for (const slot of this.sharedSlots) {
+      if (slot.isAlive && (best === undefined || slot.tunnels < best.tunnels)) best = slot;
+    }
+    return best;
+  }
+
+  private register(
+    tid: number,
+    slot: WorkerSlot,
+    peer: PeerAddress,
+    role: 'responder' | 'initiator',
+    sccrqKey: string | undefined,
+  ): TunnelRecord {
+    const rec: TunnelRecord = {
+      tunnelId: tid,
+      slot: slot.index,
+      peer,
+      role,
+      up: false,
+      peerTunnelId: 0,
+      createdAt: Date.now(),
+      sccrqKey,
+    };
+    this.table.add(rec);
+    slot.tunnels++;
+    return rec;
+  }
+
+  private free(tid: number): TunnelRecord | undefined {
+    const rec = this.table.remove(tid);
+    if (!rec) return undefined;
+    const slot = this.slots[rec.slot];
+    if (slot) slot.tunnels--;
+    this.children.delete(tid);
+    this.expiring.delete(tid);
+    return rec;
+  }
+
+  // ---- from the workers ----
+
+  onOutbound(slot: WorkerSlot, batch: OutboundBatch): void {
+    const { tids, bufs } = batch;
+    const t = this.table;
+    const route = slot.index + 1;
+    for (let i = 0; i < tids.length; i++) {
+      const tid = tids[i]!;
+      if (t.route[tid] !== route) {
+        this.drops.staleSend++;
+        continue;
+      }
+      const buf = new Uint8Array(bufs[i]!);
+      if (buf.length >= 12 && buf[0]! & 0x80) t.observeControl(tid, buf, true);
+      const socket = this.sockets[t.peerSocket[tid]!];
+      if (!socket) continue;
+      try {
+        socket.send(buf, t.peerPort[tid]!, t.peerAddress[tid]!, this.afterSend);
+        this.sent++;
+      } catch {
+        this.sendErrors++;
+      }
+    }
+    if (batch.events) {
+      for (const ev of batch.events) {
+        try {
+          this.onHostEvent(slot, ev);
+        } catch (err) {
+          this.drops.internalError++;
+          this.log.error({ error: toErrorData(err) }, 'host event handling failed');
+        }
+      }
+    }
+  }
+
+  private onHostEvent(slot: WorkerSlot, ev: NonNullable<OutboundBatch['events']>[number]): void {
+    const rec = this.table.get(ev.tid);
+    if (!rec || rec.slot !== slot.index) return;
+    if (ev.kind === 'notify') {
+      const event = ev.event;
+      if (event.type === 'tunnel-up') {
+        this.table.markUp(ev.tid, Number(event.peerTunnelId) || 0);
+      } else if (event.type === 'child-spawned' && typeof event.pid === 'number') {
+        let set = this.children.get(ev.tid);
+        if (!set) this.children.set(ev.tid, (set = new Set()));
+        set.add(event.pid);
+      } else if (event.type === 'child-exited' && typeof event.pid === 'number') {
+        this.children.get(ev.tid)?.delete(event.pid);
+      }
+      this.emit({ type: 'actor-event', tunnelId: ev.tid, peer: rec.peer, event });
+    } else if (ev.kind === 'closed') {
+      this.free(ev.tid);
+      this.emit({ type: 'tunnel-closed', tunnelId: ev.tid, peer: rec.peer });
+    } else {
+      // The actor crashed and was destroyed in the worker: tell the peer, free the tunnel.
+      const stopCcnSent = this.sendLostTunnelStopCcn(rec);
+      this.free(ev.tid);
+      this.log.error(
+        { tunnelId: ev.tid, peer: rec.peer, error: ev.error, stopCcnSent },
+        'tunnel actor crashed',
+      );
+      this.emit({
+        type: 'tunnel-crashed',
+        tunnelId: ev.tid,
+        peer: rec.peer,
+        error: ev.error,
+        stopCcnSent,
+      });
+    }
+  }
+
+  onDead(slot: WorkerSlot, error: ErrorData): void {
+    const lost = this.table.onSlot(slot.index);
+    for (const rec of lost) {
+      const stopCcnSent = this.sendLostTunnelStopCcn(rec);
+      this.killChildren(rec.tunnelId);
+      this.free(rec.tunnelId);
+      this.emit({
+        type: 'tunnel-lost',
+        tunnelId: rec.tunnelId,
+        peer: rec.peer,
+        worker: slot.index,
+        error,
+        stopCcnSent,
+      });
+    }
+    this.log.error(
+      { worker: slot.index, error, lostTunnels: lost.length },
+      'worker died; replacing it',
+    );
+    this.emit({ type: 'worker-died', worker: slot.index, error, lostTunnels: lost.length });
+  }
+
+  /** StopCCN result 2 (general error) when the peer's tunnel ID is known (RFC 2661 §4.4.2). */
+  private sendLostTunnelStopCcn(rec: TunnelRecord): boolean {
+    if (rec.peerTunnelId === 0) return false;
+    const tid = rec.tunnelId;
+    const t = this.table;
+    const buf = encodeGeneralErrorStopCcn(tid, rec.peerTunnelId, t.nextNs[tid]!, t.nextNr[tid]!);
+    return this.sendTo({ ...rec.peer, port: t.peerPort[tid]! }, buf);
+  }
+
+  /**
+   * A dead worker's children (pppd) outlive its thread: end them. They are our children and
+   * nobody reaps them once their thread's loop is gone, so the PID cannot have been reused.
+   */
+  private killChildren(tid: number): void {
+    const pids = this.children.get(tid);
+    if (!pids) return;
+    for (const pid of pids) {
+      signal(pid, 'SIGTERM');
+      setTimeout(() => signal(pid, 'SIGKILL'), CHILD_KILL_GRACE_MS).unref();
+    }
+  }
+
+  private sendTo(peer: PeerAddress, buf: Uint8Array): boolean {
+    const socket = this.sockets[peer.socketIndex];
+    if (!socket) return false;
+    try {
+      socket.send(buf, peer.port, peer.address, this.afterSend);
+      this.sent++;
+      return true;
+    } catch {
+      this.sendErrors++;
+      return false;
+    }
+  }
+
+  private emit(event: SupervisorEvent): void {
+    if (!this.opts.onEvent) return;
+    try {
+      this.opts.onEvent(event);
+    } catch (err) {
+      this.log.error({ error: toErrorData(err) }, 'onEvent handler threw');
+    }
+  }
+
+  private expireHalfOpen(timeoutMs: number): void {
+    const now = Date.now();
+    for (const rec of this.table.all()) {
+      if (rec.up || now - rec.createdAt < timeoutMs || this.expiring.has(rec.tunnelId)) continue;
+      this.expiring.add(rec.tunnelId);
+      const slot = this.slots[rec.slot]!;
+      slot.call((api) => api.destroyActor(rec.tunnelId, 'half-open timeout')).catch(() => {}); // a dead worker is cleaned up by onDead
+    }
+  }
+
+  // ---- control plane (daemon, operator) ----
+
+  /** Open an initiator (LAC) tunnel to `peer`; resolves with the local tunnel ID. */
+  async createTunnel(
+    peer: { address: string; port: number; socketIndex?: number },
+    params: unknown,
+  ): Promise<number> {
+    if (!this.started || this.shuttingDown) throw new Error('supervisor is not running');
+    if (this.table.size >= this.maxTunnels) throw new Error('maximum number of tunnels reached');
+    const family = isIPv6(peer.address) ? 'IPv6' : 'IPv4';
+    const socketIndex =
+      peer.socketIndex ?? this.sockets.findIndex((socket) => socket.address().family === family);
+    if (socketIndex < 0 || !this.sockets[socketIndex]) {
+      throw new Error(`no ${family} socket to reach ${peer.address}`);
+    }
+    const address: PeerAddress = { address: peer.address, port: peer.port, family, socketIndex };
+    const slot = this.pickSlot(address);
+    if (!slot) throw new Error('no worker available');
+    const tid = this.table.allocateId();
+    if (tid === 0) throw new Error('tunnel ID space is full');
+    this.register(tid, slot, address, 'initiator', undefined);
+    const init: ActorInit = { localTunnelId: tid, role: 'initiator', peer: address, params };
+    try {
+      await slot.call((api) => api.createActor(init));
+    } catch (err) {
+      if (this.table.get(tid)?.slot === slot.index) this.free(tid);
+      throw err;
+    }
+    return tid;
+  }
+
+  /** A command to one tunnel's actor. Rejects if there is no such tunnel or the actor fails. */
+  command(tunnelId: number, cmd: ActorEvent): Promise<unknown> {
+    const rec = this.table.get(tunnelId);
+    if (!rec) return Promise.reject(new Error(`no tunnel ${tunnelId}`));
+    return this.slots[rec.slot]!.call((api) => api.command(tunnelId, cmd));
+  }
+
+  /** Every actor's answer to { type: 'status' }, from every live worker. */
+  async status(): Promise<ActorStatus[]> {
+    const parts = await Promise.all(
+      this.slots
+        .filter((slot) => slot.isAlive)
+        .map((slot) => slot.call((api) => api.status()).catch(() => [] as ActorStatus[])),
+    );
+    return parts.flat();
+  }
+
+  /** Per-worker host counters (RPC). */
+  async workerStats(): Promise<HostStats[]> {
+    const parts = await Promise.all(
+      this.slots
+        .filter((slot) => slot.isAlive)
+        .map((slot) => slot.call((api) => api.stats()).catch(() => undefined)),
+    );
+    return parts.filter((s): s is HostStats => s !== undefined);
+  }
+
+  stats(): SupervisorStats {
+    const workers = this.slots.map((slot) => slot.stats());
+    return {
+      received: this.received,
+      forwarded: this.forwarded,
+      sent: this.sent,
+      sendErrors: this.sendErrors,
+      copies: this.copies,
+      tunnels: this.table.size,
+      halfOpen: this.table.halfOpen,
+      workerRestarts: workers.reduce((sum, w) => sum + w.restarts, 0),
+      drops: { ...this.drops },
+      workers,
+    };
+  }
+
+  /** Which worker hosts a tunnel (undefined when unknown). */
+  workerOf(tunnelId: number): number | undefined {
+    return this.table.get(tunnelId)?.slot;
+  }
+
+  /** Debug only (options.faultInjection): make an actor throw, or its worker exit or run out of memory. */
+  async injectFault(tunnelId: number, kind: FaultKind): Promise<void> {
+    if (this.opts.faultInjection !== true) throw new Error('fault injection is disabled');
+    const rec = this.table.get(tunnelId);
+    if (!rec) throw new Error(`no tunnel ${tunnelId}`);
+    await this.slots[rec.slot]!.call((api) => api.injectFault(tunnelId, kind)).catch((err) => {
+      // For worker faults the worker may die before its answer leaves: that death is the point.
+      if (kind === 'actor-throw') throw err;
+    });
+  }
+}
+
+function toFileUrl(path: string | URL): string {
+  if (path instanceof URL) return path.href;
+  return path.startsWith('file:') ? path : pathToFileURL(path).href;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

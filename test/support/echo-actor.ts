@@ -1,0 +1,139 @@
+// A tiny tunnel actor for runtime tests and benches: echoes every datagram back (with the
+// tunnel ID field set to its local tunnel ID, so a client learns it from the SCCRQ echo),
+// and misbehaves on request. Triggers by data session ID (so a plain UDP client can fire
+// them) or by command.
+import { HeaderStatus, peekHeader, write16 } from '../../src/protocol/header.js';
+import type {
+  ActorContext,
+  ActorFactory,
+  ActorInit,
+  TunnelActor,
+} from '../../src/runtime/actor-api.js';
+import { scanTunnelZero, TunnelZeroVerdict } from '../../src/runtime/tunnel-zero.js';
+
+/** Data session IDs with a meaning for the echo actor. */
+export const EchoSession = {
+  /** onDatagram throws: this actor crashes, nothing else. */
+  Throw: 0xdead,
+  /** An unguarded timer throws: the whole worker dies. */
+  ThrowUnguarded: 0xbeef,
+  /** Sent by the actor when it shuts down gracefully. */
+  Bye: 0xb1e,
+  /** Sent by an initiator actor when it starts. */
+  Hello: 0x4e11,
+  /** Busy-loop the worker for `BLOCK_MS` (a worker falling behind). */
+  Block: 0xb10c,
+} as const;
+
+export const BLOCK_MS = 500;
+
+export interface EchoParams {
+  /** Report 'tunnel-up' when the SCCRQ arrives (default true). */
+  autoUp?: boolean;
+  /** Never call closed() on shutdown (to test the shutdown timeout). */
+  hangOnShutdown?: boolean;
+}
+
+/** A data message (L bit set) for `tunnelId`/`sessionId`; the buffer owns its ArrayBuffer. */
+export function dataMessage(tunnelId: number, sessionId: number, payload: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(8 + payload.length);
+  write16(buf, 0, 0x4002);
+  write16(buf, 2, buf.length);
+  write16(buf, 4, tunnelId);
+  write16(buf, 6, sessionId);
+  buf.set(payload, 8);
+  return buf;
+}
+
+class EchoActor implements TunnelActor {
+  private readonly peek = { tunnelId: 0, sessionId: 0 };
+  private readonly scan = { messageType: 0, assignedTunnelId: 0 };
+  private received = 0;
+  private sent = 0;
+  private peerTunnelId = 0;
+  private readonly params: EchoParams;
+
+  constructor(
+    private readonly init: ActorInit,
+    private readonly ctx: ActorContext,
+  ) {
+    this.params = (init.params ?? {}) as EchoParams;
+    if (init.role === 'initiator') {
+      this.send(dataMessage(ctx.localTunnelId, EchoSession.Hello, new Uint8Array(0)));
+    }
+  }
+
+  onDatagram(buf: Uint8Array): void {
+    this.received++;
+    const status = peekHeader(buf, this.peek);
+    if (status === HeaderStatus.Data && this.peek.sessionId === EchoSession.Throw) {
+      throw new Error('echo actor asked to throw');
+    }
+    if (status === HeaderStatus.Data && this.peek.sessionId === EchoSession.ThrowUnguarded) {
+      setTimeout(() => {
+        throw new Error('echo actor: unguarded throw');
+      }, 0);
+    }
+    if (status === HeaderStatus.Data && this.peek.sessionId === EchoSession.Block) {
+      const until = Date.now() + BLOCK_MS;
+      while (Date.now() < until);
+    }
+    if (
+      status === HeaderStatus.Control &&
+      this.peek.tunnelId === 0 &&
+      scanTunnelZero(buf, this.scan) === TunnelZeroVerdict.Sccrq &&
+      this.peerTunnelId === 0
+    ) {
+      this.peerTunnelId = this.scan.assignedTunnelId;
+      if (this.params.autoUp !== false) {
+        this.ctx.notify({ type: 'tunnel-up', peerTunnelId: this.peerTunnelId });
+      }
+    }
+    // Echo in place: the buffer came transferred and goes back transferred.
+    const tidOffset = buf[0]! & 0x40 ? 4 : 2;
+    write16(buf, tidOffset, this.ctx.localTunnelId);
+    this.send(buf);
+  }
+
+  command(cmd: { type: string; [k: string]: unknown }): unknown {
+    switch (cmd.type) {
+      case 'status':
+        return {
+          role: this.init.role,
+          received: this.received,
+          sent: this.sent,
+          peerTunnelId: this.peerTunnelId,
+        };
+      case 'throw':
+        throw new Error('echo actor: command throw');
+      case 'oom': {
+        const hoard: number[][] = [];
+        for (;;) hoard.push(new Array<number>(1 << 16).fill(1.5));
+      }
+      case 'up':
+        this.ctx.notify({ type: 'tunnel-up', peerTunnelId: Number(cmd.peerTunnelId) || 0 });
+        return true;
+      case 'close':
+        this.ctx.closed();
+        return true;
+      default:
+        return { unknownCommand: cmd.type };
+    }
+  }
+
+  shutdown(): void {
+    if (this.params.hangOnShutdown) return;
+    this.send(dataMessage(this.ctx.localTunnelId, EchoSession.Bye, new Uint8Array(0)));
+    this.ctx.setTimer(() => this.ctx.closed(), 1);
+  }
+
+  destroy(): void {}
+
+  private send(buf: Uint8Array): void {
+    this.sent++;
+    this.ctx.sendDatagram(buf);
+  }
+}
+
+const createEchoActor: ActorFactory = (init, ctx) => new EchoActor(init, ctx);
+export default createEchoActor;

@@ -1,0 +1,355 @@
+// Worker-thread entry: hosts many tunnel actors. Runs as one long-lived piscina task per
+// thread (the task's promise ends only on quit; its rejection tells the supervisor the
+// thread died). Datagrams arrive in batches on the data port and leave in batches; the
+// control plane arrives over comlink on the RPC port. Every call into an actor runs inside
+// a crash boundary: an exception ends that actor alone.
+import type { MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { pino, type Logger } from 'pino';
+import { toErrorData } from '../src/protocol/errors.js';
+import type {
+  ActorContext,
+  ActorEvent,
+  ActorFactory,
+  ActorInit,
+  ActorModule,
+  ActorTimer,
+  TunnelActor,
+} from '../src/runtime/actor-api.js';
+import type {
+  ActorStatus,
+  FaultKind,
+  HostApi,
+  HostEvent,
+  HostStats,
+  HostTask,
+  InboundBatch,
+  OutboundBatch,
+} from '../src/runtime/messages.js';
+
+interface ActorEntry {
+  tid: number;
+  actor: TunnelActor | undefined;
+  ended: boolean;
+  timers: Set<ActorTimer>;
+  log: Logger;
+}
+
+/** Exit code of an injected worker-exit fault. */
+const FAULT_EXIT_CODE = 70;
+
+class TunnelHost implements HostApi {
+  private readonly actors = new Map<number, ActorEntry>();
+  private readonly log: Logger;
+  private factory: ActorFactory | undefined;
+  private consumed = 0;
+  private readonly outTids: number[] = [];
+  private readonly outBufs: ArrayBuffer[] = [];
+  private events: HostEvent[] | undefined;
+  private readonly outMessage: OutboundBatch = {
+    acked: 0,
+    tids: this.outTids,
+    bufs: this.outBufs,
+    events: undefined,
+  };
+  private flushScheduled = false;
+  private ackPending = false;
+  private datagramsIn = 0;
+  private datagramsOut = 0;
+  private copies = 0;
+  private noActor = 0;
+  private crashes = 0;
+  private onQuit: () => void = () => {};
+  private readonly flushBound = (): void => this.flush();
+
+  constructor(private readonly task: HostTask) {
+    this.log = pino(
+      { level: task.logLevel, base: { worker: task.workerIndex, pid: process.pid } },
+      pino.destination({ dest: 1, sync: false }),
+    );
+  }
+
+  async run(): Promise<void> {
+    const mod = (await import(this.task.actorModule)) as ActorModule;
+    const factory = mod.createActor ?? mod.default;
+    if (typeof factory !== 'function') {
+      throw new Error(`${this.task.actorModule} exports no actor factory`);
+    }
+    this.factory = factory;
+    const done = new Promise<void>((resolve) => {
+      this.onQuit = resolve;
+    });
+    this.task.dataPort.on('message', (batch: InboundBatch) => this.onBatch(batch));
+    Comlink.expose(this, this.task.rpcPort as unknown as Comlink.Endpoint);
+    await done;
+    this.log.flush();
+  }
+
+  // ---- data path ----
+
+  private onBatch(batch: InboundBatch): void {
+    if (batch.creates) for (const init of batch.creates) this.create(init, false);
+    const { tids, bufs } = batch;
+    const now = Date.now();
+    for (let i = 0; i < tids.length; i++) {
+      const entry = this.actors.get(tids[i]!);
+      if (entry === undefined || entry.actor === undefined) {
+        this.noActor++;
+        continue;
+      }
+      try {
+        entry.actor.onDatagram(new Uint8Array(bufs[i]!), now);
+      } catch (err) {
+        this.crash(entry, err);
+      }
+    }
+    this.datagramsIn += tids.length;
+    this.consumed += tids.length;
+    this.ackPending = true;
+    this.scheduleFlush();
+  }
+
+  private send(entry: ActorEntry, buf: Uint8Array): void {
+    if (entry.ended) return;
+    let ab = buf.buffer;
+    if (buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || !(ab instanceof ArrayBuffer)) {
+      const copy = new Uint8Array(buf.byteLength);
+      copy.set(buf);
+      ab = copy.buffer;
+      this.copies++;
+    }
+    this.outTids.push(entry.tid);
+    this.outBufs.push(ab as ArrayBuffer);
+    this.datagramsOut++;
+    if (this.outTids.length >= this.task.batchSize) this.flush();
+    else this.scheduleFlush();
+  }
+
+  private pushEvent(event: HostEvent): void {
+    (this.events ??= []).push(event);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushBound);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outTids.length === 0 && this.events === undefined && !this.ackPending) return;
+    const msg = this.outMessage;
+    msg.acked = this.consumed;
+    msg.events = this.events;
+    try {
+      this.task.dataPort.postMessage(msg, this.outBufs);
+    } catch (err) {
+      this.log.error({ err: toErrorData(err) }, 'outbound batch lost');
+    }
+    this.outTids.length = 0;
+    this.outBufs.length = 0;
+    this.events = undefined;
+    this.ackPending = false;
+  }
+
+  // ---- actor lifecycle ----
+
+  private create(init: ActorInit, rethrow: boolean): void {
+    const tid = init.localTunnelId;
+    if (this.actors.has(tid)) {
+      this.log.error({ tunnelId: tid }, 'duplicate tunnel ID from supervisor');
+      return;
+    }
+    const entry: ActorEntry = {
+      tid,
+      actor: undefined,
+      ended: false,
+      timers: new Set(),
+      log: this.log.child({ tunnelId: tid, peer: `${init.peer.address}:${init.peer.port}` }),
+    };
+    this.actors.set(tid, entry);
+    try {
+      entry.actor = this.factory!(init, this.context(entry));
+    } catch (err) {
+      if (rethrow) {
+        this.end(entry);
+        throw err;
+      }
+      this.crash(entry, err);
+    }
+  }
+
+  private context(entry: ActorEntry): ActorContext {
+    return {
+      localTunnelId: entry.tid,
+      log: entry.log,
+      sendDatagram: (buf) => this.send(entry, buf),
+      notify: (event) => {
+        if (entry.ended) return;
+        // Non-cloneable data would make the whole outbound batch fail: catch it here.
+        this.pushEvent({ kind: 'notify', tid: entry.tid, event: structuredClone(event) });
+      },
+      closed: () => {
+        if (this.end(entry)) this.pushEvent({ kind: 'closed', tid: entry.tid });
+      },
+      setTimer: (fn, ms) => {
+        const timer = setTimeout(() => {
+          entry.timers.delete(timer);
+          this.invoke(entry, fn);
+        }, ms);
+        entry.timers.add(timer);
+        return timer;
+      },
+      clearTimer: (timer) => {
+        clearTimeout(timer);
+        entry.timers.delete(timer);
+      },
+      guard:
+        <A extends unknown[]>(fn: (...args: A) => void) =>
+        (...args: A) =>
+          this.invoke(entry, () => fn(...args)),
+    };
+  }
+
+  private invoke(entry: ActorEntry, fn: () => void): void {
+    if (entry.ended) return;
+    try {
+      fn();
+    } catch (err) {
+      this.crash(entry, err);
+    }
+  }
+
+  /** Forget an actor; false when it had already ended. */
+  private end(entry: ActorEntry): boolean {
+    if (entry.ended) return false;
+    entry.ended = true;
+    for (const timer of entry.timers) clearTimeout(timer);
+    entry.timers.clear();
+    this.actors.delete(entry.tid);
+    return true;
+  }
+
+  /** The crash path: log with the tunnel's context, destroy() (children now, no protocol), report. */
+  private crash(entry: ActorEntry, err: unknown): void {
+    if (!this.end(entry)) return;
+    this.crashes++;
+    const error = toErrorData(err);
+    entry.log.error({ error }, 'tunnel actor crashed');
+    try {
+      entry.actor?.destroy();
+    } catch (destroyErr) {
+      entry.log.error({ error: toErrorData(destroyErr) }, 'destroy() failed after crash');
+    }
+    this.pushEvent({ kind: 'crashed', tid: entry.tid, error });
+  }
+
+  // ---- HostApi (comlink) ----
+
+  ready(): number {
+    return this.task.workerIndex;
+  }
+
+  createActor(init: ActorInit): void {
+    this.create(init, true);
+  }
+
+  async command(tid: number, cmd: ActorEvent): Promise<unknown> {
+    const entry = this.actors.get(tid);
+    if (!entry?.actor) throw new Error(`no tunnel ${tid} on worker ${this.task.workerIndex}`);
+    try {
+      return await entry.actor.command(cmd);
+    } catch (err) {
+      this.crash(entry, err);
+      throw err;
+    }
+  }
+
+  async status(): Promise<ActorStatus[]> {
+    const out: ActorStatus[] = [];
+    for (const entry of [...this.actors.values()]) {
+      if (!entry.actor) continue;
+      try {
+        const status = await entry.actor.command({ type: 'status' });
+        out.push({ tunnelId: entry.tid, workerIndex: this.task.workerIndex, status });
+      } catch (err) {
+        this.crash(entry, err);
+      }
+    }
+    return out;
+  }
+
+  stats(): HostStats {
+    return {
+      workerIndex: this.task.workerIndex,
+      actors: this.actors.size,
+      datagramsIn: this.datagramsIn,
+      datagramsOut: this.datagramsOut,
+      copies: this.copies,
+      noActor: this.noActor,
+      crashes: this.crashes,
+      heapUsed: process.memoryUsage().heapUsed,
+    };
+  }
+
+  destroyActor(tid: number, reason: string): void {
+    const entry = this.actors.get(tid);
+    if (!entry) return;
+    entry.log.warn({ reason }, 'tunnel actor destroyed');
+    this.end(entry);
+    try {
+      entry.actor?.destroy();
+    } catch (err) {
+      entry.log.error({ error: toErrorData(err) }, 'destroy() failed');
+    }
+    this.pushEvent({ kind: 'closed', tid });
+  }
+
+  async shutdownAll(reason: string, timeoutMs: number): Promise<void> {
+    for (const entry of [...this.actors.values()]) {
+      this.invoke(entry, () => entry.actor?.shutdown(reason));
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (this.actors.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const entry of [...this.actors.values()]) this.destroyActor(entry.tid, 'shutdown timeout');
+    this.flush();
+  }
+
+  quit(): void {
+    this.flush();
+    setImmediate(() => {
+      this.task.dataPort.close();
+      (this.task.rpcPort as MessagePort).close();
+      this.onQuit();
+    });
+  }
+
+  injectFault(tid: number, kind: FaultKind): void {
+    if (!this.task.faultInjection) throw new Error('fault injection is disabled');
+    this.log.warn({ tunnelId: tid, kind }, 'injecting fault');
+    if (kind === 'actor-throw') {
+      const entry = this.actors.get(tid);
+      if (!entry) throw new Error(`no tunnel ${tid} on worker ${this.task.workerIndex}`);
+      this.invoke(entry, () => {
+        throw new Error('injected fault: actor-throw');
+      });
+    } else if (kind === 'worker-exit') {
+      setImmediate(() => process.exit(FAULT_EXIT_CODE));
+    } else {
+      setImmediate(exhaustHeap);
+    }
+  }
+}
+
+/** Allocate until V8 hits the worker's resourceLimits and Node terminates the thread. */
+function exhaustHeap(): void {
+  const hoard: number[][] = [];
+  for (;;) hoard.push(new Array<number>(1 << 16).fill(1.5));
+}
+
+export default async function tunnelHost(task: HostTask): Promise<void> {
+  await new TunnelHost(task).run();
+}
