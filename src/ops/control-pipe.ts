@@ -1,0 +1,220 @@
+// The legacy control pipe of l2tpd and xl2tpd: a FIFO taking one-letter commands a line
+// (`c LAC`, `d TUNNEL`, `h SESSION`, `t HOST`, `s`), for scripts written against them. A
+// line prefixed `@/path ` has its reply ("00 OK" / "01 reason") written to that file, as
+// xl2tpd-control expects. The FIFO is created 0600: only root (the daemon's user) can write.
+//
+// We open the FIFO read-write and non-blocking and read it through a net.Socket (libuv polls
+// it; no thread-pool thread is parked in a blocking read). Holding a write end ourselves
+// means a writer closing never gives us EOF: the pipe serves writer after writer without
+// being reopened, and never spins on EOF as a read-only FIFO with no writer does.
+import { execFileSync } from 'node:child_process';
+import { constants, openSync, closeSync } from 'node:fs';
+import { lstat, unlink, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import type { Logger } from './log.js';
+import {
+  MAX_LINE_BYTES,
+  formatPipeReply,
+  parsePipeLine,
+  type ControlCommand,
+  type PipeRequest,
+  type StatusResult,
+} from './control-protocol.js';
+import { ControlError, type DaemonControl } from './daemon-api.js';
+
+export interface ControlPipeOptions {
+  /** FIFO path (config `control.pipe`, command line `-C`). */
+  path: string;
+  daemon: DaemonControl;
+  logger: Logger;
+  /** Commands waiting to run; lines beyond are dropped with a log line (a flood bound). */
+  maxQueued?: number;
+}
+
+export const DEFAULT_MAX_QUEUED = 256;
+const FIFO_MODE = 0o600;
+
+export class ControlPipe {
+  /** The start of a line whose newline has not come yet. */
+  private pending = '';
+  /** After an over-long line: drop input up to the next newline (its tail is no command). */
+  private discarding = false;
+  /** Commands run one after another, in arrival order, as xl2tpd runs them. */
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly stream: net.Socket,
+    private readonly options: Required<ControlPipeOptions>,
+    private readonly inode: number,
+  ) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => this.onData(chunk));
+    stream.on('error', (err) =>
+      options.logger.error({ err, pipe: options.path }, 'control pipe error'),
+    );
+  }
+
+  /**
+   * Creates the FIFO (replacing a FIFO left by an earlier run; refusing any other kind of
+   * file at that path) and starts reading it.
+   */
+  static async open(options: ControlPipeOptions): Promise<ControlPipe> {
+    const opts: Required<ControlPipeOptions> = { maxQueued: DEFAULT_MAX_QUEUED, ...options };
+    const { path, logger } = opts;
+    await removeOldFifo(path);
+    // Node has no mkfifo(3). `-m` sets the mode exactly, whatever the umask.
+    execFileSync('mkfifo', ['-m', FIFO_MODE.toString(8), '--', path], { stdio: 'ignore' });
+    const st = await lstat(path);
+    if (!st.isFIFO() || (st.mode & 0o777) !== FIFO_MODE) {
+      throw new Error(`control pipe ${path} was not created as a 0600 FIFO`);
+    }
+    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    let stream: net.Socket;
+    try {
+      stream = new net.Socket({ fd, readable: true, writable: false });
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    logger.info({ pipe: path }, 'control pipe open');
+    return new ControlPipe(stream, opts, st.ino);
+  }
+
+  get path(): string {
+    return this.options.path;
+  }
+
+  /** Stops reading, waits for the command running now, removes the FIFO. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stream.destroy();
+    await this.chain;
+    try {
+      const st = await lstat(this.options.path);
+      if (st.ino === this.inode) await unlink(this.options.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.options.logger.info({ pipe: this.options.path }, 'control pipe closed');
+  }
+
+  /**
+   * Splits into lines. Unlike the socket (LineSplitter, which gives up on a connection at an
+   * over-long line), a FIFO outlives its writers: an over-long line is skipped up to its
+   * newline and the lines around it are still served.
+   */
+  private onData(chunk: string): void {
+    let start = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+      const line = this.pending + chunk.slice(start, nl);
+      this.pending = '';
+      start = nl + 1;
+      if (this.discarding) this.discarding = false;
+      else if (line.length > MAX_LINE_BYTES) this.tooLong();
+      else this.enqueue(line);
+    }
+    if (this.discarding) return;
+    this.pending += chunk.slice(start);
+    if (this.pending.length > MAX_LINE_BYTES) {
+      this.pending = '';
+      this.discarding = true;
+      this.tooLong();
+    }
+  }
+
+  private tooLong(): void {
+    this.options.logger.warn(
+      { maxLineBytes: MAX_LINE_BYTES },
+      'control pipe line too long: dropped',
+    );
+  }
+
+  private enqueue(line: string): void {
+    const request = parsePipeLine(line);
+    if (request === null) return;
+    if (this.queued >= this.options.maxQueued) {
+      this.options.logger.warn({ letter: request.letter }, 'control pipe flooded: command dropped');
+      return;
+    }
+    this.queued++;
+    this.chain = this.chain
+      .then(() => this.run(request))
+      .finally(() => {
+        this.queued--;
+      });
+  }
+
+  private async run(request: PipeRequest): Promise<void> {
+    const { logger } = this.options;
+    const { letter, result } = request;
+    let reply: string;
+    if (!result.ok) {
+      logger.warn({ letter, reason: result.message }, 'control pipe command refused');
+      reply = formatPipeReply(false, result.message);
+    } else {
+      logger.info(
+        { letter, cmd: result.command.cmd, args: result.command.args },
+        'control pipe command',
+      );
+      reply = await this.execute(result.command);
+    }
+    if (request.replyFile === null) return;
+    try {
+      await writeFile(request.replyFile, reply);
+    } catch (err) {
+      logger.warn({ err, replyFile: request.replyFile }, 'control pipe reply not written');
+    }
+  }
+
+  /** Runs one command; never rejects. Returns the reply file's text. */
+  private async execute(command: ControlCommand): Promise<string> {
+    try {
+      const result = await this.options.daemon.execute(command);
+      return command.cmd === 'status'
+        ? formatPipeReply(true) + statusLines(result as StatusResult)
+        : formatPipeReply(true);
+    } catch (err) {
+      if (err instanceof ControlError) return formatPipeReply(false, err.message);
+      this.options.logger.error({ err, cmd: command.cmd }, 'control pipe command failed');
+      return formatPipeReply(false, 'internal error (see the daemon log)');
+    }
+  }
+}
+
+/** `s` with a reply file: after "00 OK", one line a tunnel and a session (l2tpd dumped these). */
+function statusLines(status: StatusResult): string {
+  const out: string[] = [];
+  for (const t of status.tunnels) {
+    out.push(
+      `tunnel ${t.localId} remote ${t.remoteId} peer ${t.peer.address}:${t.peer.port} ` +
+        `${t.role} ${t.section} state ${t.state} sessions ${t.sessions.length}`,
+    );
+    for (const s of t.sessions) {
+      out.push(
+        `  session ${s.localId} remote ${s.remoteId} state ${s.state}` +
+          (s.address === null ? '' : ` address ${s.address}`),
+      );
+    }
+  }
+  return out.map((l) => `${l}\n`).join('');
+}
+
+async function removeOldFifo(path: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isFIFO()) {
+    throw new Error(`${path} exists and is not a FIFO; remove it or choose another control.pipe`);
+  }
+  await unlink(path);
+}

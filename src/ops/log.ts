@@ -1,0 +1,43 @@
+// Logging: pino JSON lines on stdout (human-readable through pino-pretty when stdout is a
+// terminal). Secrets never reach a log line: the redaction list covers every key that
+// can carry one. Worker threads log synchronously-free to fd 1 without pino.transport,
+// which would start one more thread per call.
+import { isMainThread } from 'node:worker_threads';
+import pino, { type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+const REDACT_PATHS = [
+  'secret',
+  'password',
+  '*.secret',
+  '*.password',
+  '*.*.secret',
+  '*.*.password',
+  'ppp.password',
+];
+
+function baseOptions(level: string): LoggerOptions {
+  return {
+    level,
+    base: { pid: process.pid },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+}
+
+/** The daemon's root logger. `pretty` defaults to "stdout is a terminal" (main thread only). */
+export function createLogger(level: string, pretty = isMainThread && process.stdout.isTTY): Logger {
+  if (pretty) {
+    return pino({
+      ...baseOptions(level),
+      transport: { target: 'pino-pretty', options: { destination: 1, translateTime: 'SYS:standard' } },
+    });
+  }
+  return pino(baseOptions(level), pino.destination({ dest: 1, sync: false }));
+}
+
+/** A logger for a worker thread: plain JSON to fd 1, asynchronous, no transport thread. */
+export function createWorkerLogger(level: string, bindings: Record<string, unknown>): Logger {
+  return pino(baseOptions(level), pino.destination({ dest: 1, sync: false })).child(bindings);
+}
