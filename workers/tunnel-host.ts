@@ -59,6 +59,11 @@ class TunnelHost implements HostApi {
   private copies = 0;
   private noActor = 0;
   private crashes = 0;
+  private nextRequestId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void }
+  >();
   private onQuit: () => void = () => {};
   private readonly flushBound = (): void => this.flush();
 
@@ -190,6 +195,17 @@ class TunnelHost implements HostApi {
         // Non-cloneable data would make the whole outbound batch fail: catch it here.
         this.pushEvent({ kind: 'notify', tid: entry.tid, event: structuredClone(event) });
       },
+      request: (event) =>
+        new Promise<unknown>((resolve, reject) => {
+          const requestId = this.nextRequestId++;
+          this.pending.set(requestId, { resolve, reject });
+          this.pushEvent({
+            kind: 'request',
+            tid: entry.tid,
+            requestId,
+            event: structuredClone(event),
+          });
+        }),
       closed: () => {
         if (this.end(entry)) this.pushEvent({ kind: 'closed', tid: entry.tid });
       },
@@ -325,6 +341,14 @@ class TunnelHost implements HostApi {
       (this.task.rpcPort as MessagePort).close();
       this.onQuit();
     });
+  }
+
+  reply(requestId: number, result: unknown, error?: string): void {
+    const waiter = this.pending.get(requestId);
+    if (waiter === undefined) return;
+    this.pending.delete(requestId);
+    if (error !== undefined) waiter.reject(new Error(error));
+    else waiter.resolve(result);
   }
 
   injectFault(tid: number, kind: FaultKind): void {

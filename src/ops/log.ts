@@ -31,7 +31,10 @@ export function createLogger(level: string, pretty = isMainThread && process.std
   if (pretty) {
     return pino({
       ...baseOptions(level),
-      transport: { target: 'pino-pretty', options: { destination: 1, translateTime: 'SYS:standard' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: 1, translateTime: 'SYS:standard' },
+      },
     });
   }
   return pino(baseOptions(level), pino.destination({ dest: 1, sync: false }));

@@ -43,6 +43,11 @@ export interface ActorContext {
    * and tells it whom to send a StopCCN if this actor's worker dies.
    */
   notify(event: ActorEvent): void;
+  /**
+   * Ask the daemon (main thread) something only it can answer, such as an address from a
+   * pool shared by all workers. Rare (per session setup), never per packet.
+   */
+  request(event: ActorEvent): Promise<unknown>;
   /** The actor is finished: the supervisor frees the tunnel ID and its routing entry. */
   closed(): void;
   /**

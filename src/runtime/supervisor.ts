@@ -68,6 +68,8 @@ export interface SupervisorOptions {
   /** Access control and section choice for a new tunnel. Must not keep `sccrq`: it is transferred after. */
   classifyNewTunnel: (peer: PeerAddress, sccrq: Uint8Array) => ClassifyVerdict;
   onEvent?: (event: SupervisorEvent) => void;
+  /** Answers actors' `ctx.request` (address pools ...); an exception is sent back as a rejection. */
+  onActorRequest?: (tunnelId: number, request: ActorEvent) => unknown;
   logger?: Logger;
   workerLogLevel?: string;
   /** Datagrams per hand-off batch before an early flush (1 = no batching). */
@@ -559,6 +561,8 @@ export class Supervisor implements SlotListener {
         this.children.get(ev.tid)?.delete(event.pid);
       }
       this.emit({ type: 'actor-event', tunnelId: ev.tid, peer: rec.peer, event });
+    } else if (ev.kind === 'request') {
+      this.answerRequest(slot, ev.tid, ev.requestId, ev.event);
     } else if (ev.kind === 'closed') {
       this.free(ev.tid);
       this.emit({ type: 'tunnel-closed', tunnelId: ev.tid, peer: rec.peer });
@@ -578,6 +582,20 @@ export class Supervisor implements SlotListener {
         stopCcnSent,
       });
     }
+  }
+
+  private answerRequest(slot: WorkerSlot, tid: number, requestId: number, event: ActorEvent): void {
+    const handler = this.opts.onActorRequest;
+    void Promise.resolve()
+      .then(() => {
+        if (handler === undefined) throw new Error('no request handler');
+        return handler(tid, event);
+      })
+      .then(
+        (result) => slot.call((api) => api.reply(requestId, result)),
+        (err: Error) => slot.call((api) => api.reply(requestId, undefined, err.message)),
+      )
+      .catch(() => {}); // a dead worker is cleaned up by onDead
   }
 
   onDead(slot: WorkerSlot, error: ErrorData): void {

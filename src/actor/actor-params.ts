@@ -1,0 +1,55 @@
+// What the daemon tells a tunnel actor when it creates one: plain data (it crosses to the
+// worker by structured clone), resolved from the config section and the secrets file.
+import type { ReliableConfig } from '../control/reliable.js';
+import type { PppdArgsInput } from '../session/pppd.js';
+
+export interface ActorParams {
+  role: 'lns' | 'lac';
+  /** The LNS or LAC section of the config this tunnel belongs to. */
+  section: string;
+  hostName: string;
+  /** Tunnel secret from the secrets file, or null. Never logged. */
+  secret: string | null;
+  challenge: boolean;
+  hidden: boolean;
+  helloIntervalMs: number;
+  maxSessions: number;
+  reliable: ReliableConfig;
+  data: {
+    lengthBit: boolean;
+    sequencing: boolean;
+    reorderWindow: number;
+    reorderTimeoutMs: number;
+  };
+  ppp: {
+    path: string;
+    /** pppd arguments common to every session of the section; addresses and ipparam are added per session. */
+    args: Omit<PppdArgsInput, 'localAddress' | 'remoteAddress' | 'ipparam'>;
+    /** LAC: pppd options carrying the password, written to pppd's fd 3 (never on the command line). */
+    secretOptions?: string;
+    env?: Record<string, string>;
+  };
+  /** LNS: ask the supervisor for addresses from the section's pool for every session. */
+  assignIp: boolean;
+  /** LAC: incoming calls (ICRQ) to place as soon as the tunnel is up. */
+  autoCalls: number;
+  logLevel: string;
+}
+
+/** Request from an actor to the daemon (through the supervisor): addresses for a session. */
+export interface AddressRequest {
+  type: 'ip-allocate';
+  section: string;
+}
+export interface AddressGrant {
+  local?: string;
+  remote?: string;
+  /** Set when the pool is exhausted: the call is refused. */
+  error?: string;
+}
+export interface AddressRelease {
+  type: 'ip-release';
+  section: string;
+  local?: string;
+  remote?: string;
+}

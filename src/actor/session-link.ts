@@ -1,0 +1,134 @@
+// One established session's data path inside a tunnel actor: L2TP data messages on one
+// side (DataChannel), pppd's HDLC stream on the other (PppdProcess). Frames cross in both
+// directions without copies beyond the output buffers the codecs must produce.
+import type { Logger } from 'pino';
+import { DataChannel, type DataChannelSink } from '../session/data-channel.js';
+import { PppdProcess, buildPppdArgs, type PppdSink } from '../session/pppd.js';
+import type { L2tpHeader } from '../protocol/header.js';
+import type { ActorParams } from './actor-params.js';
+
+export interface SessionLinkHost {
+  sendDatagram(buf: Uint8Array): void;
+  /** pppd is gone (exit code/signal): the session must be cleared with a CDN. */
+  pppdExited(link: SessionLink, code: number | null, signal: string | null): void;
+  guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
+  /** Tell the supervisor about our children, so it can kill them if this worker dies. */
+  notify(event: { type: string; [k: string]: unknown }): void;
+}
+
+export interface SessionAddresses {
+  local?: string;
+  remote?: string;
+}
+
+export class SessionLink implements DataChannelSink, PppdSink {
+  readonly data: DataChannel;
+  private pppd: PppdProcess | undefined;
+  private spawnedPid: number | undefined;
+  /** Frames for pppd that arrived before it was started (address allocation in flight): dropped. */
+  droppedBeforeStart = 0;
+  addresses: SessionAddresses = {};
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly localSessionId: number,
+    readonly peerSessionId: number,
+    peerTunnelId: number,
+    sequencingRequired: boolean,
+    private readonly params: ActorParams,
+    private readonly host: SessionLinkHost,
+    private readonly log: Logger,
+  ) {
+    this.data = new DataChannel(
+      {
+        peerTunnelId,
+        peerSessionId,
+        lengthBit: params.data.lengthBit,
+        sequencing: params.data.sequencing || sequencingRequired,
+        requireSequence: sequencingRequired,
+        reorderWindow: params.data.reorderWindow,
+        reorderTimeoutMs: params.data.reorderTimeoutMs,
+      },
+      this,
+    );
+  }
+
+  /** Start pppd for this session with the given IPCP addresses (either may be absent). */
+  startPppd(addresses: SessionAddresses, peerAddress: string): void {
+    this.addresses = addresses;
+    const args = buildPppdArgs({
+      ...this.params.ppp.args,
+      localAddress: addresses.local,
+      remoteAddress: addresses.remote,
+      ipparam: peerAddress,
+      secretOptions: this.params.ppp.secretOptions !== undefined,
+    });
+    const guard = this.host.guard;
+    const sink: PppdSink = {
+      onFrame: guard((frame: Uint8Array) => this.onFrame(frame)),
+      onExit: guard((code: number | null, signal: string | null) => this.onExit(code, signal)),
+    };
+    this.pppd = new PppdProcess(
+      {
+        path: this.params.ppp.path,
+        args,
+        env: this.params.ppp.env,
+        secretOptions: this.params.ppp.secretOptions,
+      },
+      sink,
+      this.log,
+    );
+    this.pppd.start();
+    this.spawnedPid = this.pppd.pid;
+    if (this.spawnedPid !== undefined)
+      this.host.notify({ type: 'child-spawned', pid: this.spawnedPid });
+  }
+
+  get pppdPid(): number | undefined {
+    return this.pppd?.pid;
+  }
+
+  get pppdStats() {
+    return this.pppd?.stats;
+  }
+
+  /** L2TP data for this session (header decoded by the actor). */
+  receive(now: number, header: L2tpHeader, datagram: Uint8Array): void {
+    this.data.receive(now, header, datagram);
+  }
+
+  /** DataChannelSink: an in-order PPP frame from the peer, to pppd. */
+  deliver(frame: Uint8Array): void {
+    if (this.pppd === undefined) {
+      this.droppedBeforeStart++;
+      return;
+    }
+    this.pppd.writeFrame(frame);
+  }
+
+  /** PppdSink: a checked frame from pppd, to the peer. */
+  onFrame(frame: Uint8Array): void {
+    const datagram = this.data.encapsulate(frame);
+    if (datagram !== undefined) this.host.sendDatagram(datagram);
+  }
+
+  onExit(code: number | null, signal: string | null): void {
+    if (this.spawnedPid !== undefined)
+      this.host.notify({ type: 'child-exited', pid: this.spawnedPid });
+    this.host.pppdExited(this, code, signal);
+  }
+
+  setAccm(send: number, receive: number): void {
+    this.pppd?.setAccm(send, receive);
+  }
+
+  /** SIGTERM pppd (SIGKILL after a grace period); resolves when it is gone. */
+  stop(): Promise<void> {
+    return this.pppd?.stop() ?? Promise.resolve();
+  }
+
+  /** Crash path: no grace. */
+  kill(): void {
+    void this.pppd?.stop();
+  }
+}

@@ -1,0 +1,88 @@
+// Which LNS section, if any, takes a new tunnel (an SCCRQ on tunnel ID 0), and with which
+// tunnel secret. Runs on the main thread for every new tunnel: access control by peer
+// address (config `peers`), then the secret for (our host name, the peer's Host Name AVP).
+import { selectLnsSection } from '../config/access.js';
+import type { L2tpdConfig } from '../config/schema.js';
+import type { TunnelSecrets } from '../config/secrets.js';
+import { AVP_FLAG_H, AVP_HEADER_LENGTH, AVP_LENGTH_MASK } from '../protocol/avp.js';
+import { CONTROL_HEADER_LENGTH, read16 } from '../protocol/header.js';
+import { AvpType, StopCcnResult } from '../protocol/types.js';
+import { buildMessage, encodeControlMessage } from '../protocol/message.js';
+import type { ClassifyVerdict } from '../runtime/supervisor.js';
+import type { PeerAddress } from '../runtime/actor-api.js';
+import { lnsParams } from './section-params.js';
+
+/** The Host Name AVP of an SCCRQ (never hidden, §4.4.3), or '' when absent or malformed. */
+export function sccrqHostName(sccrq: Uint8Array): string {
+  const end = read16(sccrq, 2);
+  let pos = CONTROL_HEADER_LENGTH;
+  while (end - pos >= AVP_HEADER_LENGTH) {
+    const flags = read16(sccrq, pos);
+    const length = flags & AVP_LENGTH_MASK;
+    if (length < AVP_HEADER_LENGTH || length > end - pos) return '';
+    if (
+      read16(sccrq, pos + 2) === 0 &&
+      read16(sccrq, pos + 4) === AvpType.HostName &&
+      !(flags & AVP_FLAG_H)
+    ) {
+      return Buffer.from(sccrq.subarray(pos + AVP_HEADER_LENGTH, pos + length)).toString('latin1');
+    }
+    pos += length;
+  }
+  return '';
+}
+
+/** Assigned Tunnel ID of the SCCRQ (for the StopCCN header), 0 if absent or hidden. */
+function sccrqAssignedTunnel(sccrq: Uint8Array): number {
+  const end = read16(sccrq, 2);
+  let pos = CONTROL_HEADER_LENGTH;
+  while (end - pos >= AVP_HEADER_LENGTH) {
+    const flags = read16(sccrq, pos);
+    const length = flags & AVP_LENGTH_MASK;
+    if (length < AVP_HEADER_LENGTH || length > end - pos) return 0;
+    if (
+      read16(sccrq, pos + 4) === AvpType.AssignedTunnelId &&
+      length === 8 &&
+      !(flags & AVP_FLAG_H)
+    ) {
+      return read16(sccrq, pos + AVP_HEADER_LENGTH);
+    }
+    pos += length;
+  }
+  return 0;
+}
+
+/**
+ * StopCCN "not authorized" (result 4) for a refused SCCRQ. It says nothing about which rule
+ * refused the peer: that goes to our log only.
+ */
+function notAuthorized(sccrq: Uint8Array): Uint8Array {
+  const msg = buildMessage(4, {
+    AssignedTunnelId: 0xffff,
+    ResultCode: { result: StopCcnResult.NotAuthorized },
+  });
+  // The peer's Ns was 0, so our Nr is 1; we have sent nothing, so our Ns is 0.
+  return encodeControlMessage(msg, sccrqAssignedTunnel(sccrq), 0, 0, 1);
+}
+
+export function classifyNewTunnel(
+  config: L2tpdConfig,
+  secrets: TunnelSecrets | null,
+  peer: PeerAddress,
+  sccrq: Uint8Array,
+): ClassifyVerdict {
+  const verdict = selectLnsSection(config.lns, peer.address);
+  if (!verdict.ok) return { accept: false, reason: verdict.reason, reply: notAuthorized(sccrq) };
+  const section = verdict.section;
+  const theirName = sccrqHostName(sccrq);
+  const secretBytes = secrets?.lookup(section.hostname, theirName);
+  const secret = secretBytes === undefined ? null : Buffer.from(secretBytes).toString('utf8');
+  if ((section.challenge || section.hidden) && secret === null) {
+    return {
+      accept: false,
+      reason: `lns '${section.name}' requires a tunnel secret and the secrets file has none for ${section.hostname} / ${theirName || '(no host name)'}`,
+      reply: notAuthorized(sccrq),
+    };
+  }
+  return { accept: true, params: lnsParams(config, section, secret) };
+}

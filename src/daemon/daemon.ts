@@ -1,0 +1,425 @@
+// The running daemon: config and secrets in, a supervisor with tunnel actors, the LAC
+// dialer, address pools, and the operator edges (control socket, legacy pipe, metrics).
+// It implements the control commands and the metrics snapshot the edges call.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { loadConfig, formatIssue, type LoadOptions } from '../config/load.js';
+import type { L2tpdConfig, LacSection } from '../config/schema.js';
+import { loadSecrets } from '../config/secrets.js';
+import type { TunnelSecrets } from '../config/secrets.js';
+import {
+  ControlError,
+  type DaemonControl,
+  type MetricsSnapshot,
+  type MetricsSource,
+  type CommandResult,
+} from '../ops/daemon-api.js';
+import type { ControlCommand, StatusResult, TunnelStatus } from '../ops/control-protocol.js';
+import { Supervisor, type SupervisorEvent } from '../runtime/supervisor.js';
+import type { ActorEvent, PeerAddress } from '../runtime/actor-api.js';
+import type { AddressGrant, AddressRelease } from '../actor/actor-params.js';
+import { AddressPools } from './address-pools.js';
+import { classifyNewTunnel } from './classify.js';
+import { LacDialer } from './lac-dialer.js';
+import { lacParams } from './section-params.js';
+import { DaemonCounters } from './counters.js';
+import { toTunnelStatus } from './status.js';
+
+const ACTOR_MODULE = new URL('../actor/tunnel-actor.js', import.meta.url);
+const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+export function daemonVersion(): string {
+  return VERSION;
+}
+
+export interface DaemonOptions {
+  configFile: string;
+  load: LoadOptions;
+  log: Logger;
+}
+
+/** Reads config and secrets; returns human-readable errors instead of throwing. */
+export function readConfiguration(
+  configFile: string,
+  load: LoadOptions,
+):
+  | { ok: true; config: L2tpdConfig; secrets: TunnelSecrets | null; warnings: string[] }
+  | { ok: false; errors: string[] } {
+  const result = loadConfig(configFile, load);
+  if (!result.ok) return { ok: false, errors: result.errors.map(formatIssue) };
+  const warnings = result.warnings.map(formatIssue);
+  let secrets: TunnelSecrets | null = null;
+  if (result.config.secrets !== null) {
+    const s = loadSecrets(result.config.secrets);
+    if (!s.ok) return { ok: false, errors: [s.error] };
+    secrets = s.secrets;
+    warnings.push(...s.warnings);
+  }
+  return { ok: true, config: result.config, secrets, warnings };
+}
+
+export class Daemon implements DaemonControl, MetricsSource {
+  private config: L2tpdConfig;
+  private secrets: TunnelSecrets | null;
+  readonly supervisor: Supervisor;
+  private readonly pools: AddressPools;
+  private readonly dialer: LacDialer;
+  private readonly counters = new DaemonCounters();
+  /** Addresses each tunnel holds, so a crashed actor's addresses return to the pool. */
+  private readonly grants = new Map<number, AddressRelease[]>();
+  private readonly tunnelSection = new Map<
+    number,
+    { role: 'lns' | 'lac'; section: string; since: number }
+  >();
+  private readonly startedAt = Date.now();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly opts: DaemonOptions,
+    config: L2tpdConfig,
+    secrets: TunnelSecrets | null,
+  ) {
+    this.config = config;
+    this.secrets = secrets;
+    this.log = opts.log;
+    this.pools = new AddressPools(config.lns);
+    this.supervisor = new Supervisor({
+      listen: config.listen.map((l) => ({ address: l.address, port: l.port })),
+      workers: config.workers,
+      actorModule: ACTOR_MODULE,
+      maxTunnels: config.tunnel.maxTunnels,
+      maxHalfOpen: config.tunnel.maxHalfOpen,
+      classifyNewTunnel: (peer, sccrq) => this.classify(peer, sccrq),
+      onEvent: (ev) => this.onSupervisorEvent(ev),
+      onActorRequest: (tunnelId, req) => this.onActorRequest(tunnelId, req),
+      logger: this.log,
+      workerLogLevel: config.log.level,
+      faultInjection: config.debug.faultInjection,
+    });
+    this.dialer = new LacDialer(config, {
+      createTunnel: (peer, section) => this.createLacTunnel(peer, section),
+      placeCall: (tid) => this.supervisor.command(tid, { type: 'call' }),
+      disconnect: (tid) => this.supervisor.command(tid, { type: 'disconnect' }),
+      log: this.log.child({ component: 'lac' }),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.supervisor.start();
+    this.log.info(
+      {
+        listen: this.supervisor.addresses(),
+        lns: this.config.lns.map((s) => s.name),
+        lac: this.config.lac.map((s) => s.name),
+      },
+      'l2tpd started',
+    );
+    this.dialer.autodial();
+  }
+
+  async shutdown(): Promise<void> {
+    this.dialer.stopAll();
+    await this.supervisor.shutdown(4500);
+  }
+
+  /** SIGHUP and `l2tpctl reload`: new config for new tunnels and calls; the old one stays on error. */
+  reload(): { warnings: string[] } {
+    const next = readConfiguration(this.opts.configFile, this.opts.load);
+    if (!next.ok) {
+      this.log.error(
+        { errors: next.errors },
+        'reload refused: the new configuration is invalid; keeping the old one',
+      );
+      throw new ControlError('INVALID_CONFIG', next.errors.join('\n'));
+    }
+    this.config = next.config;
+    this.secrets = next.secrets;
+    this.pools.reconfigure(next.config.lns);
+    this.dialer.reconfigure(next.config);
+    this.log.info({ warnings: next.warnings }, 'configuration reloaded');
+    return { warnings: next.warnings };
+  }
+
+  // --- new tunnels ---
+
+  private classify(peer: PeerAddress, sccrq: Uint8Array) {
+    const verdict = classifyNewTunnel(this.config, this.secrets, peer, sccrq);
+    if (!verdict.accept) {
+      this.counters.add('tunnelsRefused');
+      this.log.warn(
+        { peer: `${peer.address}:${peer.port}`, reason: verdict.reason },
+        'tunnel refused',
+      );
+    }
+    return verdict;
+  }
+
+  private async createLacTunnel(
+    peer: { address: string; port: number },
+    section: LacSection,
+  ): Promise<number> {
+    const secret =
+      this.secrets?.lookup(section.hostname, '*') ??
+      this.secrets?.lookup(section.hostname, peer.address);
+    if ((section.challenge || section.hidden) && secret === undefined) {
+      throw new Error(
+        `lac '${section.name}' requires a tunnel secret and the secrets file has none for ${section.hostname}`,
+      );
+    }
+    const params = lacParams(
+      this.config,
+      section,
+      secret === undefined ? null : Buffer.from(secret).toString('utf8'),
+    );
+    const tid = await this.supervisor.createTunnel(peer, params);
+    this.tunnelSection.set(tid, { role: 'lac', section: section.name, since: Date.now() });
+    return tid;
+  }
+
+  // --- what actors ask and tell ---
+
+  private onActorRequest(tunnelId: number, req: ActorEvent): AddressGrant | { ok: boolean } {
+    if (req.type === 'ip-allocate') {
+      const section = String(req.section);
+      const grant = this.pools.allocate(section);
+      if (grant.error === undefined) {
+        const held = this.grants.get(tunnelId) ?? [];
+        held.push({ type: 'ip-release', section, local: grant.local, remote: grant.remote });
+        this.grants.set(tunnelId, held);
+      } else {
+        this.counters.add('poolExhausted');
+      }
+      return grant;
+    }
+    if (req.type === 'ip-release') {
+      const rel = req as unknown as AddressRelease;
+      const held = this.grants.get(tunnelId);
+      const i = held?.findIndex((g) => g.remote === rel.remote && g.local === rel.local) ?? -1;
+      if (held !== undefined && i >= 0) {
+        held.splice(i, 1);
+        this.pools.release(rel.section, rel.local, rel.remote);
+      }
+      return { ok: true };
+    }
+    return { ok: false };
+  }
+
+  private releaseTunnel(tunnelId: number): void {
+    for (const g of this.grants.get(tunnelId) ?? [])
+      this.pools.release(g.section, g.local, g.remote);
+    this.grants.delete(tunnelId);
+    this.tunnelSection.delete(tunnelId);
+    this.dialer.onTunnelGone(tunnelId);
+  }
+
+  private onSupervisorEvent(ev: SupervisorEvent): void {
+    switch (ev.type) {
+      case 'actor-event':
+        this.onActorEvent(ev.tunnelId, ev.event);
+        break;
+      case 'tunnel-closed':
+        this.releaseTunnel(ev.tunnelId);
+        break;
+      case 'tunnel-crashed':
+      case 'tunnel-lost':
+        this.counters.add('tunnelsCrashed');
+        this.releaseTunnel(ev.tunnelId);
+        break;
+      case 'worker-died':
+        this.counters.add('workerDeaths');
+        break;
+    }
+  }
+
+  private onActorEvent(tunnelId: number, e: ActorEvent): void {
+    switch (e.type) {
+      case 'tunnel-up': {
+        this.counters.add('tunnelSetups');
+        const known = this.tunnelSection.get(tunnelId);
+        if (known === undefined)
+          this.tunnelSection.set(tunnelId, { role: 'lns', section: '', since: Date.now() });
+        else known.since = Date.now();
+        this.dialer.onTunnelUp(tunnelId);
+        break;
+      }
+      case 'tunnel-down':
+        this.counters.addLabelled('tunnelFailures', resultLabel(e.result));
+        break;
+      case 'session-up':
+        this.counters.add('sessionSetups');
+        break;
+      case 'session-down':
+        if (e.wasUp !== true) this.counters.addLabelled('sessionFailures', resultLabel(e.result));
+        if (this.tunnelSection.get(tunnelId)?.role === 'lac') this.dialer.onSessionDown(tunnelId);
+        break;
+    }
+  }
+
+  // --- DaemonControl ---
+
+  async execute<C extends ControlCommand>(command: C): Promise<CommandResult<C['cmd']>> {
+    return (await this.run(command)) as CommandResult<C['cmd']>;
+  }
+
+  private async run(command: ControlCommand): Promise<unknown> {
+    switch (command.cmd) {
+      case 'status':
+        return this.status();
+      case 'stats':
+        return this.stats();
+      case 'reload':
+        return this.reload();
+      case 'connect':
+        try {
+          this.dialer.connect(command.args.lac);
+        } catch (err) {
+          throw new ControlError(
+            (err as Error).message.startsWith('no lac') ? 'NOT_FOUND' : 'CONFLICT',
+            (err as Error).message,
+          );
+        }
+        return { lac: command.args.lac };
+      case 'disconnect': {
+        const args = command.args;
+        if ('lac' in args) {
+          try {
+            return { tunnels: await this.dialer.disconnect(args.lac) };
+          } catch (err) {
+            throw new ControlError('NOT_FOUND', (err as Error).message);
+          }
+        }
+        await this.tunnelCommand(args.tunnel, { type: 'disconnect' });
+        return { tunnels: [args.tunnel] };
+      }
+      case 'hangup': {
+        const { session, tunnel } = command.args;
+        const candidates = tunnel !== undefined ? [tunnel] : await this.tunnelsWithSession(session);
+        if (candidates.length === 0) throw new ControlError('NOT_FOUND', `no session ${session}`);
+        if (candidates.length > 1) {
+          throw new ControlError(
+            'AMBIGUOUS',
+            `session ${session} exists in tunnels ${candidates.join(', ')}: give TUNNEL/SESSION`,
+          );
+        }
+        const answer = (await this.tunnelCommand(candidates[0]!, {
+          type: 'hangup',
+          sessionId: session,
+        })) as { ok: boolean; error?: string };
+        if (!answer.ok)
+          throw new ControlError('NOT_FOUND', answer.error ?? `no session ${session}`);
+        return { tunnel: candidates[0]!, session };
+      }
+      case 'tunnel':
+        throw new ControlError(
+          'UNSUPPORTED',
+          'open a tunnel through a lac section: l2tpctl connect NAME',
+        );
+    }
+  }
+
+  private async tunnelCommand(tunnelId: number, cmd: ActorEvent): Promise<unknown> {
+    try {
+      return await this.supervisor.command(tunnelId, cmd);
+    } catch (err) {
+      throw new ControlError('NOT_FOUND', (err as Error).message);
+    }
+  }
+
+  private async tunnelsWithSession(session: number): Promise<number[]> {
+    const status = await this.supervisor.status();
+    return status
+      .filter((a) =>
+        ((a.status as { sessions?: { localSessionId: number }[] }).sessions ?? []).some(
+          (s) => s.localSessionId === session,
+        ),
+      )
+      .map((a) => a.tunnelId);
+  }
+
+  async status(): Promise<StatusResult> {
+    const actors = await this.supervisor.status();
+    const tunnels: TunnelStatus[] = actors.map((a) =>
+      toTunnelStatus(a, this.dialer.sectionOf(a.tunnelId)),
+    );
+    return {
+      daemon: {
+        pid: process.pid,
+        version: VERSION,
+        uptimeMs: Date.now() - this.startedAt,
+        workers: this.supervisor.stats().workers.length,
+      },
+      tunnels,
+    };
+  }
+
+  async stats(): Promise<Record<string, number>> {
+    const s = this.supervisor.stats();
+    const out: Record<string, number> = {
+      received: s.received,
+      forwarded: s.forwarded,
+      sent: s.sent,
+      sendErrors: s.sendErrors,
+      tunnels: s.tunnels,
+      halfOpen: s.halfOpen,
+      workerRestarts: s.workerRestarts,
+      ...this.counters.flat(),
+    };
+    for (const [reason, n] of Object.entries(s.drops)) out[`drops.${reason}`] = n;
+    for (const [section, u] of Object.entries(this.pools.usage())) {
+      out[`pool.${section}.inUse`] = u.inUse;
+      out[`pool.${section}.size`] = u.size;
+    }
+    return out;
+  }
+
+  /** SIGUSR1: everything `l2tpctl status` shows, to the log (l2tpd 0.69 did this to syslog). */
+  async dumpStatus(): Promise<void> {
+    const [status, stats] = await Promise.all([this.status(), this.stats()]);
+    this.log.info({ status, stats }, 'status dump (SIGUSR1)');
+  }
+
+  // --- MetricsSource ---
+
+  async metrics(): Promise<MetricsSnapshot> {
+    const [status, s] = [await this.status(), this.supervisor.stats()];
+    const tunnelsByState: Record<string, number> = {};
+    const sessionsByState: Record<string, number> = {};
+    const packets = { rx: 0, tx: 0 };
+    const bytes = { rx: 0, tx: 0 };
+    let retransmissions = 0;
+    for (const t of status.tunnels) {
+      tunnelsByState[t.state] = (tunnelsByState[t.state] ?? 0) + 1;
+      retransmissions += t.counters.retransmissions;
+      for (const sess of t.sessions) {
+        sessionsByState[sess.state] = (sessionsByState[sess.state] ?? 0) + 1;
+        packets.rx += sess.counters.rxPackets;
+        packets.tx += sess.counters.txPackets;
+        bytes.rx += sess.counters.rxBytes;
+        bytes.tx += sess.counters.txBytes;
+      }
+    }
+    const counters = this.counters.flatUnlabelled();
+    counters.retransmissions = retransmissions;
+    return {
+      tunnelsByState,
+      sessionsByState,
+      counters,
+      labelled: {
+        ...this.counters.labelled(),
+        drops: { label: 'reason', values: { ...s.drops } as unknown as Record<string, number> },
+      },
+      packets,
+      bytes,
+      workerRestarts: s.workerRestarts,
+    };
+  }
+}
+
+function resultLabel(result: unknown): string {
+  const r = result as { result?: number } | undefined;
+  return String(r?.result ?? 'none');
+}

@@ -1,0 +1,180 @@
+// LAC sections in motion: autodial at start, `connect` on command, failover through the
+// section's LNS list (xl2tpd only ever tries the first), and redial after a drop with the
+// configured delay and attempt limit. Owns no protocol: it asks the supervisor for
+// initiator tunnels and hears back when they come up or go away.
+import { lookup } from 'node:dns/promises';
+import type { Logger } from 'pino';
+import type { L2tpdConfig, LacSection } from '../config/schema.js';
+
+export interface DialerDeps {
+  createTunnel(peer: { address: string; port: number }, section: LacSection): Promise<number>;
+  /** Ask a LAC tunnel's actor to place another call (after its call dropped). */
+  placeCall(tunnelId: number): Promise<unknown>;
+  disconnect(tunnelId: number): Promise<unknown>;
+  log: Logger;
+}
+
+interface Dial {
+  section: LacSection;
+  /** Index into section.lns of the LNS we are trying or connected to. */
+  lnsIndex: number;
+  attempts: number;
+  tunnelId: number | null;
+  up: boolean;
+  /** Set by an operator disconnect: no redial. */
+  stopped: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class LacDialer {
+  private readonly dials = new Map<string, Dial>();
+  private readonly byTunnel = new Map<number, Dial>();
+  private sections = new Map<string, LacSection>();
+
+  constructor(
+    config: L2tpdConfig,
+    private readonly deps: DialerDeps,
+  ) {
+    this.reconfigure(config);
+  }
+
+  reconfigure(config: L2tpdConfig): void {
+    this.sections = new Map(config.lac.map((s) => [s.name, s]));
+    for (const dial of this.dials.values()) {
+      const fresh = this.sections.get(dial.section.name);
+      if (fresh !== undefined) dial.section = fresh; // applies to the next dial
+    }
+  }
+
+  autodial(): void {
+    for (const section of this.sections.values()) if (section.autodial) this.connect(section.name);
+  }
+
+  /** Dial a LAC section now. Throws for an unknown name or one already connected or dialing. */
+  connect(name: string): void {
+    const section = this.sections.get(name);
+    if (section === undefined) throw new Error(`no lac section '${name}'`);
+    const existing = this.dials.get(name);
+    if (existing !== undefined && existing.tunnelId !== null) {
+      throw new Error(`lac '${name}' already has tunnel ${existing.tunnelId}`);
+    }
+    if (existing?.timer !== undefined) clearTimeout(existing.timer);
+    const dial: Dial = {
+      section,
+      lnsIndex: 0,
+      attempts: 0,
+      tunnelId: null,
+      up: false,
+      stopped: false,
+      timer: undefined,
+    };
+    this.dials.set(name, dial);
+    void this.dial(dial);
+  }
+
+  /** Operator disconnect of a LAC section: close its tunnel, cancel redial. Returns the tunnel closed. */
+  async disconnect(name: string): Promise<number[]> {
+    const dial = this.dials.get(name);
+    if (dial === undefined) throw new Error(`lac '${name}' is not connected`);
+    dial.stopped = true;
+    if (dial.timer !== undefined) clearTimeout(dial.timer);
+    this.dials.delete(name);
+    if (dial.tunnelId === null) return [];
+    await this.deps.disconnect(dial.tunnelId);
+    return [dial.tunnelId];
+  }
+
+  /** Which LAC section a tunnel belongs to (for status). */
+  sectionOf(tunnelId: number): string | undefined {
+    return this.byTunnel.get(tunnelId)?.section.name;
+  }
+
+  onTunnelUp(tunnelId: number): void {
+    const dial = this.byTunnel.get(tunnelId);
+    if (dial === undefined) return;
+    dial.up = true;
+    dial.attempts = 0;
+  }
+
+  /** The LAC's call dropped while its tunnel stayed up: redial the call if configured. */
+  onSessionDown(tunnelId: number): void {
+    const dial = this.byTunnel.get(tunnelId);
+    if (dial === undefined || dial.stopped || !dial.section.redial.enabled) return;
+    dial.timer = setTimeout(() => {
+      dial.timer = undefined;
+      if (dial.tunnelId === tunnelId && !dial.stopped) {
+        this.deps.log.info({ lac: dial.section.name, tunnelId }, 'redialing the call');
+        this.deps
+          .placeCall(tunnelId)
+          .catch((err: Error) =>
+            this.deps.log.warn({ err: err.message }, 'redial of the call failed'),
+          );
+      }
+    }, dial.section.redial.delay);
+  }
+
+  /** A LAC tunnel is gone (closed, crashed, lost with its worker). */
+  onTunnelGone(tunnelId: number): void {
+    const dial = this.byTunnel.get(tunnelId);
+    if (dial === undefined) return;
+    this.byTunnel.delete(tunnelId);
+    dial.tunnelId = null;
+    if (dial.stopped) return;
+    if (!dial.up) dial.lnsIndex = (dial.lnsIndex + 1) % dial.section.lns.length; // failover
+    dial.up = false;
+    const { redial } = dial.section;
+    const failedOver = dial.lnsIndex !== 0;
+    if (!redial.enabled && !failedOver) {
+      this.dials.delete(dial.section.name);
+      return;
+    }
+    if (redial.maxAttempts > 0 && dial.attempts >= redial.maxAttempts) {
+      this.deps.log.warn(
+        { lac: dial.section.name, attempts: dial.attempts },
+        'giving up: redial attempts exhausted',
+      );
+      this.dials.delete(dial.section.name);
+      return;
+    }
+    const delay = failedOver ? 0 : redial.delay;
+    dial.timer = setTimeout(() => {
+      dial.timer = undefined;
+      void this.dial(dial);
+    }, delay);
+  }
+
+  stopAll(): void {
+    for (const dial of this.dials.values()) {
+      dial.stopped = true;
+      if (dial.timer !== undefined) clearTimeout(dial.timer);
+    }
+  }
+
+  private async dial(dial: Dial): Promise<void> {
+    if (dial.stopped) return;
+    dial.attempts++;
+    const target = dial.section.lns[dial.lnsIndex]!;
+    const log = this.deps.log.child({
+      lac: dial.section.name,
+      lns: `${target.host}:${target.port}`,
+      attempt: dial.attempts,
+    });
+    try {
+      const { address } = await lookup(target.host);
+      const tunnelId = await this.deps.createTunnel({ address, port: target.port }, dial.section);
+      if (dial.stopped) {
+        await this.deps.disconnect(tunnelId);
+        return;
+      }
+      dial.tunnelId = tunnelId;
+      this.byTunnel.set(tunnelId, dial);
+      log.info({ tunnelId }, 'dialing');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not dial');
+      // Count it as a failed tunnel: fail over or redial.
+      const fake = -dial.attempts;
+      this.byTunnel.set(fake, dial);
+      this.onTunnelGone(fake);
+    }
+  }
+}

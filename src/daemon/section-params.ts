@@ -1,0 +1,95 @@
+// Turn a config section into the plain-data ActorParams a tunnel actor is created with.
+import type { ActorParams } from '../actor/actor-params.js';
+import type { L2tpdConfig, LacSection, LnsSection } from '../config/schema.js';
+import type { ReliableConfig } from '../control/reliable.js';
+import { secretOptionsText } from '../session/pppd.js';
+
+/** Default data-path reorder window (packets) and gap timeout (ms) when sequencing is on. */
+const REORDER_WINDOW = 16;
+const REORDER_TIMEOUT_MS = 100;
+
+function reliableConfig(config: L2tpdConfig): ReliableConfig {
+  const t = config.tunnel;
+  return {
+    receiveWindow: t.receiveWindow,
+    initialTimeoutMs: t.retransmit.initial,
+    maxTimeoutMs: t.retransmit.cap,
+    maxRetries: t.retransmit.retries,
+    ackDelayMs: t.ackDelay,
+    adaptive: t.retransmit.adaptive,
+  };
+}
+
+function common(config: L2tpdConfig, section: LnsSection | LacSection) {
+  return {
+    section: section.name,
+    hostName: section.hostname,
+    challenge: section.challenge,
+    hidden: section.hidden,
+    helloIntervalMs: config.tunnel.helloInterval,
+    maxSessions: config.tunnel.maxSessionsPerTunnel,
+    reliable: reliableConfig(config),
+    data: {
+      lengthBit: section.lengthBit,
+      sequencing: section.sequencing,
+      reorderWindow: REORDER_WINDOW,
+      reorderTimeoutMs: REORDER_TIMEOUT_MS,
+    },
+    logLevel: config.log.level,
+  };
+}
+
+export function lnsParams(
+  config: L2tpdConfig,
+  section: LnsSection,
+  secret: string | null,
+): ActorParams {
+  const ppp = section.ppp;
+  const required = ppp.auth.filter((a) => a !== 'none');
+  return {
+    ...common(config, section),
+    role: 'lns',
+    secret,
+    ppp: {
+      path: ppp.path,
+      args: {
+        role: 'lns',
+        name: section.hostname,
+        requireAuth: required,
+        noauth: required.length === 0,
+        refusePap: ppp.refusePap,
+        optionsFile: ppp.optionsFile ?? undefined,
+        extra: ppp.options,
+      },
+    },
+    assignIp: section.assignIp,
+    autoCalls: 0,
+  };
+}
+
+export function lacParams(
+  config: L2tpdConfig,
+  section: LacSection,
+  secret: string | null,
+): ActorParams {
+  const ppp = section.ppp;
+  const secretOptions = ppp.password === null ? undefined : secretOptionsText(ppp.password);
+  return {
+    ...common(config, section),
+    role: 'lac',
+    secret,
+    ppp: {
+      path: ppp.path,
+      args: {
+        role: 'lac',
+        user: ppp.user ?? undefined,
+        noauth: true,
+        optionsFile: ppp.optionsFile ?? undefined,
+        extra: ppp.options,
+      },
+      secretOptions,
+    },
+    assignIp: false,
+    autoCalls: 1,
+  };
+}

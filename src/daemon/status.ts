@@ -1,0 +1,62 @@
+// Turn what a tunnel actor reports about itself into the control protocol's TunnelStatus.
+import type { TunnelSnapshot } from '../control/events.js';
+import type { SessionStatus, TunnelStatus } from '../ops/control-protocol.js';
+import type { ActorStatus } from '../runtime/messages.js';
+import type { PeerAddress } from '../runtime/actor-api.js';
+import type { DataChannelStats } from '../session/data-channel.js';
+
+/** The shape `L2tpTunnelActor.status()` returns. */
+export interface ActorReport {
+  tunnel: TunnelSnapshot;
+  section: string;
+  peer: PeerAddress;
+  retransmissions: number;
+  sessions: Array<{
+    localSessionId: number;
+    peerSessionId: number;
+    address?: string;
+    uptimeMs: number;
+    data: DataChannelStats;
+  }>;
+}
+
+export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): TunnelStatus {
+  const r = a.status as ActorReport;
+  const now = Date.now();
+  const sessions: SessionStatus[] = r.sessions.map((s) => ({
+    localId: s.localSessionId,
+    remoteId: s.peerSessionId,
+    state: 'established',
+    uptimeMs: s.uptimeMs,
+    address: s.address ?? null,
+    user: null,
+    interface: null,
+    counters: {
+      rxPackets: s.data.rxPackets,
+      txPackets: s.data.txPackets,
+      rxBytes: s.data.rxBytes,
+      txBytes: s.data.txBytes,
+    },
+  }));
+  const sum = (k: 'rxPackets' | 'txPackets' | 'rxBytes' | 'txBytes') =>
+    sessions.reduce((n, s) => n + s.counters[k], 0);
+  return {
+    localId: r.tunnel.localTunnelId,
+    remoteId: r.tunnel.peerTunnelId,
+    role: r.tunnel.role,
+    section: lacSection ?? r.section,
+    peer: { address: r.peer.address, port: r.peer.port },
+    peerHostname: r.tunnel.peerHostName ?? null,
+    state: r.tunnel.state,
+    uptimeMs: r.tunnel.upSince === undefined ? 0 : now - r.tunnel.upSince,
+    worker: a.workerIndex,
+    sessions,
+    counters: {
+      rxPackets: sum('rxPackets'),
+      txPackets: sum('txPackets'),
+      rxBytes: sum('rxBytes'),
+      txBytes: sum('txBytes'),
+      retransmissions: r.retransmissions,
+    },
+  };
+}

@@ -1,0 +1,192 @@
+// The whole daemon, as an operator runs it: two l2tpd processes on loopback, one LAC and
+// one LNS, with the stand-in pppd (the host has no /dev/ppp) speaking LCP on each side.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import type { StatusResult } from '../../src/ops/control-protocol.js';
+
+const basePort = 21000 + Math.floor(Math.random() * 20000);
+
+function lnsYaml(port: number, extra = ''): string {
+  return `
+listen: [{ address: 127.0.0.1, port: ${port} }]
+workers: 2
+hostname: test-lns
+control: { socket: '{dir}/ctl.sock', pipe: off }
+log: { level: debug }
+tunnel: { helloInterval: 2s }
+lns:
+  - name: local
+    peers: { allow: [127.0.0.0/8] }
+    localIp: 198.51.100.1
+    ipPool: { ranges: [198.51.100.0/28], exclude: [198.51.100.0, 198.51.100.1] }
+    ppp: { path: '{standin}', auth: none }
+${extra}`;
+}
+
+function lacYaml(port: number, lnsPort: number, extra = ''): string {
+  return `
+listen: [{ address: 127.0.0.1, port: ${port} }]
+workers: 1
+hostname: test-lac
+control: { socket: '{dir}/ctl.sock', pipe: off }
+log: { level: debug }
+tunnel: { helloInterval: 2s }
+lac:
+  - name: uplink
+    lns: ['127.0.0.1:${lnsPort}']
+    autodial: true
+    ppp: { path: '{standin}' }
+${extra}`;
+}
+
+const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });
+
+async function withDaemons(
+  lns: { yaml: string; env?: Record<string, string> },
+  lac: { yaml: string; env?: Record<string, string> },
+  body: (lns: DaemonHandle, lac: DaemonHandle) => Promise<void>,
+): Promise<void> {
+  const l = await startDaemon(lns.yaml, lns.env);
+  let c: DaemonHandle | undefined;
+  try {
+    c = await startDaemon(lac.yaml, lac.env);
+    await body(l, c);
+  } catch (err) {
+    process.stderr.write(
+      `--- LNS output ---\n${l.output()}\n--- LAC output ---\n${c?.output() ?? ''}\n`,
+    );
+    throw err;
+  } finally {
+    await c?.stop();
+    await l.stop();
+  }
+}
+
+test('a LAC and an LNS bring up a tunnel and a session, and PPP frames cross both ways', async () => {
+  const lnsPort = basePort;
+  await withDaemons(
+    { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'lcp' } },
+    { yaml: lacYaml(lnsPort + 1, lnsPort), env: { STANDIN_MODE: 'lcp' } },
+    async (lns, lac) => {
+      const up = await waitFor(
+        'an established session on the LNS with traffic both ways',
+        async () => {
+          const s = await status(lns);
+          const t = s.tunnels[0];
+          const sess = t?.sessions[0];
+          return t?.state === 'established' &&
+            sess !== undefined &&
+            sess.counters.rxPackets > 0 &&
+            sess.counters.txPackets > 0
+            ? s
+            : undefined;
+        },
+      );
+      const tunnel = up.tunnels[0]!;
+      assert.equal(tunnel.role, 'lns');
+      assert.equal(tunnel.section, 'local');
+      assert.equal(tunnel.peerHostname, 'test-lac');
+      assert.equal(
+        tunnel.sessions[0]!.address,
+        '198.51.100.2',
+        'first pool address after exclusions',
+      );
+      const lacSide = await waitFor('the LAC sees the same session', async () => {
+        const s = await status(lac);
+        return s.tunnels[0]?.sessions[0]?.counters.rxPackets ? s : undefined;
+      });
+      assert.equal(lacSide.tunnels[0]!.remoteId, tunnel.localId);
+      assert.equal(lacSide.tunnels[0]!.sessions[0]!.remoteId, tunnel.sessions[0]!.localId);
+
+      // Operator hangs the session up on the LNS: both sides lose it.
+      await lns.control({ cmd: 'hangup', args: { session: tunnel.sessions[0]!.localId } });
+      await waitFor('the session gone on both sides', async () => {
+        const [a, b] = await Promise.all([status(lns), status(lac)]);
+        return a.tunnels[0]?.sessions.length === 0 && b.tunnels[0]?.sessions.length === 0
+          ? true
+          : undefined;
+      });
+
+      // Disconnect the tunnel from the LAC: the LNS learns it by StopCCN, not by timeout.
+      await lac.control({ cmd: 'disconnect', args: { lac: 'uplink' } });
+      await waitFor(
+        'the tunnel closing on the LNS',
+        async () => {
+          const s = await status(lns);
+          return s.tunnels.every((t) => t.state !== 'established') ? true : undefined;
+        },
+        3000,
+      );
+    },
+  );
+});
+
+test('a peer outside the allowed ranges is refused, and the log says which rule refused it', async () => {
+  const lnsPort = basePort + 10;
+  await withDaemons(
+    { yaml: lnsYaml(lnsPort).replace('allow: [127.0.0.0/8]', 'allow: [192.0.2.0/24]') },
+    { yaml: lacYaml(lnsPort + 1, lnsPort) },
+    async (lns, lac) => {
+      await waitFor('a refusal in the LNS log', async () =>
+        lns.output().includes('tunnel refused') ? true : undefined,
+      );
+      assert.match(lns.output(), /allows only 192\.0\.2\.0\/24/);
+      const s = await status(lac);
+      assert.ok(
+        s.tunnels.every((t) => t.state !== 'established'),
+        'the LAC has no established tunnel',
+      );
+      assert.equal((await status(lns)).tunnels.length, 0);
+    },
+  );
+});
+
+test('pppd dying on the LNS clears the call with a CDN, and the LAC redials it', async () => {
+  const lnsPort = basePort + 20;
+  await withDaemons(
+    { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'crash' } },
+    {
+      yaml: lacYaml(lnsPort + 1, lnsPort).replace(
+        'autodial: true',
+        'autodial: true\n    redial: { enabled: true, delay: 200ms }',
+      ),
+      env: { STANDIN_MODE: 'lcp' },
+    },
+    async (lns) => {
+      const stats = await waitFor('two session setups and a CDN', async () => {
+        const s = await lns.control<Record<string, number>>({ cmd: 'stats', args: {} });
+        return (s.sessionSetups ?? 0) >= 2 ? s : undefined;
+      });
+      assert.ok(stats.sessionSetups! >= 2);
+      assert.match(lns.output(), /pppd exited/);
+      const s = await status(lns);
+      assert.equal(s.tunnels[0]?.state, 'established', 'the tunnel outlives its calls');
+    },
+  );
+});
+
+test('SIGTERM: the LNS tells its peer (StopCCN) and exits within 5 seconds', async () => {
+  const lnsPort = basePort + 30;
+  const lns = await startDaemon(lnsYaml(lnsPort), { STANDIN_MODE: 'lcp' });
+  const lac = await startDaemon(lacYaml(lnsPort + 1, lnsPort), { STANDIN_MODE: 'lcp' });
+  try {
+    await waitFor('a session', async () =>
+      (await status(lac)).tunnels[0]?.sessions.length ? true : undefined,
+    );
+    const { code, ms } = await lns.stop();
+    assert.equal(code, 0);
+    assert.ok(ms < 5000, `exit took ${ms} ms`);
+    await waitFor(
+      'the LAC to learn the tunnel is gone',
+      async () => {
+        const s = await status(lac);
+        return s.tunnels.every((t) => t.state !== 'established') ? true : undefined;
+      },
+      3000,
+    );
+  } finally {
+    await lac.stop();
+    await lns.stop();
+  }
+});
