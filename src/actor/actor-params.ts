@@ -31,6 +31,8 @@ export interface ActorParams {
   };
   /** LNS: ask the supervisor for addresses from the section's pool for every session. */
   assignIp: boolean;
+  /** Initiator: our Tie Breaker AVP (8 octets, §4.4.3), so the daemon can settle SCCRQ collisions. */
+  tieBreaker?: number[];
   /** LAC: incoming calls (ICRQ) to place as soon as the tunnel is up. */
   autoCalls: number;
   logLevel: string;

@@ -5,10 +5,13 @@ import type { Logger } from 'pino';
 import { DataChannel, type DataChannelSink } from '../session/data-channel.js';
 import { PppdProcess, buildPppdArgs, type PppdSink } from '../session/pppd.js';
 import type { L2tpHeader } from '../protocol/header.js';
+import type { CallErrorsValue } from '../protocol/types.js';
 import type { ActorParams } from './actor-params.js';
 
 export interface SessionLinkHost {
   sendDatagram(buf: Uint8Array): void;
+  /** pppd sent a frame with a bad FCS or broken framing (counted in `link.callErrors`). */
+  framingError(link: SessionLink): void;
   /** pppd is gone (exit code/signal): the session must be cleared with a CDN. */
   pppdExited(link: SessionLink, code: number | null, signal: string | null): void;
   guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
@@ -27,6 +30,15 @@ export class SessionLink implements DataChannelSink, PppdSink {
   private spawnedPid: number | undefined;
   /** Frames for pppd that arrived before it was started (address allocation in flight): dropped. */
   droppedBeforeStart = 0;
+  /** Cumulative errors on the pppd side, in the shape of the Call Errors AVP (§4.4.6). */
+  readonly callErrors: CallErrorsValue = {
+    crcErrors: 0,
+    framingErrors: 0,
+    hardwareOverruns: 0,
+    bufferOverruns: 0,
+    timeoutErrors: 0,
+    alignmentErrors: 0,
+  };
   addresses: SessionAddresses = {};
   readonly startedAt = Date.now();
 
@@ -67,6 +79,7 @@ export class SessionLink implements DataChannelSink, PppdSink {
     const sink: PppdSink = {
       onFrame: guard((frame: Uint8Array) => this.onFrame(frame)),
       onExit: guard((code: number | null, signal: string | null) => this.onExit(code, signal)),
+      onFramingError: guard((kind: 'fcs' | 'framing') => this.onFramingError(kind)),
     };
     this.pppd = new PppdProcess(
       {
@@ -110,6 +123,12 @@ export class SessionLink implements DataChannelSink, PppdSink {
   onFrame(frame: Uint8Array): void {
     const datagram = this.data.encapsulate(frame);
     if (datagram !== undefined) this.host.sendDatagram(datagram);
+  }
+
+  onFramingError(kind: 'fcs' | 'framing'): void {
+    if (kind === 'fcs') this.callErrors.crcErrors++;
+    else this.callErrors.framingErrors++;
+    this.host.framingError(this);
   }
 
   onExit(code: number | null, signal: string | null): void {

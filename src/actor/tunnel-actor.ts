@@ -55,6 +55,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         reliable: p.reliable,
         helloIntervalMs: p.helloIntervalMs,
         maxSessions: p.maxSessions,
+        tieBreaker: p.tieBreaker === undefined ? undefined : Uint8Array.from(p.tieBreaker),
         random: (n) => new Uint8Array(randomBytes(n)),
       },
       this,
@@ -104,6 +105,11 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         this.schedule();
         return { ok: true };
       }
+      case 'abandon':
+        // Lost an SCCRQ collision (§4.4.3): drop our tunnel silently.
+        this.tunnel.abandon(now);
+        this.schedule();
+        return { ok: true };
       case 'disconnect':
         this.tunnel.close(now, { result: StopCcnResult.ClearConnection });
         this.schedule();
@@ -207,6 +213,13 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
 
   notify(event: ActorEvent): void {
     this.ctx.notify(event);
+  }
+
+  /** LAC: report the call's errors in a WEN (§6.13); the tunnel sends at most one a minute. */
+  framingError(link: SessionLink): void {
+    if (this.params.role !== 'lac') return; // WEN goes LAC to LNS only; the LNS just counts
+    this.tunnel.reportCallErrors(Date.now(), link.localSessionId, link.callErrors);
+    this.schedule();
   }
 
   pppdExited(link: SessionLink, code: number | null, signal: string | null): void {

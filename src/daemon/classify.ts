@@ -12,44 +12,32 @@ import type { ClassifyVerdict } from '../runtime/supervisor.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
 import { lnsParams } from './section-params.js';
 
-/** The Host Name AVP of an SCCRQ (never hidden, §4.4.3), or '' when absent or malformed. */
-export function sccrqHostName(sccrq: Uint8Array): string {
+/** The value of the first clear (not hidden) AVP of `type` in an SCCRQ, or undefined. */
+export function findClearAvp(sccrq: Uint8Array, type: number): Uint8Array | undefined {
   const end = read16(sccrq, 2);
   let pos = CONTROL_HEADER_LENGTH;
   while (end - pos >= AVP_HEADER_LENGTH) {
     const flags = read16(sccrq, pos);
     const length = flags & AVP_LENGTH_MASK;
-    if (length < AVP_HEADER_LENGTH || length > end - pos) return '';
-    if (
-      read16(sccrq, pos + 2) === 0 &&
-      read16(sccrq, pos + 4) === AvpType.HostName &&
-      !(flags & AVP_FLAG_H)
-    ) {
-      return Buffer.from(sccrq.subarray(pos + AVP_HEADER_LENGTH, pos + length)).toString('latin1');
+    if (length < AVP_HEADER_LENGTH || length > end - pos) return undefined;
+    if (read16(sccrq, pos + 2) === 0 && read16(sccrq, pos + 4) === type && !(flags & AVP_FLAG_H)) {
+      return sccrq.subarray(pos + AVP_HEADER_LENGTH, pos + length);
     }
     pos += length;
   }
-  return '';
+  return undefined;
+}
+
+/** The Host Name AVP of an SCCRQ (never hidden, §4.4.3), or '' when absent. */
+export function sccrqHostName(sccrq: Uint8Array): string {
+  const value = findClearAvp(sccrq, AvpType.HostName);
+  return value === undefined ? '' : Buffer.from(value).toString('latin1');
 }
 
 /** Assigned Tunnel ID of the SCCRQ (for the StopCCN header), 0 if absent or hidden. */
 function sccrqAssignedTunnel(sccrq: Uint8Array): number {
-  const end = read16(sccrq, 2);
-  let pos = CONTROL_HEADER_LENGTH;
-  while (end - pos >= AVP_HEADER_LENGTH) {
-    const flags = read16(sccrq, pos);
-    const length = flags & AVP_LENGTH_MASK;
-    if (length < AVP_HEADER_LENGTH || length > end - pos) return 0;
-    if (
-      read16(sccrq, pos + 4) === AvpType.AssignedTunnelId &&
-      length === 8 &&
-      !(flags & AVP_FLAG_H)
-    ) {
-      return read16(sccrq, pos + AVP_HEADER_LENGTH);
-    }
-    pos += length;
-  }
-  return 0;
+  const value = findClearAvp(sccrq, AvpType.AssignedTunnelId);
+  return value?.length === 2 ? read16(value, 0) : 0;
 }
 
 /**

@@ -71,6 +71,7 @@ export function lacParams(
   config: L2tpdConfig,
   section: LacSection,
   secret: string | null,
+  tieBreaker: Uint8Array,
 ): ActorParams {
   const ppp = section.ppp;
   const secretOptions = ppp.password === null ? undefined : secretOptionsText(ppp.password);
@@ -91,5 +92,6 @@ export function lacParams(
     },
     assignIp: false,
     autoCalls: 1,
+    tieBreaker: [...tieBreaker],
   };
 }
