@@ -1,0 +1,271 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import {
+  PppdProcess,
+  buildPppdArgs,
+  secretOptionsText,
+  type PppdOptions,
+} from '../../src/session/pppd.js';
+
+// From dist/test/integration/ back to the source tree's tools.
+const STAND_IN = fileURLToPath(new URL('../../../test/tools/stand-in-pppd.mjs', import.meta.url));
+const silent = pino({ level: 'silent' });
+
+interface Exit {
+  code: number | null;
+  signal: string | null;
+}
+
+class Session {
+  frames: Uint8Array[] = [];
+  framingErrors = 0;
+  exit: Exit | undefined;
+  private waiters: Array<() => void> = [];
+  readonly exited: Promise<Exit>;
+  private resolveExit!: (e: Exit) => void;
+  constructor() {
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+  }
+  onFrame(frame: Uint8Array): void {
+    this.frames.push(frame);
+    for (const w of this.waiters.splice(0)) w();
+  }
+  onExit(code: number | null, signal: string | null): void {
+    assert.equal(this.exit, undefined, 'onExit is called once');
+    this.exit = { code, signal };
+    this.resolveExit(this.exit);
+    for (const w of this.waiters.splice(0)) w();
+  }
+  onFramingError(): void {
+    this.framingErrors++;
+  }
+  async waitFrames(n: number): Promise<void> {
+    while (this.frames.length < n && this.exit === undefined) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+}
+
+function standIn(env: Record<string, string>, extra: Partial<PppdOptions> = {}) {
+  const session = new Session();
+  const opts: PppdOptions = {
+    path: STAND_IN,
+    args: buildPppdArgs({ role: 'lns', localAddress: '192.0.2.1', remoteAddress: '192.0.2.2' }),
+    env,
+    ...extra,
+  };
+  const pppd = new PppdProcess(opts, session, silent);
+  pppd.start();
+  return { pppd, session };
+}
+
+function processGone(pid: number | undefined): boolean {
+  return pid !== undefined && !existsSync(`/proc/${pid}`);
+}
+
+/** Frame i: length 2..1501, holding every byte value over the run, 7E/7D/controls included. */
+function testFrame(i: number): Uint8Array {
+  const len = 2 + ((i * 397) % 1500);
+  const f = new Uint8Array(len);
+  for (let k = 0; k < len; k++) f[k] = (i + k * 7) & 0xff;
+  return f;
+}
+
+/** Keep `window` frames in flight until `count` have come back. */
+async function pump(pppd: PppdProcess, session: Session, count: number, window: number) {
+  let sent = 0;
+  while (session.frames.length < count) {
+    while (sent < count && sent - session.frames.length < window) {
+      assert.ok(pppd.writeFrame(testFrame(sent)));
+      sent++;
+    }
+    await session.waitFrames(Math.min(count, session.frames.length + 1));
+    assert.equal(session.exit, undefined, 'stand-in must not exit while pumping');
+  }
+}
+
+for (const txAccm of ['ffffffff', '0']) {
+  test(`echo: 1000 frames with every byte value come back byte-exact (stand-in ACCM ${txAccm})`, async () => {
+    const { pppd, session } = standIn({ STANDIN_MODE: 'echo', STANDIN_TX_ACCM: txAccm });
+    await pump(pppd, session, 1000, 32);
+    for (let i = 0; i < 1000; i++) assert.deepEqual(session.frames[i], testFrame(i), `frame ${i}`);
+    const s = pppd.stats;
+    assert.equal(s.framesToPppd, 1000);
+    assert.equal(s.framesFromPppd, 1000);
+    assert.equal(s.fcsErrors + s.framingErrors + s.framesDropped, 0);
+    await pppd.stop();
+    assert.deepEqual(session.exit, { code: 5, signal: null });
+    assert.ok(processGone(pppd.pid));
+  });
+}
+
+test('many sessions at once each get their own frames back (shared write batching)', async () => {
+  const sessions = Array.from({ length: 10 }, () => standIn({ STANDIN_MODE: 'echo' }));
+  await Promise.all(sessions.map(({ pppd, session }) => pump(pppd, session, 50, 8)));
+  for (const { session } of sessions) {
+    for (let i = 0; i < 50; i++) assert.deepEqual(session.frames[i], testFrame(i));
+  }
+  await Promise.all(sessions.map(({ pppd }) => pppd.stop()));
+  for (const { pppd } of sessions) assert.ok(processGone(pppd.pid));
+});
+
+test('headroom: frames from pppd leave room for the L2TP header in their own buffer', async () => {
+  const { pppd, session } = standIn({ STANDIN_MODE: 'echo' }, { headroom: 12 });
+  pppd.writeFrame(testFrame(5));
+  await session.waitFrames(1);
+  const f = session.frames[0]!;
+  assert.deepEqual(f, testFrame(5));
+  assert.equal(f.byteOffset, 12);
+  assert.equal(f.buffer.byteLength, 12 + f.length);
+  await pppd.stop();
+});
+
+test('a crashing pppd is reported through onExit, and a stop afterwards signals nothing', async () => {
+  const { pppd, session } = standIn({ STANDIN_MODE: 'crash' });
+  pppd.writeFrame(testFrame(1));
+  assert.deepEqual(await session.exited, { code: 1, signal: null });
+  assert.equal(pppd.running, false);
+  await pppd.stop();
+  assert.equal(pppd.writeFrame(testFrame(2)), false);
+  assert.equal(pppd.stats.framesDropped, 1);
+  assert.ok(processGone(pppd.pid));
+});
+
+test('stop() escalates to SIGKILL when pppd ignores SIGTERM', async () => {
+  const { pppd, session } = standIn(
+    { STANDIN_MODE: 'echo', STANDIN_IGNORE_TERM: '1' },
+    { killGraceMs: 200 },
+  );
+  // Wait until it runs (its SIGTERM handler is installed) by echoing one frame.
+  pppd.writeFrame(testFrame(0));
+  await session.waitFrames(1);
+  await pppd.stop();
+  assert.deepEqual(session.exit, { code: null, signal: 'SIGKILL' });
+  assert.ok(processGone(pppd.pid));
+});
+
+test('backpressure: frames to a pppd that stops reading are dropped and counted, not queued', async () => {
+  const { pppd, session } = standIn({ STANDIN_MODE: 'stall' }, { maxQueuedBytes: 32 * 1024 });
+  let accepted = 0;
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 100; i++) if (pppd.writeFrame(testFrame(1400))) accepted++;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const s = pppd.stats;
+  assert.equal(accepted + s.framesDropped, 2000);
+  assert.ok(s.framesDropped > 1000, `dropped ${s.framesDropped}`);
+  await pppd.stop();
+  // Exit 5 from its SIGTERM handler, or the signal itself if it came before the handler.
+  assert.ok(session.exit?.code === 5 || session.exit?.signal === 'SIGTERM');
+  assert.ok(processGone(pppd.pid));
+});
+
+test('lcp stand-in: Configure-Request, Echo-Request and Terminate-Request get their answers', async () => {
+  const { pppd, session } = standIn({ STANDIN_MODE: 'lcp' });
+  const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+  pppd.writeFrame(hex('ff03 c021 0107 000a 0506 1234 5678'));
+  await session.waitFrames(2);
+  assert.deepEqual(session.frames[0], hex('ff03 c021 0207 000a 0506 1234 5678'));
+  assert.deepEqual(session.frames[1]!.subarray(0, 5), hex('ff03 c021 01'));
+  pppd.writeFrame(hex('ff03 c021 0908 000a 1234 5678 abcd'));
+  await session.waitFrames(3);
+  assert.deepEqual(session.frames[2], hex('ff03 c021 0a08 000a 0000 0000 abcd'));
+  pppd.writeFrame(hex('ff03 c021 0509 0004'));
+  assert.deepEqual(await session.exited, { code: 0, signal: null });
+  assert.deepEqual(session.frames[3], hex('ff03 c021 0609 0004'));
+});
+
+test('a pppd path that does not exist gives onExit without a process', async () => {
+  const session = new Session();
+  const pppd = new PppdProcess({ path: '/nonexistent/pppd', args: [] }, session, silent);
+  pppd.start();
+  assert.deepEqual(await session.exited, { code: null, signal: null });
+  assert.equal(pppd.pid, undefined);
+  assert.equal(pppd.writeFrame(testFrame(1)), false);
+  await pppd.stop();
+});
+
+test('buildPppdArgs: xl2tpd-compatible options for an LNS', () => {
+  assert.deepEqual(
+    buildPppdArgs({
+      role: 'lns',
+      localAddress: '192.0.2.1',
+      remoteAddress: '192.0.2.10',
+      name: 'lns.example',
+      requireAuth: ['chap', 'mschap-v2'],
+      refusePap: true,
+      ipparam: '198.51.100.7',
+      optionsFile: '/etc/ppp/options.l2tpd.lns',
+      extra: ['mtu', '1400'],
+    }),
+    [
+      'notty',
+      'nodetach',
+      'logfd',
+      '2',
+      'passive',
+      '192.0.2.1:192.0.2.10',
+      'name',
+      'lns.example',
+      'auth',
+      'require-chap',
+      'require-mschap-v2',
+      'refuse-pap',
+      'ipparam',
+      '198.51.100.7',
+      'file',
+      '/etc/ppp/options.l2tpd.lns',
+      'mtu',
+      '1400',
+    ],
+  );
+  assert.deepEqual(buildPppdArgs({ role: 'lns', noauth: true }), [
+    'notty',
+    'nodetach',
+    'logfd',
+    '2',
+    'passive',
+    'noauth',
+  ]);
+});
+
+test('buildPppdArgs: the LAC password is never on the command line', () => {
+  const args = buildPppdArgs({ role: 'lac', user: 'alice', secretOptions: true });
+  assert.deepEqual(args, ['notty', 'nodetach', 'logfd', '2', 'user', 'alice', 'file', '/dev/fd/3']);
+  assert.equal(secretOptionsText('pa"ss\\word'), 'password "pa\\"ss\\\\word"\n');
+  assert.equal(secretOptionsText('two\nlines'), undefined);
+});
+
+const realPppd = '/usr/sbin/pppd';
+test(
+  'real pppd reads the secret options from fd 3',
+  { skip: !existsSync(realPppd) || process.getuid?.() !== 0 ? 'needs root and pppd' : false },
+  async () => {
+    // An unknown option in the secret text proves pppd parsed it: it exits 2 naming the file.
+    const session = new Session();
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (s: string) => void lines.push(String(JSON.parse(s).pppd ?? '')) },
+    );
+    const pppd = new PppdProcess(
+      {
+        path: realPppd,
+        args: buildPppdArgs({ role: 'lac', user: 'alice', secretOptions: true }),
+        secretOptions: `${secretOptionsText('s3cret')}bogus-standin-option\n`,
+      },
+      session,
+      logger,
+    );
+    pppd.start();
+    assert.deepEqual(await session.exited, { code: 2, signal: null });
+    assert.ok(
+      lines.some((l) => l.includes('/dev/fd/3') && l.includes('bogus-standin-option')),
+      lines.join('\n'),
+    );
+    assert.ok(!lines.some((l) => l.includes('s3cret')));
+  },
+);
