@@ -2,7 +2,7 @@
 // one LNS, with the stand-in pppd (the host has no /dev/ppp) speaking LCP on each side.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { startDaemon, startDaemonWithSecrets, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 
 const basePort = 21000 + Math.floor(Math.random() * 20000);
@@ -189,4 +189,69 @@ test('SIGTERM: the LNS tells its peer (StopCCN) and exits within 5 seconds', asy
     await lac.stop();
     await lns.stop();
   }
+});
+
+test('IPv6 transport: a LAC reaches an LNS over ::1 (xl2tpd cannot)', async () => {
+  const lnsPort = basePort + 40;
+  const v6 = (yaml: string) =>
+    yaml.replace('address: 127.0.0.1', "address: '::1'").replace("'127.0.0.1:", "'[::1]:").replace('allow: [127.0.0.0/8]', "allow: ['::1']");
+  await withDaemons(
+    { yaml: v6(lnsYaml(lnsPort)), env: { STANDIN_MODE: 'lcp' } },
+    { yaml: v6(lacYaml(lnsPort + 1, lnsPort)), env: { STANDIN_MODE: 'lcp' } },
+    async (lns) => {
+      const s = await waitFor('a session over IPv6 with traffic', async () => {
+        const st = await status(lns);
+        return st.tunnels[0]?.sessions[0]?.counters.rxPackets ? st : undefined;
+      });
+      assert.equal(s.tunnels[0]!.peer.address, '::1');
+    },
+  );
+});
+
+test('tunnel authentication and hidden AVPs with a shared secret; a wrong secret is refused', async () => {
+  const lnsPort = basePort + 50;
+  const secured = "\nsecrets: '{dir}/l2tp-secrets'\n";
+  const options = (hidden: boolean) => `challenge: true\n    hidden: ${hidden}\n`;
+  const lnsText = (hidden: boolean) =>
+    lnsYaml(lnsPort, secured).replace('localIp:', `${options(hidden)}    localIp:`);
+  const lacText = (hidden: boolean) =>
+    lacYaml(lnsPort + 1, lnsPort, secured).replace('autodial: true', `autodial: true\n    ${options(hidden)}`);
+  const run = async (
+    hidden: boolean,
+    lacSecret: string,
+    body: (lns: DaemonHandle, lac: DaemonHandle) => Promise<void>,
+  ) => {
+    const lns = await startDaemonWithSecrets(lnsText(hidden), 'test-lns * s3cret-one\n', { STANDIN_MODE: 'lcp' });
+    const lac = await startDaemonWithSecrets(lacText(hidden), `test-lac * ${lacSecret}\n`, { STANDIN_MODE: 'lcp' });
+    try {
+      await body(lns, lac);
+    } catch (err) {
+      process.stderr.write(`--- LNS ---\n${lns.output()}\n--- LAC ---\n${lac.output()}\n`);
+      throw err;
+    } finally {
+      await lac.stop();
+      await lns.stop();
+    }
+  };
+  await run(true, 's3cret-one', async (lns) => {
+    await waitFor('an authenticated tunnel with hidden AVPs carrying a session', async () => {
+      const st = await status(lns);
+      return st.tunnels[0]?.sessions[0]?.counters.rxPackets ? st : undefined;
+    });
+    assert.doesNotMatch(lns.output(), /s3cret-one/, 'the secret never reaches a log line');
+  });
+  // Wrong secret, challenge only: the challenge response fails, StopCCN result 4.
+  await run(false, 'wrong-secret', async (lns) => {
+    await waitFor('the LNS refusing the challenge response', async () =>
+      /"result":4/.test(lns.output()) ? true : undefined,
+    );
+    assert.ok((await status(lns)).tunnels.every((t) => t.state !== 'established'));
+  });
+  // Wrong secret with hidden AVPs: they cannot be unhidden, the tunnel is cleared.
+  await run(true, 'wrong-secret', async (lns) => {
+    await waitFor('the LNS clearing the tunnel', async () =>
+      /wrong secret/.test(lns.output()) ? true : undefined,
+    );
+    assert.ok((await status(lns)).tunnels.every((t) => t.state !== 'established'));
+  });
 });

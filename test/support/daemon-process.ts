@@ -29,7 +29,25 @@ export async function startDaemon(
   yaml: string,
   env: Record<string, string> = {},
 ): Promise<DaemonHandle> {
+  return startDaemonIn(mkdtempSync(join(tmpdir(), 'l2tpd-test-')), yaml, env);
+}
+
+/** The same, with an l2tp-secrets file (mode 0600) at `{dir}/l2tp-secrets`. */
+export async function startDaemonWithSecrets(
+  yaml: string,
+  secrets: string,
+  env: Record<string, string> = {},
+): Promise<DaemonHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'l2tpd-test-'));
+  writeFileSync(join(dir, 'l2tp-secrets'), secrets, { mode: 0o600 });
+  return startDaemonIn(dir, yaml, env);
+}
+
+async function startDaemonIn(
+  dir: string,
+  yaml: string,
+  env: Record<string, string>,
+): Promise<DaemonHandle> {
   const socket = join(dir, 'ctl.sock');
   const config = join(dir, 'l2tpd.yaml');
   writeFileSync(config, yaml.replaceAll('{dir}', dir).replaceAll('{standin}', STAND_IN_PPPD));
