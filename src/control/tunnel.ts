@@ -981,7 +981,10 @@ export class Tunnel implements SessionHost {
     sessionId: number,
   ): void {
     let hide: AvpName[] | undefined;
-    if (this.config.hideAvps) {
+    // Nothing is hidden in SCCRQ and SCCRP: the receiver may pick the secret only after
+    // reading them (xl2tpd does: it cannot unhide anything there), and hiding them protects
+    // nothing the Challenge does not. Everything from SCCCN on is hidden (§4.3).
+    if (this.config.hideAvps && type !== MessageType.SCCRQ && type !== MessageType.SCCRP) {
       hide = (Object.keys(values) as AvpName[]).filter((n) => AVP_SPECS[n]?.hideable);
       if (hide.length > 0) values.RandomVector = this.config.random(RANDOM_VECTOR_LENGTH);
     }

@@ -2,7 +2,12 @@
 // one LNS, with the stand-in pppd (the host has no /dev/ppp) speaking LCP on each side.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, startDaemonWithSecrets, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import {
+  startDaemon,
+  startDaemonWithSecrets,
+  waitFor,
+  type DaemonHandle,
+} from '../support/daemon-process.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 
 const basePort = 21000 + Math.floor(Math.random() * 20000);
@@ -194,7 +199,10 @@ test('SIGTERM: the LNS tells its peer (StopCCN) and exits within 5 seconds', asy
 test('IPv6 transport: a LAC reaches an LNS over ::1 (xl2tpd cannot)', async () => {
   const lnsPort = basePort + 40;
   const v6 = (yaml: string) =>
-    yaml.replace('address: 127.0.0.1', "address: '::1'").replace("'127.0.0.1:", "'[::1]:").replace('allow: [127.0.0.0/8]', "allow: ['::1']");
+    yaml
+      .replace('address: 127.0.0.1', "address: '::1'")
+      .replace("'127.0.0.1:", "'[::1]:")
+      .replace('allow: [127.0.0.0/8]', "allow: ['::1']");
   await withDaemons(
     { yaml: v6(lnsYaml(lnsPort)), env: { STANDIN_MODE: 'lcp' } },
     { yaml: v6(lacYaml(lnsPort + 1, lnsPort)), env: { STANDIN_MODE: 'lcp' } },
@@ -215,14 +223,21 @@ test('tunnel authentication and hidden AVPs with a shared secret; a wrong secret
   const lnsText = (hidden: boolean) =>
     lnsYaml(lnsPort, secured).replace('localIp:', `${options(hidden)}    localIp:`);
   const lacText = (hidden: boolean) =>
-    lacYaml(lnsPort + 1, lnsPort, secured).replace('autodial: true', `autodial: true\n    ${options(hidden)}`);
+    lacYaml(lnsPort + 1, lnsPort, secured).replace(
+      'autodial: true',
+      `autodial: true\n    ${options(hidden)}`,
+    );
   const run = async (
     hidden: boolean,
     lacSecret: string,
     body: (lns: DaemonHandle, lac: DaemonHandle) => Promise<void>,
   ) => {
-    const lns = await startDaemonWithSecrets(lnsText(hidden), 'test-lns * s3cret-one\n', { STANDIN_MODE: 'lcp' });
-    const lac = await startDaemonWithSecrets(lacText(hidden), `test-lac * ${lacSecret}\n`, { STANDIN_MODE: 'lcp' });
+    const lns = await startDaemonWithSecrets(lnsText(hidden), 'test-lns * s3cret-one\n', {
+      STANDIN_MODE: 'lcp',
+    });
+    const lac = await startDaemonWithSecrets(lacText(hidden), `test-lac * ${lacSecret}\n`, {
+      STANDIN_MODE: 'lcp',
+    });
     try {
       await body(lns, lac);
     } catch (err) {

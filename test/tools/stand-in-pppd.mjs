@@ -6,8 +6,8 @@
 // pppd's arguments are accepted and ignored. Behaviour comes from the environment:
 //   STANDIN_MODE     echo (default): every valid frame goes back byte-exact, new FCS
 //                    lcp: minimal LCP peer (Configure-Ack and its own Configure-Request,
-//                         sent first and repeated each second until acked unless pppd's
-//                         `passive` option is given, as pppd does;
+//                         sent first and repeated each second until acked; with pppd's
+//                         `passive` option sent once, then it waits, as pppd does;
 //                         Echo-Reply, Terminate-Ack then exit 0)
 //                    crash: exit 1 after the first valid frame
 //                    exit-after=N: echo N frames, then exit 0
@@ -257,7 +257,7 @@ if (mode === 'stall') {
   keepAlive();
 } else {
   process.stdin.on('data', onData);
-  if (mode === 'lcp' && !process.argv.includes('passive')) openLcp(10);
+  if (mode === 'lcp') openLcp(process.argv.includes('passive') ? 1 : 10);
   process.stdin.on('end', () => finish(16));
   process.stdin.on('error', () => finish(16));
 }
