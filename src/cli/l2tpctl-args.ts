@@ -1,9 +1,10 @@
 // Command line of l2tpctl:
 //   l2tpctl [--socket PATH] [--json] status|stats|reload
 //   l2tpctl [--socket PATH] [--json] connect LAC | disconnect TUNNEL|LAC | hangup [TUNNEL/]SESSION
+//   l2tpctl [--socket PATH] [--json] fault TUNNEL KIND   (debug only)
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../config/schema.js';
-import type { ControlCommand } from '../ops/control-protocol.js';
+import { FAULT_KINDS, isFaultKind, type ControlCommand } from '../ops/control-protocol.js';
 
 export type L2tpctlArgs =
   | { kind: 'run'; socket: string; json: boolean; command: ControlCommand }
@@ -20,6 +21,7 @@ Commands:
   disconnect TUNNEL|LAC    close a tunnel by its local ID, or the tunnel of a LAC section
   hangup [TUNNEL/]SESSION  end a session by its local ID
   reload                   re-read the configuration (established tunnels stay up)
+  fault TUNNEL KIND        debug only (debug.faultInjection): KIND is ${FAULT_KINDS.join(', ')}
 
 Options:
   --socket PATH   control socket (default ${DEFAULTS.control.socket})
@@ -53,7 +55,7 @@ export function parseL2tpctlArgs(argv: readonly string[]): L2tpctlArgs {
   if (values.version === true) return { kind: 'version' };
   const [name, target, ...extra] = positionals;
   if (name === undefined) return { kind: 'error', message: 'missing command (try --help)' };
-  const command = toCommand(name, target);
+  const command = name === 'fault' ? faultCommand(target, extra.shift()) : toCommand(name, target);
   if (typeof command === 'string') return { kind: 'error', message: command };
   const wanted =
     command.cmd === 'status' || command.cmd === 'stats' || command.cmd === 'reload' ? 0 : 1;
@@ -96,4 +98,13 @@ function toCommand(name: string, target: string | undefined): ControlCommand | s
     default:
       return `unknown command '${name}' (try --help)`;
   }
+}
+
+function faultCommand(
+  tunnel: string | undefined,
+  kind: string | undefined,
+): ControlCommand | string {
+  return tunnel !== undefined && isId(tunnel) && isFaultKind(kind)
+    ? { cmd: 'fault', args: { tunnel: Number(tunnel), kind } }
+    : `usage: l2tpctl fault TUNNEL KIND (KIND: ${FAULT_KINDS.join(', ')})`;
 }

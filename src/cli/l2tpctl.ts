@@ -204,6 +204,10 @@ export function formatResult(command: ControlCommand, result: unknown): string {
       const { host, port } = result as ControlResults['tunnel'];
       return `opening a tunnel to ${host}:${port}\n`;
     }
+    case 'fault': {
+      const { tunnel, kind } = result as ControlResults['fault'];
+      return `fault ${kind} injected into tunnel ${tunnel}\n`;
+    }
   }
 }
 

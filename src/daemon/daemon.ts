@@ -1,6 +1,7 @@
 // The running daemon: config and secrets in, a supervisor with tunnel actors, the LAC
 // dialer, address pools, and the operator edges (control socket, legacy pipe, metrics).
 // It implements the control commands and the metrics snapshot the edges call.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadConfig, formatIssue, type LoadOptions } from '../config/load.js';
@@ -15,11 +16,13 @@ import {
   type CommandResult,
 } from '../ops/daemon-api.js';
 import type { ControlCommand, StatusResult, TunnelStatus } from '../ops/control-protocol.js';
-import { Supervisor, type SupervisorEvent } from '../runtime/supervisor.js';
+import { Supervisor, type ClassifyVerdict, type SupervisorEvent } from '../runtime/supervisor.js';
 import type { ActorEvent, PeerAddress } from '../runtime/actor-api.js';
 import type { AddressGrant, AddressRelease } from '../actor/actor-params.js';
 import { AddressPools } from './address-pools.js';
-import { classifyNewTunnel } from './classify.js';
+import { classifyNewTunnel, findClearAvp } from './classify.js';
+import { resolveSccrqCollision } from '../control/tie-breaker.js';
+import { AvpType } from '../protocol/types.js';
 import { LacDialer } from './lac-dialer.js';
 import { lacParams } from './section-params.js';
 import { DaemonCounters } from './counters.js';
@@ -74,6 +77,11 @@ export class Daemon implements DaemonControl, MetricsSource {
   private readonly tunnelSection = new Map<
     number,
     { role: 'lns' | 'lac'; section: string; since: number }
+  >();
+  /** Our SCCRQs still waiting for an SCCRP, by peer address: the other half of a collision. */
+  private readonly outstandingSccrq = new Map<
+    string,
+    { tunnelId: number; tieBreaker: Uint8Array }
   >();
   private readonly startedAt = Date.now();
   private readonly log: Logger;
@@ -146,7 +154,9 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   // --- new tunnels ---
 
-  private classify(peer: PeerAddress, sccrq: Uint8Array) {
+  private classify(peer: PeerAddress, sccrq: Uint8Array): ClassifyVerdict {
+    const collision = this.settleCollision(peer, sccrq);
+    if (collision !== undefined) return collision;
     const verdict = classifyNewTunnel(this.config, this.secrets, peer, sccrq);
     if (!verdict.accept) {
       this.counters.add('tunnelsRefused');
@@ -156,6 +166,27 @@ export class Daemon implements DaemonControl, MetricsSource {
       );
     }
     return verdict;
+  }
+
+  /**
+   * An SCCRQ from a peer we are ourselves dialing (§4.4.3): the lower Tie Breaker wins; the
+   * loser drops its tunnel silently, equal values drop both. Undefined: no collision.
+   */
+  private settleCollision(peer: PeerAddress, sccrq: Uint8Array): ClassifyVerdict | undefined {
+    const ours = this.outstandingSccrq.get(peer.address);
+    if (ours === undefined) return undefined;
+    const verdict = resolveSccrqCollision(ours.tieBreaker, findClearAvp(sccrq, AvpType.TieBreaker));
+    if (verdict === 'no-collision') return undefined;
+    this.log.info(
+      { peer: peer.address, tunnelId: ours.tunnelId, verdict },
+      'SCCRQ collision settled by tie breaker',
+    );
+    if (verdict === 'peer-wins' || verdict === 'both-lose') {
+      this.outstandingSccrq.delete(peer.address);
+      void this.supervisor.command(ours.tunnelId, { type: 'abandon' }).catch(() => undefined);
+    }
+    if (verdict === 'peer-wins') return undefined;
+    return { accept: false, reason: `tie breaker: ${verdict}` };
   }
 
   private async createLacTunnel(
@@ -170,12 +201,11 @@ export class Daemon implements DaemonControl, MetricsSource {
         `lac '${section.name}' requires a tunnel secret and the secrets file has none for ${section.hostname}`,
       );
     }
-    const params = lacParams(
-      this.config,
-      section,
-      secret === undefined ? null : Buffer.from(secret).toString('utf8'),
-    );
+    const tieBreaker = new Uint8Array(randomBytes(8));
+    const secretText = secret === undefined ? null : Buffer.from(secret).toString('utf8');
+    const params = lacParams(this.config, section, secretText, tieBreaker);
     const tid = await this.supervisor.createTunnel(peer, params);
+    this.outstandingSccrq.set(peer.address, { tunnelId: tid, tieBreaker });
     this.tunnelSection.set(tid, { role: 'lac', section: section.name, since: Date.now() });
     return tid;
   }
@@ -208,7 +238,13 @@ export class Daemon implements DaemonControl, MetricsSource {
     return { ok: false };
   }
 
+  private forgetOutstandingSccrq(tunnelId: number): void {
+    for (const [address, o] of this.outstandingSccrq)
+      if (o.tunnelId === tunnelId) this.outstandingSccrq.delete(address);
+  }
+
   private releaseTunnel(tunnelId: number): void {
+    this.forgetOutstandingSccrq(tunnelId);
     for (const g of this.grants.get(tunnelId) ?? [])
       this.pools.release(g.section, g.local, g.remote);
     this.grants.delete(tunnelId);
@@ -239,6 +275,7 @@ export class Daemon implements DaemonControl, MetricsSource {
     switch (e.type) {
       case 'tunnel-up': {
         this.counters.add('tunnelSetups');
+        this.forgetOutstandingSccrq(tunnelId);
         const known = this.tunnelSection.get(tunnelId);
         if (known === undefined)
           this.tunnelSection.set(tunnelId, { role: 'lns', section: '', since: Date.now() });
@@ -318,6 +355,27 @@ export class Daemon implements DaemonControl, MetricsSource {
           'UNSUPPORTED',
           'open a tunnel through a lac section: l2tpctl connect NAME',
         );
+      case 'fault': {
+        // The supervisor's flag is fixed at start: a reload cannot turn fault injection on.
+        const { tunnel, kind } = command.args;
+        if (!this.config.debug.faultInjection) {
+          throw new ControlError(
+            'UNSUPPORTED',
+            'fault injection is disabled (debug.faultInjection)',
+          );
+        }
+        try {
+          await this.supervisor.injectFault(tunnel, kind);
+        } catch (err) {
+          const message = (err as Error).message;
+          throw new ControlError(
+            message.startsWith('no tunnel') ? 'NOT_FOUND' : 'UNSUPPORTED',
+            message,
+          );
+        }
+        this.log.warn({ tunnelId: tunnel, kind }, 'fault injected (debug)');
+        return { tunnel, kind };
+      }
     }
   }
 

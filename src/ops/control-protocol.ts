@@ -8,6 +8,8 @@
 // Pipe (xl2tpd compatible): one command a line, optionally prefixed by '@/path ' to have the
 // reply written to that file ("00 OK", "01 <reason>"), as xl2tpd-control expects.
 
+import type { FaultKind } from '../runtime/messages.js';
+
 export interface TrafficCounters {
   rxPackets: number;
   txPackets: number;
@@ -62,7 +64,9 @@ export type ControlCommand =
   /** Hang up a session by local session ID; `tunnel` disambiguates (IDs are per tunnel). */
   | { cmd: 'hangup'; args: { session: number; tunnel?: number } }
   /** Open a tunnel to a host without a LAC section (legacy pipe 't'). */
-  | { cmd: 'tunnel'; args: { host: string; port: number } };
+  | { cmd: 'tunnel'; args: { host: string; port: number } }
+  /** Debug only (config debug.faultInjection): crash a tunnel's actor or its worker. */
+  | { cmd: 'fault'; args: { tunnel: number; kind: FaultKind } };
 
 export type ControlCommandName = ControlCommand['cmd'];
 export type ControlRequest = ControlCommand & { id: number };
@@ -76,6 +80,7 @@ export interface ControlResults {
   disconnect: { tunnels: number[] };
   hangup: { tunnel: number; session: number };
   tunnel: { host: string; port: number };
+  fault: { tunnel: number; kind: FaultKind };
 }
 
 export type ControlErrorCode =
@@ -116,6 +121,8 @@ const isName = (v: unknown): v is string =>
   typeof v === 'string' && v.length > 0 && v.length <= 255;
 const isLocalId = (v: unknown): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65_535;
+export const FAULT_KINDS: readonly FaultKind[] = ['actor-throw', 'worker-exit', 'worker-oom'];
+export const isFaultKind = (v: unknown): v is FaultKind => FAULT_KINDS.includes(v as FaultKind);
 
 /** Parses one request line; a bad line yields the error response to send (id 0 when unknown). */
 export function parseRequest(line: string): ParsedRequest {
@@ -169,6 +176,14 @@ export function parseRequest(line: string): ParsedRequest {
         return bad(id, 'BAD_REQUEST', "tunnel needs 'host' and an optional 'port'");
       return ok({ cmd, args: { host: a.host, port } });
     }
+    case 'fault':
+      return isLocalId(a.tunnel) && isFaultKind(a.kind)
+        ? ok({ cmd, args: { tunnel: a.tunnel, kind: a.kind } })
+        : bad(
+            id,
+            'BAD_REQUEST',
+            `fault needs 'tunnel' (1-65535) and 'kind' (${FAULT_KINDS.join(', ')})`,
+          );
     default:
       return bad(id, 'UNKNOWN_COMMAND', `unknown command ${JSON.stringify(cmd)}`);
   }

@@ -1,7 +1,7 @@
 // The minimal look the supervisor takes at a control message for tunnel ID 0 (RFC 2661
 // §3.1, §5.1): only an SCCRQ may create a tunnel. Reads the Message Type AVP and the
 // Assigned Tunnel ID AVP (when not hidden), checks AVP lengths; the actor decodes the rest.
-import { AVP_FLAG_H, AVP_HEADER_LENGTH, AVP_LENGTH_MASK } from '../protocol/avp.js';
+import { AVP_FLAG_H, AVP_FLAG_M, AVP_HEADER_LENGTH, AVP_LENGTH_MASK } from '../protocol/avp.js';
 import { CONTROL_HEADER_LENGTH, read16 } from '../protocol/header.js';
 import { AvpType, MessageType } from '../protocol/types.js';
 
@@ -32,9 +32,9 @@ export function scanTunnelZero(buf: Uint8Array, out: TunnelZeroScan): TunnelZero
   if (end === pos) return TunnelZeroVerdict.Zlb;
   if (end < pos + 8) return TunnelZeroVerdict.Malformed;
   const firstFlags = read16(buf, pos);
+  // Same rule as decodeControlBody (§4.4.1): length 8, H and the reserved bits clear.
   if (
-    (firstFlags & AVP_LENGTH_MASK) !== 8 ||
-    firstFlags & AVP_FLAG_H ||
+    (firstFlags & ~AVP_FLAG_M) !== 8 ||
     read16(buf, pos + 2) !== 0 ||
     read16(buf, pos + 4) !== AvpType.MessageType
   ) {
@@ -44,6 +44,9 @@ export function scanTunnelZero(buf: Uint8Array, out: TunnelZeroScan): TunnelZero
   out.assignedTunnelId = 0;
   if (out.messageType === MessageType.StopCCN) return TunnelZeroVerdict.StopCcn;
   if (out.messageType !== MessageType.SCCRQ) return TunnelZeroVerdict.Other;
+  // §5.8: Ns starts at 0 and an SCCRQ is the first message. A tunnel made for one with any
+  // other Ns would wait for message 0 forever, holding a half-open slot.
+  if (read16(buf, 8) !== 0) return TunnelZeroVerdict.Malformed;
   pos += 8;
   let found = false;
   while (pos < end) {

@@ -96,6 +96,10 @@ test('l2tpctl: commands and options', () => {
     args: { session: 7, tunnel: 42 },
   });
   assert.deepEqual(run(['reload']).command, { cmd: 'reload', args: {} });
+  assert.deepEqual(run(['fault', '42', 'actor-throw']).command, {
+    cmd: 'fault',
+    args: { tunnel: 42, kind: 'actor-throw' },
+  });
 });
 
 test('l2tpctl: usage errors', () => {
@@ -109,6 +113,10 @@ test('l2tpctl: usage errors', () => {
     ['status', 'extra'],
     ['--nope', 'status'],
     ['connect', 'a', 'b'],
+    ['fault', '42'],
+    ['fault', '42', 'segfault'],
+    ['fault', 'x', 'worker-exit'],
+    ['fault', '42', 'worker-exit', 'more'],
   ]) {
     assert.equal(parseL2tpctlArgs(argv).kind, 'error', argv.join(' '));
   }

@@ -27,6 +27,13 @@ test('requests parse into typed commands', () => {
     ok: true,
     request: { id: 4, cmd: 'disconnect', args: { tunnel: 5 } },
   });
+  assert.deepEqual(
+    parseRequest('{"id":5,"cmd":"fault","args":{"tunnel":6,"kind":"worker-exit"}}'),
+    {
+      ok: true,
+      request: { id: 5, cmd: 'fault', args: { tunnel: 6, kind: 'worker-exit' } },
+    },
+  );
 });
 
 test('bad requests yield the error response to send', () => {
@@ -44,6 +51,15 @@ test('bad requests yield the error response to send', () => {
   assert.equal(code('{"id":7,"cmd":"hangup","args":{"session":1,"tunnel":"x"}}'), '7:BAD_REQUEST');
   assert.equal(code('{"id":7,"cmd":"disconnect","args":{"tunnel":65536}}'), '7:BAD_REQUEST');
   assert.equal(code('{"id":7,"cmd":"status","args":[]}'), '7:BAD_REQUEST');
+  assert.equal(code('{"id":7,"cmd":"fault","args":{"tunnel":1}}'), '7:BAD_REQUEST');
+  assert.equal(
+    code('{"id":7,"cmd":"fault","args":{"tunnel":1,"kind":"segfault"}}'),
+    '7:BAD_REQUEST',
+  );
+  assert.equal(
+    code('{"id":7,"cmd":"fault","args":{"tunnel":0,"kind":"actor-throw"}}'),
+    '7:BAD_REQUEST',
+  );
 });
 
 test('responses round-trip as one line each', () => {
