@@ -1,0 +1,510 @@
+// The load generator's LAC: T tunnels (one UDP socket each, since xl2tpd tells tunnels apart
+// by address and port) with S incoming calls each, run by our own control plane (Tunnel,
+// role 'lac') and data path (DataChannel). It then keeps a fixed number of PPP frames in
+// flight per session against an LNS whose pppd echoes, and checks every echo byte for byte.
+//
+// A PPP frame here is what L2TP data carries (RFC 2661 §3.1, no HDLC): FF 03, protocol
+// 0x0021, then our payload: session index (u32), sequence (u32), frame length (u16), and a
+// fixed pseudo-random pattern starting at an offset derived from the sequence. The pattern
+// holds every octet value, so the LNS's HDLC escaping (0x7E, 0x7D, control octets) is
+// exercised on every frame. An echo is "corrupted" when any of this does not match.
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import type { TunnelEvent } from '../src/control/events.js';
+import { reliableConfig } from '../src/control/reliable.js';
+import { Tunnel } from '../src/control/tunnel.js';
+import { decodeHeader, HeaderStatus, newHeader } from '../src/protocol/header.js';
+import { DataChannel } from '../src/session/data-channel.js';
+import { RttHistogram } from './load-stats.js';
+
+export interface ShardConfig {
+  host: string;
+  port: number;
+  /** Global indexes of this shard's tunnels (their sessions are index * sessionsPerTunnel + k). */
+  tunnelIndexes: number[];
+  sessionsPerTunnel: number;
+  /** Frames in flight per session. */
+  window: number;
+  /** No echo for this long on a session with frames in flight: those frames are lost. */
+  lossTimeoutMs: number;
+}
+
+export interface SetupResult {
+  up: number;
+  failed: number;
+  /** performance.timeOrigin-based wall clock (ms), comparable across threads. */
+  startedAt: number;
+  lastUpAt: number;
+}
+
+export interface ProbeResult {
+  alive: number;
+  dead: number;
+  /** Wall clock (as SetupResult) of the last session's first echo. */
+  lastAliveAt: number;
+}
+
+export interface TrafficResult {
+  frameSize: number;
+  sent: number;
+  /** Echoes that arrived within the measured duration. */
+  echoedInWindow: number;
+  /** Every valid echo, the drain after the duration included. */
+  echoed: number;
+  lost: number;
+  /** Valid echoes of frames already counted lost (arrived after the loss timeout). */
+  late: number;
+  corrupted: number;
+  durationMs: number;
+  rtt: Uint32Array;
+}
+
+const PPP_HEADER = [0xff, 0x03, 0x00, 0x21];
+/** PPP header (4) + session index (4) + sequence (4) + length (2). */
+export const FRAME_OVERHEAD = 14;
+export const MAX_FRAME = 1500;
+const PATTERN_PERIOD = 251;
+const TICK_MS = 10;
+const PROBE_RESEND_MS = 500;
+
+/** Every octet value, in an order that spreads the escaped ones; long enough for any offset. */
+const PATTERN = (() => {
+  const p = Buffer.alloc(MAX_FRAME + PATTERN_PERIOD);
+  for (let i = 0; i < p.length; i++) p[i] = (i * 167 + 13) & 0xff;
+  return p;
+})();
+
+type Phase = 'idle' | 'probe' | 'traffic' | 'drain';
+
+interface LacSession {
+  index: number;
+  tunnel: LacTunnel;
+  localId: number;
+  channel: DataChannel | undefined;
+  up: boolean;
+  failed: boolean;
+  alive: boolean;
+  nextSeq: number;
+  inflight: number;
+  lastProgress: number;
+  /** Ring of frames in flight: the sequence each slot holds (-1: none) and when it left. */
+  slotSeq: Int32Array;
+  slotSent: Float64Array;
+}
+
+interface LacTunnel {
+  index: number;
+  socket: dgram.Socket;
+  tunnel: Tunnel;
+  sessions: Map<number, LacSession>;
+  deadline: number;
+  up: boolean;
+  failed: boolean;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+function wallClock(t: number): number {
+  return performance.timeOrigin + t;
+}
+
+export class LoadShard {
+  private readonly config: ShardConfig;
+  private readonly tunnels: LacTunnel[] = [];
+  private readonly sessions: LacSession[] = [];
+  private readonly header = newHeader();
+  private readonly scratch = Buffer.alloc(MAX_FRAME);
+  private readonly ringMask: number;
+  private readonly ticker: NodeJS.Timeout;
+  private phase: Phase = 'idle';
+  private frameSize = 64;
+  private windowEnd = 0;
+  private tunnelsUp = 0;
+  private tunnelsFailed = 0;
+  private tunnelLastUp = 0;
+  private sessionsUp = 0;
+  private sessionsFailed = 0;
+  private sessionLastUp = 0;
+  private lastAlive = 0;
+  private traffic: TrafficResult = emptyTraffic(0);
+  private hist = new RttHistogram();
+
+  constructor(config: ShardConfig) {
+    this.config = config;
+    let ring = 16;
+    while (ring < 4 * config.window) ring *= 2;
+    this.ringMask = ring - 1;
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** Open every tunnel at once; resolves when each is up or has failed, or at the timeout. */
+  async openTunnels(timeoutMs: number): Promise<SetupResult> {
+    const startedAt = now();
+    await Promise.all(this.config.tunnelIndexes.map((i) => this.bindTunnel(i)));
+    const t0 = now();
+    for (const t of this.tunnels) {
+      t.tunnel.start(t0);
+      t.deadline = t.tunnel.nextDeadline();
+    }
+    await this.until(() => this.tunnelsUp + this.tunnelsFailed >= this.tunnels.length, timeoutMs);
+    return {
+      up: this.tunnelsUp,
+      failed: this.tunnels.length - this.tunnelsUp,
+      startedAt: wallClock(startedAt),
+      lastUpAt: wallClock(this.tunnelLastUp),
+    };
+  }
+
+  /** Place every call on every established tunnel at once (ICRQ, §7.4.1). */
+  async openSessions(timeoutMs: number): Promise<SetupResult> {
+    const t0 = now();
+    let placed = 0;
+    for (const t of this.tunnels) {
+      for (let k = 0; k < this.config.sessionsPerTunnel; k++) {
+        const id = t.up ? t.tunnel.placeCall(t0, 'incoming') : 0;
+        const session = this.newSession(t, t.index * this.config.sessionsPerTunnel + k, id);
+        if (id === 0) {
+          session.failed = true;
+          this.sessionsFailed++;
+        } else {
+          t.sessions.set(id, session);
+          placed++;
+        }
+      }
+      t.deadline = t.tunnel.nextDeadline();
+    }
+    const total = this.sessions.length;
+    await this.until(() => this.sessionsUp + this.sessionsFailed >= total, timeoutMs);
+    return {
+      up: this.sessionsUp,
+      failed: total - this.sessionsUp,
+      startedAt: wallClock(t0),
+      lastUpAt: wallClock(placed > 0 ? this.sessionLastUp : t0),
+    };
+  }
+
+  /** One frame per session, resent until echoed: the LNS's pppds are running when this ends. */
+  async probe(timeoutMs: number): Promise<ProbeResult> {
+    this.phase = 'probe';
+    this.frameSize = 64;
+    const up = this.sessions.filter((s) => s.up);
+    const resend = (): void => {
+      const t = now();
+      for (const s of up) {
+        if (s.alive || t - s.lastProgress < PROBE_RESEND_MS) continue;
+        this.forgetInflight(s);
+        s.lastProgress = t;
+        this.sendFrame(s, t);
+      }
+    };
+    for (const s of up) s.lastProgress = -Infinity;
+    resend();
+    const timer = setInterval(resend, PROBE_RESEND_MS / 5);
+    await this.until(() => up.every((s) => s.alive), timeoutMs);
+    clearInterval(timer);
+    this.phase = 'idle';
+    for (const s of up) this.forgetInflight(s);
+    const alive = up.filter((s) => s.alive).length;
+    return { alive, dead: this.sessions.length - alive, lastAliveAt: wallClock(this.lastAlive) };
+  }
+
+  /**
+   * `window` frames in flight on every live session for `durationMs`, then a drain: what has
+   * not come back by the loss timeout is lost.
+   */
+  async pump(frameSize: number, durationMs: number): Promise<TrafficResult> {
+    if (frameSize < FRAME_OVERHEAD + 1 || frameSize > MAX_FRAME) {
+      throw new RangeError(`frame size must be ${FRAME_OVERHEAD + 1} to ${MAX_FRAME}`);
+    }
+    this.frameSize = frameSize;
+    this.traffic = emptyTraffic(frameSize);
+    this.hist = new RttHistogram();
+    const live = this.sessions.filter((s) => s.alive);
+    const t0 = now();
+    this.windowEnd = t0 + durationMs;
+    this.phase = 'traffic';
+    for (const s of live) {
+      s.lastProgress = t0;
+      this.fill(s, t0);
+    }
+    await sleep(durationMs);
+    this.phase = 'drain';
+    await this.until(() => live.every((s) => s.inflight === 0), this.config.lossTimeoutMs * 2);
+    for (const s of live) this.traffic.lost += this.forgetInflight(s);
+    this.phase = 'idle';
+    this.traffic.durationMs = durationMs;
+    this.traffic.rtt = this.hist.counts;
+    return this.traffic;
+  }
+
+  /** StopCCN on every tunnel, a moment for it to be acknowledged, then the sockets close. */
+  async close(): Promise<void> {
+    const t = now();
+    for (const lt of this.tunnels) {
+      lt.tunnel.close(t);
+      lt.deadline = lt.tunnel.nextDeadline();
+    }
+    await sleep(1000);
+    clearInterval(this.ticker);
+    for (const lt of this.tunnels) lt.socket.close();
+  }
+
+  // ---- tunnels -------------------------------------------------------------------------------
+
+  private async bindTunnel(index: number): Promise<void> {
+    const socket = dgram.createSocket('udp4');
+    const lt: LacTunnel = {
+      index,
+      socket,
+      tunnel: undefined as unknown as Tunnel,
+      sessions: new Map(),
+      deadline: Infinity,
+      up: false,
+      failed: false,
+    };
+    lt.tunnel = new Tunnel(
+      {
+        localTunnelId: (index % 0xffff) + 1,
+        role: 'lac',
+        hostName: 'l2tpd-bench-lac',
+        vendorName: 'l2tpd bench',
+        firmwareRevision: 1,
+        challenge: false,
+        hideAvps: false,
+        framing: { sync: false, async: true },
+        bearer: { digital: false, analog: true },
+        reliable: reliableConfig({ maxRetries: 8 }),
+        helloIntervalMs: 0,
+        maxSessions: Math.max(1, this.config.sessionsPerTunnel),
+        random: (n) => randomBytes(n),
+      },
+      {
+        sendControl: (datagram) => socket.send(datagram),
+        event: (e) => this.onEvent(lt, e),
+      },
+    );
+    socket.on('message', (msg) => this.onDatagram(lt, msg));
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) =>
+      socket.connect(this.config.port, this.config.host, resolve),
+    );
+    this.tunnels.push(lt);
+  }
+
+  private onEvent(lt: LacTunnel, e: TunnelEvent): void {
+    const t = now();
+    switch (e.type) {
+      case 'tunnel-up':
+        lt.up = true;
+        this.tunnelsUp++;
+        this.tunnelLastUp = t;
+        break;
+      case 'tunnel-down':
+        if (!lt.up && !lt.failed) {
+          lt.failed = true;
+          this.tunnelsFailed++;
+        }
+        break;
+      case 'session-up': {
+        const s = lt.sessions.get(e.localSessionId);
+        if (!s || s.up) break;
+        s.up = true;
+        s.channel = new DataChannel(
+          {
+            peerTunnelId: lt.tunnel.peerTunnelId,
+            peerSessionId: e.peerSessionId,
+            lengthBit: false,
+            sequencing: false,
+          },
+          { deliver: (frame) => this.onFrame(s, frame) },
+        );
+        this.sessionsUp++;
+        this.sessionLastUp = t;
+        break;
+      }
+      case 'session-down': {
+        const s = lt.sessions.get(e.localSessionId);
+        if (s && !s.up && !s.failed) {
+          s.failed = true;
+          this.sessionsFailed++;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private onDatagram(lt: LacTunnel, msg: Buffer): void {
+    const h = this.header;
+    const status = decodeHeader(msg, h);
+    const t = now();
+    if (status === HeaderStatus.Control) {
+      lt.tunnel.receive(t, h, msg);
+      lt.deadline = lt.tunnel.nextDeadline();
+    } else if (status === HeaderStatus.Data) {
+      lt.tunnel.dataReceived(t);
+      const s = lt.sessions.get(h.sessionId);
+      if (s?.channel) s.channel.receive(t, h, msg);
+      else if (this.phase !== 'idle') this.traffic.corrupted++;
+    }
+  }
+
+  // ---- sessions and frames -------------------------------------------------------------------
+
+  private newSession(lt: LacTunnel, index: number, localId: number): LacSession {
+    const ring = this.ringMask + 1;
+    const s: LacSession = {
+      index,
+      tunnel: lt,
+      localId,
+      channel: undefined,
+      up: false,
+      failed: false,
+      alive: false,
+      nextSeq: 0,
+      inflight: 0,
+      lastProgress: 0,
+      slotSeq: new Int32Array(ring).fill(-1),
+      slotSent: new Float64Array(ring),
+    };
+    this.sessions.push(s);
+    return s;
+  }
+
+  private fill(s: LacSession, t: number): void {
+    while (s.inflight < this.config.window) this.sendFrame(s, t);
+  }
+
+  private sendFrame(s: LacSession, t: number): void {
+    const size = this.frameSize;
+    const seq = s.nextSeq;
+    s.nextSeq = (seq + 1) & 0x7fffffff;
+    const f = this.scratch;
+    f[0] = PPP_HEADER[0]!;
+    f[1] = PPP_HEADER[1]!;
+    f[2] = PPP_HEADER[2]!;
+    f[3] = PPP_HEADER[3]!;
+    f.writeUInt32BE(s.index, 4);
+    f.writeUInt32BE(seq, 8);
+    f.writeUInt16BE(size, 12);
+    const off = seq % PATTERN_PERIOD;
+    PATTERN.copy(f, FRAME_OVERHEAD, off, off + size - FRAME_OVERHEAD);
+    const datagram = s.channel!.encapsulate(f.subarray(0, size));
+    if (!datagram) return;
+    const slot = seq & this.ringMask;
+    if (s.slotSeq[slot]! >= 0) {
+      // The ring wrapped over a frame still in flight: it is long overdue.
+      s.inflight--;
+      this.traffic.lost++;
+    }
+    s.slotSeq[slot] = seq;
+    s.slotSent[slot] = t;
+    s.inflight++;
+    if (this.phase === 'traffic') this.traffic.sent++;
+    s.tunnel.socket.send(datagram);
+  }
+
+  /** Check an echo byte for byte; account for it; send the next frame. */
+  private onFrame(s: LacSession, frame: Uint8Array): void {
+    if (this.phase === 'idle') return;
+    const seq = verify(frame, s.index);
+    if (seq < 0) {
+      this.traffic.corrupted++;
+      return;
+    }
+    if (this.phase === 'probe') {
+      // Any intact echo proves the path, even one of a probe already resent.
+      if (!s.alive) this.lastAlive = now();
+      s.alive = true;
+      return;
+    }
+    const slot = seq & this.ringMask;
+    if (s.slotSeq[slot] !== seq) {
+      this.traffic.late++;
+      return;
+    }
+    const t = now();
+    s.slotSeq[slot] = -1;
+    s.inflight--;
+    s.lastProgress = t;
+    if (frame.length !== this.frameSize) return;
+    this.hist.add(t - s.slotSent[slot]!);
+    this.traffic.echoed++;
+    if (t <= this.windowEnd) this.traffic.echoedInWindow++;
+    if (this.phase === 'traffic') this.fill(s, t);
+  }
+
+  /** Give up every frame in flight on a session; returns how many. */
+  private forgetInflight(s: LacSession): number {
+    let n = 0;
+    for (let i = 0; i <= this.ringMask; i++) {
+      if (s.slotSeq[i]! >= 0) {
+        s.slotSeq[i] = -1;
+        n++;
+      }
+    }
+    s.inflight = 0;
+    return n;
+  }
+
+  // ---- time ----------------------------------------------------------------------------------
+
+  private tick(): void {
+    const t = now();
+    for (const lt of this.tunnels) {
+      if (lt.deadline > t) continue;
+      lt.tunnel.onTimer(t);
+      lt.deadline = lt.tunnel.nextDeadline();
+    }
+    if (this.phase !== 'traffic' && this.phase !== 'drain') return;
+    const limit = this.config.lossTimeoutMs;
+    for (const s of this.sessions) {
+      if (s.inflight === 0 || t - s.lastProgress < limit) continue;
+      this.traffic.lost += this.forgetInflight(s);
+      s.lastProgress = t;
+      if (this.phase === 'traffic') this.fill(s, t);
+    }
+  }
+
+  private async until(done: () => boolean, timeoutMs: number): Promise<void> {
+    const end = now() + timeoutMs;
+    while (!done() && now() < end) await sleep(TICK_MS);
+  }
+}
+
+/** The frame's sequence number when it is exactly what session `index` sent, else -1. */
+export function verify(frame: Uint8Array, index: number): number {
+  const size = frame.length;
+  if (size < FRAME_OVERHEAD || size > MAX_FRAME) return -1;
+  if (frame[0] !== 0xff || frame[1] !== 0x03 || frame[2] !== 0x00 || frame[3] !== 0x21) return -1;
+  const view = Buffer.from(frame.buffer, frame.byteOffset, size);
+  if (view.readUInt32BE(4) !== index || view.readUInt16BE(12) !== size) return -1;
+  const seq = view.readUInt32BE(8);
+  if (seq > 0x7fffffff) return -1;
+  const off = seq % PATTERN_PERIOD;
+  const expected = PATTERN.subarray(off, off + size - FRAME_OVERHEAD);
+  return view.subarray(FRAME_OVERHEAD).equals(expected) ? seq : -1;
+}
+
+function emptyTraffic(frameSize: number): TrafficResult {
+  return {
+    frameSize,
+    sent: 0,
+    echoedInWindow: 0,
+    echoed: 0,
+    lost: 0,
+    late: 0,
+    corrupted: 0,
+    durationMs: 0,
+    rtt: new Uint32Array(0),
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

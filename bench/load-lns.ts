@@ -1,0 +1,272 @@
+// The LNS side of a load run: start xl2tpd 1.3.18 or our daemon on 127.0.0.1 with its pppd
+// replaced by the echoing stand-in, read its CPU time and memory from /proc, stop it and
+// every pppd it left behind.
+//
+// xl2tpd runs inside `unshare -m` (a private mount namespace) with the stand-in bind-mounted
+// over /usr/sbin/pppd, since its pppd path is compiled in; `force userspace = yes` because
+// the host has no kernel L2TP (it would fall back on its own, after logging the probe
+// failure). Our daemon takes the stand-in's path from its config.
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type TargetKind = 'xl2tpd' | 'ours';
+
+export interface LnsTarget {
+  kind: TargetKind;
+  /** Our daemon's worker threads. */
+  workers?: number;
+}
+
+export interface ProcSample {
+  /** utime + stime of the process and its threads, children excluded. */
+  cpuSeconds: number;
+  rssKiB: number;
+  /** Peak RSS (VmHWM). */
+  hwmKiB: number;
+}
+
+export interface RunningLns {
+  pid: number;
+  port: number;
+  dir: string;
+  sample(): ProcSample | undefined;
+  /** Stop it and every pppd it left; `keepDir` keeps its config and log for a look. */
+  stop(keepDir?: boolean): Promise<void>;
+  logTail(lines?: number): string;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const STAND_IN = join(ROOT, 'test/tools/stand-in-pppd.mjs');
+export const OUR_DAEMON = join(ROOT, 'dist/src/cli/l2tpd.js');
+export const XL2TPD = '/usr/sbin/xl2tpd';
+const CLOCK_TICKS = 100;
+const READY_TIMEOUT_MS = 15_000;
+const STOP_GRACE_MS = 8_000;
+
+export function targetLabel(t: LnsTarget): string {
+  return t.kind === 'ours' ? `ours-w${t.workers ?? 1}` : 'xl2tpd';
+}
+
+/** Why the target cannot run here, or undefined when it can. */
+export function unavailable(t: LnsTarget): string | undefined {
+  if (t.kind === 'xl2tpd' && !existsSync(XL2TPD)) return `${XL2TPD} is not installed`;
+  if (t.kind === 'ours' && !existsSync(OUR_DAEMON))
+    return `${OUR_DAEMON} does not exist (daemon not built yet)`;
+  if (!existsSync(STAND_IN)) return `${STAND_IN} is missing`;
+  return undefined;
+}
+
+export async function startLns(target: LnsTarget, port: number): Promise<RunningLns> {
+  const dir = mkdtempSync(join(tmpdir(), `l2tpd-bench-${target.kind}-`));
+  const logFile = join(dir, 'lns.log');
+  const log = openSync(logFile, 'w');
+  const child =
+    target.kind === 'xl2tpd'
+      ? spawnXl2tpd(dir, port, log)
+      : spawnOurs(dir, port, target.workers ?? 1, log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const logTail = (lines = 20): string =>
+    readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  const pid = child.pid!;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!udpBound(port)) {
+    if (gone || Date.now() > deadline) {
+      if (!gone) child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`${targetLabel(target)} did not start:\n${logTail()}`);
+    }
+    await sleep(50);
+  }
+  return {
+    pid,
+    port,
+    dir,
+    sample: () => sampleProc(pid),
+    logTail,
+    stop: async (keepDir = false) => {
+      const children = childrenOf(pid);
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+      killLeftovers(children);
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function spawnXl2tpd(dir: string, port: number, log: number): ChildProcess {
+  const conf = join(dir, 'xl2tpd.conf');
+  const options = join(dir, 'options.xl2tpd');
+  const secrets = join(dir, 'l2tp-secrets');
+  writeFileSync(options, '# read by pppd, ignored by the stand-in\nnoauth\n');
+  writeFileSync(secrets, '', { mode: 0o600 });
+  writeFileSync(
+    conf,
+    [
+      '[global]',
+      'listen-addr = 127.0.0.1',
+      `port = ${port}`,
+      'force userspace = yes',
+      'access control = no',
+      '',
+      '[lns default]',
+      'ip range = 10.128.0.1-10.128.255.254',
+      'local ip = 10.127.0.1',
+      'require authentication = no',
+      'ppp debug = no',
+      `pppoptfile = ${options}`,
+      'length bit = yes',
+      'hostname = l2tpd-bench-lns',
+      '',
+    ].join('\n'),
+  );
+  const xl2tpd = [
+    XL2TPD,
+    '-D',
+    '-c',
+    conf,
+    '-s',
+    secrets,
+    '-p',
+    join(dir, 'xl2tpd.pid'),
+    '-C',
+    join(dir, 'control'),
+  ];
+  // No --fork: unshare execs sh, which execs xl2tpd, so the child's PID is xl2tpd's.
+  return spawn(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `mount --bind "$0" /usr/sbin/pppd && exec "$@"`,
+      STAND_IN,
+      ...xl2tpd,
+    ],
+    { stdio: ['ignore', log, log] },
+  );
+}
+
+function spawnOurs(dir: string, port: number, workers: number, log: number): ChildProcess {
+  const conf = join(dir, 'l2tpd.yaml');
+  writeFileSync(
+    conf,
+    [
+      'listen:',
+      `  - { address: 127.0.0.1, port: ${port} }`,
+      `workers: ${workers}`,
+      'hostname: l2tpd-bench-lns',
+      'control:',
+      `  socket: ${join(dir, 'l2tpctl.sock')}`,
+      '  pipe: off',
+      'log:',
+      '  level: warn',
+      'tunnel:',
+      '  maxTunnels: 20000',
+      '  maxHalfOpen: 2000',
+      '  maxSessionsPerTunnel: 1000',
+      'lns:',
+      '  - name: bench',
+      '    peers:',
+      '      allow: [127.0.0.0/8]',
+      '    localIp: 10.127.0.1',
+      '    ipPool:',
+      '      ranges: [10.128.0.0/16]',
+      '      exclude: [10.128.0.0, 10.128.255.255]',
+      '    ppp:',
+      `      path: ${STAND_IN}`,
+      '      auth: none',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  return spawn(process.execPath, [OUR_DAEMON, '-D', '-c', conf], { stdio: ['ignore', log, log] });
+}
+
+/** A UDP socket bound to 127.0.0.1:port (the LNS is listening). */
+function udpBound(port: number): boolean {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  try {
+    return readFileSync('/proc/net/udp', 'utf8').includes(` ${local} `);
+  } catch {
+    return false;
+  }
+}
+
+/** Fields of /proc/PID/stat after the command name (field 3 is index 0). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+export function sampleProc(pid: number): ProcSample | undefined {
+  const f = statFields(pid);
+  if (!f) return undefined;
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kib = (key: string): number =>
+    Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  // utime and stime are fields 14 and 15.
+  return {
+    cpuSeconds: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS,
+    rssKiB: kib('VmRSS'),
+    hwmKiB: kib('VmHWM'),
+  };
+}
+
+interface ProcId {
+  pid: number;
+  /** Start time (field 22): a PID reused by another process has another. */
+  start: string;
+}
+
+function childrenOf(parent: number): ProcId[] {
+  const out: ProcId[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = statFields(Number(name));
+    if (f && Number(f[1]) === parent) out.push({ pid: Number(name), start: f[19]! });
+  }
+  return out;
+}
+
+/** pppds (stand-ins) the LNS left running: ours, identified by PID and start time. */
+function killLeftovers(children: ProcId[]): void {
+  for (const c of children) {
+    if (statFields(c.pid)?.[19] !== c.start) continue;
+    try {
+      process.kill(c.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
