@@ -104,6 +104,8 @@ export interface DropCounters {
   peerMismatch: number;
   maxTunnels: number;
   halfOpenCap: number;
+  /** Oldest half-open tunnels given up to make room at the cap (a flood). */
+  halfOpenEvicted: number;
   refused: number;
   classifyError: number;
   shuttingDown: number;
@@ -150,6 +152,7 @@ function newDrops(): DropCounters {
     peerMismatch: 0,
     maxTunnels: 0,
     halfOpenCap: 0,
+    halfOpenEvicted: 0,
     refused: 0,
     classifyError: 0,
     shuttingDown: 0,
@@ -424,7 +427,7 @@ export class Supervisor implements SlotListener {
       this.drops.maxTunnels++;
       return;
     }
-    if (t.halfOpen >= this.maxHalfOpen) {
+    if (t.halfOpen >= this.maxHalfOpen && !this.evictOldestHalfOpen()) {
       this.drops.halfOpenCap++;
       return;
     }
@@ -553,6 +556,8 @@ export class Supervisor implements SlotListener {
       const event = ev.event;
       if (event.type === 'tunnel-up') {
         this.table.markUp(ev.tid, Number(event.peerTunnelId) || 0);
+      } else if (event.type === 'tunnel-down' && !rec.up) {
+        this.table.markSettled(ev.tid);
       } else if (event.type === 'child-spawned' && typeof event.pid === 'number') {
         let set = this.children.get(ev.tid);
         if (!set) this.children.set(ev.tid, (set = new Set()));
@@ -662,6 +667,22 @@ export class Supervisor implements SlotListener {
     } catch (err) {
       this.log.error({ error: toErrorData(err) }, 'onEvent handler threw');
     }
+  }
+
+  /**
+   * At the half-open cap, make room by giving up the oldest half-open responder tunnel: under
+   * a flood a real LAC's SCCRQ still gets in, and lives until `maxHalfOpen` newer SCCRQs
+   * arrive, time enough for its SCCCN. False when nothing can be evicted.
+   */
+  private evictOldestHalfOpen(): boolean {
+    const tid = this.table.oldestHalfOpenResponder();
+    if (tid === 0) return false;
+    const rec = this.table.get(tid)!;
+    this.table.markSettled(tid);
+    this.drops.halfOpenEvicted++;
+    this.expiring.add(tid);
+    this.slots[rec.slot]!.call((api) => api.destroyActor(tid, 'half-open evicted')).catch(() => {});
+    return true;
   }
 
   private expireHalfOpen(timeoutMs: number): void {

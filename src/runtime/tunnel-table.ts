@@ -36,14 +36,33 @@ export class TunnelTable {
   readonly nextNr = new Uint16Array(ID_SPACE);
   private readonly records = new Map<number, TunnelRecord>();
   private readonly bySccrq = new Map<string, number>();
-  private halfOpenCount = 0;
+  /**
+   * Tunnels not yet up and not yet settled (refused or given up: they no longer wait for the
+   * peer), oldest first: the flood bound, and the eviction order when it is reached.
+   */
+  private readonly halfOpenIds = new Set<number>();
 
   get size(): number {
     return this.records.size;
   }
 
   get halfOpen(): number {
-    return this.halfOpenCount;
+    return this.halfOpenIds.size;
+  }
+
+  /** The oldest half-open responder tunnel (a candidate for eviction), or 0. */
+  oldestHalfOpenResponder(): number {
+    for (const id of this.halfOpenIds) if (this.records.get(id)?.role === 'responder') return id;
+    return 0;
+  }
+
+  /**
+   * The tunnel went down before it came up (we refused it, or it was given up): it keeps its
+   * ID for the StopCCN hold but no longer counts as half-open, so refusals cannot lock out
+   * new tunnels for 31 s.
+   */
+  markSettled(tunnelId: number): void {
+    this.halfOpenIds.delete(tunnelId);
   }
 
   /** A free random ID in 1..65535, or 0 when the space is full. */
@@ -73,7 +92,7 @@ export class TunnelTable {
     this.nextNs[id] = 0;
     this.nextNr[id] = 0;
     if (rec.sccrqKey !== undefined) this.bySccrq.set(rec.sccrqKey, id);
-    if (!rec.up) this.halfOpenCount++;
+    if (!rec.up) this.halfOpenIds.add(id);
   }
 
   get(tunnelId: number): TunnelRecord | undefined {
@@ -88,10 +107,8 @@ export class TunnelTable {
     const rec = this.records.get(tunnelId);
     if (!rec) return;
     if (peerTunnelId > 0 && peerTunnelId < ID_SPACE) rec.peerTunnelId = peerTunnelId;
-    if (!rec.up) {
-      rec.up = true;
-      this.halfOpenCount--;
-    }
+    rec.up = true;
+    this.halfOpenIds.delete(tunnelId);
   }
 
   /** Peer answered an initiator tunnel from another port: replies follow it. */
@@ -112,7 +129,7 @@ export class TunnelTable {
     if (rec.sccrqKey !== undefined && this.bySccrq.get(rec.sccrqKey) === tunnelId) {
       this.bySccrq.delete(rec.sccrqKey);
     }
-    if (!rec.up) this.halfOpenCount--;
+    this.halfOpenIds.delete(tunnelId);
     return rec;
   }
 

@@ -240,7 +240,7 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
 });
 
 describe('limits', () => {
-  test('half-open tunnels are capped until actors report tunnel-up', async () => {
+  test('half-open tunnels are capped: the oldest is given up for a newcomer, an up tunnel no longer counts', async () => {
     const sup = new Supervisor(
       options({
         maxHalfOpen: 3,
@@ -252,17 +252,24 @@ describe('limits', () => {
     try {
       const tids: number[] = [];
       for (let i = 1; i <= 3; i++) tids.push(await openTunnel(sup, lac, i));
-      for (let i = 4; i <= 50; i++) await lac.send(sccrq(i), sup.addresses()[0]!.port);
-      // Retransmissions of an existing half-open tunnel still pass.
-      assert.equal(await openTunnel(sup, lac, 1), tids[0]);
-      assert.equal(sup.stats().tunnels, 3);
-      assert.equal(sup.stats().drops.halfOpenCap, 47);
-      await sup.command(tids[0]!, { type: 'up', peerTunnelId: 1 });
-      // The notify travels on the data port: wait until the supervisor has seen it.
-      while (sup.stats().halfOpen !== 2) await new Promise((r) => setTimeout(r, 5));
+      // Retransmissions of an existing half-open tunnel reach it.
+      assert.equal(await openTunnel(sup, lac, 2), tids[1]);
+      // A newcomer at the cap evicts the oldest half-open tunnel (a flood cannot lock LACs out).
       const t4 = await openTunnel(sup, lac, 4);
       assert.ok(!tids.includes(t4));
-      assert.equal(sup.stats().tunnels, 4);
+      assert.equal(sup.stats().halfOpen, 3);
+      assert.equal(sup.stats().drops.halfOpenEvicted, 1);
+      while (sup.workerOf(tids[0]!) !== undefined) await new Promise((r) => setTimeout(r, 5));
+      // An established tunnel is never evicted and no longer counts.
+      await sup.command(tids[1]!, { type: 'up', peerTunnelId: 1 });
+      while (sup.stats().halfOpen !== 2) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 5; i <= 20; i++) await openTunnel(sup, lac, i);
+      assert.equal(sup.stats().halfOpen, 3);
+      assert.notEqual(
+        sup.workerOf(tids[1]!),
+        undefined,
+        'the established tunnel survives the flood',
+      );
     } finally {
       lac.close();
       await sup.shutdown();
