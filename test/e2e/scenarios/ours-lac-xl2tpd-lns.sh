@@ -1,5 +1,5 @@
 #!/bin/sh
-# lab: pending needs-daemon timeout=180
+# lab: needs-daemon timeout=180
 # Issue 7 scenario 2 (first part): our daemon as LAC (autodial from YAML, real pppd) to
 # xl2tpd as LNS (kernel mode, real pppd). The session comes up, our pppd gets an address
 # from xl2tpd's range and ping crosses both ways.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# lab: pending needs-daemon timeout=180
+# lab: needs-daemon timeout=180
 # xl2tpd-lac-ours-lns with tunnel authentication: Challenge AVPs both ways, shared secret.
 mkdir -p "$LAB_TMP"
 echo '* * lab-tunnel-secret' >"$LAB_TMP/l2tp-secrets"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# lab: pending needs-daemon timeout=180
+# lab: needs-daemon timeout=180
 # Issue 7 scenario 1: xl2tpd (kernel mode, real pppd) as LAC, our daemon as LNS with real
 # pppd (ppp.path /usr/sbin/pppd, notty over pipes). The tunnel and session come up, the
 # LAC's ppp interface gets an address from our pool and ping crosses both ways.
