@@ -39,6 +39,7 @@ export interface LoadOptions {
 const TOP_KEYS = [
   'listen',
   'workers',
+  'socketBuffer',
   'hostname',
   'secrets',
   'control',
@@ -123,6 +124,7 @@ function readTop(c: Checker, f: Fields, options: LoadOptions): L2tpdConfig {
   const config: L2tpdConfig = {
     listen: readListen(c, f.get('listen')),
     workers: readWorkers(c, f.get('workers')),
+    socketBuffer: c.int(f.get('socketBuffer'), DEFAULTS.socketBuffer, 0, 1 << 30),
     hostname,
     secrets,
     control: {
@@ -205,6 +207,7 @@ function readTunnel(c: Checker, v: Located): TunnelConfig {
     'maxTunnels',
     'maxSessionsPerTunnel',
     'maxHalfOpen',
+    'halfOpenTimeout',
   ]);
   if (f === null) return structuredClone(d);
   const r = c.fields(f.get('retransmit'), ['initial', 'cap', 'retries', 'adaptive']);
@@ -232,6 +235,7 @@ function readTunnel(c: Checker, v: Located): TunnelConfig {
     maxTunnels,
     maxSessionsPerTunnel: c.int(f.get('maxSessionsPerTunnel'), d.maxSessionsPerTunnel, 1, MAX_ID),
     maxHalfOpen,
+    halfOpenTimeout: c.duration(f.get('halfOpenTimeout'), d.halfOpenTimeout),
   };
 }
 

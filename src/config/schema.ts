@@ -61,6 +61,8 @@ export interface TunnelConfig {
   maxSessionsPerTunnel: number;
   /** Tunnels that received SCCRQ but are not yet established (flood bound). Default 256. */
   maxHalfOpen: number;
+  /** A tunnel still not established after this long is given up; 0 = never. Default 60s. */
+  halfOpenTimeout: Milliseconds;
 }
 
 /** Access control of an LNS section by peer (LAC) address. */
@@ -179,6 +181,11 @@ export interface L2tpdConfig {
   listen: ListenAddress[];
   /** Worker threads hosting tunnel actors: 'auto' (one per available CPU) or a count. Default 'auto'. */
   workers: 'auto' | number;
+  /**
+   * SO_RCVBUF/SO_SNDBUF of the UDP sockets in bytes; 0 keeps the kernel default. The kernel caps
+   * it at net.core.rmem_max / wmem_max: raise those for bursts of thousands of datagrams. Default 0.
+   */
+  socketBuffer: number;
   /** Host Name AVP (§4.4.3). Default: the machine's host name. */
   hostname: string;
   /** l2tp-secrets file; null means no tunnel secrets (then no section may use challenge or hidden). Default null. */
@@ -203,6 +210,7 @@ export const L2TP_PORT = 1701;
 export const DEFAULTS = {
   listen: [{ address: '0.0.0.0', family: 4, port: L2TP_PORT }] as ListenAddress[],
   workers: 'auto' as const,
+  socketBuffer: 0,
   secrets: null,
   control: { socket: '/run/l2tpd/l2tpctl.sock', pipe: '/run/l2tpd/l2tp-control' },
   log: { level: 'info' as LogLevel },
@@ -216,6 +224,7 @@ export const DEFAULTS = {
     maxTunnels: 10_000,
     maxSessionsPerTunnel: 1_000,
     maxHalfOpen: 256,
+    halfOpenTimeout: 60_000,
   } satisfies TunnelConfig,
   lns: {
     challenge: false,

@@ -101,6 +101,8 @@ export class Daemon implements DaemonControl, MetricsSource {
       actorModule: ACTOR_MODULE,
       maxTunnels: config.tunnel.maxTunnels,
       maxHalfOpen: config.tunnel.maxHalfOpen,
+      halfOpenTimeoutMs: config.tunnel.halfOpenTimeout,
+      socketBufferBytes: config.socketBuffer,
       classifyNewTunnel: (peer, sccrq) => this.classify(peer, sccrq),
       onEvent: (ev) => this.onSupervisorEvent(ev),
       onActorRequest: (tunnelId, req) => this.onActorRequest(tunnelId, req),
@@ -288,6 +290,9 @@ export class Daemon implements DaemonControl, MetricsSource {
         break;
       case 'session-up':
         this.counters.add('sessionSetups');
+        break;
+      case 'call-refused':
+        this.counters.addLabelled('callsRefused', resultLabel(e.result));
         break;
       case 'session-down':
         if (e.wasUp !== true) this.counters.addLabelled('sessionFailures', resultLabel(e.result));
