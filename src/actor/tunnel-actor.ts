@@ -224,7 +224,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
 
   pppdExited(link: SessionLink, code: number | null, signal: string | null): void {
     this.counters.pppdExits++;
-    if (!this.links.has(link.localSessionId)) return; // we stopped it: the session is already gone
+    // We stopped it (the session is already gone), or an ID reused by a newer session: not ours.
+    if (this.links.get(link.localSessionId) !== link) return;
     this.ctx.log.info({ sessionId: link.localSessionId, code, signal }, 'pppd exited');
     this.tunnel.hangup(Date.now(), link.localSessionId, pppdExitResult(code, signal));
     this.schedule();
