@@ -1,0 +1,380 @@
+// Faults under load, against a running l2tpd LNS with the stand-in pppd (echo) and LACs in
+// the test process: a worker killed while tunnels are being set up, an actor that throws, a
+// pppd killed with SIGKILL, config reloads (valid and invalid, by SIGHUP and by command),
+// and SIGTERM. Each time: what the peers see, which pppds remain, what the pool holds, and
+// that the tunnels not involved keep working.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { LacClient, within } from '../support/lac-client.js';
+import { childrenOf, cmdline, isAlive } from '../support/proc.js';
+import type { StatusResult } from '../../src/ops/control-protocol.js';
+import { CdnResult, StopCcnResult } from '../../src/protocol/types.js';
+
+const basePort = 24000 + Math.floor(Math.random() * 20000);
+
+const yaml = (port: number, extra = '') => `
+listen: [{ address: 127.0.0.1, port: ${port} }]
+workers: 2
+hostname: faults-lns
+control: { socket: '{dir}/ctl.sock', pipe: off }
+log: { level: info }
+tunnel: { helloInterval: 60s }
+debug: { faultInjection: true }
+lns:
+  - name: pool
+    peers: { allow: [127.0.0.0/8] }
+    localIp: 198.18.1.1
+    ipPool: { ranges: [198.18.1.0/24], exclude: [198.18.1.0, 198.18.1.1, 198.18.1.255] }
+    ppp: { path: '{standin}', auth: none }
+${extra}`;
+
+type Stats = Record<string, number>;
+const stats = (d: DaemonHandle) => d.control<Stats>({ cmd: 'stats', args: {} });
+const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });
+const inUse = async (d: DaemonHandle) => (await stats(d))['pool.pool.inUse'];
+
+interface Peer {
+  lac: LacClient;
+  sids: number[];
+  /** The LNS's local ID for this tunnel. */
+  lnsId: number;
+}
+
+/** `tunnels` LAC tunnels with `sessions` calls each, every one echoing through its pppd. */
+async function openPeers(port: number, tunnels: number, sessions: number): Promise<Peer[]> {
+  const peers: Peer[] = [];
+  for (let i = 0; i < tunnels; i++) {
+    // One at a time: the LNS places each new tunnel on the least-loaded worker.
+    const lac = await LacClient.open({ port });
+    await lac.up;
+    peers.push({ lac, sids: [], lnsId: lac.tunnel.peerTunnelId });
+  }
+  await Promise.all(
+    peers.map(async (p) => {
+      p.sids = await Promise.all(Array.from({ length: sessions }, () => p.lac.call()));
+      await Promise.all(p.sids.map((sid) => p.lac.echo(sid)));
+    }),
+  );
+  return peers;
+}
+
+/** Every session of these peers still answers through its pppd. */
+async function allEcho(peers: Peer[], timeoutMs = 10_000): Promise<void> {
+  await Promise.all(peers.flatMap((p) => p.sids.map((sid) => p.lac.echo(sid, timeoutMs))));
+}
+
+/** The stand-in pppds the daemon runs now (its child processes), by PID. */
+function pppdPids(d: DaemonHandle): number[] {
+  return childrenOf(d.child.pid!).map((c) => c.pid);
+}
+
+/** PID of the pppd serving the session that got `address` (pppd's `local:remote` argument). */
+function pppdOfAddress(d: DaemonHandle, address: string): number | undefined {
+  return pppdPids(d).find((pid) => cmdline(pid).includes(`:${address} `));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withWorker(s: StatusResult): Map<number, number> {
+  return new Map(s.tunnels.map((t) => [t.localId, t.worker]));
+}
+
+async function run(
+  port: number,
+  body: (lns: DaemonHandle, cleanup: LacClient[]) => Promise<void>,
+  extra = '',
+): Promise<void> {
+  const lns = await startDaemon(yaml(port, extra));
+  const clients: LacClient[] = [];
+  try {
+    await body(lns, clients);
+  } catch (err) {
+    process.stderr.write(`--- LNS output ---\n${lns.output().slice(-30_000)}\n`);
+    throw err;
+  } finally {
+    for (const c of clients) c.destroy();
+    await lns.stop();
+  }
+}
+
+test(
+  'fault command: refused unless debug.faultInjection is set; unknown tunnel is NOT_FOUND',
+  { timeout: 90_000 },
+  async () => {
+    const lns = await startDaemon(
+      yaml(basePort + 50).replace('faultInjection: true', 'faultInjection: false'),
+    );
+    try {
+      await assert.rejects(
+        lns.control({ cmd: 'fault', args: { tunnel: 1, kind: 'worker-exit' } }),
+        (err: Error & { code?: string }) =>
+          err.code === 'UNSUPPORTED' && /faultInjection/.test(err.message),
+      );
+    } finally {
+      await lns.stop();
+    }
+    await run(basePort + 60, async (d) => {
+      await assert.rejects(
+        d.control({ cmd: 'fault', args: { tunnel: 4242, kind: 'actor-throw' } }),
+        (err: Error & { code?: string }) => err.code === 'NOT_FOUND',
+      );
+    });
+  },
+);
+
+test(
+  'a worker killed while tunnels are set up: it is replaced, its tunnels are cleaned up, the others keep working',
+  { timeout: 90_000 },
+  async (t) => {
+    const port = basePort;
+    await run(port, async (lns, clients) => {
+      const peers = await openPeers(port, 4, 2);
+      clients.push(...peers.map((p) => p.lac));
+      const workers = withWorker(await status(lns));
+      const victim = workers.get(peers[0]!.lnsId)!;
+      const lost = peers.filter((p) => workers.get(p.lnsId) === victim);
+      const kept = peers.filter((p) => workers.get(p.lnsId) !== victim);
+      assert.ok(lost.length >= 1 && kept.length >= 1, 'tunnels on both workers');
+      const lostPids = (await status(lns)).tunnels
+        .filter((t) => t.worker === victim)
+        .flatMap((t) => t.sessions.map((s) => pppdOfAddress(lns, s.address!)));
+      assert.equal(lostPids.length, lost.length * 2);
+      assert.ok(
+        lostPids.every((pid) => pid !== undefined),
+        'a pppd per session of the victim',
+      );
+
+      // Mid-setup: new calls on every tunnel and new tunnels, in flight while the worker dies.
+      const calls = peers.map((p) => p.lac.call().catch(() => 0));
+      const fresh = LacClient.open({ port });
+      await lns.control({ cmd: 'fault', args: { tunnel: peers[0]!.lnsId, kind: 'worker-exit' } });
+
+      await waitFor('the worker replaced', async () =>
+        (await stats(lns)).workerRestarts === 1 ? true : undefined,
+      );
+      for (const p of lost) {
+        const down = await within(p.lac.down, 15_000, 'the StopCCN');
+        assert.equal(down.stopCcn, 'received', 'the LNS told the peer (StopCCN)');
+        assert.equal(down.result.result, StopCcnResult.GeneralError);
+      }
+      await waitFor("the lost tunnels' pppds gone", async () =>
+        lostPids.every((pid) => !isAlive(pid!)) ? true : undefined,
+      );
+      await t.test(
+        'the dead worker leaves no zombie',
+        { todo: 'known bug: nobody reaps the pppds of a dead worker (docs/RELIABILITY.md)' },
+        async () => {
+          await waitFor(
+            'no zombie child',
+            async () =>
+              childrenOf(lns.child.pid!).every((c) => c.state !== 'Z') ? true : undefined,
+            3000,
+          );
+        },
+      );
+
+      // The survivors: their old and in-flight calls work, and they take new ones.
+      const sids = await within(Promise.all(calls), 60_000, 'the calls placed mid-fault');
+      for (const [i, p] of peers.entries()) if (kept.includes(p) && sids[i]) p.sids.push(sids[i]!);
+      await allEcho(kept);
+      for (const p of kept) p.sids.push(await p.lac.call());
+      await allEcho(kept);
+
+      // The tunnel opened mid-fault: if the dying worker had already answered its SCCRQ, the
+      // LNS lost it half-open and the LAC learns that only by timeout (docs/RELIABILITY.md);
+      // otherwise its retransmitted SCCRQ reached a live worker. Either way, new tunnels work.
+      const late = await within(fresh, 15_000, 'the socket of the tunnel opened mid-fault');
+      clients.push(late);
+      await within(late.up, 15_000, 'the tunnel opened mid-fault up on the LAC side');
+      const known = (await status(lns)).tunnels.some((x) => x.localId === late.tunnel.peerTunnelId);
+      let newcomer = late;
+      if (!known) {
+        t.diagnostic('the tunnel opened mid-fault was lost half-open with its worker');
+        newcomer = await LacClient.open({ port });
+        clients.push(newcomer);
+        await newcomer.up;
+      }
+      const sid = await newcomer.call();
+      await newcomer.echo(sid);
+
+      const sessions = kept.reduce((n, p) => n + p.sids.length, 0) + 1;
+      await waitFor(`the pool holding exactly the ${sessions} live sessions`, async () =>
+        (await inUse(lns)) === sessions ? true : undefined,
+      );
+      const running = childrenOf(lns.child.pid!).filter((c) => c.state !== 'Z');
+      assert.equal(running.length, sessions, 'one pppd per live session, no orphan');
+    });
+  },
+);
+
+test(
+  'an actor that throws: its tunnel alone is torn down with a StopCCN, the others are unaffected',
+  { timeout: 90_000 },
+  async () => {
+    const port = basePort + 10;
+    await run(port, async (lns, clients) => {
+      const peers = await openPeers(port, 3, 2);
+      clients.push(...peers.map((p) => p.lac));
+      const [victim, ...others] = peers as [Peer, ...Peer[]];
+      const addresses = (await status(lns)).tunnels
+        .find((t) => t.localId === victim.lnsId)!
+        .sessions.map((s) => s.address!);
+      const victimPids = addresses.map((a) => pppdOfAddress(lns, a)!);
+      assert.equal(await inUse(lns), 6);
+
+      await lns.control({ cmd: 'fault', args: { tunnel: victim.lnsId, kind: 'actor-throw' } });
+      const down = await within(victim.lac.down, 15_000, 'the StopCCN');
+      assert.equal(down.stopCcn, 'received');
+      assert.equal(down.result.result, StopCcnResult.GeneralError);
+      await waitFor("the victim's pppds gone and its addresses back", async () =>
+        victimPids.every((pid) => !isAlive(pid)) && (await inUse(lns)) === 4 ? true : undefined,
+      );
+      await allEcho(others);
+      const s = await stats(lns);
+      assert.equal(s.workerRestarts, 0);
+      assert.equal(s.tunnelsCrashed, 1);
+      assert.match(lns.output(), /injected fault: actor-throw/);
+    });
+  },
+);
+
+test(
+  'pppd killed with SIGKILL: a CDN goes out and the address returns to the pool',
+  { timeout: 90_000 },
+  async () => {
+    const port = basePort + 20;
+    await run(port, async (lns, clients) => {
+      const [peer] = await openPeers(port, 1, 2);
+      clients.push(peer!.lac);
+      const tunnel = (await status(lns)).tunnels[0]!;
+      const session = tunnel.sessions[0]!;
+      const pid = pppdOfAddress(lns, session.address!)!;
+      const lacSid = peer!.sids.find((sid) =>
+        peer!.lac.tunnel
+          .sessions()
+          .some((s) => s.localSessionId === sid && s.peerSessionId === session.localId),
+      )!;
+      assert.equal(await inUse(lns), 2);
+      process.kill(pid, 'SIGKILL');
+      const down = await within(peer!.lac.sessionDown(lacSid), 15_000, 'the CDN');
+      assert.equal(down.initiator, 'peer', 'the LNS sent a CDN');
+      assert.equal(down.result.result, CdnResult.GeneralError);
+      await waitFor('the address back in the pool', async () =>
+        (await inUse(lns)) === 1 ? true : undefined,
+      );
+      await peer!.lac.echo(peer!.sids.find((sid) => sid !== lacSid)!);
+      assert.equal((await status(lns)).tunnels[0]?.state, 'established');
+    });
+  },
+);
+
+test(
+  'config reload under load: valid reloads keep tunnels up; an invalid config is refused and the old one stays',
+  { timeout: 90_000 },
+  async () => {
+    const port = basePort + 30;
+    await run(port, async (lns, clients) => {
+      const peers = await openPeers(port, 3, 2);
+      clients.push(...peers.map((p) => p.lac));
+      const file = join(lns.dir, 'l2tpd.yaml');
+      const original = readFileSync(file, 'utf8');
+      let traffic = true;
+      let echoes = 0;
+      const load = (async () => {
+        while (traffic) {
+          await allEcho(peers);
+          echoes++;
+          await sleep(10);
+        }
+      })();
+
+      // A valid change by SIGHUP, then by command.
+      writeFileSync(file, original.replace('helloInterval: 60s', 'helloInterval: 30s'));
+      lns.child.kill('SIGHUP');
+      await waitFor('the SIGHUP reload', async () =>
+        /configuration reloaded/.test(lns.output()) ? true : undefined,
+      );
+      writeFileSync(file, original);
+      assert.deepEqual(await lns.control({ cmd: 'reload', args: {} }), { warnings: [] });
+
+      // An invalid one: refused with the error, by command and by SIGHUP.
+      writeFileSync(file, original.replace('localIp: 198.18.1.1', 'localIpp: 198.18.1.1'));
+      await assert.rejects(
+        lns.control({ cmd: 'reload', args: {} }),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'INVALID_CONFIG');
+          assert.match(err.message, /l2tpd\.yaml/);
+          assert.match(err.message, /localIpp/);
+          return true;
+        },
+      );
+      lns.child.kill('SIGHUP');
+      await waitFor('the SIGHUP refusal logged', async () =>
+        (lns.output().match(/reload refused/g) ?? []).length >= 2 ? true : undefined,
+      );
+
+      const before = echoes;
+      await waitFor('traffic still flowing', async () => (echoes >= before + 2 ? true : undefined));
+      traffic = false;
+      await load;
+      // The old config still serves new tunnels: same pool, same section.
+      const late = await LacClient.open({ port });
+      clients.push(late);
+      await late.up;
+      await late.echo(await late.call());
+      const s = await status(lns);
+      assert.equal(s.tunnels.length, 4);
+      assert.ok(s.tunnels.every((t) => t.state === 'established' && t.section === 'pool'));
+      assert.equal(await inUse(lns), 7);
+      assert.ok(peers.every((p) => p.lac.tunnel.state === 'established'));
+    });
+  },
+);
+
+test(
+  'SIGTERM under load: every peer gets its StopCCN, every pppd is gone, exit within 5 s',
+  { timeout: 90_000 },
+  async (t) => {
+    const port = basePort + 40;
+    const lns = await startDaemon(yaml(port));
+    const clients: LacClient[] = [];
+    try {
+      const peers = await openPeers(port, 4, 3);
+      clients.push(...peers.map((p) => p.lac));
+      const pids = pppdPids(lns);
+      assert.equal(pids.length, 12);
+      let traffic = true;
+      const load = (async () => {
+        // A failed echo rejects at once: the sleep keeps this loop from starving timers and I/O.
+        while (traffic) {
+          await allEcho(peers, 1000).catch(() => undefined);
+          await sleep(10);
+        }
+      })();
+      const { code, ms } = await lns.stop();
+      traffic = false;
+      assert.equal(code, 0);
+      assert.ok(ms < 5000, `exit took ${ms} ms`);
+      t.diagnostic(`SIGTERM with 4 tunnels, 12 sessions and traffic: exit in ${ms} ms`);
+      for (const p of peers) {
+        const down = await within(p.lac.down, 15_000, 'the StopCCN');
+        assert.equal(down.stopCcn, 'received', 'closed by the LNS, not by a timeout');
+        assert.equal(down.result.result, StopCcnResult.ShuttingDown);
+      }
+      const left = pids.filter((pid) => isAlive(pid));
+      assert.deepEqual(left, [], 'no pppd outlives the daemon');
+      await load;
+    } catch (err) {
+      process.stderr.write(`--- LNS output ---\n${lns.output().slice(-30_000)}\n`);
+      throw err;
+    } finally {
+      for (const c of clients) c.destroy();
+      await lns.stop();
+    }
+  },
+);
