@@ -201,6 +201,7 @@ test('50 tunnels x 10 sessions over a lossy, duplicating, reordering network', (
   const { pairs, queue } = run(20261122);
   let lost = 0;
   let sent = 0;
+  let helloPairs = 0;
   let duplicated = 0;
   for (const p of pairs) {
     for (const host of [p.lac, p.lns]) {
@@ -242,7 +243,14 @@ test('50 tunnels x 10 sessions over a lossy, duplicating, reordering network', (
     const hellos = [...p.lac.traced, ...p.lns.traced].filter(
       ([, type]) => type === MessageType.HELLO,
     );
-    assert.ok(hellos.length >= 1, `pair ${p.index} exchanged no HELLO`);
+    // Unless the link stayed busy: while a message is unacknowledged its retransmissions
+    // probe the peer and no HELLO is added (an unlucky run of lost acks can span the idle).
+    const retransmitted = p.lac.tunnel!.retransmissions + p.lns.tunnel!.retransmissions;
+    assert.ok(
+      hellos.length >= 1 || retransmitted > 0,
+      `pair ${p.index} exchanged no HELLO and retransmitted nothing`,
+    );
+    helloPairs += hellos.length >= 1 ? 1 : 0;
     for (const path of [p.toLns, p.toLac]) {
       lost += path.stats.lost;
       sent += path.stats.sent;
@@ -253,6 +261,7 @@ test('50 tunnels x 10 sessions over a lossy, duplicating, reordering network', (
   // The network really was that bad.
   assert.ok(lost / (sent + duplicated) > 0.25, `loss ${lost}/${sent}`);
   assert.ok(duplicated / sent > 0.05);
+  assert.ok(helloPairs >= PAIRS * 0.8, `only ${helloPairs} of ${PAIRS} pairs exchanged HELLOs`);
 });
 
 test('the simulation is deterministic', () => {
