@@ -163,20 +163,26 @@ test('backpressure: frames to a pppd that stops reading are dropped and counted,
   assert.ok(processGone(pppd.pid));
 });
 
-test('lcp stand-in: Configure-Request, Echo-Request and Terminate-Request get their answers', async () => {
-  const { pppd, session } = standIn({ STANDIN_MODE: 'lcp' });
-  const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
-  pppd.writeFrame(hex('ff03 c021 0107 000a 0506 1234 5678'));
-  await session.waitFrames(2);
-  assert.deepEqual(session.frames[0], hex('ff03 c021 0207 000a 0506 1234 5678'));
-  assert.deepEqual(session.frames[1]!.subarray(0, 5), hex('ff03 c021 01'));
-  pppd.writeFrame(hex('ff03 c021 0908 000a 1234 5678 abcd'));
-  await session.waitFrames(3);
-  assert.deepEqual(session.frames[2], hex('ff03 c021 0a08 000a 0000 0000 abcd'));
-  pppd.writeFrame(hex('ff03 c021 0509 0004'));
-  assert.deepEqual(await session.exited, { code: 0, signal: null });
-  assert.deepEqual(session.frames[3], hex('ff03 c021 0609 0004'));
-});
+test(
+  'lcp stand-in: it opens with a Configure-Request; Configure-Request, Echo-Request and Terminate-Request get their answers',
+  { timeout: 20_000 },
+  async () => {
+    const { pppd, session } = standIn({ STANDIN_MODE: 'lcp' });
+    const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+    // Like pppd (even `passive`), it sends its own Configure-Request first.
+    await session.waitFrames(1);
+    assert.deepEqual(session.frames[0]!.subarray(0, 5), hex('ff03 c021 01'));
+    pppd.writeFrame(hex('ff03 c021 0107 000a 0506 1234 5678'));
+    await session.waitFrames(2);
+    assert.deepEqual(session.frames[1], hex('ff03 c021 0207 000a 0506 1234 5678'));
+    pppd.writeFrame(hex('ff03 c021 0908 000a 1234 5678 abcd'));
+    await session.waitFrames(3);
+    assert.deepEqual(session.frames[2], hex('ff03 c021 0a08 000a 0000 0000 abcd'));
+    pppd.writeFrame(hex('ff03 c021 0509 0004'));
+    assert.deepEqual(await session.exited, { code: 0, signal: null });
+    assert.deepEqual(session.frames[3], hex('ff03 c021 0609 0004'));
+  },
+);
 
 test('a pppd path that does not exist gives onExit without a process', async () => {
   const session = new Session();
