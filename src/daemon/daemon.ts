@@ -76,7 +76,7 @@ export class Daemon implements DaemonControl, MetricsSource {
   private readonly grants = new Map<number, AddressRelease[]>();
   private readonly tunnelSection = new Map<
     number,
-    { role: 'lns' | 'lac'; section: string; since: number }
+    { role: 'lns' | 'lac'; section: string; up: boolean }
   >();
   /** Our SCCRQs still waiting for an SCCRP, by peer address: the other half of a collision. */
   private readonly outstandingSccrq = new Map<
@@ -208,7 +208,7 @@ export class Daemon implements DaemonControl, MetricsSource {
     const params = lacParams(this.config, section, secretText, tieBreaker);
     const tid = await this.supervisor.createTunnel(peer, params);
     this.outstandingSccrq.set(peer.address, { tunnelId: tid, tieBreaker });
-    this.tunnelSection.set(tid, { role: 'lac', section: section.name, since: Date.now() });
+    this.tunnelSection.set(tid, { role: 'lac', section: section.name, up: false });
     return tid;
   }
 
@@ -280,13 +280,20 @@ export class Daemon implements DaemonControl, MetricsSource {
         this.forgetOutstandingSccrq(tunnelId);
         const known = this.tunnelSection.get(tunnelId);
         if (known === undefined)
-          this.tunnelSection.set(tunnelId, { role: 'lns', section: '', since: Date.now() });
-        else known.since = Date.now();
+          this.tunnelSection.set(tunnelId, { role: 'lns', section: '', up: true });
+        else known.up = true;
         this.dialer.onTunnelUp(tunnelId);
         break;
       }
       case 'tunnel-down':
-        this.counters.addLabelled('tunnelFailures', resultLabel(e.result));
+        // A tunnel that never came up failed; one that was up was closed (either way, by result).
+        this.counters.addLabelled(
+          this.tunnelSection.get(tunnelId)?.up === true ? 'tunnelsClosed' : 'tunnelFailures',
+          resultLabel(e.result),
+        );
+        // Redial now (after redial.delay), not when the StopCCN hold (§5.7, >= 31 s) ends:
+        // the old tunnel's ID and state are not needed for a new tunnel.
+        if (this.tunnelSection.get(tunnelId)?.role === 'lac') this.dialer.onTunnelGone(tunnelId);
         break;
       case 'session-up':
         this.counters.add('sessionSetups');

@@ -7,7 +7,7 @@
 // Usage: node test/e2e/run.mjs [--only NAME[,NAME]] [--all] [--timeout SECONDS] [--prepare]
 //   --only     run just these scenarios (pending ones included)
 //   --all      also run scenarios marked pending (same as LAB_ALL=1)
-//   --timeout  whole-suite limit in seconds, boot included (LAB_TIMEOUT, default 600)
+//   --timeout  whole-suite limit in seconds, boot included (LAB_TIMEOUT, default 1200)
 //   --prepare  only check packages and prepare the cache (what .ci/run may call first)
 import {
   existsSync,
@@ -38,7 +38,7 @@ const { values: opts } = parseArgs({
   options: {
     only: { type: 'string', multiple: true },
     all: { type: 'boolean', default: process.env.LAB_ALL === '1' },
-    timeout: { type: 'string', default: process.env.LAB_TIMEOUT ?? '600' },
+    timeout: { type: 'string', default: process.env.LAB_TIMEOUT ?? '1200' },
     prepare: { type: 'boolean', default: false },
   },
 });

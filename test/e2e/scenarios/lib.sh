@@ -11,6 +11,8 @@ LAB_WATCH=''
 LAB_LAST_PID=''
 LAB_NETNS=''
 LAB_T0=$(date +%s%N)
+# Shell command run at cleanup, for state outside the namespaces (files in /etc/ppp ...).
+LAB_AT_EXIT=''
 
 lab_step() {
   now=$(date +%s%N)
@@ -111,6 +113,13 @@ lab_cleanup() {
   status=$?
   trap - EXIT INT TERM
   LAB_WATCH=''
+  if [ "$status" -ne 0 ]; then
+    for ns in $LAB_NETNS; do
+      for pid in $(ip netns pids "$ns" 2>/dev/null); do
+        echo "left in $ns: $(awk '{ print $1, $2, $3, "ppid", $4 }' "/proc/$pid/stat" 2>/dev/null)"
+      done
+    done
+  fi
   for pid in $LAB_PIDS; do kill "$pid" 2>/dev/null || true; done
   sleep 0.5
   for ns in $LAB_NETNS; do
@@ -118,6 +127,7 @@ lab_cleanup() {
   done
   for pid in $LAB_PIDS; do kill -9 "$pid" 2>/dev/null || true; done
   for ns in $LAB_NETNS; do ip netns del "$ns" 2>/dev/null || true; done
+  eval "$LAB_AT_EXIT" || true
   lab_step "cleaned up, exit $status"
   exit "$status"
 }

@@ -3,6 +3,8 @@
 #   XL2TPD_FORCE_USERSPACE=yes  pppd on a pty, xl2tpd frames PPP itself (default: kernel mode)
 #   XL2TPD_GLOBAL, XL2TPD_SECTION  extra lines for the [global] and the [lns]/[lac] section
 #     (for example "challenge = yes" or "hidden bit = yes"; secrets go in $LAB_TMP/l2tp-secrets)
+#   XL2TPD_PORT  the UDP port xl2tpd binds (default 1701; a LAC still dials the LNS on 1701)
+#   XL2TPD_PPP  extra lines for its pppd options file (for example "user alice")
 
 lab_xl2tpd_secrets() {
   [ -e "$LAB_TMP/l2tp-secrets" ] || : >"$LAB_TMP/l2tp-secrets"
@@ -51,7 +53,7 @@ lab_xl2tpd_lac() {
   lab_xl2tpd_secrets
   cat >"$LAB_LOGDIR/$name.conf" <<CONF
 [global]
-port = 1701
+port = ${XL2TPD_PORT:-1701}
 access control = no
 force userspace = ${XL2TPD_FORCE_USERSPACE:-no}
 ${XL2TPD_GLOBAL:-}
@@ -76,6 +78,7 @@ ipcp-accept-remote
 nodefaultroute
 noccp
 lcp-echo-interval 0
+${XL2TPD_PPP:-}
 CONF
   lab_bg "xl2tpd-$name" ip netns exec "$ns" xl2tpd -D -c "$LAB_LOGDIR/$name.conf" \
     -s "$LAB_TMP/l2tp-secrets" -p "$LAB_TMP/$name.pid" -C "$LAB_TMP/$name.ctl"
