@@ -60,7 +60,8 @@ async function startDaemonIn(
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 10_000;
+  // Generous: a loaded 2-core machine can take many seconds to start Node and its workers.
+  const deadline = Date.now() + 30_000;
   while (!existsSync(socket)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
