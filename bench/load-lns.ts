@@ -6,14 +6,16 @@
 // over /usr/sbin/pppd, since its pppd path is compiled in; `force userspace = yes` because
 // the host has no kernel L2TP (it would fall back on its own, after logging the probe
 // failure). Our daemon takes the stand-in's path from its config.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,8 @@ export interface LnsTarget {
   kind: TargetKind;
   /** Our daemon's worker threads. */
   workers?: number;
+  /** Our daemon's `socketBuffer` (SO_RCVBUF/SO_SNDBUF, bytes); 0 or absent: the kernel default. */
+  socketBuffer?: number;
 }
 
 export interface ProcSample {
@@ -44,37 +48,80 @@ export interface RunningLns {
   /** Stop it and every pppd it left; `keepDir` keeps its config and log for a look. */
   stop(keepDir?: boolean): Promise<void>;
   logTail(lines?: number): string;
+  /** Our daemon's counters (`l2tpctl --json stats`); undefined for xl2tpd. */
+  counters(): Promise<Record<string, number> | undefined>;
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const STAND_IN = join(ROOT, 'test/tools/stand-in-pppd.mjs');
+/** The Node stand-in (every mode; ~9 MiB and tens of ms of CPU to start, each). */
+export const NODE_STAND_IN = join(ROOT, 'test/tools/stand-in-pppd.mjs');
+const C_STAND_IN_SOURCE = join(ROOT, 'test/tools/stand-in-pppd.c');
+const C_STAND_IN = join(ROOT, '.cache/bench/stand-in-pppd');
+
+export interface StandIn {
+  path: string;
+  kind: 'c' | 'node';
+  /** Memory one running stand-in costs (PSS, measured), for the memory guard. */
+  bytesEach: number;
+  /** Why the Node stand-in is used, when the C one could not be built. */
+  note?: string;
+}
+
+/**
+ * The echo stand-in both targets run as pppd: the C one (test/tools/stand-in-pppd.c,
+ * built here with `cc -O2` into .cache/ when missing or older than its source), or the
+ * Node one when there is no C compiler. The same one for every target of a run.
+ */
+export function standIn(): StandIn {
+  const node: StandIn = { path: NODE_STAND_IN, kind: 'node', bytesEach: 10 * 1024 * 1024 };
+  const fresh =
+    existsSync(C_STAND_IN) && statSync(C_STAND_IN).mtimeMs >= statSync(C_STAND_IN_SOURCE).mtimeMs;
+  if (!fresh) {
+    mkdirSync(join(ROOT, '.cache/bench'), { recursive: true });
+    const cc = spawnSync('cc', ['-O2', '-o', C_STAND_IN, C_STAND_IN_SOURCE], { encoding: 'utf8' });
+    if (cc.error !== undefined || cc.status !== 0) {
+      const why = cc.error?.message ?? cc.stderr.trim();
+      return { ...node, note: `cc failed (${why}): using the Node stand-in` };
+    }
+  }
+  // Measured: about 150 KiB PSS each (static text shared, 200 KiB of buffers).
+  return { path: C_STAND_IN, kind: 'c', bytesEach: 512 * 1024 };
+}
 export const OUR_DAEMON = join(ROOT, 'dist/src/cli/l2tpd.js');
+const OUR_CTL = join(ROOT, 'dist/src/cli/l2tpctl.js');
 export const XL2TPD = '/usr/sbin/xl2tpd';
 const CLOCK_TICKS = 100;
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 8_000;
 
 export function targetLabel(t: LnsTarget): string {
-  return t.kind === 'ours' ? `ours-w${t.workers ?? 1}` : 'xl2tpd';
+  if (t.kind === 'xl2tpd') return 'xl2tpd';
+  const buf = t.socketBuffer ? `-b${Math.round(t.socketBuffer / 1024)}k` : '';
+  return `ours-w${t.workers ?? 1}${buf}`;
 }
 
 /** Why the target cannot run here, or undefined when it can. */
-export function unavailable(t: LnsTarget): string | undefined {
+export function unavailable(t: LnsTarget, pppd: StandIn): string | undefined {
   if (t.kind === 'xl2tpd' && !existsSync(XL2TPD)) return `${XL2TPD} is not installed`;
   if (t.kind === 'ours' && !existsSync(OUR_DAEMON))
     return `${OUR_DAEMON} does not exist (daemon not built yet)`;
-  if (!existsSync(STAND_IN)) return `${STAND_IN} is missing`;
+  if (!existsSync(pppd.path)) return `${pppd.path} is missing`;
   return undefined;
 }
 
-export async function startLns(target: LnsTarget, port: number): Promise<RunningLns> {
+export async function startLns(
+  target: LnsTarget,
+  port: number,
+  pppd: StandIn,
+  extraArgs: string[] = [],
+): Promise<RunningLns> {
   const dir = mkdtempSync(join(tmpdir(), `l2tpd-bench-${target.kind}-`));
   const logFile = join(dir, 'lns.log');
   const log = openSync(logFile, 'w');
   const child =
     target.kind === 'xl2tpd'
-      ? spawnXl2tpd(dir, port, log)
-      : spawnOurs(dir, port, target.workers ?? 1, log);
+      ? spawnXl2tpd(dir, port, log, pppd.path)
+      : spawnOurs(dir, port, target, log, pppd.path, extraArgs);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let gone = false;
   void exited.then(() => (gone = true));
@@ -97,6 +144,8 @@ export async function startLns(target: LnsTarget, port: number): Promise<Running
     dir,
     sample: () => sampleProc(pid),
     logTail,
+    counters: () =>
+      target.kind === 'ours' ? ourCounters(join(dir, 'l2tpctl.sock')) : Promise.resolve(undefined),
     stop: async (keepDir = false) => {
       const children = childrenOf(pid);
       child.kill('SIGTERM');
@@ -109,7 +158,7 @@ export async function startLns(target: LnsTarget, port: number): Promise<Running
   };
 }
 
-function spawnXl2tpd(dir: string, port: number, log: number): ChildProcess {
+function spawnXl2tpd(dir: string, port: number, log: number, pppd: string): ChildProcess {
   const conf = join(dir, 'xl2tpd.conf');
   const options = join(dir, 'options.xl2tpd');
   const secrets = join(dir, 'l2tp-secrets');
@@ -157,21 +206,29 @@ function spawnXl2tpd(dir: string, port: number, log: number): ChildProcess {
       'sh',
       '-c',
       `mount --bind "$0" /usr/sbin/pppd && exec "$@"`,
-      STAND_IN,
+      pppd,
       ...xl2tpd,
     ],
     { stdio: ['ignore', log, log] },
   );
 }
 
-function spawnOurs(dir: string, port: number, workers: number, log: number): ChildProcess {
+function spawnOurs(
+  dir: string,
+  port: number,
+  target: LnsTarget,
+  log: number,
+  pppd: string,
+  nodeArgs: string[],
+): ChildProcess {
   const conf = join(dir, 'l2tpd.yaml');
   writeFileSync(
     conf,
     [
       'listen:',
       `  - { address: 127.0.0.1, port: ${port} }`,
-      `workers: ${workers}`,
+      `workers: ${target.workers ?? 1}`,
+      `socketBuffer: ${target.socketBuffer ?? 0}`,
       'hostname: l2tpd-bench-lns',
       'control:',
       `  socket: ${join(dir, 'l2tpctl.sock')}`,
@@ -191,13 +248,31 @@ function spawnOurs(dir: string, port: number, workers: number, log: number): Chi
       '      ranges: [10.128.0.0/16]',
       '      exclude: [10.128.0.0, 10.128.255.255]',
       '    ppp:',
-      `      path: ${STAND_IN}`,
+      `      path: ${pppd}`,
       '      auth: none',
       '',
     ].join('\n'),
     { mode: 0o600 },
   );
-  return spawn(process.execPath, [OUR_DAEMON, '-D', '-c', conf], { stdio: ['ignore', log, log] });
+  return spawn(process.execPath, [...nodeArgs, OUR_DAEMON, '-D', '-c', conf], {
+    stdio: ['ignore', log, log],
+  });
+}
+
+async function ourCounters(socket: string): Promise<Record<string, number> | undefined> {
+  const ctl = spawn(process.execPath, [OUR_CTL, '--socket', socket, '--json', 'stats'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  ctl.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const code = await new Promise<number | null>((resolve) => ctl.once('close', resolve));
+  if (code !== 0) return undefined;
+  try {
+    const parsed = JSON.parse(out) as Record<string, number> | { result?: Record<string, number> };
+    return ('result' in parsed ? parsed.result : parsed) as Record<string, number>;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A UDP socket bound to 127.0.0.1:port (the LNS is listening). */

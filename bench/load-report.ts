@@ -50,6 +50,8 @@ export interface ScenarioReport {
   rssPerTunnelKiB?: number;
   rssPerSessionKiB?: number;
   generatorCpuSeconds?: number;
+  /** Our daemon's non-zero drop counters (`l2tpctl stats`: drops.*) at the end of the scenario. */
+  lnsDrops?: Record<string, number>;
 }
 
 export interface RunMeta {
@@ -59,6 +61,8 @@ export interface RunMeta {
   window: number;
   durationMs: number;
   shards: number;
+  /** The pppd stand-in every target ran: 'c' (test/tools/stand-in-pppd.c) or 'node'. */
+  standIn: 'c' | 'node';
 }
 
 function fmt(n: number | undefined, digits = 0): string {
@@ -217,7 +221,7 @@ export function printReport(reports: ScenarioReport[], meta: RunMeta, json: bool
     return;
   }
   const out = [
-    `load run ${meta.date}: node ${meta.node}, ${meta.cpus} CPUs, ${meta.window} frames in flight per session, ${meta.durationMs} ms per frame size, ${meta.shards} generator thread(s)`,
+    `load run ${meta.date}: node ${meta.node}, ${meta.cpus} CPUs, ${meta.window} frames in flight per session, ${meta.durationMs} ms per frame size, ${meta.shards} generator thread(s), ${meta.standIn} pppd stand-in`,
     '',
     'setup and memory',
     setupTable(reports),
@@ -230,6 +234,10 @@ export function printReport(reports: ScenarioReport[], meta: RunMeta, json: bool
   for (const r of reports) {
     if (r.skipped) out.push(`${r.target} ${size(r)}: not run: ${r.skipped}`);
     if (r.error) out.push(`${r.target} ${size(r)}: error: ${r.error}`);
+    if (r.lnsDrops && Object.keys(r.lnsDrops).length > 0) {
+      const list = Object.entries(r.lnsDrops).map(([k, v]) => `${k} ${v}`);
+      out.push(`${r.target} ${size(r)}: daemon drops: ${list.join(', ')}`);
+    }
   }
   out.push('', 'JSON:', JSON.stringify({ meta, reports }));
   process.stdout.write(out.join('\n') + '\n');

@@ -13,8 +13,11 @@ import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ProbeResult, SetupResult, ShardConfig, TrafficResult } from './load-lac.js';
 import {
+  NODE_STAND_IN,
   sampleProc,
+  standIn,
   startLns,
+  type StandIn,
   targetLabel,
   unavailable,
   type LnsTarget,
@@ -39,12 +42,18 @@ interface Options {
   keep: boolean;
   /** An LNS already running (host:port): no start, no /proc figures unless lnsPid is given. */
   lns?: { host: string; port: number; pid?: number };
+  /** Which echo stand-in runs as pppd: the C one (default; Node if cc is missing) or Node. */
+  standIn: 'c' | 'node';
+  /** Write CPU profiles of our daemon (main thread and workers) into this directory. */
+  cpuProfDir?: string;
 }
 
 const USAGE = `usage: node dist/bench/load.js [options]
   --target xl2tpd|ours      LNS to start (repeatable; default: ours)
   --compare                 both targets, same scenarios (xl2tpd and ours)
   --workers 1,2             our daemon's worker counts (default 1,2)
+  --socket-buffer 0,4M      our daemon's socketBuffer values, one target each (default 0:
+                            the kernel default, as xl2tpd has; 4M = this host's rmem_max)
   --sizes 1x1,10x10,...     tunnels x sessions per tunnel (default 1x1,10x10,100x10,50x20,1000x0,1000x10)
   --frame-sizes 64,1400     PPP frame sizes in octets (default 64,1400)
   --duration 5s             pumping time per frame size (default 5s)
@@ -53,6 +62,9 @@ const USAGE = `usage: node dist/bench/load.js [options]
   --loss-timeout 1s         no echo for this long: the frames in flight are lost (default 1s)
   --setup-timeout 30s       per setup phase (default 30s)
   --lns HOST:PORT[@PID]     use a running LNS instead of starting one
+  --stand-in c|node         pppd stand-in for both targets (default c: built with cc -O2
+                            into .cache/bench; the Node one if cc is missing)
+  --cpu-prof DIR            our daemon runs with node --cpu-prof into DIR (threads included)
   --json                    JSON only on stdout
   --keep                    keep each LNS's config and log (temp dir printed)
 `;
@@ -67,16 +79,20 @@ const DEFAULT_SIZES: Array<[number, number]> = [
   [1000, 10],
 ];
 
-/** Extra probe time per session on top of --setup-timeout (pppd start-up). */
-const PROBE_MS_PER_SESSION = 60;
-
-/** Memory one stand-in pppd (a Node process) costs, measured as PSS: about 9 MiB. */
-const STAND_IN_BYTES = 10 * 1024 * 1024;
+/** Extra probe time per session on top of --setup-timeout (pppd start-up: a Node stand-in takes tens of ms). */
+const PROBE_MS_PER_SESSION = { node: 60, c: 10 };
 
 function parseDuration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(s);
   if (!m) throw new Error(`bad duration ${s}`);
   return m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000;
+}
+
+function parseBytes(s: string): number {
+  const m = /^(\d+)([kKmM]?)$/.exec(s);
+  if (!m) throw new Error(`bad size in bytes ${s}`);
+  const unit = m[2]!.toLowerCase();
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 * 1024 : 1);
 }
 
 function parseArgs(argv: string[]): Options {
@@ -91,9 +107,11 @@ function parseArgs(argv: string[]): Options {
     setupTimeoutMs: 30_000,
     json: false,
     keep: false,
+    standIn: 'c',
   };
   let kinds: string[] = [];
   let workers = [1, 2];
+  let buffers = [0];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -111,6 +129,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--workers':
         workers = list();
+        break;
+      case '--socket-buffer':
+        buffers = value().split(',').map(parseBytes);
         break;
       case '--sizes':
         o.sizes = value()
@@ -141,6 +162,15 @@ function parseArgs(argv: string[]): Options {
         o.lns = { host: m[1]!, port: Number(m[2]), pid: m[3] ? Number(m[3]) : undefined };
         break;
       }
+      case '--stand-in': {
+        const v = value();
+        if (v !== 'c' && v !== 'node') throw new Error('--stand-in wants c or node');
+        o.standIn = v;
+        break;
+      }
+      case '--cpu-prof':
+        o.cpuProfDir = value();
+        break;
       case '--json':
         o.json = true;
         break;
@@ -158,8 +188,10 @@ function parseArgs(argv: string[]): Options {
   if (kinds.length === 0) kinds = ['ours'];
   for (const k of new Set(kinds)) {
     if (k === 'xl2tpd') o.targets.push({ kind: 'xl2tpd' });
-    else if (k === 'ours') for (const w of workers) o.targets.push({ kind: 'ours', workers: w });
-    else throw new Error(`unknown target ${k}`);
+    else if (k === 'ours') {
+      for (const socketBuffer of buffers)
+        for (const w of workers) o.targets.push({ kind: 'ours', workers: w, socketBuffer });
+    } else throw new Error(`unknown target ${k}`);
   }
   if (o.sizes.length === 0) o.sizes = DEFAULT_SIZES;
   const bad = o.sizes.find(
@@ -274,12 +306,12 @@ function memAvailableBytes(): number {
   return Number(m?.[1] ?? 0) * 1024;
 }
 
-function skipReason(target: LnsTarget, sessions: number): string | undefined {
-  const why = unavailable(target);
+function skipReason(target: LnsTarget, sessions: number, pppd: StandIn): string | undefined {
+  const why = unavailable(target, pppd);
   if (why) return why;
-  const need = sessions * STAND_IN_BYTES;
+  const need = sessions * pppd.bytesEach;
   if (need > 0.8 * memAvailableBytes()) {
-    return `${sessions} stand-in pppd processes need about ${Math.round(need / 2 ** 30)} GiB; ${Math.round(memAvailableBytes() / 2 ** 30)} GiB available`;
+    return `${sessions} ${pppd.kind} stand-in pppd processes need about ${Math.round(need / 2 ** 30)} GiB; ${Math.round(memAvailableBytes() / 2 ** 30)} GiB available`;
   }
   return undefined;
 }
@@ -305,6 +337,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 async function scenario(
   o: Options,
+  pppd: StandIn,
   target: LnsTarget,
   tunnels: number,
   sessions: number,
@@ -329,7 +362,7 @@ async function scenario(
     const pid = o.lns.pid;
     if (pid !== undefined) sample = () => sampleProc(pid);
   } else {
-    const skip = skipReason(target, tunnels * sessions);
+    const skip = skipReason(target, tunnels * sessions, pppd);
     if (skip) {
       report.skipped = skip;
       log(`skipped: ${skip}`);
@@ -337,7 +370,9 @@ async function scenario(
     }
     port = await freePort();
     try {
-      lns = await startLns(target, port);
+      const nodeArgs =
+        o.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`];
+      lns = await startLns(target, port, pppd, nodeArgs);
       current = lns;
     } catch (err) {
       report.skipped = err instanceof Error ? err.message : String(err);
@@ -376,7 +411,7 @@ async function scenario(
       });
       log(`${s.up} sessions up in ${s.seconds.toFixed(2)} s; probing`);
       // Every session's pppd must start: on a busy 2-core machine a Node stand-in takes tens of ms.
-      const probeTimeoutMs = o.setupTimeoutMs + PROBE_MS_PER_SESSION * s.up;
+      const probeTimeoutMs = o.setupTimeoutMs + PROBE_MS_PER_SESSION[pppd.kind] * s.up;
       const probes = await shards.all<ProbeResult>({ cmd: 'probe', timeoutMs: probeTimeoutMs });
       report.sessionsAlive = probes.reduce((n, p) => n + p.alive, 0);
       // Up means our ICCN went out; echoing means the LNS took it and its pppd runs.
@@ -416,6 +451,12 @@ async function scenario(
     } else if (base && afterTunnels) {
       report.rssPerTunnelKiB = (afterTunnels.rssKiB - base.rssKiB) / Math.max(1, t.up);
     }
+    const counters = await lns?.counters();
+    if (counters) {
+      report.lnsDrops = Object.fromEntries(
+        Object.entries(counters).filter(([k, v]) => k.startsWith('drops.') && v > 0),
+      );
+    }
     const last = sample();
     if (last) {
       report.lnsCpuSeconds = last.cpuSeconds;
@@ -446,9 +487,17 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const pppd: StandIn =
+    o.standIn === 'c'
+      ? standIn()
+      : { path: NODE_STAND_IN, kind: 'node', bytesEach: 10 * 1024 * 1024 };
+  if (pppd.note !== undefined) process.stderr.write(`note: ${pppd.note}\n`);
+  if (!o.json) process.stderr.write(`pppd stand-in for every target: ${pppd.path}\n`);
   const reports: ScenarioReport[] = [];
   for (const [tunnels, sessions] of o.sizes) {
-    for (const target of o.targets) reports.push(await scenario(o, target, tunnels, sessions));
+    for (const target of o.targets) {
+      reports.push(await scenario(o, pppd, target, tunnels, sessions));
+    }
   }
   const meta = {
     date: new Date().toISOString(),
@@ -457,6 +506,7 @@ async function main(): Promise<void> {
     window: o.window,
     durationMs: o.durationMs,
     shards: o.shards,
+    standIn: pppd.kind,
   };
   printReport(reports, meta, o.json);
 }

@@ -94,6 +94,9 @@ class TunnelHost implements HostApi {
 
   private onBatch(batch: InboundBatch): void {
     if (batch.creates) for (const init of batch.creates) this.create(init, false);
+    if (batch.replies) {
+      for (const r of batch.replies) this.reply(r.requestId, r.result, r.error);
+    }
     const { tids, bufs } = batch;
     const now = Date.now();
     for (let i = 0; i < tids.length; i++) {

@@ -7,6 +7,7 @@ import { PppdProcess, buildPppdArgs, type PppdSink } from '../session/pppd.js';
 import type { L2tpHeader } from '../protocol/header.js';
 import type { CallErrorsValue } from '../protocol/types.js';
 import type { ActorParams } from './actor-params.js';
+import { spawnPacer } from './spawn-pacer.js';
 
 export interface SessionLinkHost {
   sendDatagram(buf: Uint8Array): void;
@@ -28,6 +29,8 @@ export class SessionLink implements DataChannelSink, PppdSink {
   readonly data: DataChannel;
   private pppd: PppdProcess | undefined;
   private spawnedPid: number | undefined;
+  /** stop() or kill() came first: a start still queued must not run. */
+  private stopped = false;
   /** Frames for pppd that arrived before it was started (address allocation in flight): dropped. */
   droppedBeforeStart = 0;
   /** Cumulative errors on the pppd side, in the shape of the Call Errors AVP (§4.4.6). */
@@ -65,9 +68,19 @@ export class SessionLink implements DataChannelSink, PppdSink {
     );
   }
 
-  /** Start pppd for this session with the given IPCP addresses (either may be absent). */
+  /**
+   * Start pppd for this session with the given IPCP addresses (either may be absent), in
+   * the worker's spawn queue (see spawn-pacer.ts). Frames that arrive before it runs are
+   * dropped and counted, as during the address request.
+   */
   startPppd(addresses: SessionAddresses, peerAddress: string): void {
     this.addresses = addresses;
+    spawnPacer.add(this.host.guard(() => this.spawnPppd(peerAddress)));
+  }
+
+  private spawnPppd(peerAddress: string): void {
+    if (this.stopped) return;
+    const addresses = this.addresses;
     const args = buildPppdArgs({
       ...this.params.ppp.args,
       localAddress: addresses.local,
@@ -87,6 +100,8 @@ export class SessionLink implements DataChannelSink, PppdSink {
         args,
         env: this.params.ppp.env,
         secretOptions: this.params.ppp.secretOptions,
+        // Frames from pppd get room for our data header in their own buffer: no copy on send.
+        headroom: this.data.headerLength(),
       },
       sink,
       this.log,
@@ -121,7 +136,7 @@ export class SessionLink implements DataChannelSink, PppdSink {
 
   /** PppdSink: a checked frame from pppd, to the peer. */
   onFrame(frame: Uint8Array): void {
-    const datagram = this.data.encapsulate(frame);
+    const datagram = this.data.encapsulateOwned(frame);
     if (datagram !== undefined) this.host.sendDatagram(datagram);
   }
 
@@ -141,13 +156,15 @@ export class SessionLink implements DataChannelSink, PppdSink {
     this.pppd?.setAccm(send, receive);
   }
 
-  /** SIGTERM pppd (SIGKILL after a grace period); resolves when it is gone. */
+  /** SIGTERM pppd (SIGKILL after a grace period); resolves when it is gone. A queued start is cancelled. */
   stop(): Promise<void> {
+    this.stopped = true;
     return this.pppd?.stop() ?? Promise.resolve();
   }
 
   /** Crash path: no grace. */
   kill(): void {
+    this.stopped = true;
     void this.pppd?.stop();
   }
 }

@@ -10,6 +10,7 @@ import { AvpType, StopCcnResult } from '../protocol/types.js';
 import { buildMessage, encodeControlMessage } from '../protocol/message.js';
 import type { ClassifyVerdict } from '../runtime/supervisor.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
+import type { ActorParams } from '../actor/actor-params.js';
 import { lnsParams } from './section-params.js';
 
 /** The value of the first clear (not hidden) AVP of `type` in an SCCRQ, or undefined. */
@@ -31,7 +32,10 @@ export function findClearAvp(sccrq: Uint8Array, type: number): Uint8Array | unde
 /** The Host Name AVP of an SCCRQ (never hidden, §4.4.3), or '' when absent. */
 export function sccrqHostName(sccrq: Uint8Array): string {
   const value = findClearAvp(sccrq, AvpType.HostName);
-  return value === undefined ? '' : Buffer.from(value).toString('latin1');
+  // A view, not a copy: this runs on the main thread for every SCCRQ.
+  return value === undefined
+    ? ''
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
 }
 
 /** Assigned Tunnel ID of the SCCRQ (for the StopCCN header), 0 if absent or hidden. */
@@ -72,5 +76,26 @@ export function classifyNewTunnel(
       reply: notAuthorized(sccrq),
     };
   }
-  return { accept: true, params: lnsParams(config, section, secret) };
+  return { accept: true, params: cachedLnsParams(config, section, secret) };
+}
+
+/**
+ * The params of a section are the same for every tunnel with the same secret: built once
+ * per configuration (a reload brings a new config object) instead of once per SCCRQ. They
+ * are structured-cloned to the worker, so sharing the object here is safe.
+ */
+const paramsCache = new WeakMap<L2tpdConfig, Map<string, ActorParams>>();
+
+function cachedLnsParams(
+  config: L2tpdConfig,
+  section: L2tpdConfig['lns'][number],
+  secret: string | null,
+): ActorParams {
+  let byKey = paramsCache.get(config);
+  if (byKey === undefined) paramsCache.set(config, (byKey = new Map()));
+  // Bounded by sections x distinct secrets of the secrets file.
+  const key = secret === null ? `${section.name}\0` : `${section.name}\0${secret}\0`;
+  let params = byKey.get(key);
+  if (params === undefined) byKey.set(key, (params = lnsParams(config, section, secret)));
+  return params;
 }

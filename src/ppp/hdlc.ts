@@ -31,6 +31,30 @@ export function maxAsyncFrameLength(frameLength: number): number {
 }
 
 /**
+ * Octets that take an escape under `accm`: 0x7E, 0x7D and the control characters whose bit
+ * is set (1 = special). The same table tells the deframer which received octets are not
+ * data (a flag, an escape, or a control character the link inserted). One lookup per octet
+ * instead of two comparisons and a shift; tables are shared by every session on the thread.
+ */
+export function escapeTable(accm: number): Uint8Array {
+  accm >>>= 0;
+  let table = escapeTables.get(accm);
+  if (table === undefined) {
+    // SLI values come from the peer: keep the cache small whatever it sends.
+    if (escapeTables.size >= MAX_ESCAPE_TABLES) escapeTables.clear();
+    table = new Uint8Array(256);
+    for (let b = 0; b < 0x20; b++) table[b] = (accm >>> b) & 1;
+    table[HDLC_FLAG] = 1;
+    table[HDLC_ESCAPE] = 1;
+    escapeTables.set(accm, table);
+  }
+  return table;
+}
+const MAX_ESCAPE_TABLES = 16;
+const escapeTables = new Map<number, Uint8Array>();
+const DEFAULT_TX_TABLE = escapeTable(DEFAULT_TX_ACCM);
+
+/**
  * Encode `frame[start, end)` as one async HDLC frame into `out` at `offset`, escaping
  * 0x7E, 0x7D and the control characters whose bit is set in `accm`. Returns the offset
  * after the closing flag. `out` needs `maxAsyncFrameLength(end - start)` octets from `offset`.
@@ -45,35 +69,38 @@ export function encodeAsyncFrameInto(
   offset: number,
 ): number {
   const table = FCS16_TABLE;
+  const escape = accm === DEFAULT_TX_ACCM ? DEFAULT_TX_TABLE : escapeTable(accm);
   let o = offset;
   let fcs = FCS16_INIT;
   out[o++] = HDLC_FLAG;
   for (let i = start; i < end; i++) {
     const b = frame[i]!;
     fcs = (fcs >>> 8) ^ table[(fcs ^ b) & 0xff]!;
-    if (b < 0x20 ? (accm >>> b) & 1 : b === HDLC_FLAG || b === HDLC_ESCAPE) {
+    if (escape[b] === 0) {
+      out[o++] = b;
+    } else {
       out[o++] = HDLC_ESCAPE;
       out[o++] = b ^ HDLC_XOR;
-    } else {
-      out[o++] = b;
     }
   }
   // The FCS goes out ones' complemented, least significant octet first (RFC 1662 §C.2).
   fcs ^= 0xffff;
-  o = putEscaped(out, o, fcs & 0xff, accm);
-  o = putEscaped(out, o, fcs >>> 8, accm);
+  let b = fcs & 0xff;
+  if (escape[b] === 0) {
+    out[o++] = b;
+  } else {
+    out[o++] = HDLC_ESCAPE;
+    out[o++] = b ^ HDLC_XOR;
+  }
+  b = fcs >>> 8;
+  if (escape[b] === 0) {
+    out[o++] = b;
+  } else {
+    out[o++] = HDLC_ESCAPE;
+    out[o++] = b ^ HDLC_XOR;
+  }
   out[o++] = HDLC_FLAG;
   return o;
-}
-
-function putEscaped(out: Uint8Array, o: number, b: number, accm: number): number {
-  if (b === HDLC_FLAG || b === HDLC_ESCAPE || (b < 0x20 && (accm >>> b) & 1)) {
-    out[o] = HDLC_ESCAPE;
-    out[o + 1] = b ^ HDLC_XOR;
-    return o + 2;
-  }
-  out[o] = b;
-  return o + 1;
 }
 
 /**
@@ -144,7 +171,8 @@ export class AsyncDeframer {
   private readonly sink: AsyncFrameSink;
   private readonly work: Uint8Array;
   private readonly headroom: number;
-  private recvAccm: number;
+  /** `escapeTable(recvAccm)`: flags, escapes and control characters to remove. */
+  private special: Uint8Array;
   private length = 0;
   private escaped = false;
   /** Set after an oversized frame: octets are ignored until the next flag. */
@@ -156,7 +184,7 @@ export class AsyncDeframer {
     this.sink = sink;
     this.work = new Uint8Array((opts.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH) + 2);
     this.headroom = opts.headroom ?? 0;
-    this.recvAccm = opts.recvAccm ?? DEFAULT_RX_ACCM;
+    this.special = escapeTable(opts.recvAccm ?? DEFAULT_RX_ACCM);
   }
 
   /** Framing errors other than FCS errors. */
@@ -165,49 +193,48 @@ export class AsyncDeframer {
   }
 
   setRecvAccm(accm: number): void {
-    this.recvAccm = accm >>> 0;
+    this.special = escapeTable(accm);
   }
 
   push(chunk: Uint8Array): void {
     const work = this.work;
     const limit = work.length;
-    const accm = this.recvAccm;
+    const special = this.special;
     const table = FCS16_TABLE;
     let length = this.length;
     let escaped = this.escaped;
     let discarding = this.discarding;
     let fcs = this.fcs;
-    for (let i = 0; i < chunk.length; i++) {
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
       let b = chunk[i]!;
-      if (b === HDLC_FLAG) {
-        this.length = length;
-        this.escaped = escaped;
-        this.discarding = discarding;
-        this.fcs = fcs;
-        this.endFrame();
-        length = 0;
-        escaped = false;
-        discarding = false;
-        fcs = FCS16_INIT;
-        continue;
-      }
-      // Removed before anything else, escape state kept: the link inserted it (§7.1).
-      if (b < 0x20 && (accm >>> b) & 1) {
-        this.stats.controlCharsRemoved++;
+      if (special[b] !== 0) {
+        if (b === HDLC_FLAG) {
+          this.length = length;
+          this.escaped = escaped;
+          this.discarding = discarding;
+          this.fcs = fcs;
+          this.endFrame();
+          length = 0;
+          escaped = false;
+          discarding = false;
+          fcs = FCS16_INIT;
+        } else if (b === HDLC_ESCAPE) {
+          if (!discarding) escaped = true;
+        } else {
+          // A control character in the receive ACCM: the link inserted it, so it is
+          // removed before anything else and the escape state is kept (§7.1).
+          this.stats.controlCharsRemoved++;
+        }
         continue;
       }
       if (discarding) continue;
-      if (b === HDLC_ESCAPE) {
-        escaped = true;
-        continue;
-      }
       if (escaped) {
         b ^= HDLC_XOR;
         escaped = false;
       }
       if (length === limit) {
-        this.stats.oversized++;
-        this.sink.onFrameError?.('oversized');
+        this.oversized();
         discarding = true;
         continue;
       }
@@ -218,6 +245,11 @@ export class AsyncDeframer {
     this.escaped = escaped;
     this.discarding = discarding;
     this.fcs = fcs;
+  }
+
+  private oversized(): void {
+    this.stats.oversized++;
+    this.sink.onFrameError?.('oversized');
   }
 
   /** Forget a partial frame (e.g. when the pty is reopened). */

@@ -25,8 +25,22 @@ export interface HostTask {
  */
 export interface InboundBatch {
   creates: ActorInit[] | undefined;
+  /** The daemon's answers to actors' `request` events (address grants ...), run before the datagrams. */
+  replies: ActorReply[] | undefined;
   tids: number[];
   bufs: ArrayBuffer[];
+}
+
+/**
+ * Answer to a `request` event. Rides the data port: one message per worker turn for any
+ * number of answers (a reconnect storm asks for a thousand addresses at once), where comlink
+ * would cost a message, an id and a promise each.
+ */
+export interface ActorReply {
+  requestId: number;
+  result: unknown;
+  /** Set when the daemon's handler failed: the actor's promise rejects with this message. */
+  error: string | undefined;
 }
 
 export type HostEvent =

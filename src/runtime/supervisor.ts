@@ -461,7 +461,10 @@ export class Supervisor implements SlotListener {
       this.drops.idSpaceFull++;
       return;
     }
-    this.register(tid, slot, peer, 'responder', key);
+    const rec = this.register(tid, slot, peer, 'responder', key);
+    // The LAC's Assigned Tunnel ID, when it was readable: if this worker dies before the
+    // tunnel is up, the LAC still gets a StopCCN instead of waiting out its retries.
+    if (this.scan.assignedTunnelId > 0) rec.peerTunnelId = this.scan.assignedTunnelId;
     slot.enqueueCreate({
       localTunnelId: tid,
       role: 'responder',
@@ -589,18 +592,30 @@ export class Supervisor implements SlotListener {
     }
   }
 
+  /** The answer goes back in the slot's next batch; a synchronous handler costs no promise. */
   private answerRequest(slot: WorkerSlot, tid: number, requestId: number, event: ActorEvent): void {
     const handler = this.opts.onActorRequest;
-    void Promise.resolve()
-      .then(() => {
-        if (handler === undefined) throw new Error('no request handler');
-        return handler(tid, event);
-      })
-      .then(
-        (result) => slot.call((api) => api.reply(requestId, result)),
-        (err: Error) => slot.call((api) => api.reply(requestId, undefined, err.message)),
-      )
-      .catch(() => {}); // a dead worker is cleaned up by onDead
+    const generation = slot.generation;
+    const answer = (result: unknown, error: string | undefined): void => {
+      // A host that died meanwhile took the request with it; its successor never asked.
+      if (slot.generation === generation) slot.enqueueReply({ requestId, result, error });
+    };
+    let result: unknown;
+    try {
+      if (handler === undefined) throw new Error('no request handler');
+      result = handler(tid, event);
+    } catch (err) {
+      answer(undefined, toErrorData(err).message);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value: unknown) => answer(value, undefined),
+        (err: unknown) => answer(undefined, toErrorData(err).message),
+      );
+    } else {
+      answer(result, undefined);
+    }
   }
 
   onDead(slot: WorkerSlot, error: ErrorData): void {

@@ -8,7 +8,7 @@ import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { toErrorData, type ErrorData } from '../protocol/errors.js';
 import type { ActorInit } from './actor-api.js';
-import type { HostApi, HostTask, InboundBatch, OutboundBatch } from './messages.js';
+import type { ActorReply, HostApi, HostTask, InboundBatch, OutboundBatch } from './messages.js';
 
 export interface SlotOptions {
   index: number;
@@ -56,6 +56,8 @@ export class WorkerSlot {
   readonly dedicatedKey: string | undefined;
   /** Tunnels placed here (kept by the supervisor). */
   tunnels = 0;
+  /** Bumped at every host start: answers meant for a dead host are not given to its successor. */
+  generation = 0;
   private readonly pool: Piscina;
   private dataPort: MessagePort | undefined;
   private rpc: Comlink.Remote<HostApi> | undefined;
@@ -68,7 +70,12 @@ export class WorkerSlot {
   // The batch being filled this turn; `message` is reused (postMessage clones synchronously).
   private readonly tids: number[] = [];
   private readonly bufs: ArrayBuffer[] = [];
-  private readonly message: InboundBatch = { creates: undefined, tids: this.tids, bufs: this.bufs };
+  private readonly message: InboundBatch = {
+    creates: undefined,
+    replies: undefined,
+    tids: this.tids,
+    bufs: this.bufs,
+  };
   private flushScheduled = false;
   private posted = 0;
   private acked = 0;
@@ -129,6 +136,7 @@ export class WorkerSlot {
     const rpcPort = rpc.port1;
     this.posted = 0;
     this.acked = 0;
+    this.generation++;
     this.startedAt = Date.now();
     const run = this.pool.run(task, { transferList: [data.port2, rpc.port2] });
     run.then(
@@ -171,10 +179,18 @@ export class WorkerSlot {
     this.scheduleFlush();
   }
 
+  /** Answer an actor's request, in the next batch (no comlink round trip per answer). */
+  enqueueReply(reply: ActorReply): void {
+    (this.message.replies ??= []).push(reply);
+    this.scheduleFlush();
+  }
+
   flush(): void {
     this.flushScheduled = false;
     const port = this.dataPort;
-    if (!port || (this.tids.length === 0 && this.message.creates === undefined)) return;
+    const m = this.message;
+    if (!port || (this.tids.length === 0 && m.creates === undefined && m.replies === undefined))
+      return;
     const n = this.tids.length;
     try {
       port.postMessage(this.message, this.bufs);
@@ -186,7 +202,8 @@ export class WorkerSlot {
     }
     this.tids.length = 0;
     this.bufs.length = 0;
-    this.message.creates = undefined;
+    m.creates = undefined;
+    m.replies = undefined;
   }
 
   stats(): SlotStats {
@@ -235,6 +252,7 @@ export class WorkerSlot {
     this.tids.length = 0;
     this.bufs.length = 0;
     this.message.creates = undefined;
+    this.message.replies = undefined;
     this.restarts++;
     this.restartDelay =
       Date.now() - this.startedAt < STABLE_AFTER_MS

@@ -207,6 +207,43 @@ export class DataChannel {
     return out;
   }
 
+  /** Octets the header of our next data message takes: the headroom a frame source should leave. */
+  headerLength(): number {
+    const header = this.header;
+    header.sequence = this.locked || this.peerSequenced;
+    return dataHeaderLength(header);
+  }
+
+  /**
+   * `encapsulate` for a frame whose buffer the caller gives away (the deframer's frames with
+   * `headroom`): when the frame starts exactly one header length into its ArrayBuffer and ends
+   * it, the header is written in place and the whole buffer is the message, with no
+   * allocation or copy. Otherwise (sequencing switched since the headroom was chosen) it
+   * falls back to `encapsulate`.
+   */
+  encapsulateOwned(frame: Uint8Array, priority = false): Uint8Array | undefined {
+    const header = this.header;
+    header.sequence = this.locked || this.peerSequenced;
+    header.priority = priority;
+    const headerLength = dataHeaderLength(header);
+    const buffer = frame.buffer;
+    const total = headerLength + frame.length;
+    if (
+      frame.byteOffset !== headerLength ||
+      buffer.byteLength !== total ||
+      !(buffer instanceof ArrayBuffer) ||
+      total > MAX_MESSAGE_LENGTH
+    ) {
+      return this.encapsulate(frame, priority);
+    }
+    const out = new Uint8Array(buffer);
+    writeDataHeader(out, 0, header, total, this.peerTunnelId, this.peerSessionId, this.txNs);
+    if (header.sequence) this.txNs = seqNext(this.txNs);
+    this.stats.txPackets++;
+    this.stats.txBytes += frame.length;
+    return out;
+  }
+
   /** A data message for this session, its header already decoded into `header`. */
   receive(now: number, header: L2tpHeader, datagram: Uint8Array): void {
     const start = header.payloadStart;
