@@ -183,7 +183,7 @@ export interface L2tpdConfig {
   workers: 'auto' | number;
   /**
    * SO_RCVBUF/SO_SNDBUF of the UDP sockets in bytes; 0 keeps the kernel default. The kernel caps
-   * it at net.core.rmem_max / wmem_max: raise those for bursts of thousands of datagrams. Default 0.
+   * it at net.core.rmem_max / wmem_max: raise those for bursts of thousands of datagrams. Default 4 MiB.
    */
   socketBuffer: number;
   /** Host Name AVP (§4.4.3). Default: the machine's host name. */
@@ -210,7 +210,7 @@ export const L2TP_PORT = 1701;
 export const DEFAULTS = {
   listen: [{ address: '0.0.0.0', family: 4, port: L2TP_PORT }] as ListenAddress[],
   workers: 'auto' as const,
-  socketBuffer: 0,
+  socketBuffer: 4 * 1024 * 1024,
   secrets: null,
   control: { socket: '/run/l2tpd/l2tpctl.sock', pipe: '/run/l2tpd/l2tp-control' },
   log: { level: 'info' as LogLevel },
