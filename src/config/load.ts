@@ -316,6 +316,7 @@ function readLac(c: Checker, v: Located, hostname: string): LacSection {
       'name',
       'lns',
       'autodial',
+      'calls',
       'redial',
       'hostname',
       'challenge',
@@ -337,6 +338,7 @@ function readLac(c: Checker, v: Located, hostname: string): LacSection {
     name: readName(c, f, v),
     lns,
     autodial: c.bool(f.get('autodial'), d.autodial),
+    calls: c.int(f.get('calls'), d.calls, 1, 1000),
     redial: {
       enabled: redial ? c.bool(redial.get('enabled'), d.redial.enabled) : d.redial.enabled,
       delay: redial ? c.duration(redial.get('delay'), d.redial.delay) : d.redial.delay,

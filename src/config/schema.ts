@@ -150,6 +150,8 @@ export interface LacSection {
   lns: LacPeer[];
   /** Dial when the daemon starts. Default false. */
   autodial: boolean;
+  /** Calls (ICRQ, each with its own pppd) placed in the tunnel once it is up. Default 1. */
+  calls: number;
   redial: RedialConfig;
   /** Host Name AVP we send. Default: the global hostname. */
   hostname: string;
@@ -236,6 +238,7 @@ export const DEFAULTS = {
   },
   lac: {
     autodial: false,
+    calls: 1,
     redial: { enabled: false, delay: 30_000, maxAttempts: 0 },
     challenge: false,
     hidden: false,

@@ -91,7 +91,7 @@ export function lacParams(
       secretOptions,
     },
     assignIp: false,
-    autoCalls: 1,
+    autoCalls: section.calls,
     tieBreaker: [...tieBreaker],
   };
 }

@@ -270,3 +270,25 @@ test('tunnel authentication and hidden AVPs with a shared secret; a wrong secret
     assert.ok((await status(lns)).tunnels.every((t) => t.state !== 'established'));
   });
 });
+
+test('a LAC section with calls: 3 brings up three sessions, each with its own pppd and address', async () => {
+  const lnsPort = basePort + 60;
+  await withDaemons(
+    { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'lcp' } },
+    {
+      yaml: lacYaml(lnsPort + 1, lnsPort).replace('autodial: true', 'autodial: true\n    calls: 3'),
+      env: { STANDIN_MODE: 'lcp' },
+    },
+    async (lns) => {
+      const s = await waitFor('three sessions with traffic', async () => {
+        const st = await status(lns);
+        const sessions = st.tunnels[0]?.sessions ?? [];
+        return sessions.length === 3 && sessions.every((x) => x.counters.rxPackets > 0)
+          ? st
+          : undefined;
+      });
+      const addresses = s.tunnels[0]!.sessions.map((x) => x.address).sort();
+      assert.deepEqual(addresses, ['198.51.100.2', '198.51.100.3', '198.51.100.4']);
+    },
+  );
+});
