@@ -2,45 +2,14 @@
 // an L2TP data message) and decodeHeader + DataChannel.receive (a data message to an in-order
 // PPP frame), for 64- and 1400-octet frames. `npm run bench` calls run(); figures go to
 // docs/architecture/data-path.md.
-import { getHeapStatistics } from 'node:v8';
 import { DataChannel } from '../src/session/data-channel.js';
 import { decodeHeader, newHeader, write16 } from '../src/protocol/header.js';
 import type { BenchResult } from './types.js';
-
-/** Defeats dead-code elimination of benchmarked results. */
-let sink = 0;
-
-function measure(name: string, iterations: number, op: () => number): BenchResult {
-  for (let i = 0; i < Math.min(iterations, 50_000); i++) sink ^= op(); // warm-up
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) sink ^= op();
-  const nsPerOp = Number(process.hrtime.bigint() - start) / iterations;
-  return {
-    name,
-    nsPerOp: Math.round(nsPerOp * 10) / 10,
-    opsPerSec: Math.round(1e9 / nsPerOp),
-    bytesAllocatedPerOp: allocatedPerOp(op),
-  };
-}
-
-/** Median heap growth per call over chunks without a scavenge (approximate by design). */
-function allocatedPerOp(op: () => number): number {
-  const CHUNK = 1000;
-  const deltas: number[] = [];
-  for (let round = 0; round < 50; round++) {
-    const before = getHeapStatistics().used_heap_size;
-    for (let i = 0; i < CHUNK; i++) sink ^= op();
-    const delta = getHeapStatistics().used_heap_size - before;
-    if (delta >= 0) deltas.push(delta);
-  }
-  if (deltas.length === 0) return 0;
-  deltas.sort((a, b) => a - b);
-  return Math.round(deltas[deltas.length >> 1]! / CHUNK);
-}
+import { consume, measure } from './measure.js';
 
 function newChannel(): DataChannel {
   const opts = { peerTunnelId: 0x1234, peerSessionId: 0x5678, lengthBit: true, sequencing: true };
-  return new DataChannel(opts, { deliver: (frame) => (sink ^= frame.length) });
+  return new DataChannel(opts, { deliver: (frame) => consume(frame.length) });
 }
 
 /** A sequenced data message (L and S set) carrying `size` payload octets. */

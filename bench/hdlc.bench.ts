@@ -1,7 +1,6 @@
 // Async HDLC (RFC 1662) codec micro-benchmarks: encode and deframe of 1500- and 64-octet
 // PPP frames. `npm run bench` calls run(); numbers go to docs/architecture/ppp.md.
 // Encode writes into a reused buffer (no allocation); decode allocates the delivered frame.
-import { getHeapStatistics } from 'node:v8';
 import {
   AsyncDeframer,
   DEFAULT_TX_ACCM,
@@ -10,37 +9,7 @@ import {
   maxAsyncFrameLength,
 } from '../src/ppp/hdlc.js';
 import type { BenchResult } from './types.js';
-
-/** Defeats dead-code elimination of benchmarked results. */
-let sink = 0;
-
-function measure(name: string, iterations: number, op: () => number): BenchResult {
-  for (let i = 0; i < Math.min(iterations, 20_000); i++) sink ^= op(); // warm-up
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) sink ^= op();
-  const nsPerOp = Number(process.hrtime.bigint() - start) / iterations;
-  return {
-    name,
-    nsPerOp: Math.round(nsPerOp * 10) / 10,
-    opsPerSec: Math.round(1e9 / nsPerOp),
-    bytesAllocatedPerOp: allocatedPerOp(op),
-  };
-}
-
-/** Median heap growth per call over chunks without a scavenge. Approximate by design. */
-function allocatedPerOp(op: () => number): number {
-  const CHUNK = 200;
-  const deltas: number[] = [];
-  for (let round = 0; round < 50; round++) {
-    const before = getHeapStatistics().used_heap_size;
-    for (let i = 0; i < CHUNK; i++) sink ^= op();
-    const delta = getHeapStatistics().used_heap_size - before;
-    if (delta >= 0) deltas.push(delta);
-  }
-  if (deltas.length === 0) return 0;
-  deltas.sort((a, b) => a - b);
-  return Math.round(deltas[deltas.length >> 1]! / CHUNK);
-}
+import { measure } from './measure.js';
 
 /** An IP-like payload: pseudo-random octets, so about 1 in 8 needs escaping under ACCM ffffffff. */
 function frameOf(size: number): Uint8Array {
@@ -74,9 +43,4 @@ function codecBenches(size: number, iterations: number): BenchResult[] {
 
 export function run(): BenchResult[] {
   return [...codecBenches(1500, 200_000), ...codecBenches(64, 2_000_000)];
-}
-
-/** Read the sink so the JIT cannot prove the benchmarked results unused. */
-export function sinkValue(): number {
-  return sink;
 }

@@ -2,8 +2,8 @@
 # lab: needs-daemon timeout=300
 # Issue 7 scenarios 3 and 6 (worker fault): our LAC to our LNS, data sequencing on both
 # sides, 5 tunnels from one LAC (5 lac sections naming the same LNS) with one call each and
-# real pppd on both ends. Our LAC places one call per tunnel (ActorParams.autoCalls is 1 and
-# no command places more), so "4 sessions per tunnel" needs a daemon change; see lab.md.
+# real pppd on both ends. One call per tunnel for now; `calls: 4` per lac section would give
+# the issue's 5 x 4 (see lab.md).
 # 1. All 5 tunnels and sessions come up, every PPP link pings both ways, and every data
 #    message on the wire carries Ns/Nr (S bit) while none goes without.
 # 2. The LNS runs 2 workers: one is killed (debug fault injection) while the tunnels on the
