@@ -21,29 +21,7 @@ LAB_AT_EXIT='rm -f /etc/ppp/chap-secrets'
 lab_ns ca-lns ca-lac
 lab_link ca-lns veth-lns 192.0.2.1/24 ca-lac veth-lac 192.0.2.2/24
 
-cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
-listen:
-  - address: 192.0.2.1
-workers: 1
-hostname: lab-ours-lns
-control:
-  socket: $SOCK
-  pipe: off
-log:
-  level: debug
-lns:
-  - name: lab
-    localIp: 198.51.100.1
-    ipPool:
-      ranges: [198.51.100.10-198.51.100.20]
-    ppp:
-      path: /usr/sbin/pppd
-      auth: chap
-      options: [debug, logfile, $LAB_LOGDIR/pppd-ours-lns.log, nodefaultroute, noccp,
-        lcp-echo-interval, '0']
-CONF
-lab_ours l2tpd ca-lns "$LAB_LOGDIR/l2tpd.yaml"
-lab_wait 90 "our LNS listening" lab_udp_listening ca-lns 1701
+lab_ours_lns ca-lns chap
 
 XL2TPD_PPP='user alice
 password alice-secret' lab_xl2tpd_lac ca-lac good 192.0.2.1

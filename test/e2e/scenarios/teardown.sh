@@ -23,32 +23,9 @@ PIPE=$LAB_TMP/lac.ctl
 lab_ns td-lns td-lac
 lab_link td-lns veth-lns 192.0.2.1/24 td-lac veth-lac 192.0.2.2/24
 
-cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
-listen:
-  - address: 192.0.2.1
-workers: 1
-hostname: lab-ours-lns
-control:
-  socket: $SOCK
-  pipe: off
-log:
-  level: debug
-tunnel:
+lab_ours_lns td-lns none 'tunnel:
   helloInterval: 3s
-  retransmit: {initial: 500ms, cap: 1s, retries: 3}
-lns:
-  - name: lab
-    localIp: 198.51.100.1
-    ipPool:
-      ranges: [198.51.100.10-198.51.100.20]
-    ppp:
-      path: /usr/sbin/pppd
-      auth: none
-      options: [debug, logfile, $LAB_LOGDIR/pppd-ours-lns.log, nodefaultroute, noccp,
-        lcp-echo-interval, '0']
-CONF
-lab_ours l2tpd td-lns "$LAB_LOGDIR/l2tpd.yaml"
-lab_wait 90 "our LNS listening" lab_udp_listening td-lns 1701
+  retransmit: {initial: 500ms, cap: 1s, retries: 3}'
 lab_xl2tpd_lac td-lac lac 192.0.2.1
 xl2tpd_pid=$LAB_LAST_PID
 

@@ -12,29 +12,7 @@ SOCK=$LAB_TMP/lns.sock
 lab_ns tl-lns tl-lac
 lab_link tl-lns veth-lns 192.0.2.1/24 tl-lac veth-lac 192.0.2.2/24
 
-cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
-listen:
-  - address: 192.0.2.1
-workers: 1
-hostname: lab-ours-lns
-control:
-  socket: $SOCK
-  pipe: off
-log:
-  level: debug
-lns:
-  - name: lab
-    localIp: 198.51.100.1
-    ipPool:
-      ranges: [198.51.100.10-198.51.100.20]
-    ppp:
-      path: /usr/sbin/pppd
-      auth: none
-      options: [debug, logfile, $LAB_LOGDIR/pppd-ours-lns.log, nodefaultroute, noccp,
-        lcp-echo-interval, '0']
-CONF
-lab_ours l2tpd tl-lns "$LAB_LOGDIR/l2tpd.yaml"
-lab_wait 90 "our LNS listening" lab_udp_listening tl-lns 1701
+lab_ours_lns tl-lns none
 
 lab_xl2tpd_lac tl-lac one 192.0.2.1
 XL2TPD_PORT=1702 lab_xl2tpd_lac tl-lac two 192.0.2.1

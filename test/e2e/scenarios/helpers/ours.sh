@@ -92,3 +92,33 @@ lab_ping_all() {
 lab_log_has() {
   grep -qF -- "$2" "$1" 2>/dev/null
 }
+
+# lab_ours_lns NS AUTH [TUNNEL_YAML] : our LNS on 192.0.2.1:1701 in NS, control socket $SOCK,
+# pool 198.51.100.10-20, real pppd requiring AUTH (chap or none); extra `tunnel:` lines
+# optional. Waits until it listens.
+lab_ours_lns() {
+  cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
+listen:
+  - address: 192.0.2.1
+workers: 1
+hostname: lab-ours-lns
+control:
+  socket: $SOCK
+  pipe: off
+log:
+  level: debug
+${3:-}
+lns:
+  - name: lab
+    localIp: 198.51.100.1
+    ipPool:
+      ranges: [198.51.100.10-198.51.100.20]
+    ppp:
+      path: /usr/sbin/pppd
+      auth: $2
+      options: [debug, logfile, $LAB_LOGDIR/pppd-ours-lns.log, nodefaultroute, noccp,
+        lcp-echo-interval, '0']
+CONF
+  lab_ours l2tpd "$1" "$LAB_LOGDIR/l2tpd.yaml"
+  lab_wait 90 "our LNS listening" lab_udp_listening "$1" 1701
+}
