@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { LacClient } from '../support/lac-client.js';
 import { fdTargets, snapshot, type ProcSnapshot } from '../support/proc.js';
+import { claimPortBlock } from '../support/ports.js';
 
 const TOTAL = Math.max(100, Number(process.env.CHURN_SESSIONS ?? 1000));
 /** Parallel phase: each batch opens TUNNELS_PER_BATCH tunnels with SESSIONS_PER_TUNNEL calls. */
@@ -30,7 +31,7 @@ const BATCH = TUNNELS_PER_BATCH * SESSIONS_PER_TUNNEL;
  */
 const HEAP_TOLERANCE_BYTES = 4 * 1024 * 1024;
 const RSS_TOLERANCE_KIB = 40 * 1024;
-const port = 22000 + Math.floor(Math.random() * 20000);
+const port = claimPortBlock();
 
 /**
  * The pppd. Default: test/tools/stand-in-pppd.c (the echo stand-in in C, compiled here;

@@ -9,8 +9,9 @@ import {
   type DaemonHandle,
 } from '../support/daemon-process.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
+import { claimPortBlock } from '../support/ports.js';
 
-const basePort = 21000 + Math.floor(Math.random() * 20000);
+const basePort = claimPortBlock();
 
 function lnsYaml(port: number, extra = ''): string {
   return `

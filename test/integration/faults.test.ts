@@ -12,8 +12,9 @@ import { LacClient, within } from '../support/lac-client.js';
 import { childrenOf, cmdline, isAlive } from '../support/proc.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { CdnResult, StopCcnResult } from '../../src/protocol/types.js';
+import { claimPortBlock } from '../support/ports.js';
 
-const basePort = 24000 + Math.floor(Math.random() * 20000);
+const basePort = claimPortBlock();
 
 const yaml = (port: number, extra = '') => `
 listen: [{ address: 127.0.0.1, port: ${port} }]

@@ -12,10 +12,11 @@ import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { datagramArb } from '../fuzz/generators.js';
 import { LacClient, until } from '../tools/lac-client.js';
 import { rssOf } from '../tools/proc-stats.js';
+import { claimPortBlock } from '../support/ports.js';
 
 const DATAGRAMS = 20_000;
 const SEED = 1701;
-const port = 21000 + Math.floor(Math.random() * 20000);
+const port = claimPortBlock();
 
 const yaml = `
 listen: [{ address: 127.0.0.1, port: ${port} }]

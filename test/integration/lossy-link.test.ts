@@ -9,8 +9,9 @@ import { startDaemon, waitFor } from '../support/daemon-process.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { ImpairProxy } from '../tools/impair-proxy.js';
 import { LacClient, until } from '../tools/lac-client.js';
+import { claimPortBlock } from '../support/ports.js';
 
-const port = 21000 + Math.floor(Math.random() * 20000);
+const port = claimPortBlock();
 const TUNNELS = 10;
 const CALLS = 10;
 const LOSS = 0.2;

@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { ImpairProxy } from '../tools/impair-proxy.js';
+import { claimPortBlock } from '../support/ports.js';
 
-const basePort = 21000 + Math.floor(Math.random() * 20000);
+const basePort = claimPortBlock();
 const SILENCE_MS = 6000;
 
 const tunnelYaml = (retries: number) =>

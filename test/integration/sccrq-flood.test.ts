@@ -13,8 +13,9 @@ import { datagram, FIXTURES, hex } from '../support/fixtures.js';
 import { CdnResult } from '../../src/protocol/types.js';
 import { LacClient, until } from '../tools/lac-client.js';
 import { rssOf } from '../tools/proc-stats.js';
+import { claimPortBlock } from '../support/ports.js';
 
-const basePort = 21000 + Math.floor(Math.random() * 20000);
+const basePort = claimPortBlock();
 const MiB = 1024 * 1024;
 const HALF_OPEN_CAP = 16;
 const BURSTS = 20;

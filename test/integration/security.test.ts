@@ -14,8 +14,9 @@ import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { decodeHeader, HeaderStatus, newHeader } from '../../src/protocol/header.js';
 import { decodeControlBody } from '../../src/protocol/message.js';
 import { MessageType, StopCcnResult } from '../../src/protocol/types.js';
+import { claimPortBlock } from '../support/ports.js';
 
-const basePort = 26000 + Math.floor(Math.random() * 20000);
+const basePort = claimPortBlock();
 const TUNNEL_SECRET = 'Tunnel-Secret-7f3a9c1e5b';
 const PPP_PASSWORD = 'Ppp-Password-4d8e2b6a0c';
 

@@ -17,7 +17,6 @@ import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-proce
 import {
   CAPTURES_DIR,
   formatCapture,
-  freeUdpPort,
   startCaptureRelay,
   startXl2tpd,
   xl2tpdUnavailable,
@@ -28,6 +27,7 @@ import type { StatusResult, TunnelStatus } from '../../src/ops/control-protocol.
 import { HeaderStatus, decodeHeader, newHeader } from '../../src/protocol/header.js';
 import { decodeControlBody } from '../../src/protocol/message.js';
 import { AvpType, MessageType } from '../../src/protocol/types.js';
+import { claimPort } from '../support/ports.js';
 
 const skip = xl2tpdUnavailable();
 const RECORD = process.env.L2TPD_RECORD_XL2TPD === '1';
@@ -197,7 +197,7 @@ async function withPeers(
 /** Scenario 1 and 3: xl2tpd LAC -> relay -> our LNS, dialled with `c up`. */
 function xlLacToOurLns(opts: { section?: string; xlExtra?: string; secrets?: boolean }) {
   return async (p: Partial<Peers> & { xl: Xl2tpdHandle[] }) => {
-    const lnsPort = await freeUdpPort();
+    const lnsPort = claimPort();
     p.ours = await startDaemon(
       oursYaml({
         port: lnsPort,
@@ -209,7 +209,7 @@ function xlLacToOurLns(opts: { section?: string; xlExtra?: string; secrets?: boo
     );
     p.relay = await startCaptureRelay(lnsPort);
     const xl = await startXl2tpd({
-      port: await freeUdpPort(),
+      port: claimPort(),
       sections: xlLac('up', p.relay.port, opts.xlExtra),
       secrets: opts.secrets ? `* * ${SECRET}\n` : '',
     });
@@ -365,12 +365,12 @@ test(
   async () => {
     await withPeers(
       async (p) => {
-        const xl = await startXl2tpd({ port: await freeUdpPort(), sections: XL_LNS });
+        const xl = await startXl2tpd({ port: claimPort(), sections: XL_LNS });
         p.xl.push(xl);
         p.relay = await startCaptureRelay(xl.port);
         p.ours = await startDaemon(
           oursYaml({
-            port: await freeUdpPort(),
+            port: claimPort(),
             role: 'lac',
             lnsPort: p.relay.port,
             section: 'redial: { enabled: true, delay: 200ms }',
@@ -422,13 +422,13 @@ test(
   async () => {
     await withPeers(
       async (p) => {
-        const lnsPort = await freeUdpPort();
+        const lnsPort = claimPort();
         p.ours = await startDaemon(oursYaml({ port: lnsPort, role: 'lns' }), {
           STANDIN_MODE: 'lcp',
         });
         for (const name of ['a', 'b']) {
           const xl = await startXl2tpd({
-            port: await freeUdpPort(),
+            port: claimPort(),
             sections: xlLac(name, lnsPort),
           });
           p.xl.push(xl);
@@ -454,7 +454,7 @@ test(
   async () => {
     await withPeers(
       async (p) => {
-        const lnsPort = await freeUdpPort();
+        const lnsPort = claimPort();
         p.ours = await startDaemon(
           oursYaml({
             port: lnsPort,
@@ -466,7 +466,7 @@ test(
         );
         p.relay = await startCaptureRelay(lnsPort);
         const xl = await startXl2tpd({
-          port: await freeUdpPort(),
+          port: claimPort(),
           sections: xlLac('up', p.relay.port),
           secrets: '* * not-the-secret\n',
         });

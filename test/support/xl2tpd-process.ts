@@ -30,15 +30,6 @@ export function xl2tpdUnavailable(): string | undefined {
   return undefined;
 }
 
-/** A free UDP port on 127.0.0.1 (bound, read, released). */
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(resolve));
-  return port;
-}
-
 export interface Xl2tpdOptions {
   port: number;
   /** Sections after [global] (`[lac name]`, `[lns default]`), in xl2tpd.conf syntax. */
