@@ -12,6 +12,7 @@ import { constants, openSync, closeSync } from 'node:fs';
 import { lstat, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { Logger } from './log.js';
+import { unlinkIfOurs } from './owned-path.js';
 import {
   MAX_LINE_BYTES,
   formatPipeReply,
@@ -95,12 +96,7 @@ export class ControlPipe {
   private async shutdown(): Promise<void> {
     this.stream.destroy();
     await this.chain;
-    try {
-      const st = await lstat(this.options.path);
-      if (st.ino === this.inode) await unlink(this.options.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    await unlinkIfOurs(this.options.path, this.inode);
     this.options.logger.info({ pipe: this.options.path }, 'control pipe closed');
   }
 

@@ -6,6 +6,7 @@ import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import net from 'node:net';
 import type { Logger } from './log.js';
+import { unlinkIfOurs } from './owned-path.js';
 import {
   LineSplitter,
   MAX_LINE_BYTES,
@@ -96,14 +97,8 @@ export class ControlServer {
     const closed = closeServer(this.server);
     for (const socket of this.clients) socket.destroy();
     await closed;
-    try {
-      // libuv already unlinks a listening pipe on close; this covers the other cases,
-      // but only for the very file we created.
-      const st = await lstat(this.options.path);
-      if (st.ino === this.inode) await unlink(this.options.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    // libuv already unlinks a listening pipe on close; this covers the other cases.
+    await unlinkIfOurs(this.options.path, this.inode);
     this.options.logger.info({ socket: this.options.path }, 'control socket closed');
   }
 
