@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { datagramArb } from '../fuzz/generators.js';
-import { LacClient, until } from '../tools/lac-client.js';
+import { LacFleet, until } from '../support/lac-client.js';
 import { rssOf } from '../tools/proc-stats.js';
 import { claimPortBlock } from '../support/ports.js';
 
@@ -41,7 +41,7 @@ const MiB = 1024 * 1024;
 
 test('20,000 fuzzed datagrams: the LNS stays up, bounded, and its established session keeps working', async () => {
   const lns = await startDaemon(yaml, { STANDIN_MODE: 'echo' });
-  const lac = await LacClient.start({ host: '127.0.0.1', port, tunnels: 1, helloIntervalMs: 5000 });
+  const lac = await LacFleet.start({ host: '127.0.0.1', port, tunnels: 1, helloIntervalMs: 5000 });
   const senders: dgram.Socket[] = [];
   let traffic: NodeJS.Timeout | undefined;
   try {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startDaemon, waitFor } from '../support/daemon-process.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { ImpairProxy } from '../tools/impair-proxy.js';
-import { LacClient, until } from '../tools/lac-client.js';
+import { LacFleet, until } from '../support/lac-client.js';
 import { claimPortBlock } from '../support/ports.js';
 
 const port = claimPortBlock();
@@ -41,11 +41,11 @@ test('20% loss: 100 calls on 10 tunnels come up, carry data, are torn down, noth
     impairment: { loss: LOSS, duplicate: 0.02, reorder: 0.05, jitterMs: 2, reorderDelayMs: 15 },
     seed: 2661,
   });
-  const lac = await LacClient.start({
+  const lac = await LacFleet.start({
     host: '127.0.0.1',
     port: proxy.port,
     tunnels: TUNNELS,
-    maxSessionsPerTunnel: CALLS,
+    maxSessions: CALLS,
     reliable: { initialTimeoutMs: 200, maxTimeoutMs: 1000, maxRetries: 15 },
     helloIntervalMs: 5000,
   });
@@ -85,7 +85,10 @@ test('20% loss: 100 calls on 10 tunnels come up, carry data, are torn down, noth
       30_000,
     );
     lac.closeAll();
-    assert.ok(await until(() => lac.tunnels.every((t) => t.down), 30_000), 'every tunnel closing');
+    assert.ok(
+      await until(() => lac.tunnels.every((t) => t.ended !== undefined), 30_000),
+      'every tunnel closing',
+    );
     // Both ends keep a closed tunnel for the §5.7 hold (31 s) to ack a lost StopCCN again.
     const empty = await waitFor(
       'the LNS to hold nothing',

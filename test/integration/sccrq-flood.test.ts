@@ -11,7 +11,7 @@ import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-proce
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { datagram, FIXTURES, hex } from '../support/fixtures.js';
 import { CdnResult } from '../../src/protocol/types.js';
-import { LacClient, until } from '../tools/lac-client.js';
+import { LacFleet, until } from '../support/lac-client.js';
 import { rssOf } from '../tools/proc-stats.js';
 import { claimPortBlock } from '../support/ports.js';
 
@@ -204,11 +204,11 @@ test('ICRQ flood in one tunnel: sessions capped at maxSessionsPerTunnel, the res
   const lns = await startDaemon(lnsYaml(port, `  maxSessionsPerTunnel: ${cap}`), {
     STANDIN_MODE: 'echo',
   });
-  const lac = await LacClient.start({
+  const lac = await LacFleet.start({
     host: '127.0.0.1',
     port,
     tunnels: 1,
-    maxSessionsPerTunnel: calls,
+    maxSessions: calls,
   });
   try {
     assert.ok(await until(() => lac.tunnelsUp === 1, 10_000), 'tunnel up');
@@ -224,7 +224,7 @@ test('ICRQ flood in one tunnel: sessions capped at maxSessionsPerTunnel, the res
     assert.equal(up.length, cap, 'as many calls as the cap');
     assert.equal(refused.length, calls - cap);
     assert.ok(
-      refused.every((s) => s.ended!.result === CdnResult.NoFacilitiesTemporary),
+      refused.every((s) => s.ended!.result.result === CdnResult.NoFacilitiesTemporary),
       'refused with result 4',
     );
     const s = await status(lns);

@@ -1,12 +1,14 @@
 // A LAC in the test process, built on our own control plane (Tunnel, role 'lac') and data
-// path (DataChannel), one UDP socket per tunnel. Churn, fault and security tests drive it
-// against a running l2tpd to place and hang up calls, check that each session's pppd echoes,
-// and see exactly how the tunnel ended (StopCCN received, or a timeout).
+// path (DataChannel), one UDP socket per tunnel. Tests drive it against a running l2tpd to
+// place and hang up calls, send PPP frames and count their echoes (the LNS runs the stand-in
+// pppd in echo mode), and see exactly how each call and the tunnel ended (StopCCN received,
+// or a timeout). Its timers run until destroy(), so a tunnel closed with stopCcn() goes
+// through its whole close (§5.7 hold included). LacFleet drives N of them together.
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { reliableConfig } from '../../src/control/reliable.js';
+import type { SessionDownEvent, TunnelDownEvent, TunnelEvent } from '../../src/control/events.js';
+import { reliableConfig, type ReliableConfig } from '../../src/control/reliable.js';
 import { Tunnel } from '../../src/control/tunnel.js';
-import type { TunnelDownEvent, TunnelEvent, SessionDownEvent } from '../../src/control/events.js';
 import { decodeHeader, HeaderStatus, newHeader } from '../../src/protocol/header.js';
 import { DataChannel } from '../../src/session/data-channel.js';
 
@@ -19,23 +21,43 @@ export interface LacClientOptions {
   secret?: string;
   challenge?: boolean;
   hidden?: boolean;
+  /** Calls the tunnel may carry (default 1000). */
   maxSessions?: number;
+  /** Control message retransmission (default: the library's, with 6 retries). */
+  reliable?: Partial<ReliableConfig>;
+  /** HELLO after this long without a message (default 0: never). */
+  helloIntervalMs?: number;
   /** Every control datagram received, raw (before the state machine sees it). */
   onControl?: (datagram: Buffer) => void;
 }
 
-interface Call {
-  up: Promise<number>;
+/** A call as tests read it: its fields change as the call goes. */
+export interface LacCall {
+  readonly localId: number;
+  /** The LNS's session ID, once the call is up. */
+  peerId: number;
+  /** The ICCN went out (stays true after the call ends: see `ended`). */
+  up: boolean;
+  /** How the call was cleared (CDN either way, or the tunnel going down), once it has been. */
+  ended: SessionDownEvent | undefined;
+  framesSent: number;
+  echoes: number;
+}
+
+interface Call extends LacCall {
+  channel: DataChannel | undefined;
+  /** Resolves with the peer's session ID once up; rejects if the call is cleared first. */
+  settled: Promise<number>;
   resolveUp: (peerSessionId: number) => void;
   rejectUp: (err: Error) => void;
   down: Promise<SessionDownEvent>;
   resolveDown: (e: SessionDownEvent) => void;
-  channel: DataChannel | undefined;
-  echoes: number;
 }
 
 /** An IPv4 PPP frame (no HDLC: what L2TP data carries) the echo stand-ins send back as is. */
 const PROBE = Buffer.from([0xff, 0x03, 0x00, 0x21, 0x45, 0x7e, 0x7d, 0x00, 0x11, 0x20]);
+
+const now = (): number => performance.now();
 
 export class LacClient {
   readonly tunnel: Tunnel;
@@ -43,9 +65,16 @@ export class LacClient {
   readonly up: Promise<void>;
   /** Resolves with how the tunnel went down (stopCcn 'received' = the LNS said so). */
   readonly down: Promise<TunnelDownEvent>;
+  /** How the tunnel went down, once it has (`down`, for polling). */
+  ended: TunnelDownEvent | undefined;
+  /** Every call placed or taken, ended ones included, in order. */
+  readonly calls: LacCall[] = [];
+  /** Every event of the tunnel, in order. */
+  readonly events: TunnelEvent[] = [];
   private readonly socket: dgram.Socket;
   private readonly header = newHeader();
-  private readonly calls = new Map<number, Call>();
+  /** The calls not ended yet, by local session ID. */
+  private readonly live = new Map<number, Call>();
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
   private closed = false;
@@ -77,8 +106,8 @@ export class LacClient {
         hideAvps: opts.hidden ?? false,
         framing: { sync: false, async: true },
         bearer: { digital: false, analog: true },
-        reliable: reliableConfig({ maxRetries: 6 }),
-        helloIntervalMs: 0,
+        reliable: reliableConfig({ maxRetries: 6, ...opts.reliable }),
+        helloIntervalMs: opts.helloIntervalMs ?? 0,
         maxSessions: opts.maxSessions ?? 1000,
         random: (n) => new Uint8Array(randomBytes(n)),
       },
@@ -99,53 +128,71 @@ export class LacClient {
       socket.connect(opts.port, opts.host ?? '127.0.0.1', resolve),
     );
     const client = new LacClient(socket, 1 + (randomBytes(2).readUInt16BE(0) % 0xfffe), opts);
-    client.tunnel.start(Date.now());
+    client.tunnel.start(now());
     client.schedule();
     return client;
   }
 
+  /** Place an incoming call (ICRQ) without waiting for it; undefined if the tunnel refused. */
+  place(): LacCall | undefined {
+    const sid = this.tunnel.placeCall(now(), 'incoming');
+    this.schedule();
+    return sid === 0 ? undefined : this.newCall(sid);
+  }
+
   /** Place an incoming call (ICRQ); resolves with the local session ID once ICCN is sent. */
   async call(): Promise<number> {
-    const sid = this.tunnel.placeCall(Date.now(), 'incoming');
-    this.schedule();
-    if (sid === 0) throw new Error('the tunnel refused to place a call');
-    const c = this.calls.get(sid) ?? this.newCall(sid);
-    await c.up;
-    return sid;
+    const c = this.place();
+    if (c === undefined) throw new Error('the tunnel refused to place a call');
+    await this.live.get(c.localId)!.settled;
+    return c.localId;
+  }
+
+  /** One PPP frame on the call if it is up (the LNS's echo pppd sends it back). */
+  sendFrame(sid: number): void {
+    const c = this.live.get(sid);
+    const datagram = c?.channel?.encapsulate(PROBE);
+    if (c === undefined || datagram === undefined) return;
+    c.framesSent++;
+    this.send(datagram);
   }
 
   /** Send a probe frame every `everyMs` until one comes back: the LNS's pppd is running. */
   async echo(sid: number, timeoutMs = 10_000, everyMs = 100): Promise<void> {
-    const c = this.calls.get(sid);
+    const c = this.live.get(sid);
     if (c?.channel === undefined) throw new Error(`session ${sid} is not up`);
     const before = c.echoes;
     const deadline = Date.now() + timeoutMs;
     while (c.echoes === before) {
       if (Date.now() > deadline) throw new Error(`no echo on session ${sid} in ${timeoutMs} ms`);
-      const datagram = c.channel.encapsulate(PROBE);
-      if (datagram !== undefined) this.send(datagram);
-      await waitUntil(() => c.echoes !== before, everyMs);
+      this.sendFrame(sid);
+      await until(() => c.echoes !== before, everyMs, 5);
     }
   }
 
   /** Resolves when the session is cleared (CDN from either side, or the tunnel going down). */
   sessionDown(sid: number): Promise<SessionDownEvent> {
-    const c = this.calls.get(sid);
+    const c = this.live.get(sid);
     if (c === undefined) throw new Error(`no session ${sid}`);
     return c.down;
   }
 
   /** CDN (result 3, administrative). */
   hangup(sid: number): void {
-    this.tunnel.hangup(Date.now(), sid);
+    this.tunnel.hangup(now(), sid);
+    this.schedule();
+  }
+
+  /** StopCCN; the client keeps acking and retransmitting until destroy(). */
+  stopCcn(): void {
+    this.tunnel.close(now());
     this.schedule();
   }
 
   /** StopCCN; keeps the socket a moment for its acknowledgement, then releases everything. */
   async close(lingerMs = 300): Promise<void> {
     if (this.closed) return;
-    this.tunnel.close(Date.now());
-    this.schedule();
+    this.stopCcn();
     await new Promise((r) => setTimeout(r, lingerMs));
     this.destroy();
   }
@@ -158,36 +205,55 @@ export class LacClient {
     this.socket.close();
   }
 
+  /** Local IDs of the calls not ended yet. */
   get sessions(): number[] {
-    return [...this.calls.keys()];
+    return [...this.live.keys()];
   }
 
   private newCall(sid: number): Call {
     let resolveUp!: (n: number) => void;
     let rejectUp!: (err: Error) => void;
     let resolveDown!: (e: SessionDownEvent) => void;
-    const up = new Promise<number>((res, rej) => {
+    const settled = new Promise<number>((res, rej) => {
       resolveUp = res;
       rejectUp = rej;
     });
-    up.catch(() => undefined);
+    settled.catch(() => undefined);
     const down = new Promise<SessionDownEvent>((res) => (resolveDown = res));
-    const c: Call = { up, resolveUp, rejectUp, down, resolveDown, channel: undefined, echoes: 0 };
-    this.calls.set(sid, c);
+    const c: Call = {
+      localId: sid,
+      peerId: 0,
+      up: false,
+      ended: undefined,
+      framesSent: 0,
+      echoes: 0,
+      channel: undefined,
+      settled,
+      resolveUp,
+      rejectUp,
+      down,
+      resolveDown,
+    };
+    this.live.set(sid, c);
+    this.calls.push(c);
     return c;
   }
 
   private onEvent(e: TunnelEvent): void {
+    this.events.push(e);
     switch (e.type) {
       case 'tunnel-up':
         this.resolveUp();
         break;
       case 'tunnel-down':
+        this.ended = e;
         this.rejectUp(new Error(`tunnel down: ${JSON.stringify(e)}`));
         this.resolveDown(e);
         break;
       case 'session-up': {
-        const c = this.calls.get(e.localSessionId) ?? this.newCall(e.localSessionId);
+        const c = this.live.get(e.localSessionId) ?? this.newCall(e.localSessionId);
+        c.up = true;
+        c.peerId = e.peerSessionId;
         c.channel = new DataChannel(
           {
             peerTunnelId: this.tunnel.peerTunnelId,
@@ -201,9 +267,11 @@ export class LacClient {
         break;
       }
       case 'session-down': {
-        const c = this.calls.get(e.localSessionId);
+        const c = this.live.get(e.localSessionId);
         if (c === undefined) break;
-        this.calls.delete(e.localSessionId);
+        this.live.delete(e.localSessionId);
+        c.ended = e;
+        c.channel = undefined;
         c.rejectUp(
           new Error(
             `session ${e.localSessionId} of tunnel ${this.tunnel.snapshot().localTunnelId}/` +
@@ -219,15 +287,15 @@ export class LacClient {
   }
 
   private onDatagram(msg: Buffer): void {
-    const now = Date.now();
+    const t = now();
     const status = decodeHeader(msg, this.header);
     if (status === HeaderStatus.Control) {
       this.opts.onControl?.(msg);
-      this.tunnel.receive(now, this.header, msg);
+      this.tunnel.receive(t, this.header, msg);
       this.schedule();
     } else if (status === HeaderStatus.Data) {
-      this.tunnel.dataReceived(now);
-      this.calls.get(this.header.sessionId)?.channel?.receive(now, this.header, msg);
+      this.tunnel.dataReceived(t);
+      this.live.get(this.header.sessionId)?.channel?.receive(t, this.header, msg);
     }
   }
 
@@ -245,12 +313,83 @@ export class LacClient {
     this.timer = setTimeout(
       () => {
         this.armedFor = Infinity;
-        this.tunnel.onTimer(Date.now());
+        this.tunnel.onTimer(now());
         this.schedule();
       },
-      Math.max(0, deadline - Date.now()),
+      Math.max(0, deadline - now()),
     );
   }
+}
+
+/** N tunnels from N clients, driven together and counted across: loss, fuzz and flood tests. */
+export class LacFleet {
+  private constructor(readonly tunnels: readonly LacClient[]) {}
+
+  /** Open `tunnels` clients (an SCCRQ each); poll `tunnelsUp` for them to come up. */
+  static async start(opts: LacClientOptions & { tunnels: number }): Promise<LacFleet> {
+    const tunnels: LacClient[] = [];
+    for (let i = 0; i < opts.tunnels; i++) tunnels.push(await LacClient.open(opts));
+    return new LacFleet(tunnels);
+  }
+
+  get tunnelsUp(): number {
+    return this.tunnels.filter((t) => t.tunnel.state === 'established').length;
+  }
+  /** Every call of every tunnel, ended ones included. */
+  get sessions(): LacCall[] {
+    return this.tunnels.flatMap((t) => t.calls);
+  }
+  get sessionsUp(): number {
+    return this.sessions.filter((s) => s.up && s.ended === undefined).length;
+  }
+  get echoes(): number {
+    return this.sessions.reduce((n, s) => n + s.echoes, 0);
+  }
+  get retransmissions(): number {
+    return this.tunnels.reduce((n, t) => n + t.tunnel.retransmissions, 0);
+  }
+  /** Every tunnel's events, with the tunnel's index. */
+  get events(): Array<{ tunnel: number; event: TunnelEvent }> {
+    return this.tunnels.flatMap((t, i) => t.events.map((event) => ({ tunnel: i, event })));
+  }
+
+  /** Place `n` incoming calls (ICRQ) on every tunnel that is up. */
+  placeCalls(n: number): void {
+    for (const t of this.tunnels) {
+      if (t.tunnel.state !== 'established') continue;
+      for (let k = 0; k < n; k++) t.place();
+    }
+  }
+
+  /** One PPP frame on every call that is up. */
+  sendFrames(): void {
+    for (const t of this.tunnels) for (const sid of t.sessions) t.sendFrame(sid);
+  }
+
+  /** CDN on every call that is still there. */
+  hangupAll(): void {
+    for (const t of this.tunnels) for (const sid of t.sessions) t.hangup(sid);
+  }
+
+  /** StopCCN on every tunnel; they go on through their close until stop(). */
+  closeAll(): void {
+    for (const t of this.tunnels) t.stopCcn();
+  }
+
+  /** Stop the timers and close the sockets, whatever state the tunnels are in. */
+  stop(): void {
+    for (const t of this.tunnels) t.destroy();
+  }
+}
+
+/** Poll a condition every `pollMs` until it holds or the time runs out; returns whether it held. */
+export async function until(done: () => boolean, timeoutMs: number, pollMs = 50): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() >= end) return false;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return true;
 }
 
 /** `promise`, or a rejection naming `what` after `ms`: a test never hangs on a lost message. */
@@ -260,15 +399,4 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function waitUntil(done: () => boolean, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const end = Date.now() + ms;
-    const tick = (): void => {
-      if (done() || Date.now() >= end) resolve();
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
 }
