@@ -223,7 +223,9 @@ function spawnXl2tpd(dir: string, port: number, log: number, pppd: string): Chil
       pppd,
       ...xl2tpd,
     ],
-    { stdio: ['ignore', log, log] },
+    // glibc's fatal messages ("buffer overflow detected" when select()'s FD_SETSIZE is
+    // exceeded) go to stderr, so the log says why it aborted.
+    { stdio: ['ignore', log, log], env: { ...process.env, LIBC_FATAL_STDERR_: '1' } },
   );
 }
 

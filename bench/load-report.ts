@@ -85,6 +85,8 @@ export interface SearchReport {
   /** The smallest size that failed, and why. */
   firstFailure?: { tunnels: number; sessionsPerTunnel: number; reason: string };
   steps: SearchStep[];
+  /** The search's maximum (total sessions): no size failed up to it when firstFailure is absent. */
+  max: number;
 }
 
 export interface StormReport {
@@ -308,7 +310,7 @@ export function searchTable(searches: SearchReport[]): string {
       fmt(r?.sessionsEchoingSeconds, 2),
       kib(r?.lnsIdleRssKiB),
       fmt(r?.rssPerSessionKiB, 1),
-      f ? `${f.tunnels}x${f.sessionsPerTunnel}: ${f.reason}` : '-',
+      f ? `${f.tunnels}x${f.sessionsPerTunnel}: ${f.reason}` : `none up to ${s.max} sessions`,
     ];
   });
   return table(
@@ -344,6 +346,7 @@ export function stormTable(storms: StormReport[]): string {
       fmt(s.witnessDuring?.lost),
       fmt(s.witnessTunnelsLost),
       kib(s.lnsRssAfterKiB),
+      fmt(s.pppdsAfter),
     ]);
   return table(
     [
@@ -361,6 +364,7 @@ export function stormTable(storms: StormReport[]): string {
       'witness lost',
       'witness tunnels lost',
       'RSS after MiB',
+      'pppds after',
     ],
     rows,
   );

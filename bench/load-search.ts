@@ -29,7 +29,7 @@ export async function searchLargest(
   target: LnsTarget,
 ): Promise<SearchReport> {
   const t = so.tunnels;
-  const out: SearchReport = { target: targetLabel(target), steps: [] };
+  const out: SearchReport = { target: targetLabel(target), steps: [], max: so.max };
   const log = (msg: string): void => {
     if (!o.json) process.stderr.write(`[search ${out.target}] ${msg}\n`);
   };
