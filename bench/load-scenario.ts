@@ -101,7 +101,9 @@ export function logReasons(lns: RunningLns, n = 3): string[] {
   return lns
     .logTail(200)
     .split('\n')
-    .filter((l) => /error|emfile|too many|abort|overflow|fail|cannot|refus/i.test(l))
+    .filter((l) =>
+      /error|emfile|too many|abort|overflow|fd_setsize|terminated|fail|cannot|refus/i.test(l),
+    )
     .slice(-n)
     .map((l) => l.slice(0, 300));
 }
