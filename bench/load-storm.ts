@@ -1,5 +1,6 @@
 // A reconnect storm: T x S sessions up and echoing, plus witness sessions on tunnels of their
-// own (1 session each, our hellos every second, 1 frame in flight throughout); then every one
+// own (1 session each, 1 frame in flight throughout) and as many idle witness tunnels (no
+// session, our hellos every second: data suppresses hellos); then every one
 // of the T x S sessions is torn down at once and set up again at once. Reported: the time to
 // full recovery (every session echoing again), failures, and what the witnesses saw meanwhile
 // (frames lost, p50/p99 against 2 s measured just before, tunnels lost). The goal of issue 8:
@@ -83,12 +84,27 @@ export async function storm(
           ),
         )
       : undefined;
-  const unwatch = watchLns(lns, witness ? [load, witness] : [load]);
+  // Data counts as "heard" and suppresses hellos, so hellos run on idle tunnels of their own.
+  const idle =
+    witnesses > 0
+      ? new Shards(
+          shardConfigs(
+            { ...base, shards: 1, window: 1, helloIntervalMs: WITNESS_HELLO_MS },
+            '127.0.0.1',
+            lns.port,
+            witnesses,
+            0,
+          ),
+        )
+      : undefined;
+  const watched = [load, witness, idle].filter((x): x is Shards => x !== undefined);
+  const unwatch = watchLns(lns, watched);
   try {
     await sleep(300);
     if (witness) {
-      log(`${witnesses} witness sessions`);
+      log(`${witnesses} witness sessions, ${witnesses} idle witness tunnels (hellos)`);
       await bringUp(witness, o.setupTimeoutMs, probeMs);
+      await idle!.all<SetupResult>({ cmd: 'tunnels', timeoutMs: o.setupTimeoutMs });
     }
     log(`${n} sessions`);
     const s0 = Date.now();
@@ -109,6 +125,7 @@ export async function storm(
         undefined,
       );
       await witness.all({ cmd: 'pump-start', frameSize: 64, window: 1 });
+      await idle!.all({ cmd: 'pump-start', frameSize: 64, window: 1 });
     }
     const cpu0 = lns.sample()?.cpuSeconds;
     log(`storm: tearing down (${mode}) and setting up ${n} sessions at once`);
@@ -117,7 +134,8 @@ export async function storm(
     if (witness) {
       const during = await witness.all<TrafficResult>({ cmd: 'pump-stop' });
       report.witnessDuring = mergeTraffic(during, 1, undefined);
-      report.witnessTunnelsLost = during.reduce((k, p) => k + p.tunnelsLost, 0);
+      const idleDuring = await idle!.all<TrafficResult>({ cmd: 'pump-stop' });
+      report.witnessTunnelsLost = [...during, ...idleDuring].reduce((k, p) => k + p.tunnelsLost, 0);
     }
     const start = Math.min(...parts.map((p) => p.startedAt));
     report.tunnelsUp = parts.reduce((k, p) => k + p.tunnelsUp, 0);
@@ -142,12 +160,12 @@ export async function storm(
         Object.entries(counters).filter(([k, v]) => k.startsWith('drops.') && v > 0),
       );
     }
-    await Promise.all([load.all({ cmd: 'close' }), witness?.all({ cmd: 'close' })]);
+    await Promise.all(watched.map((x) => x.all({ cmd: 'close' })));
   } catch (err) {
     report.error = err instanceof Error ? err.message : String(err);
   } finally {
     unwatch();
-    await Promise.all([load.terminate(), witness?.terminate()]);
+    await Promise.all(watched.map((x) => x.terminate()));
     const died = lns.exitReason();
     if (died !== undefined) {
       report.lnsDied = died;
