@@ -24,8 +24,10 @@ export interface ShardConfig {
   /** Global indexes of this shard's tunnels (their sessions are index * sessionsPerTunnel + k). */
   tunnelIndexes: number[];
   sessionsPerTunnel: number;
-  /** Frames in flight per session. */
+  /** The most frames in flight per session any pump of this shard asks for (sizes its rings). */
   window: number;
+  /** Our LAC's hello interval (0: none): witnesses of a storm keep their tunnels probed. */
+  helloIntervalMs?: number;
   /** No echo for this long on a session with frames in flight: those frames are lost. */
   lossTimeoutMs: number;
 }
@@ -58,6 +60,28 @@ export interface TrafficResult {
   corrupted: number;
   durationMs: number;
   rtt: Uint32Array;
+  /** Tunnels of this shard that went down after coming up, since it started. */
+  tunnelsLost: number;
+}
+
+/**
+ * How a storm tears its sessions down: StopCCN on every tunnel (new tunnels then), CDN on
+ * every session (new calls on the same tunnels), or the tunnels dropped without a word (new
+ * tunnels; the LNS finds the old ones dead by its hellos).
+ */
+export type StormMode = 'stopccn' | 'cdn' | 'drop';
+
+export interface StormResult {
+  tunnelsUp: number;
+  sessionsUp: number;
+  /** Sessions echoing again. */
+  alive: number;
+  /** Sessions expected (tunnels x sessions per tunnel) that are not echoing at the end. */
+  failed: number;
+  /** Wall clock (as SetupResult) of the teardown, of the last tunnel up, of the last first echo. */
+  startedAt: number;
+  tunnelsUpAt: number;
+  lastAliveAt: number;
 }
 
 const PPP_HEADER = [0xff, 0x03, 0x00, 0x21];
@@ -101,6 +125,8 @@ interface LacTunnel {
   deadline: number;
   up: boolean;
   failed: boolean;
+  /** Torn down by a storm: its control messages still run, its data is ignored. */
+  retired: boolean;
 }
 
 function now(): number {
@@ -119,6 +145,16 @@ export class LoadShard {
   private readonly scratch = Buffer.alloc(MAX_FRAME);
   private readonly ringMask: number;
   private readonly ticker: NodeJS.Timeout;
+  /** Tunnels closing after a storm's StopCCN: ticked until the LNS has acknowledged. */
+  private retired: LacTunnel[] = [];
+  /** Storm rebuilds so far: new tunnels get other tunnel IDs than the ones closing. */
+  private generation = 0;
+  /** During a storm: a tunnel coming up places its calls at once. */
+  private autoCalls = false;
+  private tunnelsLost = 0;
+  private aborted = false;
+  private window = 1;
+  private pumped: LacSession[] = [];
   private phase: Phase = 'idle';
   private frameSize = 64;
   private windowEnd = 0;
@@ -163,20 +199,7 @@ export class LoadShard {
   async openSessions(timeoutMs: number): Promise<SetupResult> {
     const t0 = now();
     let placed = 0;
-    for (const t of this.tunnels) {
-      for (let k = 0; k < this.config.sessionsPerTunnel; k++) {
-        const id = t.up ? t.tunnel.placeCall(t0, 'incoming') : 0;
-        const session = this.newSession(t, t.index * this.config.sessionsPerTunnel + k, id);
-        if (id === 0) {
-          session.failed = true;
-          this.sessionsFailed++;
-        } else {
-          t.sessions.set(id, session);
-          placed++;
-        }
-      }
-      t.deadline = t.tunnel.nextDeadline();
-    }
+    for (const t of this.tunnels) placed += this.placeCalls(t, t0);
     const total = this.sessions.length;
     await this.until(() => this.sessionsUp + this.sessionsFailed >= total, timeoutMs);
     return {
@@ -184,6 +207,99 @@ export class LoadShard {
       failed: total - this.sessionsUp,
       startedAt: wallClock(t0),
       lastUpAt: wallClock(placed > 0 ? this.sessionLastUp : t0),
+    };
+  }
+
+  /** Every call of one tunnel (ICRQ each); returns how many were placed. */
+  private placeCalls(t: LacTunnel, t0: number): number {
+    let placed = 0;
+    for (let k = 0; k < this.config.sessionsPerTunnel; k++) {
+      const id = t.up ? t.tunnel.placeCall(t0, 'incoming') : 0;
+      const session = this.newSession(t, t.index * this.config.sessionsPerTunnel + k, id);
+      if (id === 0) {
+        session.failed = true;
+        this.sessionsFailed++;
+      } else {
+        t.sessions.set(id, session);
+        placed++;
+      }
+    }
+    t.deadline = t.tunnel.nextDeadline();
+    return placed;
+  }
+
+  /**
+   * A reconnect storm: tear every session down at once (`mode`), then set them all up again
+   * at once: each tunnel places its calls as soon as it is up and each session is probed as
+   * soon as it is up. Resolves when every session echoes again, or at the timeout.
+   */
+  async storm(mode: StormMode, timeoutMs: number): Promise<StormResult> {
+    this.phase = 'idle';
+    const t0 = now();
+    const old = this.tunnels.splice(0);
+    this.sessions.length = 0;
+    this.tunnelsUp = this.tunnelsFailed = this.sessionsUp = this.sessionsFailed = 0;
+    this.tunnelLastUp = this.lastAlive = t0;
+    if (mode === 'cdn') {
+      for (const lt of old) {
+        for (const s of lt.sessions.values()) lt.tunnel.hangup(t0, s.localId);
+        lt.sessions.clear();
+        this.tunnels.push(lt);
+        if (lt.up) this.tunnelsUp++;
+        else this.tunnelsFailed++;
+      }
+      for (const lt of this.tunnels) this.placeCalls(lt, t0);
+    } else {
+      for (const lt of old) {
+        lt.retired = true;
+        if (mode === 'stopccn') {
+          lt.tunnel.close(t0);
+          lt.deadline = lt.tunnel.nextDeadline();
+          this.retired.push(lt);
+        } else {
+          lt.socket.close();
+        }
+      }
+      this.generation++;
+      this.autoCalls = true;
+      await Promise.all(this.config.tunnelIndexes.map((i) => this.bindTunnel(i)));
+      const t1 = now();
+      for (const lt of this.tunnels) {
+        lt.tunnel.start(t1);
+        lt.deadline = lt.tunnel.nextDeadline();
+      }
+    }
+    this.phase = 'probe';
+    this.frameSize = 64;
+    const expected = this.config.tunnelIndexes.length * this.config.sessionsPerTunnel;
+    const resend = (): void => {
+      const t = now();
+      for (const s of this.sessions) {
+        if (!s.up || s.alive || t - s.lastProgress < PROBE_RESEND_MS) continue;
+        this.forgetInflight(s);
+        s.lastProgress = t;
+        this.sendFrame(s, t);
+      }
+    };
+    const timer = setInterval(resend, PROBE_RESEND_MS / 5);
+    const done = (): boolean =>
+      this.tunnelsUp + this.tunnelsFailed >= this.tunnels.length &&
+      this.sessions.length >= this.tunnelsUp * this.config.sessionsPerTunnel &&
+      this.sessions.every((s) => s.alive || s.failed);
+    await this.until(done, timeoutMs);
+    clearInterval(timer);
+    this.autoCalls = false;
+    this.phase = 'idle';
+    for (const s of this.sessions) this.forgetInflight(s);
+    const alive = this.sessions.filter((s) => s.alive).length;
+    return {
+      tunnelsUp: this.tunnelsUp,
+      sessionsUp: this.sessionsUp,
+      alive,
+      failed: expected - alive,
+      startedAt: wallClock(t0),
+      tunnelsUpAt: wallClock(this.tunnelLastUp),
+      lastAliveAt: wallClock(this.lastAlive),
     };
   }
 
@@ -216,28 +332,47 @@ export class LoadShard {
    * `window` frames in flight on every live session for `durationMs`, then a drain: what has
    * not come back by the loss timeout is lost.
    */
-  async pump(frameSize: number, durationMs: number): Promise<TrafficResult> {
+  async pump(frameSize: number, window: number, durationMs: number): Promise<TrafficResult> {
+    this.startPump(frameSize, window);
+    await sleep(durationMs);
+    return this.stopPump();
+  }
+
+  /** Start pumping (`window` frames in flight on every live session) until stopPump(). */
+  startPump(frameSize: number, window: number): void {
     if (frameSize < FRAME_OVERHEAD + 1 || frameSize > MAX_FRAME) {
       throw new RangeError(`frame size must be ${FRAME_OVERHEAD + 1} to ${MAX_FRAME}`);
     }
+    if (!(window >= 1 && window <= this.config.window)) {
+      throw new RangeError(`frames in flight must be 1 to ${this.config.window}`);
+    }
     this.frameSize = frameSize;
+    this.window = window;
     this.traffic = emptyTraffic(frameSize);
     this.hist = new RttHistogram();
-    const live = this.sessions.filter((s) => s.alive);
+    this.pumped = this.sessions.filter((s) => s.alive);
     const t0 = now();
-    this.windowEnd = t0 + durationMs;
+    this.traffic.durationMs = t0;
+    this.windowEnd = Infinity;
     this.phase = 'traffic';
-    for (const s of live) {
+    for (const s of this.pumped) {
       s.lastProgress = t0;
       this.fill(s, t0);
     }
-    await sleep(durationMs);
+  }
+
+  /** Stop sending; drain: what has not come back by the loss timeout is lost. */
+  async stopPump(): Promise<TrafficResult> {
+    const live = this.pumped;
+    const t = now();
+    this.windowEnd = t;
+    this.traffic.durationMs = t - this.traffic.durationMs;
     this.phase = 'drain';
     await this.until(() => live.every((s) => s.inflight === 0), this.config.lossTimeoutMs * 2);
     for (const s of live) this.traffic.lost += this.forgetInflight(s);
     this.phase = 'idle';
-    this.traffic.durationMs = durationMs;
     this.traffic.rtt = this.hist.counts;
+    this.traffic.tunnelsLost = this.tunnelsLost;
     return this.traffic;
   }
 
@@ -250,7 +385,7 @@ export class LoadShard {
     }
     await sleep(1000);
     clearInterval(this.ticker);
-    for (const lt of this.tunnels) lt.socket.close();
+    for (const lt of [...this.tunnels, ...this.retired]) lt.socket.close();
   }
 
   // ---- tunnels -------------------------------------------------------------------------------
@@ -265,10 +400,11 @@ export class LoadShard {
       deadline: Infinity,
       up: false,
       failed: false,
+      retired: false,
     };
     lt.tunnel = new Tunnel(
       {
-        localTunnelId: (index % 0xffff) + 1,
+        localTunnelId: ((index + this.generation * 0x8000) % 0xffff) + 1,
         role: 'lac',
         hostName: 'l2tpd-bench-lac',
         vendorName: 'l2tpd bench',
@@ -278,8 +414,9 @@ export class LoadShard {
         framing: { sync: false, async: true },
         bearer: { digital: false, analog: true },
         reliable: reliableConfig({ maxRetries: 8 }),
-        helloIntervalMs: 0,
-        maxSessions: Math.max(1, this.config.sessionsPerTunnel),
+        helloIntervalMs: this.config.helloIntervalMs ?? 0,
+        // A CDN storm places the new calls while the old ones are still being cleared.
+        maxSessions: Math.max(1, 2 * this.config.sessionsPerTunnel),
         random: (n) => randomBytes(n),
       },
       {
@@ -300,12 +437,16 @@ export class LoadShard {
     const t = now();
     switch (e.type) {
       case 'tunnel-up':
+        if (lt.retired) break;
         lt.up = true;
         this.tunnelsUp++;
         this.tunnelLastUp = t;
+        if (this.autoCalls) this.placeCalls(lt, t);
         break;
       case 'tunnel-down':
-        if (!lt.up && !lt.failed) {
+        if (lt.retired) break;
+        if (lt.up) this.tunnelsLost++;
+        else if (!lt.failed) {
           lt.failed = true;
           this.tunnelsFailed++;
         }
@@ -347,11 +488,11 @@ export class LoadShard {
     if (status === HeaderStatus.Control) {
       lt.tunnel.receive(t, h, msg);
       lt.deadline = lt.tunnel.nextDeadline();
-    } else if (status === HeaderStatus.Data) {
+    } else if (status === HeaderStatus.Data && !lt.retired) {
       lt.tunnel.dataReceived(t);
       const s = lt.sessions.get(h.sessionId);
       if (s?.channel) s.channel.receive(t, h, msg);
-      else if (this.phase !== 'idle') this.traffic.corrupted++;
+      else if (this.phase === 'traffic' || this.phase === 'drain') this.traffic.corrupted++;
     }
   }
 
@@ -378,7 +519,7 @@ export class LoadShard {
   }
 
   private fill(s: LacSession, t: number): void {
-    while (s.inflight < this.config.window) this.sendFrame(s, t);
+    while (s.inflight < this.window) this.sendFrame(s, t);
   }
 
   private sendFrame(s: LacSession, t: number): void {
@@ -462,6 +603,11 @@ export class LoadShard {
       lt.tunnel.onTimer(t);
       lt.deadline = lt.tunnel.nextDeadline();
     }
+    for (const lt of this.retired) {
+      if (lt.deadline > t) continue;
+      lt.tunnel.onTimer(t);
+      lt.deadline = lt.tunnel.nextDeadline();
+    }
     if (this.phase !== 'traffic' && this.phase !== 'drain') return;
     const limit = this.config.lossTimeoutMs;
     for (const s of this.sessions) {
@@ -472,9 +618,14 @@ export class LoadShard {
     }
   }
 
+  /** The LNS is gone: every wait ends now (the scenario reports what it has). */
+  abort(): void {
+    this.aborted = true;
+  }
+
   private async until(done: () => boolean, timeoutMs: number): Promise<void> {
     const end = now() + timeoutMs;
-    while (!done() && now() < end) await sleep(TICK_MS);
+    while (!done() && !this.aborted && now() < end) await sleep(TICK_MS);
   }
 }
 
@@ -503,6 +654,7 @@ function emptyTraffic(frameSize: number): TrafficResult {
     corrupted: 0,
     durationMs: 0,
     rtt: new Uint32Array(0),
+    tunnelsLost: 0,
   };
 }
 

@@ -33,11 +33,16 @@ export interface LnsTarget {
 }
 
 export interface ProcSample {
-  /** utime + stime of the process and its threads, children excluded. */
+  /** utime + stime of the LNS and its helper processes (threads included, pppds excluded). */
   cpuSeconds: number;
+  /** VmRSS of the LNS plus every descendant that is not a pppd (a spawner, for example). */
   rssKiB: number;
-  /** Peak RSS (VmHWM). */
+  /** Sum of the same processes' peak RSS (VmHWM): an upper bound of the peak. */
   hwmKiB: number;
+  /** Descendants counted in the figures above (not pppds). */
+  helpers: number;
+  /** pppd processes (stand-ins) below the LNS: running sessions, not counted in RSS or CPU. */
+  pppds: number;
 }
 
 export interface RunningLns {
@@ -45,6 +50,8 @@ export interface RunningLns {
   port: number;
   dir: string;
   sample(): ProcSample | undefined;
+  /** How it ended ("exited with code 1", "killed by SIGABRT"), or undefined while it runs. */
+  exitReason(): string | undefined;
   /** Stop it and every pppd it left; `keepDir` keeps its config and log for a look. */
   stop(keepDir?: boolean): Promise<void>;
   logTail(lines?: number): string;
@@ -122,9 +129,15 @@ export async function startLns(
     target.kind === 'xl2tpd'
       ? spawnXl2tpd(dir, port, log, pppd.path)
       : spawnOurs(dir, port, target, log, pppd.path, extraArgs);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let gone = false;
-  void exited.then(() => (gone = true));
+  let reason: string | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      gone = true;
+      reason = signal !== null ? `killed by ${signal}` : `exited with code ${code}`;
+      resolve();
+    }),
+  );
   const logTail = (lines = 20): string =>
     readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   const pid = child.pid!;
@@ -143,6 +156,7 @@ export async function startLns(
     port,
     dir,
     sample: () => sampleProc(pid),
+    exitReason: () => reason,
     logTail,
     counters: () =>
       target.kind === 'ours' ? ourCounters(join(dir, 'l2tpctl.sock')) : Promise.resolve(undefined),
@@ -209,7 +223,9 @@ function spawnXl2tpd(dir: string, port: number, log: number, pppd: string): Chil
       pppd,
       ...xl2tpd,
     ],
-    { stdio: ['ignore', log, log] },
+    // glibc's fatal messages ("buffer overflow detected" when select()'s FD_SETSIZE is
+    // exceeded) go to stderr, so the log says why it aborted.
+    { stdio: ['ignore', log, log], env: { ...process.env, LIBC_FATAL_STDERR_: '1' } },
   );
 }
 
@@ -295,7 +311,44 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
-export function sampleProc(pid: number): ProcSample | undefined {
+interface ProcEntry {
+  ppid: number;
+  comm: string;
+}
+
+/** Every process's parent and command name, from one pass over /proc (no /proc/PID/task/TID/children here). */
+function processTable(): Map<number, ProcEntry> {
+  const table = new Map<number, ProcEntry>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(')');
+    const ppid = Number(stat.slice(close + 2).split(' ', 2)[1]);
+    table.set(Number(name), { ppid, comm: stat.slice(stat.indexOf('(') + 1, close) });
+  }
+  return table;
+}
+
+/**
+ * A pppd: the C stand-in (comm `stand-in-pppd`, or `pppd` when xl2tpd runs it bind-mounted
+ * over /usr/sbin/pppd), a real pppd, or the Node stand-in (a node whose command line names it).
+ */
+function isPppd(pid: number, comm: string): boolean {
+  if (comm === 'pppd' || comm === 'stand-in-pppd') return true;
+  if (comm !== 'node') return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('stand-in-pppd');
+  } catch {
+    return false;
+  }
+}
+
+function oneProc(pid: number): { cpuSeconds: number; rssKiB: number; hwmKiB: number } | undefined {
   const f = statFields(pid);
   if (!f) return undefined;
   let status: string;
@@ -312,6 +365,40 @@ export function sampleProc(pid: number): ProcSample | undefined {
     rssKiB: kib('VmRSS'),
     hwmKiB: kib('VmHWM'),
   };
+}
+
+/**
+ * The LNS's whole footprint: the process plus every descendant that is not a pppd (a pppd
+ * spawner child, a forked helper), so no daemon memory hides in a child. pppds are counted,
+ * not summed, and their descendants are not visited.
+ */
+export function sampleProc(pid: number): ProcSample | undefined {
+  const root = oneProc(pid);
+  if (!root) return undefined;
+  const sample: ProcSample = { ...root, helpers: 0, pppds: 0 };
+  const children = new Map<number, Array<[number, string]>>();
+  for (const [p, e] of processTable()) {
+    const list = children.get(e.ppid);
+    if (list) list.push([p, e.comm]);
+    else children.set(e.ppid, [[p, e.comm]]);
+  }
+  const stack = [pid];
+  while (stack.length > 0) {
+    for (const [child, comm] of children.get(stack.pop()!) ?? []) {
+      if (isPppd(child, comm)) {
+        sample.pppds++;
+        continue;
+      }
+      const s = oneProc(child);
+      if (!s) continue;
+      sample.helpers++;
+      sample.cpuSeconds += s.cpuSeconds;
+      sample.rssKiB += s.rssKiB;
+      sample.hwmKiB += s.hwmKiB;
+      stack.push(child);
+    }
+  }
+  return sample;
 }
 
 interface ProcId {
