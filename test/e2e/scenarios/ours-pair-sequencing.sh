@@ -1,15 +1,15 @@
 #!/bin/sh
-# lab: needs-daemon timeout=300
+# lab: needs-daemon timeout=600
 # Issue 7 scenarios 3 and 6 (worker fault): our LAC to our LNS, data sequencing on both
-# sides, 5 tunnels from one LAC (5 lac sections naming the same LNS) with one call each and
-# real pppd on both ends. One call per tunnel for now; `calls: 4` per lac section would give
-# the issue's 5 x 4 (see lab.md).
-# 1. All 5 tunnels and sessions come up, every PPP link pings both ways, and every data
-#    message on the wire carries Ns/Nr (S bit) while none goes without.
-# 2. The LNS runs 2 workers: one is killed (debug fault injection) while the tunnels on the
-#    other carry pings: those lose nothing; the LAC redials the lost tunnels and all 5
-#    links ping again, with exactly one pppd per session left on each side and only the
-#    5 addresses in use taken from the LNS's pool.
+# sides, 5 tunnels from one LAC (5 lac sections naming the same LNS) with 4 calls each
+# (`calls: 4`): 20 real pppd pairs, each pppd logging to its own file (pppd-ROLE-PID.log).
+# 1. All 5 tunnels and 20 sessions come up, every PPP link has its own address from the
+#    LNS's pool and pings both ways, and every data message on the wire carries Ns/Nr
+#    (S bit) while none goes without.
+# 2. The LNS runs 2 workers: one is killed (debug fault injection) while the links of the
+#    other carry pings: those lose nothing; the LAC redials the lost tunnels (with their
+#    calls) and all 20 links ping again, with exactly one pppd per session left on each
+#    side and only the 20 addresses in use taken from the LNS's pool.
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
@@ -19,6 +19,24 @@ LAC_SOCK=$LAB_TMP/lac.sock
 lab_ns op-lns op-lac
 lab_link op-lns veth-lns 192.0.2.1/24 op-lac veth-lac 192.0.2.2/24
 lab_ping op-lac 192.0.2.1
+
+TUNNELS=5
+CALLS=4
+LINKS=$((TUNNELS * CALLS))
+POOL_FIRST=10
+POOL_LAST=59
+
+# pppd_logging NAME : a pppd wrapper (for ppp.path) giving each pppd its own log file,
+# $LAB_LOGDIR/NAME-PID.log: pppd options are per section, shared by the calls of a tunnel.
+pppd_logging() {
+  cat >"$LAB_LOGDIR/$1.sh" <<WRAP
+#!/bin/sh
+exec /usr/sbin/pppd "\$@" logfile "$LAB_LOGDIR/$1-\$\$.log"
+WRAP
+  chmod 755 "$LAB_LOGDIR/$1.sh"
+}
+pppd_logging pppd-lns
+pppd_logging pppd-lac
 
 cat >"$LAB_LOGDIR/lns.yaml" <<CONF
 listen:
@@ -36,13 +54,12 @@ lns:
   - name: lab
     localIp: 198.51.100.1
     ipPool:
-      ranges: [198.51.100.10-198.51.100.29]
+      ranges: [198.51.100.$POOL_FIRST-198.51.100.$POOL_LAST]
     sequencing: true
     ppp:
-      path: /usr/sbin/pppd
+      path: $LAB_LOGDIR/pppd-lns.sh
       auth: none
-      options: [debug, logfile, $LAB_LOGDIR/pppd-lns.log, nodefaultroute, noccp,
-        lcp-echo-interval, '0']
+      options: [debug, nodefaultroute, noccp, lcp-echo-interval, '0']
 CONF
 
 {
@@ -61,17 +78,18 @@ tunnel:
   retransmit: {initial: 500ms, cap: 2s}
 lac:
 CONF
-  for i in 1 2 3 4 5; do
+  for i in $(seq "$TUNNELS"); do
     cat <<CONF
   - name: t$i
     lns: ['192.0.2.1']
     autodial: true
+    calls: $CALLS
     redial: {enabled: true, delay: 2s}
     sequencing: true
     ppp:
-      path: /usr/sbin/pppd
-      options: [noauth, debug, logfile, $LAB_LOGDIR/pppd-lac-t$i.log, noipdefault,
-        ipcp-accept-local, ipcp-accept-remote, nodefaultroute, noccp, lcp-echo-interval, '0']
+      path: $LAB_LOGDIR/pppd-lac.sh
+      options: [noauth, debug, noipdefault, ipcp-accept-local, ipcp-accept-remote,
+        nodefaultroute, noccp, lcp-echo-interval, '0']
 CONF
   done
 } >"$LAB_LOGDIR/lac.yaml"
@@ -81,12 +99,41 @@ lab_ours l2tpd-lns op-lns "$LAB_LOGDIR/lns.yaml"
 lab_ours l2tpd-lac op-lac "$LAB_LOGDIR/lac.yaml"
 lab_wait 120 "our LNS listening" lab_udp_listening op-lns 1701
 
-lab_wait 150 "5 ppp links at the LNS" lab_ppp_count_is op-lns 5
-lab_wait 60 "5 ppp links at the LAC" lab_ppp_count_is op-lac 5
-lab_wait 30 "5 tunnels with 1 session each at the LNS" lab_ours_has "$LNS_SOCK" 5 5
-lab_wait 30 "5 tunnels with 1 session each at the LAC" lab_ours_has "$LAC_SOCK" 5 5
-lab_status "$LNS_SOCK"
-lab_ppp_links op-lac
+# all_links WHEN : the 20 links up on both sides, one pppd each, 5 tunnels with 4 sessions
+# in both daemons' status, and every link with its own address from the pool: the LNS's
+# peers are exactly the LAC's local addresses and the addresses of the LNS's sessions.
+# Leaves the LNS's status in $LAB_TMP/status.txt.
+all_links() {
+  lab_wait 300 "$LINKS ppp links at the LNS$1" lab_ppp_count_is op-lns "$LINKS"
+  lab_wait 120 "$LINKS ppp links at the LAC$1" lab_ppp_count_is op-lac "$LINKS"
+  lab_wait 60 "one pppd per session at the LNS$1" lab_pppd_is op-lns "$LINKS"
+  lab_wait 60 "one pppd per session at the LAC$1" lab_pppd_is op-lac "$LINKS"
+  lab_wait 60 "$TUNNELS tunnels with $CALLS sessions each at the LAC$1" \
+    lab_ours_has "$LAC_SOCK" "$TUNNELS" "$LINKS"
+  lab_wait 60 "$TUNNELS tunnels with $CALLS sessions each at the LNS$1" \
+    lab_ours_has "$LNS_SOCK" "$TUNNELS" "$LINKS"
+  cat "$LAB_TMP/status.txt"
+  awk '$1 == "tunnel" && $9 != '"$CALLS"' { exit 1 }' "$LAB_TMP/status.txt" ||
+    lab_fail "a tunnel at the LNS without exactly $CALLS sessions"
+  lab_ppp_links op-lac
+  lab_ppp_links op-lns | awk '{ print $3 }' | sort >"$LAB_TMP/lns-peers"
+  lab_ppp_links op-lac | awk '{ print $2 }' | sort -u >"$LAB_TMP/lac-addresses"
+  awk '$1 == "session" { print $5 }' "$LAB_TMP/status.txt" | sort >"$LAB_TMP/lns-sessions"
+  [ "$(wc -l <"$LAB_TMP/lac-addresses")" -eq "$LINKS" ] ||
+    lab_fail "the LAC's $LINKS links do not have $LINKS different addresses"
+  cmp -s "$LAB_TMP/lns-peers" "$LAB_TMP/lac-addresses" ||
+    lab_fail "the LNS's peers are not the LAC's addresses"
+  cmp -s "$LAB_TMP/lns-sessions" "$LAB_TMP/lac-addresses" ||
+    lab_fail "the LNS's sessions do not hold the LAC's addresses"
+  awk -F. -v lo="$POOL_FIRST" -v hi="$POOL_LAST" \
+    '$1 "." $2 "." $3 != "198.51.100" || $4 < lo || $4 > hi { exit 1 }' \
+    "$LAB_TMP/lac-addresses" || lab_fail "a LAC address outside the pool"
+  lab_ppp_links op-lac | awk '$3 != "198.51.100.1" { exit 1 }' ||
+    lab_fail "a LAC link whose peer is not 198.51.100.1"
+  lab_step "ok: $LINKS links, $LINKS addresses from the pool$1"
+}
+
+all_links ''
 
 # Sequencing as seen on the wire: data messages (T=0) with S=1 and with S=0, counted
 # separately while every link pings both ways.
@@ -109,9 +156,9 @@ lab_wait 30 "captures ended" lab_log_has "$LAB_LOGDIR/dumpcap-seq.log" 'Packets 
 seq=$(awk '/Packets captured/ { print $3 }' "$LAB_LOGDIR/dumpcap-seq.log")
 noseq=$(awk '/Packets captured/ { print $3 }' "$LAB_LOGDIR/dumpcap-noseq.log")
 lab_step "data messages on the wire: $seq with sequence numbers, $noseq without"
-# 10 pings of 3 requests and 3 replies, each crossing the veth once: 60 (and a few of
+# 2 x 20 pings of 3 requests and 3 replies, each crossing the veth once: 240 (and a few of
 # pppd's own); at least one per request is asked, so a late capture cannot fail it.
-[ "$seq" -ge 30 ] || lab_fail "only $seq sequenced data messages seen"
+[ "$seq" -ge $((LINKS * 2 * 3)) ] || lab_fail "only $seq sequenced data messages seen"
 [ "$noseq" -eq 0 ] || lab_fail "$noseq data messages without sequence numbers"
 
 # Phase 2: kill one LNS worker while the tunnels of the other carry pings.
@@ -123,16 +170,27 @@ kept=''
 for t in $kept_tunnels; do
   kept="$kept $(awk -v t="$t" '$1 == "session" && $2 == t { print $5 }' "$LAB_TMP/status.txt")"
 done
+kept=$(echo $kept)
 [ -n "$kept" ] || lab_fail "no tunnel on LNS worker 1"
 # The LAC pings out of the interface of each kept link: its address has a route of its own
 # at the LNS, so request and reply both stay on that link. (The LAC's replies to pings from
-# the LNS would take whichever of the 5 routes to 198.51.100.1 comes first: possibly a
-# link that is being torn down.)
-lab_step "killing LNS worker 0 ($lost tunnels) through tunnel $victim; pinging from$kept meanwhile"
+# the LNS would take whichever of the 20 routes to 198.51.100.1 comes first: possibly a
+# link that is being torn down.) Lost means a request among the first 40 without a reply:
+# under TCG the redial's 24 new pppd delay replies (up to 1-2 s), and `-W` alone made ping
+# give up on the last one or two soon after sending them. With `-w 40` ping waits, and
+# sends more requests until it has 40 replies: those extra ones are not counted.
+lab_step "killing LNS worker 0 ($lost tunnels) through tunnel $victim; pinging from $kept meanwhile"
+# all_replies N FILE : ping's output in FILE shows a reply to each of requests 1 to N.
+all_replies() {
+  awk -v n="$1" '/icmp_seq=/ {
+    s = $0; sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s); s += 0
+    if (s >= 1 && s <= n && !(s in got)) { got[s]; k++ } }
+    END { exit k != n }' "$2"
+}
 pids=''
 for addr in $kept; do
   dev=$(lab_ppp_links op-lac | awk -v a="$addr" '$2 == a { print $1 }')
-  ip netns exec op-lac ping -n -c 40 -i 0.2 -W 3 -I "$dev" 198.51.100.1 \
+  ip netns exec op-lac ping -n -c 40 -i 0.2 -w 40 -I "$dev" 198.51.100.1 \
     >"$LAB_LOGDIR/ping-during-fault-$addr.log" 2>&1 &
   pids="$pids $!"
 done
@@ -140,7 +198,7 @@ sleep 2
 lab_ctl "$LNS_SOCK" fault "$victim" worker-exit
 for pid in $pids; do wait "$pid" || true; done
 for addr in $kept; do
-  grep -q ' 0% packet loss' "$LAB_LOGDIR/ping-during-fault-$addr.log" || {
+  all_replies 40 "$LAB_LOGDIR/ping-during-fault-$addr.log" || {
     cat "$LAB_LOGDIR/ping-during-fault-$addr.log"
     for sock in "$LNS_SOCK" "$LAC_SOCK"; do lab_status "$sock" && lab_ctl "$sock" stats; done
     lab_fail "pings from $addr lost packets while another worker died"
@@ -148,17 +206,11 @@ for addr in $kept; do
   lab_step "ok: 40 pings from $addr, none lost, while worker 0 died"
 done
 
-lab_wait 150 "5 ppp links at the LNS after the redial" lab_ppp_count_is op-lns 5
-lab_wait 60 "5 ppp links at the LAC after the redial" lab_ppp_count_is op-lac 5
-lab_wait 30 "one pppd per session at the LNS" lab_pppd_is op-lns 5
-lab_wait 30 "one pppd per session at the LAC" lab_pppd_is op-lac 5
-lab_wait 30 "5 tunnels with 1 session each at the LAC" lab_ours_has "$LAC_SOCK" 5 5
-lab_wait 30 "5 tunnels with 1 session each at the LNS" lab_ours_has "$LNS_SOCK" 5 5
-cat "$LAB_TMP/status.txt"
+all_links ' after the redial'
 lab_ctl "$LNS_SOCK" stats >"$LAB_TMP/stats.txt"
-grep -q '^pool[.]lab[.]inUse  *5$' "$LAB_TMP/stats.txt" || {
+grep -q "^pool[.]lab[.]inUse  *$LINKS\$" "$LAB_TMP/stats.txt" || {
   cat "$LAB_TMP/stats.txt"
-  lab_fail "the LNS's pool does not hold exactly the 5 addresses in use"
+  lab_fail "the LNS's pool does not hold exactly the $LINKS addresses in use"
 }
-lab_step "ok: the LNS's pool holds 5 addresses, those of the lost tunnels went back"
+lab_step "ok: the LNS's pool holds $LINKS addresses, those of the lost tunnels went back"
 lab_ping_all op-lns op-lac

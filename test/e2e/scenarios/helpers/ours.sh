@@ -34,13 +34,21 @@ lab_ours_has() {
 }
 
 # lab_pppd_count NS : how many pppd run in NS, one per PPP link: a pppd in `notty` mode (ours)
-# forks a second pppd (its "charshunt" relay) that is not counted.
+# forks a second pppd (its "charshunt" relay) that is not counted. Reads /proc with the
+# shell's own `read`: a fork per process costs seconds under TCG with 40 pppd running.
 lab_pppd_count() {
   n=0
   for pid in $(ip netns pids "$1" 2>/dev/null); do
-    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = pppd ] || continue
-    ppid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null)
-    [ "$(cat "/proc/$ppid/comm" 2>/dev/null)" = pppd ] || n=$((n + 1))
+    comm=''
+    read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
+    [ "$comm" = pppd ] || continue
+    stat=''
+    read -r stat 2>/dev/null <"/proc/$pid/stat" || continue
+    # Fields after "PID (COMM) ": state, then the parent's pid.
+    set -- ${stat##*) }
+    comm=''
+    read -r comm 2>/dev/null <"/proc/$2/comm" || true
+    [ "$comm" = pppd ] || n=$((n + 1))
   done
   echo "$n"
 }
