@@ -297,13 +297,15 @@ export class Daemon implements DaemonControl, MetricsSource {
         break;
       case 'session-up':
         this.counters.add('sessionSetups');
+        if (this.tunnelSection.get(tunnelId)?.role === 'lac') this.dialer.onSessionUp(tunnelId);
         break;
       case 'call-refused':
         this.counters.addLabelled('callsRefused', resultLabel(e.result));
         break;
       case 'session-down':
         if (e.wasUp !== true) this.counters.addLabelled('sessionFailures', resultLabel(e.result));
-        if (this.tunnelSection.get(tunnelId)?.role === 'lac') this.dialer.onSessionDown(tunnelId);
+        if (this.tunnelSection.get(tunnelId)?.role === 'lac')
+          this.dialer.onSessionDown(tunnelId, e.wasUp === true);
         break;
     }
   }

@@ -23,7 +23,12 @@ interface Dial {
   up: boolean;
   /** Set by an operator disconnect: no redial. */
   stopped: boolean;
+  /** The pending tunnel dial or redial. */
   timer: NodeJS.Timeout | undefined;
+  /** Pending call redials: with `calls: N` several can wait at once. */
+  callTimers: Set<NodeJS.Timeout>;
+  /** Calls that dropped without ever coming up since the last one that did. */
+  callFailures: number;
 }
 
 export class LacDialer {
@@ -58,7 +63,7 @@ export class LacDialer {
     if (existing !== undefined && existing.tunnelId !== null) {
       throw new Error(`lac '${name}' already has tunnel ${existing.tunnelId}`);
     }
-    if (existing?.timer !== undefined) clearTimeout(existing.timer);
+    if (existing !== undefined) cancelTimers(existing);
     const dial: Dial = {
       section,
       lnsIndex: 0,
@@ -67,6 +72,8 @@ export class LacDialer {
       up: false,
       stopped: false,
       timer: undefined,
+      callTimers: new Set(),
+      callFailures: 0,
     };
     this.dials.set(name, dial);
     void this.dial(dial);
@@ -77,7 +84,7 @@ export class LacDialer {
     const dial = this.dials.get(name);
     if (dial === undefined) throw new Error(`lac '${name}' is not connected`);
     dial.stopped = true;
-    if (dial.timer !== undefined) clearTimeout(dial.timer);
+    cancelTimers(dial);
     this.dials.delete(name);
     if (dial.tunnelId === null) return [];
     await this.deps.disconnect(dial.tunnelId);
@@ -96,21 +103,39 @@ export class LacDialer {
     dial.attempts = 0;
   }
 
-  /** The LAC's call dropped while its tunnel stayed up: redial the call if configured. */
-  onSessionDown(tunnelId: number): void {
+  /** One of the LAC's calls came up: the call redial's failure count starts again. */
+  onSessionUp(tunnelId: number): void {
+    const dial = this.byTunnel.get(tunnelId);
+    if (dial !== undefined) dial.callFailures = 0;
+  }
+
+  /**
+   * The LAC's call dropped while its tunnel stayed up: redial the call if configured. A call
+   * that never came up counts against `redial.maxAttempts`, so an LNS refusing every call
+   * is not asked again forever.
+   */
+  onSessionDown(tunnelId: number, wasUp: boolean): void {
     const dial = this.byTunnel.get(tunnelId);
     if (dial === undefined || dial.stopped || !dial.section.redial.enabled) return;
-    dial.timer = setTimeout(() => {
-      dial.timer = undefined;
-      if (dial.tunnelId === tunnelId && !dial.stopped) {
-        this.deps.log.info({ lac: dial.section.name, tunnelId }, 'redialing the call');
-        this.deps
-          .placeCall(tunnelId)
-          .catch((err: Error) =>
-            this.deps.log.warn({ err: err.message }, 'redial of the call failed'),
-          );
-      }
-    }, dial.section.redial.delay);
+    const { maxAttempts, delay } = dial.section.redial;
+    if (!wasUp && maxAttempts > 0 && ++dial.callFailures >= maxAttempts) {
+      this.deps.log.warn(
+        { lac: dial.section.name, tunnelId, failures: dial.callFailures },
+        'giving up on the call: redial attempts exhausted',
+      );
+      return;
+    }
+    const timer = setTimeout(() => {
+      dial.callTimers.delete(timer);
+      if (dial.tunnelId !== tunnelId || dial.stopped) return;
+      this.deps.log.info({ lac: dial.section.name, tunnelId }, 'redialing the call');
+      this.deps
+        .placeCall(tunnelId)
+        .catch((err: Error) =>
+          this.deps.log.warn({ err: err.message }, 'redial of the call failed'),
+        );
+    }, delay);
+    dial.callTimers.add(timer);
   }
 
   /** A LAC tunnel is gone (closed, crashed, lost with its worker). */
@@ -119,6 +144,9 @@ export class LacDialer {
     if (dial === undefined) return;
     this.byTunnel.delete(tunnelId);
     dial.tunnelId = null;
+    for (const t of dial.callTimers) clearTimeout(t);
+    dial.callTimers.clear();
+    dial.callFailures = 0;
     if (dial.stopped) return;
     if (!dial.up) dial.lnsIndex = (dial.lnsIndex + 1) % dial.section.lns.length; // failover
     dial.up = false;
@@ -146,7 +174,7 @@ export class LacDialer {
   stopAll(): void {
     for (const dial of this.dials.values()) {
       dial.stopped = true;
-      if (dial.timer !== undefined) clearTimeout(dial.timer);
+      cancelTimers(dial);
     }
   }
 
@@ -177,4 +205,11 @@ export class LacDialer {
       this.onTunnelGone(fake);
     }
   }
+}
+
+function cancelTimers(dial: Dial): void {
+  if (dial.timer !== undefined) clearTimeout(dial.timer);
+  dial.timer = undefined;
+  for (const t of dial.callTimers) clearTimeout(t);
+  dial.callTimers.clear();
 }
