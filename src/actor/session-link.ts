@@ -7,7 +7,6 @@ import { PppdProcess, buildPppdArgs, type PppdSink } from '../session/pppd.js';
 import type { L2tpHeader } from '../protocol/header.js';
 import type { CallErrorsValue } from '../protocol/types.js';
 import type { ActorParams } from './actor-params.js';
-import { spawnPacer } from './spawn-pacer.js';
 
 export interface SessionLinkHost {
   sendDatagram(buf: Uint8Array): void;
@@ -16,8 +15,6 @@ export interface SessionLinkHost {
   /** pppd is gone (exit code/signal): the session must be cleared with a CDN. */
   pppdExited(link: SessionLink, code: number | null, signal: string | null): void;
   guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
-  /** Tell the supervisor about our children, so it can kill them if this worker dies. */
-  notify(event: { type: string; [k: string]: unknown }): void;
 }
 
 export interface SessionAddresses {
@@ -28,8 +25,7 @@ export interface SessionAddresses {
 export class SessionLink implements DataChannelSink, PppdSink {
   readonly data: DataChannel;
   private pppd: PppdProcess | undefined;
-  private spawnedPid: number | undefined;
-  /** stop() or kill() came first: a start still queued must not run. */
+  /** stop() or kill() came first: a start still pending must not run. */
   private stopped = false;
   /** Frames for pppd that arrived before it was started (address allocation in flight): dropped. */
   droppedBeforeStart = 0;
@@ -52,6 +48,7 @@ export class SessionLink implements DataChannelSink, PppdSink {
     sequencingRequired: boolean,
     private readonly params: ActorParams,
     private readonly host: SessionLinkHost,
+    /** The tunnel's logger: pppd's lines add the session ID as a field. */
     private readonly log: Logger,
   ) {
     this.data = new DataChannel(
@@ -69,18 +66,13 @@ export class SessionLink implements DataChannelSink, PppdSink {
   }
 
   /**
-   * Start pppd for this session with the given IPCP addresses (either may be absent), in
-   * the worker's spawn queue (see spawn-pacer.ts). Frames that arrive before it runs are
-   * dropped and counted, as during the address request.
+   * Start pppd for this session with the given IPCP addresses (either may be absent),
+   * through the worker's spawner (asynchronous). Frames that arrive before it runs are
+   * dropped and counted by PppdProcess, as during the address request here.
    */
   startPppd(addresses: SessionAddresses, peerAddress: string): void {
-    this.addresses = addresses;
-    spawnPacer.add(this.host.guard(() => this.spawnPppd(peerAddress)));
-  }
-
-  private spawnPppd(peerAddress: string): void {
     if (this.stopped) return;
-    const addresses = this.addresses;
+    this.addresses = addresses;
     const args = buildPppdArgs({
       ...this.params.ppp.args,
       localAddress: addresses.local,
@@ -102,14 +94,12 @@ export class SessionLink implements DataChannelSink, PppdSink {
         secretOptions: this.params.ppp.secretOptions,
         // Frames from pppd get room for our data header in their own buffer: no copy on send.
         headroom: this.data.headerLength(),
+        logFields: { sessionId: this.localSessionId },
       },
       sink,
       this.log,
     );
     this.pppd.start();
-    this.spawnedPid = this.pppd.pid;
-    if (this.spawnedPid !== undefined)
-      this.host.notify({ type: 'child-spawned', pid: this.spawnedPid });
   }
 
   get pppdPid(): number | undefined {
@@ -147,8 +137,6 @@ export class SessionLink implements DataChannelSink, PppdSink {
   }
 
   onExit(code: number | null, signal: string | null): void {
-    if (this.spawnedPid !== undefined)
-      this.host.notify({ type: 'child-exited', pid: this.spawnedPid });
     this.host.pppdExited(this, code, signal);
   }
 

@@ -16,6 +16,7 @@ import { CdnResult, GeneralError, StopCcnResult, type ResultCodeValue } from '..
 import type { ActorParams, AddressGrant } from './actor-params.js';
 import { SessionLink, type SessionLinkHost } from './session-link.js';
 import type { ActorReport } from '../daemon/status.js';
+import { pppdSpawner } from '../session/pppd-spawner-client.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
 const SHUTDOWN_LINGER_MS = 1000;
@@ -205,14 +206,20 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     }
   }
 
+  /** Admission: a worker whose spawner is this far behind takes no more calls for now. */
+  admitCall(): ResultCodeValue | undefined {
+    if (pppdSpawner.pendingStarts < this.params.maxSessionsStarting) return undefined;
+    return {
+      result: CdnResult.NoFacilitiesTemporary,
+      error: GeneralError.InsufficientResources,
+      message: 'too many sessions starting',
+    };
+  }
+
   // --- SessionLinkHost ---
 
   sendDatagram(buf: Uint8Array): void {
     this.ctx.sendDatagram(buf);
-  }
-
-  notify(event: ActorEvent): void {
-    this.ctx.notify(event);
   }
 
   /** LAC: report the call's errors in a WEN (§6.13); the tunnel sends at most one a minute. */
@@ -234,7 +241,6 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   // --- sessions ---
 
   private onSessionUp(e: SessionUpEvent): void {
-    const log = this.ctx.log.child({ sessionId: e.localSessionId, peerSessionId: e.peerSessionId });
     const link = new SessionLink(
       e.localSessionId,
       e.peerSessionId,
@@ -242,10 +248,18 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       e.params.sequencingRequired,
       this.params,
       this,
-      log,
+      this.ctx.log,
     );
     this.links.set(e.localSessionId, link);
-    log.info({ kind: e.kind, callingNumber: e.params.callingNumber }, 'session up');
+    this.ctx.log.info(
+      {
+        sessionId: e.localSessionId,
+        peerSessionId: e.peerSessionId,
+        kind: e.kind,
+        callingNumber: e.params.callingNumber,
+      },
+      'session up',
+    );
     this.ctx.notify({
       type: 'session-up',
       localSessionId: e.localSessionId,

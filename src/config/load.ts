@@ -208,6 +208,7 @@ function readTunnel(c: Checker, v: Located): TunnelConfig {
     'maxSessionsPerTunnel',
     'maxHalfOpen',
     'halfOpenTimeout',
+    'maxSessionsStarting',
   ]);
   if (f === null) return structuredClone(d);
   const r = c.fields(f.get('retransmit'), ['initial', 'cap', 'retries', 'adaptive']);
@@ -236,6 +237,7 @@ function readTunnel(c: Checker, v: Located): TunnelConfig {
     maxSessionsPerTunnel: c.int(f.get('maxSessionsPerTunnel'), d.maxSessionsPerTunnel, 1, MAX_ID),
     maxHalfOpen,
     halfOpenTimeout: c.duration(f.get('halfOpenTimeout'), d.halfOpenTimeout),
+    maxSessionsStarting: c.int(f.get('maxSessionsStarting'), d.maxSessionsStarting, 1, 1_000_000),
   };
 }
 

@@ -63,6 +63,11 @@ export interface TunnelConfig {
   maxHalfOpen: number;
   /** A tunnel still not established after this long is given up; 0 = never. Default 60s. */
   halfOpenTimeout: Milliseconds;
+  /**
+   * pppd starts waiting for their spawner, per worker thread; at the cap a new call is refused
+   * with CDN result 4 (temporary lack of resources). Default 1000.
+   */
+  maxSessionsStarting: number;
 }
 
 /** Access control of an LNS section by peer (LAC) address. */
@@ -227,6 +232,7 @@ export const DEFAULTS = {
     maxSessionsPerTunnel: 1_000,
     maxHalfOpen: 256,
     halfOpenTimeout: 60_000,
+    maxSessionsStarting: 1_000,
   } satisfies TunnelConfig,
   lns: {
     challenge: false,

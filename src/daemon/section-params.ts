@@ -28,6 +28,7 @@ function common(config: L2tpdConfig, section: LnsSection | LacSection) {
     hidden: section.hidden,
     helloIntervalMs: config.tunnel.helloInterval,
     maxSessions: config.tunnel.maxSessionsPerTunnel,
+    maxSessionsStarting: config.tunnel.maxSessionsStarting,
     reliable: reliableConfig(config),
     data: {
       lengthBit: section.lengthBit,

@@ -3,23 +3,11 @@
 // pppd runs with `notty`: it allocates its own pty pair and relays between it and its
 // stdin/stdout, so we talk async HDLC over two plain pipes. No native module (node-pty
 // aborts the whole process when a worker thread that owns ptys is terminated: see
-// docs/architecture/ppp.md), safe in worker threads, and a daemon that dies leaves no
-// orphan pppd: the pipes close and pppd sees a hangup.
+// docs/architecture/ppp.md), safe in worker threads. pppd is started by this thread's
+// spawner process (pppd-spawner-client.ts), which hands its stdin and stdout back to us:
+// frames never cross the spawner.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  closeSync,
-  constants,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  rmdirSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import {
   AsyncDeframer,
@@ -30,6 +18,7 @@ import {
   type AsyncFrameSink,
   type FrameErrorKind,
 } from '../ppp/hdlc.js';
+import { pppdSpawner, type SpawnedChild } from './pppd-spawner-client.js';
 
 /** pppd reads the secret options (the LAC's password) from this inherited descriptor. */
 export const SECRET_OPTIONS_FD = 3;
@@ -44,7 +33,7 @@ export interface PppdOptions {
   /**
    * pppd options text handed to pppd as fd 3 (an anonymous 0600 file, see
    * `openSecretFile`); pass `secretOptions: true` to `buildPppdArgs` so pppd reads it.
-   * Never on the command line, never under a name on disk.
+   * Never on the command line, never under a name on disk, never logged.
    */
   secretOptions?: string;
   /** Largest frame accepted from pppd, FCS excluded (default 2000). */
@@ -55,6 +44,8 @@ export interface PppdOptions {
   maxQueuedBytes?: number;
   /** Time between SIGTERM and SIGKILL in `stop()` (default 3000 ms). */
   killGraceMs?: number;
+  /** Fields added to every log line about this pppd (e.g. the session ID): no child logger per session. */
+  logFields?: Record<string, unknown>;
 }
 
 export interface PppdSink {
@@ -79,19 +70,22 @@ export interface PppdStats {
   framingErrors: number;
 }
 
-/** Nothing comes of pppd's stdio after it exits but we wait this long for it before closing. */
+/** Nothing comes of pppd's stdout after it exits but we wait this long for it before closing. */
 const CLOSE_AFTER_EXIT_MS = 2000;
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024;
 const DEFAULT_KILL_GRACE_MS = 3000;
 
-export class PppdProcess implements AsyncFrameSink {
+export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   private readonly opts: PppdOptions;
   private readonly sink: PppdSink;
   private readonly log: Logger;
   private readonly deframer: AsyncDeframer;
-  private readonly maxQueuedBytes: number;
-  private child: ChildProcess | undefined;
-  private stdin: Writable | null = null;
+  /** The spawner's name for this pppd; 0 before start(). */
+  private id = 0;
+  private pidValue: number | undefined;
+  private stdin: Socket | null = null;
+  private stdout: Socket | null = null;
+  private stdoutDone = false;
   private txAccm = DEFAULT_TX_ACCM;
   private exited = false;
   private finished = false;
@@ -99,8 +93,10 @@ export class PppdProcess implements AsyncFrameSink {
   private exitSignal: string | null = null;
   private killTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  private readonly stopWaiters: Array<() => void> = [];
-  private readonly counters = { framesToPppd: 0, bytesToPppd: 0, framesDropped: 0 };
+  private stopWaiters: Array<() => void> | undefined;
+  private framesToPppd = 0;
+  private bytesToPppd = 0;
+  private framesDropped = 0;
   // Encoded frames not yet written: a range of the thread's shared slab (see batcher below).
   private pendingSlab: Buffer | null = null;
   private pendingStart = 0;
@@ -110,7 +106,6 @@ export class PppdProcess implements AsyncFrameSink {
     this.opts = opts;
     this.sink = sink;
     this.log = logger;
-    this.maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.deframer = new AsyncDeframer(this, {
       maxFrameLength: opts.maxFrameLength,
       headroom: opts.headroom,
@@ -118,19 +113,22 @@ export class PppdProcess implements AsyncFrameSink {
     });
   }
 
+  /** pppd's PID, once the spawner has started it. */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.pidValue;
   }
 
-  /** True from a successful spawn until pppd's exit has been seen. */
+  /** True from pppd's start until its exit has been seen. */
   get running(): boolean {
-    return this.child?.pid !== undefined && !this.exited;
+    return this.pidValue !== undefined && !this.exited;
   }
 
   get stats(): PppdStats {
     const d = this.deframer.stats;
     return {
-      ...this.counters,
+      framesToPppd: this.framesToPppd,
+      bytesToPppd: this.bytesToPppd,
+      framesDropped: this.framesDropped,
       framesFromPppd: d.frames,
       bytesFromPppd: d.bytes,
       fcsErrors: d.fcsErrors,
@@ -138,48 +136,24 @@ export class PppdProcess implements AsyncFrameSink {
     };
   }
 
+  /** Ask the thread's spawner for pppd (asynchronous: frames written before it runs are dropped). */
   start(): void {
-    if (this.child !== undefined) return;
+    if (this.id !== 0) return;
     const { path, args, env, secretOptions } = this.opts;
-    const stdio: Array<'pipe' | number> = ['pipe', 'pipe', 'pipe'];
-    const secretFd = secretOptions === undefined ? -1 : openSecretFile(secretOptions);
-    if (secretFd >= 0) stdio.push(secretFd);
-    let child: ChildProcess;
-    try {
-      child = spawn(path, args, {
-        stdio,
-        env: env === undefined ? process.env : { ...process.env, ...env },
-      });
-    } finally {
-      if (secretFd >= 0) closeSync(secretFd);
-    }
-    this.child = child;
-    child.on('error', (err) => this.onSpawnError(err));
-    child.on('exit', (code, signal) => this.onChildExit(code, signal));
-    child.on('close', () => this.finish());
-    if (child.pid === undefined) return; // 'error' follows
-    this.stdin = child.stdin;
-    // EPIPE when pppd dies with frames in flight: the exit handler reports it.
-    child.stdin!.on('error', () => undefined);
-    (child.stdout as Readable).on('data', (chunk: Buffer) => this.deframer.push(chunk));
-    (child.stderr as Readable).setEncoding('utf8');
-    (child.stderr as Readable).on('data', (text: string) => {
-      for (const line of text.split('\n')) if (line.length > 0) this.log.info({ pppd: line });
-    });
-    this.log.info({ pid: child.pid, path, args }, 'pppd started');
+    this.id = pppdSpawner.spawn({ path, args, env, secret: secretOptions }, this, this.log);
   }
 
   /** HDLC-encode a PPP frame with the current transmit ACCM and queue it for pppd. */
   writeFrame(frame: Uint8Array): boolean {
     const stdin = this.stdin;
     if (stdin === null || this.exited || stdin.destroyed) {
-      this.counters.framesDropped++;
+      this.framesDropped++;
       return false;
     }
     const need = maxAsyncFrameLength(frame.length);
     const queued = stdin.writableLength + (this.pendingEnd - this.pendingStart);
-    if (queued + need > this.maxQueuedBytes) {
-      this.counters.framesDropped++;
+    if (queued + need > (this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES)) {
+      this.framesDropped++;
       return false;
     }
     const b = batcher;
@@ -193,8 +167,8 @@ export class PppdProcess implements AsyncFrameSink {
     }
     b.pos = encodeAsyncFrameInto(frame, 0, frame.length, this.txAccm, b.slab, b.pos);
     this.pendingEnd = b.pos;
-    this.counters.framesToPppd++;
-    this.counters.bytesToPppd += frame.length;
+    this.framesToPppd++;
+    this.bytesToPppd += frame.length;
     return true;
   }
 
@@ -216,19 +190,18 @@ export class PppdProcess implements AsyncFrameSink {
 
   /**
    * End pppd: SIGTERM, then SIGKILL after the grace period. Resolves once pppd has exited
-   * and `onExit` has run. Signals go through the child handle, which Node closes when it
-   * reaps the process, so a reused PID is never signalled.
+   * and `onExit` has run. The spawner signals only a child it has not reaped yet, so a
+   * reused PID is never signalled.
    */
   stop(): Promise<void> {
-    if (this.finished || this.child === undefined) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.stopWaiters.push(resolve));
+    if (this.finished || this.id === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve) => (this.stopWaiters ??= []).push(resolve));
     if (!this.exited && this.killTimer === undefined) {
-      this.signal('SIGTERM');
+      pppdSpawner.kill(this.id, 'SIGTERM');
       this.killTimer = setTimeout(() => {
-        if (!this.exited) {
-          this.log.warn({ pid: this.pid }, 'pppd ignored SIGTERM, sending SIGKILL');
-          this.signal('SIGKILL');
-        }
+        if (this.exited) return;
+        this.log.warn(this.fields({ pid: this.pid }), 'pppd ignored SIGTERM, sending SIGKILL');
+        pppdSpawner.kill(this.id, 'SIGKILL');
       }, this.opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     }
     return done;
@@ -242,35 +215,62 @@ export class PppdProcess implements AsyncFrameSink {
     this.sink.onFramingError?.(kind === 'fcs' ? 'fcs' : 'framing');
   }
 
-  private signal(sig: NodeJS.Signals): void {
-    if (this.exited) return;
-    // kill() is a no-op once Node has reaped the child (its handle is closed).
-    this.child?.kill(sig);
+  // --- SpawnedChild: what the spawner tells us ---
+
+  onStarted(pid: number, stdin: Socket): void {
+    this.pidValue = pid;
+    this.stdin = stdin;
+    // EPIPE when pppd dies with frames in flight: the exit report covers it.
+    stdin.on('error', noop);
+    this.log.info(this.fields({ pid, path: this.opts.path, args: this.opts.args }), 'pppd started');
   }
 
-  private onSpawnError(err: Error): void {
-    this.log.error({ err, path: this.opts.path }, 'pppd could not be started');
-    if (this.child?.pid === undefined) {
-      this.exited = true;
-      this.finish();
-    }
+  onStdout(stdout: Socket): void {
+    this.stdout = stdout;
+    stdout.on('data', (chunk: Buffer) => this.deframer.push(chunk));
+    stdout.on('error', noop);
+    stdout.on('close', () => {
+      this.stdoutDone = true;
+      if (this.exited) this.finish();
+    });
   }
 
-  private onChildExit(code: number | null, signal: string | null): void {
+  onLog(line: string): void {
+    this.log.info(this.fields({ pppd: line }));
+  }
+
+  onExited(code: number | null, signal: string | null, error: string | undefined): void {
     this.exited = true;
     this.exitCode = code;
     this.exitSignal = signal;
     clearTimeout(this.killTimer);
-    this.log.info({ pid: this.pid, code, signal }, 'pppd exited');
+    if (error !== undefined) {
+      this.log.error(this.fields({ error, path: this.opts.path }), 'pppd could not be started');
+    } else {
+      this.log.info(this.fields({ pid: this.pid, code, signal }), 'pppd exited');
+    }
+    if (this.stdout === null || this.stdoutDone) {
+      this.finish();
+      return;
+    }
     // A grandchild holding pppd's stdout must not keep the session alive.
     this.closeTimer = setTimeout(() => this.destroyStdio(), CLOSE_AFTER_EXIT_MS);
     this.closeTimer.unref();
   }
 
+  onSpawnerLost(): void {
+    this.exited = true;
+    // Closing its pipes ends an orphaned pppd (EOF on stdin, hangup); it is init's to reap.
+    this.finish();
+  }
+
+  private fields(o: Record<string, unknown>): Record<string, unknown> {
+    return this.opts.logFields === undefined ? o : { ...this.opts.logFields, ...o };
+  }
+
   private destroyStdio(): void {
-    const child = this.child;
-    if (child === undefined) return;
-    for (const stream of child.stdio) stream?.destroy();
+    this.stdin?.destroy();
+    this.stdout?.destroy();
   }
 
   private finish(): void {
@@ -279,11 +279,17 @@ export class PppdProcess implements AsyncFrameSink {
     clearTimeout(this.killTimer);
     clearTimeout(this.closeTimer);
     this.pendingSlab = null;
-    this.stdin = null;
     this.destroyStdio();
+    this.stdin = null;
     this.sink.onExit(this.exitCode, this.exitSignal);
-    for (const resolve of this.stopWaiters.splice(0)) resolve();
+    const waiters = this.stopWaiters;
+    this.stopWaiters = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve();
   }
+}
+
+function noop(): void {
+  // errors on pppd's pipes are reported by its exit
 }
 
 /**
@@ -321,29 +327,6 @@ class WriteBatcher {
 }
 const SLAB_SIZE = 256 * 1024;
 
-/** Linux O_TMPFILE (x86, arm, arm64, riscv): Node does not export it. */
-const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
-
-/**
- * A file holding `text` that has no name: pppd opens it again as /dev/fd/3 (which works
- * for unlinked files on Linux, unlike Node's socketpair pipes: ENXIO). On a filesystem
- * without O_TMPFILE, a file in a fresh 0700 directory is unlinked right after creation.
- */
-function openSecretFile(text: string): number {
-  const dir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-  let fd: number;
-  try {
-    fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o600);
-  } catch {
-    const privateDir = mkdtempSync(join(tmpdir(), 'l2tpd-'));
-    const file = join(privateDir, 'options');
-    fd = openSync(file, 'wx+', 0o600);
-    unlinkSync(file);
-    rmdirSync(privateDir);
-  }
-  writeSync(fd, text);
-  return fd;
-}
 const batcher = new WriteBatcher();
 
 export type PppAuthMethod = 'chap' | 'pap' | 'mschap-v2';

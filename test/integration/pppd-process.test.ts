@@ -49,7 +49,8 @@ class Session {
   }
 }
 
-function standIn(env: Record<string, string>, extra: Partial<PppdOptions> = {}) {
+/** A stand-in started through the spawner; resolves once it runs (frames before that are dropped). */
+async function standIn(env: Record<string, string>, extra: Partial<PppdOptions> = {}) {
   const session = new Session();
   const opts: PppdOptions = {
     path: STAND_IN,
@@ -59,7 +60,12 @@ function standIn(env: Record<string, string>, extra: Partial<PppdOptions> = {}) 
   };
   const pppd = new PppdProcess(opts, session, silent);
   pppd.start();
+  while (!pppd.running && session.exit === undefined) await sleep(5);
   return { pppd, session };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function processGone(pid: number | undefined): boolean {
@@ -89,7 +95,7 @@ async function pump(pppd: PppdProcess, session: Session, count: number, window: 
 
 for (const txAccm of ['ffffffff', '0']) {
   test(`echo: 1000 frames with every byte value come back byte-exact (stand-in ACCM ${txAccm})`, async () => {
-    const { pppd, session } = standIn({ STANDIN_MODE: 'echo', STANDIN_TX_ACCM: txAccm });
+    const { pppd, session } = await standIn({ STANDIN_MODE: 'echo', STANDIN_TX_ACCM: txAccm });
     await pump(pppd, session, 1000, 32);
     for (let i = 0; i < 1000; i++) assert.deepEqual(session.frames[i], testFrame(i), `frame ${i}`);
     const s = pppd.stats;
@@ -103,7 +109,9 @@ for (const txAccm of ['ffffffff', '0']) {
 }
 
 test('many sessions at once each get their own frames back (shared write batching)', async () => {
-  const sessions = Array.from({ length: 10 }, () => standIn({ STANDIN_MODE: 'echo' }));
+  const sessions = await Promise.all(
+    Array.from({ length: 10 }, () => standIn({ STANDIN_MODE: 'echo' })),
+  );
   await Promise.all(sessions.map(({ pppd, session }) => pump(pppd, session, 50, 8)));
   for (const { session } of sessions) {
     for (let i = 0; i < 50; i++) assert.deepEqual(session.frames[i], testFrame(i));
@@ -113,7 +121,7 @@ test('many sessions at once each get their own frames back (shared write batchin
 });
 
 test('headroom: frames from pppd leave room for the L2TP header in their own buffer', async () => {
-  const { pppd, session } = standIn({ STANDIN_MODE: 'echo' }, { headroom: 12 });
+  const { pppd, session } = await standIn({ STANDIN_MODE: 'echo' }, { headroom: 12 });
   pppd.writeFrame(testFrame(5));
   await session.waitFrames(1);
   const f = session.frames[0]!;
@@ -124,7 +132,7 @@ test('headroom: frames from pppd leave room for the L2TP header in their own buf
 });
 
 test('a crashing pppd is reported through onExit, and a stop afterwards signals nothing', async () => {
-  const { pppd, session } = standIn({ STANDIN_MODE: 'crash' });
+  const { pppd, session } = await standIn({ STANDIN_MODE: 'crash' });
   pppd.writeFrame(testFrame(1));
   assert.deepEqual(await session.exited, { code: 1, signal: null });
   assert.equal(pppd.running, false);
@@ -135,7 +143,7 @@ test('a crashing pppd is reported through onExit, and a stop afterwards signals 
 });
 
 test('stop() escalates to SIGKILL when pppd ignores SIGTERM', async () => {
-  const { pppd, session } = standIn(
+  const { pppd, session } = await standIn(
     { STANDIN_MODE: 'echo', STANDIN_IGNORE_TERM: '1' },
     { killGraceMs: 200 },
   );
@@ -148,7 +156,7 @@ test('stop() escalates to SIGKILL when pppd ignores SIGTERM', async () => {
 });
 
 test('backpressure: frames to a pppd that stops reading are dropped and counted, not queued', async () => {
-  const { pppd, session } = standIn({ STANDIN_MODE: 'stall' }, { maxQueuedBytes: 32 * 1024 });
+  const { pppd, session } = await standIn({ STANDIN_MODE: 'stall' }, { maxQueuedBytes: 32 * 1024 });
   let accepted = 0;
   for (let round = 0; round < 20; round++) {
     for (let i = 0; i < 100; i++) if (pppd.writeFrame(testFrame(1400))) accepted++;
@@ -167,7 +175,7 @@ test(
   'lcp stand-in: it opens with a Configure-Request; Configure-Request, Echo-Request and Terminate-Request get their answers',
   { timeout: 20_000 },
   async () => {
-    const { pppd, session } = standIn({ STANDIN_MODE: 'lcp' });
+    const { pppd, session } = await standIn({ STANDIN_MODE: 'lcp' });
     const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
     // Like pppd (even `passive`), it sends its own Configure-Request first.
     await session.waitFrames(1);

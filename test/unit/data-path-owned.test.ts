@@ -4,7 +4,6 @@ import fc from 'fast-check';
 import { DataChannel } from '../../src/session/data-channel.js';
 import { AsyncDeframer, encodeAsyncFrame } from '../../src/ppp/hdlc.js';
 import { decodeHeader, HeaderStatus, newHeader } from '../../src/protocol/header.js';
-import { spawnPacer } from '../../src/actor/spawn-pacer.js';
 
 function channel(lengthBit: boolean, sequencing: boolean): DataChannel {
   return new DataChannel(
@@ -57,15 +56,4 @@ test('encapsulateOwned falls back to a copy when the headroom does not fit the h
   const copy = channel(false, false).encapsulateOwned(view)!;
   assert.notEqual(copy.buffer, view.buffer);
   assert.deepEqual([...new Uint8Array(view.buffer)], [9, 9, 9, 9, 9, 9, 1, 2, 3, 9]);
-});
-
-test('spawn pacer: starts run later, in order, each once, and never inside add()', async () => {
-  const ran: number[] = [];
-  for (let i = 0; i < 50; i++) spawnPacer.add(() => ran.push(i));
-  assert.deepEqual(ran, []);
-  while (spawnPacer.waiting > 0) await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(
-    ran,
-    Array.from({ length: 50 }, (_, i) => i),
-  );
 });
