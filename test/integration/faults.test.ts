@@ -5,11 +5,11 @@
 // that the tunnels not involved keep working.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { LacClient, within } from '../support/lac-client.js';
-import { childrenOf, cmdline, isAlive } from '../support/proc.js';
+import { childrenOf, cmdline, isAlive, pppdsOf, spawnersOf } from '../support/proc.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { CdnResult, StopCcnResult } from '../../src/protocol/types.js';
 import { claimPortBlock } from '../support/ports.js';
@@ -67,9 +67,9 @@ async function allEcho(peers: Peer[], timeoutMs = 10_000): Promise<void> {
   await Promise.all(peers.flatMap((p) => p.sids.map((sid) => p.lac.echo(sid, timeoutMs))));
 }
 
-/** The stand-in pppds the daemon runs now (its child processes), by PID. */
+/** The stand-in pppds the daemon runs now (children of its spawners), by PID. */
 function pppdPids(d: DaemonHandle): number[] {
-  return childrenOf(d.child.pid!).map((c) => c.pid);
+  return pppdsOf(d.child.pid!).map((c) => c.pid);
 }
 
 /** PID of the pppd serving the session that got `address` (pppd's `local:remote` argument). */
@@ -150,6 +150,9 @@ test(
         'a pppd per session of the victim',
       );
 
+      const spawners = spawnersOf(lns.child.pid!);
+      assert.equal(spawners.length, 2, 'a pppd spawner per worker');
+
       // Mid-setup: new calls on every tunnel and new tunnels, in flight while the worker dies.
       const calls = peers.map((p) => p.lac.call().catch(() => 0));
       const fresh = LacClient.open({ port });
@@ -166,18 +169,24 @@ test(
       await waitFor("the lost tunnels' pppds gone", async () =>
         lostPids.every((pid) => !isAlive(pid!)) ? true : undefined,
       );
-      await t.test(
-        'the dead worker leaves no zombie',
-        { todo: 'known bug: nobody reaps the pppds of a dead worker (docs/RELIABILITY.md)' },
-        async () => {
-          await waitFor(
-            'no zombie child',
-            async () =>
-              childrenOf(lns.child.pid!).every((c) => c.state !== 'Z') ? true : undefined,
-            3000,
-          );
-        },
-      );
+      await t.test('the dead worker leaves no pppd, no spawner and no zombie', async () => {
+        // Its spawner saw the channel close, ended and reaped its pppds, and exited.
+        await waitFor(
+          "the dead worker's pppds gone from /proc",
+          async () => (lostPids.every((pid) => !existsSync(`/proc/${pid}`)) ? true : undefined),
+          10_000,
+        );
+        await waitFor(
+          "the dead worker's spawner gone",
+          async () => (spawners.filter((pid) => isAlive(pid)).length === 1 ? true : undefined),
+          10_000,
+        );
+        await waitFor(
+          'no zombie child',
+          async () => (childrenOf(lns.child.pid!).every((c) => c.state !== 'Z') ? true : undefined),
+          3000,
+        );
+      });
 
       // The survivors: their old and in-flight calls work, and they take new ones.
       const sids = await within(Promise.all(calls), 60_000, 'the calls placed mid-fault');
@@ -216,7 +225,7 @@ test(
       await waitFor(`the pool holding exactly the ${sessions} live sessions`, async () =>
         (await inUse(lns)) === sessions ? true : undefined,
       );
-      const running = childrenOf(lns.child.pid!).filter((c) => c.state !== 'Z');
+      const running = pppdsOf(lns.child.pid!).filter((c) => c.state !== 'Z');
       assert.equal(running.length, sessions, 'one pppd per live session, no orphan');
     });
   },
@@ -280,6 +289,80 @@ test(
       await peer!.lac.echo(peer!.sids.find((sid) => sid !== lacSid)!);
       assert.equal((await status(lns)).tunnels[0]?.state, 'established');
     });
+  },
+);
+
+test(
+  'pppd spawner killed with SIGKILL: its sessions end with a CDN, a new spawner serves the next call',
+  { timeout: 90_000 },
+  async () => {
+    const port = basePort + 70;
+    await run(port, async (lns, clients) => {
+      const [peer] = await openPeers(port, 1, 2);
+      clients.push(peer!.lac);
+      const [spawner, ...others] = spawnersOf(lns.child.pid!);
+      assert.equal(others.length, 0, 'one worker has sessions: one spawner');
+      const pppds = childrenOf(spawner!).map((c) => c.pid);
+      assert.equal(pppds.length, 2);
+      process.kill(spawner!, 'SIGKILL');
+      for (const sid of peer!.sids) {
+        const down = await within(peer!.lac.sessionDown(sid), 15_000, 'the CDN');
+        assert.equal(down.initiator, 'peer', 'the LNS sent a CDN');
+        assert.equal(down.result.result, CdnResult.GeneralError);
+      }
+      // Their pipes closed, the orphaned pppds exit; init reaps them.
+      await waitFor('the old pppds gone from /proc', async () =>
+        pppds.every((pid) => !existsSync(`/proc/${pid}`)) ? true : undefined,
+      );
+      await waitFor('the addresses back in the pool', async () =>
+        (await inUse(lns)) === 0 ? true : undefined,
+      );
+      assert.match(lns.output(), /pppd spawner gone: its sessions end/);
+      const sid = await peer!.lac.call();
+      await peer!.lac.echo(sid);
+      const [fresh] = spawnersOf(lns.child.pid!);
+      assert.ok(fresh !== undefined && fresh !== spawner, 'a new spawner');
+      assert.equal((await status(lns)).tunnels[0]?.state, 'established');
+    });
+  },
+);
+
+test(
+  'admission: with tunnel.maxSessionsStarting pppd starts pending, a new call gets CDN result 4',
+  { timeout: 90_000 },
+  async () => {
+    const port = basePort + 80;
+    const lns = await startDaemon(
+      yaml(port).replace(
+        '{ helloInterval: 60s }',
+        '{ helloInterval: 60s, maxSessionsStarting: 2 }',
+      ),
+    );
+    const lac = await LacClient.open({ port });
+    try {
+      await lac.up;
+      const first = await lac.call();
+      await lac.echo(first);
+      // A stopped spawner answers no spawn request: starts stay pending.
+      const [spawner] = spawnersOf(lns.child.pid!);
+      process.kill(spawner!, 'SIGSTOP');
+      const pending = [await lac.call(), await lac.call()];
+      await waitFor('both pending calls given addresses (their pppds requested)', async () =>
+        (await inUse(lns)) === 3 ? true : undefined,
+      );
+      await sleep(300);
+      await assert.rejects(lac.call(), /"result":4/);
+      process.kill(spawner!, 'SIGCONT');
+      for (const sid of pending) await lac.echo(sid);
+      const after = await lac.call();
+      await lac.echo(after);
+    } catch (err) {
+      process.stderr.write(`--- LNS output ---\n${lns.output().slice(-30_000)}\n`);
+      throw err;
+    } finally {
+      lac.destroy();
+      await lns.stop();
+    }
   },
 );
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { LacClient, within } from '../support/lac-client.js';
-import { childrenOf, cmdline, environ } from '../support/proc.js';
+import { cmdline, environ, pppdsOf, spawnersOf } from '../support/proc.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { decodeHeader, HeaderStatus, newHeader } from '../../src/protocol/header.js';
 import { decodeControlBody } from '../../src/protocol/message.js';
@@ -91,10 +91,16 @@ lac:
           ? true
           : undefined;
       });
-      // Both pppds are running: read what the process table shows of them.
-      const children = [...childrenOf(lns.child.pid!), ...childrenOf(lac.child.pid!)];
+      // Both pppds are running: read what the process table shows of them and their spawners.
+      const children = [...pppdsOf(lns.child.pid!), ...pppdsOf(lac.child.pid!)];
       assert.equal(children.length, 2, 'one pppd on each side');
-      const shown = children.map((c) => `${cmdline(c.pid)}\n${environ(c.pid)}`).join('\n');
+      const pids = [
+        ...children.map((c) => c.pid),
+        ...spawnersOf(lns.child.pid!),
+        ...spawnersOf(lac.child.pid!),
+      ];
+      assert.equal(pids.length, 4, 'and a spawner on each side');
+      const shown = pids.map((pid) => `${cmdline(pid)}\n${environ(pid)}`).join('\n');
       assert.match(shown, /dialer/, 'the PPP user name is there, as it is no secret');
       for (const secret of [TUNNEL_SECRET, PPP_PASSWORD]) {
         assert.ok(

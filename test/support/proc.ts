@@ -104,3 +104,24 @@ export function cmdline(pid: number): string {
 export function environ(pid: number): string {
   return readOr(`/proc/${pid}/environ`, '').split('\0').join('\n');
 }
+
+/**
+ * The pppd spawners of daemon `pid` (workers/pppd-spawner.ts, one per worker that started a
+ * pppd): not its children (they are started through a shell that exits), found by the
+ * `daemon=PID` argument they carry.
+ */
+export function spawnersOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const args = readOr(`/proc/${name}/cmdline`, '').split('\0');
+    if (args.includes(`daemon=${pid}`) && args.some((a) => a.endsWith('pppd-spawner.js')))
+      out.push(Number(name));
+  }
+  return out;
+}
+
+/** The pppds of daemon `pid`: the children of its spawners. */
+export function pppdsOf(pid: number): ProcChild[] {
+  return spawnersOf(pid).flatMap((s) => childrenOf(s));
+}
