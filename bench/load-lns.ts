@@ -21,6 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnersOf } from '../test/support/proc.js';
 
 export type TargetKind = 'xl2tpd' | 'ours';
 
@@ -155,13 +156,14 @@ export async function startLns(
     pid,
     port,
     dir,
-    sample: () => sampleProc(pid),
+    sample: () => sampleDaemon(pid),
     exitReason: () => reason,
     logTail,
     counters: () =>
       target.kind === 'ours' ? ourCounters(join(dir, 'l2tpctl.sock')) : Promise.resolve(undefined),
     stop: async (keepDir = false) => {
-      const children = childrenOf(pid);
+      // Ours: pppds are the children of its spawners (which end them when the daemon goes).
+      const children = [pid, ...spawnersOf(pid)].flatMap((p) => childrenOf(p));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
@@ -399,6 +401,25 @@ export function sampleProc(pid: number): ProcSample | undefined {
     }
   }
   return sample;
+}
+
+/**
+ * The daemon and its pppd spawners (workers/pppd-spawner.ts, one per worker, not its children:
+ * found by their `daemon=PID` argument), counted as one: their memory is the daemon's.
+ */
+function sampleDaemon(pid: number): ProcSample | undefined {
+  const total = sampleProc(pid);
+  if (!total) return undefined;
+  for (const s of spawnersOf(pid)) {
+    const p = sampleProc(s);
+    if (!p) continue;
+    total.cpuSeconds += p.cpuSeconds;
+    total.rssKiB += p.rssKiB;
+    total.hwmKiB += p.hwmKiB;
+    total.helpers += 1 + p.helpers;
+    total.pppds += p.pppds;
+  }
+  return total;
 }
 
 interface ProcId {

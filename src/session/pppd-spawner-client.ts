@@ -45,8 +45,9 @@ export type SpawnerReply =
 
 /** What one spawned pppd hears (PppdProcess implements it). */
 export interface SpawnedChild {
-  onStarted(pid: number, stdin: Socket): void;
-  onStdout(stdout: Socket): void;
+  /** A pipe is missing (undefined) when pppd closed it before the spawner could send it. */
+  onStarted(pid: number, stdin: Socket | undefined): void;
+  onStdout(stdout: Socket | undefined): void;
   onLog(line: string): void;
   onExited(code: number | null, signal: string | null, error: string | undefined): void;
   /** The spawner died: this pppd is no longer ours to signal or wait for. */
@@ -137,10 +138,10 @@ export class PppdSpawnerClient {
     switch (m.t) {
       case 'started':
         this.starting.delete(m.id);
-        child.onStarted(m.pid, handle!);
+        child.onStarted(m.pid, handle);
         break;
       case 'stdout':
-        child.onStdout(handle!);
+        child.onStdout(handle);
         break;
       case 'log':
         child.onLog(m.line);

@@ -217,15 +217,21 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
 
   // --- SpawnedChild: what the spawner tells us ---
 
-  onStarted(pid: number, stdin: Socket): void {
+  onStarted(pid: number, stdin: Socket | undefined): void {
     this.pidValue = pid;
-    this.stdin = stdin;
-    // EPIPE when pppd dies with frames in flight: the exit report covers it.
-    stdin.on('error', noop);
+    if (stdin !== undefined) {
+      this.stdin = stdin;
+      // EPIPE when pppd dies with frames in flight: the exit report covers it.
+      stdin.on('error', noop);
+    }
     this.log.info(this.fields({ pid, path: this.opts.path, args: this.opts.args }), 'pppd started');
   }
 
-  onStdout(stdout: Socket): void {
+  onStdout(stdout: Socket | undefined): void {
+    if (stdout === undefined) {
+      this.stdoutDone = true;
+      return;
+    }
     this.stdout = stdout;
     stdout.on('data', (chunk: Buffer) => this.deframer.push(chunk));
     stdout.on('error', noop);
