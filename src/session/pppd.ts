@@ -101,6 +101,9 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   private pendingSlab: Buffer | null = null;
   private pendingStart = 0;
   private pendingEnd = 0;
+  /** Frames written between start() and the spawner's answer (encoded), as a pipe would hold them. */
+  private early: Buffer[] | undefined;
+  private earlyBytes = 0;
 
   constructor(opts: PppdOptions, sink: PppdSink, logger: Logger) {
     this.opts = opts;
@@ -136,7 +139,10 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     };
   }
 
-  /** Ask the thread's spawner for pppd (asynchronous: frames written before it runs are dropped). */
+  /**
+   * Ask the thread's spawner for pppd. Asynchronous: frames written until its stdin arrives
+   * wait for it (up to `maxQueuedBytes`), as they would in a pipe.
+   */
   start(): void {
     if (this.id !== 0) return;
     const { path, args, env, secretOptions } = this.opts;
@@ -146,6 +152,9 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   /** HDLC-encode a PPP frame with the current transmit ACCM and queue it for pppd. */
   writeFrame(frame: Uint8Array): boolean {
     const stdin = this.stdin;
+    if (stdin === null && this.id !== 0 && this.pidValue === undefined && !this.exited) {
+      return this.writeEarly(frame);
+    }
     if (stdin === null || this.exited || stdin.destroyed) {
       this.framesDropped++;
       return false;
@@ -167,6 +176,21 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     }
     b.pos = encodeAsyncFrameInto(frame, 0, frame.length, this.txAccm, b.slab, b.pos);
     this.pendingEnd = b.pos;
+    this.framesToPppd++;
+    this.bytesToPppd += frame.length;
+    return true;
+  }
+
+  private writeEarly(frame: Uint8Array): boolean {
+    const need = maxAsyncFrameLength(frame.length);
+    if (this.earlyBytes + need > (this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES)) {
+      this.framesDropped++;
+      return false;
+    }
+    const buf = Buffer.allocUnsafe(need);
+    const end = encodeAsyncFrameInto(frame, 0, frame.length, this.txAccm, buf, 0);
+    (this.early ??= []).push(buf.subarray(0, end));
+    this.earlyBytes += need;
     this.framesToPppd++;
     this.bytesToPppd += frame.length;
     return true;
@@ -223,7 +247,10 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
       this.stdin = stdin;
       // EPIPE when pppd dies with frames in flight: the exit report covers it.
       stdin.on('error', noop);
+      if (this.early !== undefined) stdin.write(Buffer.concat(this.early));
     }
+    this.early = undefined;
+    this.earlyBytes = 0;
     this.log.info(this.fields({ pid, path: this.opts.path, args: this.opts.args }), 'pppd started');
   }
 
@@ -285,6 +312,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     clearTimeout(this.killTimer);
     clearTimeout(this.closeTimer);
     this.pendingSlab = null;
+    this.early = undefined;
     this.destroyStdio();
     this.stdin = null;
     this.sink.onExit(this.exitCode, this.exitSignal);
