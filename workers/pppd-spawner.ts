@@ -8,15 +8,18 @@
 // so a dead worker thread's pppds used to stay zombies until the daemon exited. Here they
 // are ours, and we outlive the worker just long enough to end them.
 //
-// The data path does not cross this process: pppd's stdin and stdout pipes are handed to the
-// worker over the IPC channel (`process.send(msg, handle)`) and closed here. Only pppd's log
+// The data path does not cross this process: pppd's stdin and stdout are one socket (the
+// shell that execs pppd points its stdout at its stdin), handed to the worker over the IPC
+// channel (`process.send(msg, handle)`) and closed here. One socket instead of two halves
+// the worker's descriptors per session (10,000 sessions fit a 20,000-fd limit) and the
+// handle hand-offs per spawn. Only pppd's log
 // lines (logfd 2) and its exit come back as messages. The secret options (the LAC password)
 // arrive in the spawn request and go to pppd as an anonymous file on fd 3; never logged.
 //
 // When the IPC channel closes (the worker died or was terminated, the daemon is gone), every
 // pppd gets SIGTERM, those left after the grace period SIGKILL; once all are reaped, we exit.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { accessSync, closeSync, constants } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { openSecretFile } from '../src/session/secret-file.js';
 import type {
@@ -45,14 +48,19 @@ function send(msg: SpawnerReply, handle?: Readable | NonNullable<ChildProcess['s
   process.send!(msg, handle as never, undefined, () => handle?.destroy());
 }
 
+/** `exec pppd args... >&0`: pppd's stdout is the socket that is its stdin. */
+const EXEC_ON_ONE_SOCKET = 'exec "$0" "$@" >&0';
+
 function start(m: SpawnRequest): void {
   const id = m.id;
-  const stdio: Array<'pipe' | number> = ['pipe', 'pipe', 'pipe'];
+  const stdio: Array<'pipe' | 'ignore' | number> = ['pipe', 'ignore', 'pipe'];
   let secretFd = -1;
   let child: ChildProcess;
   try {
+    // The shell would only report a missing pppd as exit 127: say what is wrong instead.
+    accessSync(m.path, constants.X_OK);
     if (m.secret !== undefined) stdio.push((secretFd = openSecretFile(m.secret)));
-    child = spawn(m.path, m.args, {
+    child = spawn('/bin/sh', ['-c', EXEC_ON_ONE_SOCKET, m.path, ...m.args], {
       stdio,
       env: m.env === undefined ? process.env : { ...process.env, ...m.env },
     });
@@ -71,13 +79,15 @@ function start(m: SpawnRequest): void {
   }
   children.set(id, child);
   send({ t: 'started', id, pid: child.pid }, child.stdin!);
-  send({ t: 'stdout', id }, child.stdout!);
   relayLog(id, child.stderr!);
   child.on('error', () => undefined);
   child.on('exit', () => {
     setTimeout(() => child.stderr?.destroy(), CLOSE_AFTER_EXIT_MS).unref();
+    // Shutting down, nobody hears about this pppd any more: reaped is all that matters (a
+    // pipe still queued for a closed channel would hold 'close' back).
+    if (closing && [...children.values()].every(reaped)) process.exit(0);
   });
-  // 'close': reaped and stderr drained (stdin and stdout are already the worker's).
+  // 'close': reaped and stderr drained (stdin, also its stdout, is already the worker's).
   child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
     children.delete(id);
     send({ t: 'exit', id, code, signal });
@@ -99,15 +109,19 @@ function relayLog(id: number, stderr: Readable): void {
   });
 }
 
+function reaped(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 /** Signal a pppd only while it is ours and unreaped: a reused PID is never signalled. */
 function signal(child: ChildProcess, sig: NodeJS.Signals): void {
-  if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  if (!reaped(child)) child.kill(sig);
 }
 
 function shutdown(): void {
   if (closing) return;
   closing = true;
-  if (children.size === 0) process.exit(0);
+  if ([...children.values()].every(reaped)) process.exit(0);
   for (const child of children.values()) signal(child, 'SIGTERM');
   setTimeout(() => {
     for (const child of children.values()) signal(child, 'SIGKILL');
@@ -129,6 +143,11 @@ process.on('message', (m: SpawnerRequest) => {
   }
 });
 process.on('disconnect', shutdown);
+// Node postpones 'disconnect' until queued handles are sent, and a handle sent just as the
+// worker died is never acknowledged: 'disconnect' never comes, but `connected` turns false.
+setInterval(() => {
+  if (!process.connected) shutdown();
+}, 1000).unref();
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 // The daemon reloads on SIGHUP; one sent to the whole process group must not end us.

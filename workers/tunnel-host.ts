@@ -81,6 +81,7 @@ class TunnelHost implements HostApi {
       throw new Error(`${this.task.actorModule} exports no actor factory`);
     }
     this.factory = factory;
+    mod.initThread?.(this.log);
     const done = new Promise<void>((resolve) => {
       this.onQuit = resolve;
     });

@@ -1,6 +1,7 @@
 // The tunnel actor: one L2TP tunnel on a worker thread. It owns the tunnel's control state
 // machine (src/control), its sessions' data paths and their pppd children, and one timer.
 // The runtime hands it datagrams; everything it sends goes back through ctx.sendDatagram.
+import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import type {
   ActorContext,
@@ -394,4 +395,12 @@ function pppdExitResult(code: number | null, signal: string | null): ResultCodeV
 
 export default function createActor(init: ActorInit, ctx: ActorContext): TunnelActor {
   return new L2tpTunnelActor(init, ctx);
+}
+
+/**
+ * Each worker starts its pppd spawner with the thread: the first subscriber does not wait for
+ * it, a broken spawner shows at start-up, and its memory is part of the idle daemon's.
+ */
+export function initThread(log: Logger): void {
+  pppdSpawner.start(log);
 }

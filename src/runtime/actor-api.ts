@@ -83,4 +83,6 @@ export type ActorFactory = (init: ActorInit, ctx: ActorContext) => TunnelActor;
 export interface ActorModule {
   default?: ActorFactory;
   createActor?: ActorFactory;
+  /** Called once per worker thread, before its first actor: per-thread resources. */
+  initThread?: (log: Logger) => void;
 }

@@ -1,6 +1,6 @@
 // The worker's side of its pppd spawner (workers/pppd-spawner.ts): one spawner process per
 // worker thread, started on the first spawn, asked by message to start and signal pppds.
-// pppd's stdin and stdout pipes come back as sockets handed over the IPC channel, so frames
+// pppd's stdin and stdout (one socket) come back handed over the IPC channel, so frames
 // go between this thread and pppd directly; only spawns, signals, pppd's log lines and exits
 // are messages.
 //
@@ -35,9 +35,8 @@ export type SpawnerRequest = SpawnRequest | KillRequest;
 
 export type SpawnerReply =
   | { t: 'ready'; pid: number }
-  /** pppd runs; its stdin comes with this message (and its stdout with the next). */
+  /** pppd runs; the socket that is both its stdin and its stdout comes with this message. */
   | { t: 'started'; id: number; pid: number }
-  | { t: 'stdout'; id: number }
   /** A line pppd wrote to its log (fd 2). */
   | { t: 'log'; id: number; line: string }
   /** pppd was reaped (or never started: `error`). The last message about `id`. */
@@ -45,9 +44,8 @@ export type SpawnerReply =
 
 /** What one spawned pppd hears (PppdProcess implements it). */
 export interface SpawnedChild {
-  /** A pipe is missing (undefined) when pppd closed it before the spawner could send it. */
-  onStarted(pid: number, stdin: Socket | undefined): void;
-  onStdout(stdout: Socket | undefined): void;
+  /** `io` (pppd's stdin and stdout) is missing when pppd closed it before it could be sent. */
+  onStarted(pid: number, io: Socket | undefined): void;
   onLog(line: string): void;
   onExited(code: number | null, signal: string | null, error: string | undefined): void;
   /** The spawner died: this pppd is no longer ours to signal or wait for. */
@@ -75,6 +73,11 @@ export class PppdSpawnerClient {
 
   get pendingStarts(): number {
     return this.starting.size;
+  }
+
+  /** Start the spawner now rather than on the first pppd (no-op if it runs). */
+  start(log: Logger): void {
+    this.proc ??= this.fork(log);
   }
 
   /** Ask for a pppd; `log` is used for the spawner's own events if this starts one. */
@@ -139,9 +142,6 @@ export class PppdSpawnerClient {
       case 'started':
         this.starting.delete(m.id);
         child.onStarted(m.pid, handle);
-        break;
-      case 'stdout':
-        child.onStdout(handle);
         break;
       case 'log':
         child.onLog(m.line);

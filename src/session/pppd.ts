@@ -1,10 +1,10 @@
-// One pppd per session, connected to the session's data path by pipes.
+// One pppd per session, connected to the session's data path by a socket.
 //
 // pppd runs with `notty`: it allocates its own pty pair and relays between it and its
-// stdin/stdout, so we talk async HDLC over two plain pipes. No native module (node-pty
+// stdin/stdout, so we talk async HDLC over one socket that is both. No native module (node-pty
 // aborts the whole process when a worker thread that owns ptys is terminated: see
 // docs/architecture/ppp.md), safe in worker threads. pppd is started by this thread's
-// spawner process (pppd-spawner-client.ts), which hands its stdin and stdout back to us:
+// spawner process (pppd-spawner-client.ts), which hands that socket back to us:
 // frames never cross the spawner.
 
 import type { Socket } from 'node:net';
@@ -83,9 +83,9 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   /** The spawner's name for this pppd; 0 before start(). */
   private id = 0;
   private pidValue: number | undefined;
-  private stdin: Socket | null = null;
-  private stdout: Socket | null = null;
-  private stdoutDone = false;
+  /** pppd's stdin and stdout: one socket. */
+  private io: Socket | null = null;
+  private ioClosed = false;
   private txAccm = DEFAULT_TX_ACCM;
   private exited = false;
   private finished = false;
@@ -140,7 +140,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   }
 
   /**
-   * Ask the thread's spawner for pppd. Asynchronous: frames written until its stdin arrives
+   * Ask the thread's spawner for pppd. Asynchronous: frames written until its socket arrives
    * wait for it (up to `maxQueuedBytes`), as they would in a pipe.
    */
   start(): void {
@@ -151,16 +151,16 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
 
   /** HDLC-encode a PPP frame with the current transmit ACCM and queue it for pppd. */
   writeFrame(frame: Uint8Array): boolean {
-    const stdin = this.stdin;
-    if (stdin === null && this.id !== 0 && this.pidValue === undefined && !this.exited) {
+    const io = this.io;
+    if (io === null && this.id !== 0 && this.pidValue === undefined && !this.exited) {
       return this.writeEarly(frame);
     }
-    if (stdin === null || this.exited || stdin.destroyed) {
+    if (io === null || this.exited || io.destroyed) {
       this.framesDropped++;
       return false;
     }
     const need = maxAsyncFrameLength(frame.length);
-    const queued = stdin.writableLength + (this.pendingEnd - this.pendingStart);
+    const queued = io.writableLength + (this.pendingEnd - this.pendingStart);
     if (queued + need > (this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES)) {
       this.framesDropped++;
       return false;
@@ -201,8 +201,8 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     const slab = this.pendingSlab;
     if (slab === null) return;
     this.pendingSlab = null;
-    if (this.pendingEnd > this.pendingStart && this.stdin !== null && !this.stdin.destroyed) {
-      this.stdin.write(slab.subarray(this.pendingStart, this.pendingEnd));
+    if (this.pendingEnd > this.pendingStart && this.io !== null && !this.io.destroyed) {
+      this.io.write(slab.subarray(this.pendingStart, this.pendingEnd));
     }
   }
 
@@ -241,31 +241,26 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
 
   // --- SpawnedChild: what the spawner tells us ---
 
-  onStarted(pid: number, stdin: Socket | undefined): void {
+  onStarted(pid: number, io: Socket | undefined): void {
     this.pidValue = pid;
-    if (stdin !== undefined) {
-      this.stdin = stdin;
-      // EPIPE when pppd dies with frames in flight: the exit report covers it.
-      stdin.on('error', noop);
-      if (this.early !== undefined) stdin.write(Buffer.concat(this.early));
-    }
+    const early = this.early;
     this.early = undefined;
-    this.earlyBytes = 0;
     this.log.info(this.fields({ pid, path: this.opts.path, args: this.opts.args }), 'pppd started');
-  }
-
-  onStdout(stdout: Socket | undefined): void {
-    if (stdout === undefined) {
-      this.stdoutDone = true;
+    if (io === undefined) {
+      this.ioClosed = true;
       return;
     }
-    this.stdout = stdout;
-    stdout.on('data', (chunk: Buffer) => this.deframer.push(chunk));
-    stdout.on('error', noop);
-    stdout.on('close', () => {
-      this.stdoutDone = true;
+    // One socket is pppd's stdin and stdout: frames go out and come back on it.
+    this.io = io;
+    // EPIPE when pppd dies with frames in flight: the exit report covers it.
+    io.on('error', noop);
+    io.on('data', (chunk: Buffer) => this.deframer.push(chunk));
+    io.on('close', () => {
+      this.ioClosed = true;
       if (this.exited) this.finish();
     });
+    if (early !== undefined) io.write(Buffer.concat(early));
+    this.earlyBytes = 0;
   }
 
   onLog(line: string): void {
@@ -282,12 +277,12 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     } else {
       this.log.info(this.fields({ pid: this.pid, code, signal }), 'pppd exited');
     }
-    if (this.stdout === null || this.stdoutDone) {
+    if (this.io === null || this.ioClosed) {
       this.finish();
       return;
     }
     // A grandchild holding pppd's stdout must not keep the session alive.
-    this.closeTimer = setTimeout(() => this.destroyStdio(), CLOSE_AFTER_EXIT_MS);
+    this.closeTimer = setTimeout(() => this.io?.destroy(), CLOSE_AFTER_EXIT_MS);
     this.closeTimer.unref();
   }
 
@@ -301,11 +296,6 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     return this.opts.logFields === undefined ? o : { ...this.opts.logFields, ...o };
   }
 
-  private destroyStdio(): void {
-    this.stdin?.destroy();
-    this.stdout?.destroy();
-  }
-
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
@@ -313,8 +303,8 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     clearTimeout(this.closeTimer);
     this.pendingSlab = null;
     this.early = undefined;
-    this.destroyStdio();
-    this.stdin = null;
+    this.io?.destroy();
+    this.io = null;
     this.sink.onExit(this.exitCode, this.exitSignal);
     const waiters = this.stopWaiters;
     this.stopWaiters = undefined;
