@@ -177,7 +177,7 @@ function readWorkers(c: Checker, v: Located): 'auto' | number {
   if (v.node === null) return DEFAULTS.workers;
   const scalar = (v.node as { value?: unknown }).value;
   if (scalar === 'auto') return 'auto';
-  return c.int(v, 1, 1, 1024);
+  return c.int(v, 1, 0, 1024);
 }
 
 /** 'addr:port' or '[v6addr]:port', or off. */

@@ -55,7 +55,7 @@ export interface DedicatedWorker {
 
 export interface SupervisorOptions {
   listen: ListenEndpoint[];
-  /** Shared workers; 'auto' = os.availableParallelism(). Default 'auto'. */
+  /** Shared workers; 'auto' = os.availableParallelism(); 0 = actors on the main thread. Default 'auto'. */
   workers?: number | 'auto';
   /** The actor module (file path or file: URL); its default or `createActor` export is the factory. */
   actorModule: string | URL;
@@ -208,7 +208,9 @@ export class Supervisor implements SlotListener {
     const shared =
       this.opts.workers === undefined || this.opts.workers === 'auto'
         ? availableParallelism()
-        : Math.max(1, Math.floor(this.opts.workers));
+        : Math.max(0, Math.floor(this.opts.workers));
+    // 0: the actors run on this thread (one inline slot), to measure what the threads buy.
+    if (shared === 0) this.sharedSlots.push(this.newSlot(undefined, true));
     for (let i = 0; i < shared; i++) this.sharedSlots.push(this.newSlot(undefined));
     for (const dedicated of this.opts.dedicatedWorkers ?? []) {
       const slot = this.newSlot(dedicated.name);
@@ -270,7 +272,7 @@ export class Supervisor implements SlotListener {
     this.log.info('supervisor stopped');
   }
 
-  private newSlot(dedicatedKey: string | undefined): WorkerSlot {
+  private newSlot(dedicatedKey: string | undefined, inline = false): WorkerSlot {
     const slot = new WorkerSlot(
       {
         index: this.slots.length,
@@ -283,6 +285,7 @@ export class Supervisor implements SlotListener {
         resourceLimits: this.opts.resourceLimits,
         faultInjection: this.opts.faultInjection === true,
         dedicatedKey,
+        inline,
         log: this.log,
       },
       this,

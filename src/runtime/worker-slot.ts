@@ -26,6 +26,11 @@ export interface SlotOptions {
   faultInjection: boolean;
   /** Peers pinned to this worker; undefined for the shared pool. */
   dedicatedKey: string | undefined;
+  /**
+   * Run the tunnel host on the calling (main) thread instead of a worker thread: the same
+   * code and ports, no thread hop. For measuring what the threads buy; no crash isolation.
+   */
+  inline?: boolean;
   log: Logger;
 }
 
@@ -58,7 +63,7 @@ export class WorkerSlot {
   tunnels = 0;
   /** Bumped at every host start: answers meant for a dead host are not given to its successor. */
   generation = 0;
-  private readonly pool: Piscina;
+  private readonly pool: Piscina | undefined;
   private dataPort: MessagePort | undefined;
   private rpc: Comlink.Remote<HostApi> | undefined;
   private rejectDeath: (err: Error) => void = () => {};
@@ -91,6 +96,7 @@ export class WorkerSlot {
   ) {
     this.index = opts.index;
     this.dedicatedKey = opts.dedicatedKey;
+    if (opts.inline === true) return;
     this.pool = new Piscina({
       filename: opts.hostFile,
       name: 'default',
@@ -138,7 +144,10 @@ export class WorkerSlot {
     this.acked = 0;
     this.generation++;
     this.startedAt = Date.now();
-    const run = this.pool.run(task, { transferList: [data.port2, rpc.port2] });
+    const run =
+      this.pool === undefined
+        ? runOnThisThread(this.opts.hostFile, task)
+        : this.pool.run(task, { transferList: [data.port2, rpc.port2] });
     run.then(
       () => this.onTaskEnd(new Error('tunnel host ended unexpectedly'), data.port1, rpcPort),
       (err: unknown) => this.onTaskEnd(err, data.port1, rpcPort),
@@ -227,7 +236,7 @@ export class WorkerSlot {
     this.alive = false;
     const quit = this.call((api) => api.quit()).catch(() => {});
     await Promise.race([quit, delay(timeoutMs)]);
-    await this.pool.destroy().catch(() => {});
+    await this.pool?.destroy().catch(() => {});
     this.dataPort?.close();
   }
 
@@ -269,6 +278,11 @@ export class WorkerSlot {
       // onTaskEnd has scheduled the next attempt.
     });
   }
+}
+
+async function runOnThisThread(hostFile: string, task: HostTask): Promise<void> {
+  const host = (await import(hostFile)) as { default: (task: HostTask) => Promise<void> };
+  await host.default(task);
 }
 
 function delay(ms: number): Promise<void> {

@@ -69,11 +69,11 @@ async function withDaemons(
   }
 }
 
-test('a LAC and an LNS bring up a tunnel and a session, and PPP frames cross both ways', async () => {
-  const lnsPort = basePort;
+/** A session up with traffic both ways, hung up from the LNS, the tunnel closed by the LAC. */
+async function fullCall(lnsPort: number, workers: (yaml: string) => string): Promise<void> {
   await withDaemons(
-    { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'lcp' } },
-    { yaml: lacYaml(lnsPort + 1, lnsPort), env: { STANDIN_MODE: 'lcp' } },
+    { yaml: workers(lnsYaml(lnsPort)), env: { STANDIN_MODE: 'lcp' } },
+    { yaml: workers(lacYaml(lnsPort + 1, lnsPort)), env: { STANDIN_MODE: 'lcp' } },
     async (lns, lac) => {
       const up = await waitFor(
         'an established session on the LNS with traffic both ways',
@@ -126,7 +126,13 @@ test('a LAC and an LNS bring up a tunnel and a session, and PPP frames cross bot
       );
     },
   );
-});
+}
+
+test('a LAC and an LNS bring up a tunnel and a session, and PPP frames cross both ways', () =>
+  fullCall(basePort, (yaml) => yaml));
+
+test('the same with workers: 0, every tunnel actor on the main thread', () =>
+  fullCall(basePort + 70, (yaml) => yaml.replace(/^workers: \d+$/m, 'workers: 0')));
 
 test('a peer outside the allowed ranges is refused, and the log says which rule refused it', async () => {
   const lnsPort = basePort + 10;

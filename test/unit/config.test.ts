@@ -73,7 +73,7 @@ test('durations are stored as milliseconds', () => {
 
 test('a wrong type names file, line, column and key', () => {
   assert.deepEqual(errors('workers: many\n'), [
-    `${FILE}:1:10: workers: must be a whole number from 1 to 1024`,
+    `${FILE}:1:10: workers: must be a whole number from 0 to 1024`,
   ]);
   assert.deepEqual(errors('lns:\n  - name: a\n    hidden: maybe\n'), [
     `${FILE}:3:13: lns[0].hidden: must be true or false`,
