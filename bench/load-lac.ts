@@ -13,6 +13,7 @@ import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { TunnelEvent } from '../src/control/events.js';
 import { reliableConfig } from '../src/control/reliable.js';
+import { CdnResult } from '../src/protocol/types.js';
 import { Tunnel } from '../src/control/tunnel.js';
 import { decodeHeader, HeaderStatus, newHeader } from '../src/protocol/header.js';
 import { DataChannel } from '../src/session/data-channel.js';
@@ -35,6 +36,8 @@ export interface ShardConfig {
 export interface SetupResult {
   up: number;
   failed: number;
+  /** Calls refused with CDN 4 (the LNS's admission cap) and placed again. */
+  retried?: number;
   /** performance.timeOrigin-based wall clock (ms), comparable across threads. */
   startedAt: number;
   lastUpAt: number;
@@ -91,6 +94,8 @@ export const MAX_FRAME = 1500;
 const PATTERN_PERIOD = 251;
 const TICK_MS = 10;
 const PROBE_RESEND_MS = 500;
+/** Wait before placing again a call the LNS refused for lack of facilities (CDN 4). */
+const CALL_RETRY_MS = 1000;
 
 /** Every octet value, in an order that spreads the escaped ones; long enough for any offset. */
 const PATTERN = (() => {
@@ -163,6 +168,7 @@ export class LoadShard {
   private tunnelLastUp = 0;
   private sessionsUp = 0;
   private sessionsFailed = 0;
+  private callsRetried = 0;
   private sessionLastUp = 0;
   private lastAlive = 0;
   private traffic: TrafficResult = emptyTraffic(0);
@@ -205,9 +211,22 @@ export class LoadShard {
     return {
       up: this.sessionsUp,
       failed: total - this.sessionsUp,
+      retried: this.callsRetried,
       startedAt: wallClock(t0),
       lastUpAt: wallClock(placed > 0 ? this.sessionLastUp : t0),
     };
+  }
+
+  private placeAgain(lt: LacTunnel, s: LacSession): void {
+    const id = lt.up && !lt.retired ? lt.tunnel.placeCall(now(), 'incoming') : 0;
+    if (id === 0) {
+      s.failed = true;
+      this.sessionsFailed++;
+      return;
+    }
+    s.localId = id;
+    lt.sessions.set(id, s);
+    lt.deadline = lt.tunnel.nextDeadline();
   }
 
   /** Every call of one tunnel (ICRQ each); returns how many were placed. */
@@ -471,8 +490,16 @@ export class LoadShard {
       case 'session-down': {
         const s = lt.sessions.get(e.localSessionId);
         if (s && !s.up && !s.failed) {
-          s.failed = true;
-          this.sessionsFailed++;
+          lt.sessions.delete(e.localSessionId);
+          // As a real LAC does: a call refused for lack of facilities for now (CDN 4, the
+          // LNS's admission cap on pppd starts) is placed again a little later.
+          if (e.result.result === CdnResult.NoFacilitiesTemporary && !lt.retired) {
+            this.callsRetried++;
+            setTimeout(() => this.placeAgain(lt, s), CALL_RETRY_MS);
+          } else {
+            s.failed = true;
+            this.sessionsFailed++;
+          }
         }
         break;
       }

@@ -37,6 +37,8 @@ export interface ScenarioReport {
   tunnelsPerSec?: number;
   sessionsUp?: number;
   sessionFailures?: number;
+  /** Calls the LNS refused with CDN 4 (admission) that the generator placed again. */
+  callsRetried?: number;
   sessionSetupSeconds?: number;
   sessionsPerSec?: number;
   /** Sessions whose probe frame came back (their pppd runs and echoes). */
@@ -159,8 +161,10 @@ function table(header: string[], rows: string[][], leftColumns = 2): string {
 }
 
 const size = (r: ScenarioReport): string => `${r.tunnels}x${r.sessionsPerTunnel}`;
-const count = (up: number | undefined, failed: number | undefined): string =>
-  up === undefined ? '-' : `${up}${failed ? ` (${failed} failed)` : ''}`;
+const count = (up: number | undefined, failed: number | undefined, retried = 0): string =>
+  up === undefined
+    ? '-'
+    : `${up}${failed ? ` (${failed} failed)` : ''}${retried ? ` (${retried} retried)` : ''}`;
 
 export function setupTable(reports: ScenarioReport[]): string {
   const rows = reports
@@ -171,7 +175,7 @@ export function setupTable(reports: ScenarioReport[]): string {
       count(r.tunnelsUp, r.tunnelFailures),
       fmt(r.tunnelSetupSeconds, 2),
       fmt(r.tunnelsPerSec),
-      count(r.sessionsUp, r.sessionFailures),
+      count(r.sessionsUp, r.sessionFailures, r.callsRetried),
       fmt(r.sessionSetupSeconds, 2),
       fmt(r.sessionsPerSec),
       fmt(r.sessionsAlive),

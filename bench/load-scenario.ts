@@ -185,6 +185,7 @@ export async function scenario(
       Object.assign(report, {
         sessionsUp: s.up,
         sessionFailures: s.failed,
+        callsRetried: s.retried,
         sessionSetupSeconds: s.seconds,
         sessionsPerSec: s.up / Math.max(s.seconds, 1e-3),
       });

@@ -67,6 +67,7 @@ export function shardConfigs(
 export function mergeSetup(parts: SetupResult[]): {
   up: number;
   failed: number;
+  retried: number;
   seconds: number;
   startedAt: number;
 } {
@@ -75,6 +76,7 @@ export function mergeSetup(parts: SetupResult[]): {
   return {
     up: parts.reduce((n, p) => n + p.up, 0),
     failed: parts.reduce((n, p) => n + p.failed, 0),
+    retried: parts.reduce((n, p) => n + (p.retried ?? 0), 0),
     seconds: Math.max(0, last - start) / 1000,
     startedAt: start,
   };
