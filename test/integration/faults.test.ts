@@ -340,12 +340,14 @@ test(
       ),
     );
     const lac = await LacClient.open({ port });
+    let spawner: number | undefined;
     try {
       await lac.up;
       const first = await lac.call();
       await lac.echo(first);
-      // A stopped spawner answers no spawn request: starts stay pending.
-      const [spawner] = spawnersOf(lns.child.pid!);
+      // A stopped spawner answers no spawn request: starts stay pending. The tunnel's
+      // worker's spawner is the one with a pppd.
+      spawner = spawnersOf(lns.child.pid!).find((s) => childrenOf(s).length > 0);
       process.kill(spawner!, 'SIGSTOP');
       const pending = [await lac.call(), await lac.call()];
       await waitFor('both pending calls given addresses (their pppds requested)', async () =>
@@ -354,6 +356,7 @@ test(
       await sleep(300);
       await assert.rejects(lac.call(), /"result":4/);
       process.kill(spawner!, 'SIGCONT');
+      spawner = undefined;
       for (const sid of pending) await lac.echo(sid);
       const after = await lac.call();
       await lac.echo(after);
@@ -361,6 +364,7 @@ test(
       process.stderr.write(`--- LNS output ---\n${lns.output().slice(-30_000)}\n`);
       throw err;
     } finally {
+      if (spawner !== undefined) process.kill(spawner, 'SIGCONT');
       lac.destroy();
       await lns.stop();
     }
