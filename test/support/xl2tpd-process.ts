@@ -8,12 +8,13 @@
 // touched (the bind mount vanishes with the namespace).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STAND_IN_PPPD } from './daemon-process.js';
+import { childrenOf } from './proc.js';
 
 export const XL2TPD_BIN = '/usr/sbin/xl2tpd';
 const PPPD_PATH = '/usr/sbin/pppd';
@@ -89,7 +90,7 @@ export async function startXl2tpd(opts: Xl2tpdOptions): Promise<Xl2tpdHandle> {
   const seen = new Set<number>();
 
   const pppdPids = (): number[] => {
-    const pids = child.pid === undefined ? [] : childrenOf(child.pid);
+    const pids = child.pid === undefined ? [] : childrenOf(child.pid).map((c) => c.pid);
     for (const p of pids) seen.add(p);
     return pids;
   };
@@ -155,24 +156,6 @@ export async function startXl2tpd(opts: Xl2tpdOptions): Promise<Xl2tpdHandle> {
     throw new Error(`${(err as Error).message}\n--- xl2tpd output ---\n${out}`, { cause: err });
   }
   return handle;
-}
-
-/** Direct children of `pid`, from /proc (Linux). */
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) === pid) found.push(Number(name));
-  }
-  return found;
 }
 
 // ---- Capture relay ----
