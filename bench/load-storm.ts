@@ -72,7 +72,8 @@ export async function storm(
   const load = new Shards(
     shardConfigs({ ...base, window: 1 }, '127.0.0.1', lns.port, tunnels, spt),
   );
-  const witness =
+  // Witness tunnels, `sessions` sessions each, with hellos every WITNESS_HELLO_MS.
+  const witnessShards = (sessions: number): Shards | undefined =>
     witnesses > 0
       ? new Shards(
           shardConfigs(
@@ -80,23 +81,13 @@ export async function storm(
             '127.0.0.1',
             lns.port,
             witnesses,
-            1,
+            sessions,
           ),
         )
       : undefined;
+  const witness = witnessShards(1);
   // Data counts as "heard" and suppresses hellos, so hellos run on idle tunnels of their own.
-  const idle =
-    witnesses > 0
-      ? new Shards(
-          shardConfigs(
-            { ...base, shards: 1, window: 1, helloIntervalMs: WITNESS_HELLO_MS },
-            '127.0.0.1',
-            lns.port,
-            witnesses,
-            0,
-          ),
-        )
-      : undefined;
+  const idle = witnessShards(0);
   const watched = [load, witness, idle].filter((x): x is Shards => x !== undefined);
   const unwatch = watchLns(lns, watched);
   try {
