@@ -132,7 +132,6 @@ export interface SupervisorStats {
 }
 
 const DEFAULT_HOST_FILE = new URL('../../workers/tunnel-host.js', import.meta.url);
-const CHILD_KILL_GRACE_MS = 2000;
 
 function newDrops(): DropCounters {
   return {
@@ -175,8 +174,6 @@ export class Supervisor implements SlotListener {
   private readonly peek: PeekResult = { tunnelId: 0, sessionId: 0 };
   private readonly scan: TunnelZeroScan = { messageType: 0, assignedTunnelId: 0 };
   private readonly drops = newDrops();
-  /** pppd (or other child) PIDs per tunnel, from 'child-spawned'/'child-exited' notifications. */
-  private readonly children = new Map<number, Set<number>>();
   private readonly expiring = new Set<number>();
   private received = 0;
   private forwarded = 0;
@@ -515,7 +512,6 @@ export class Supervisor implements SlotListener {
     if (!rec) return undefined;
     const slot = this.slots[rec.slot];
     if (slot) slot.tunnels--;
-    this.children.delete(tid);
     this.expiring.delete(tid);
     return rec;
   }
@@ -564,12 +560,6 @@ export class Supervisor implements SlotListener {
         this.table.markUp(ev.tid, Number(event.peerTunnelId) || 0);
       } else if (event.type === 'tunnel-down' && !rec.up) {
         this.table.markSettled(ev.tid);
-      } else if (event.type === 'child-spawned' && typeof event.pid === 'number') {
-        let set = this.children.get(ev.tid);
-        if (!set) this.children.set(ev.tid, (set = new Set()));
-        set.add(event.pid);
-      } else if (event.type === 'child-exited' && typeof event.pid === 'number') {
-        this.children.get(ev.tid)?.delete(event.pid);
       }
       this.emit({ type: 'actor-event', tunnelId: ev.tid, peer: rec.peer, event });
     } else if (ev.kind === 'request') {
@@ -625,7 +615,6 @@ export class Supervisor implements SlotListener {
     const lost = this.table.onSlot(slot.index);
     for (const rec of lost) {
       const stopCcnSent = this.sendLostTunnelStopCcn(rec);
-      this.killChildren(rec.tunnelId);
       this.free(rec.tunnelId);
       this.emit({
         type: 'tunnel-lost',
@@ -650,19 +639,6 @@ export class Supervisor implements SlotListener {
     const t = this.table;
     const buf = encodeGeneralErrorStopCcn(tid, rec.peerTunnelId, t.nextNs[tid]!, t.nextNr[tid]!);
     return this.sendTo({ ...rec.peer, port: t.peerPort[tid]! }, buf);
-  }
-
-  /**
-   * A dead worker's children (pppd) outlive its thread: end them. They are our children and
-   * nobody reaps them once their thread's loop is gone, so the PID cannot have been reused.
-   */
-  private killChildren(tid: number): void {
-    const pids = this.children.get(tid);
-    if (!pids) return;
-    for (const pid of pids) {
-      signal(pid, 'SIGTERM');
-      setTimeout(() => signal(pid, 'SIGKILL'), CHILD_KILL_GRACE_MS).unref();
-    }
   }
 
   private sendTo(peer: PeerAddress, buf: Uint8Array): boolean {
@@ -807,14 +783,6 @@ export class Supervisor implements SlotListener {
 function toFileUrl(path: string | URL): string {
   if (path instanceof URL) return path.href;
   return path.startsWith('file:') ? path : pathToFileURL(path).href;
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // Already gone.
-  }
 }
 
 function sleep(ms: number): Promise<void> {
