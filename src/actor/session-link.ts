@@ -67,8 +67,8 @@ export class SessionLink implements DataChannelSink, PppdSink {
 
   /**
    * Start pppd for this session with the given IPCP addresses (either may be absent),
-   * through the worker's spawner (asynchronous). Frames that arrive before it runs are
-   * dropped and counted by PppdProcess, as during the address request here.
+   * through the worker's spawner (asynchronous). Frames that arrive before it runs wait in
+   * PppdProcess (bounded, as a pipe would hold them).
    */
   startPppd(addresses: SessionAddresses, peerAddress: string): void {
     if (this.stopped) return;

@@ -189,29 +189,20 @@ export class DataChannel {
    * Undefined, counted in txDropped, when the message would exceed 65535 octets.
    */
   encapsulate(frame: Uint8Array, priority = false): Uint8Array | undefined {
-    const header = this.header;
-    header.sequence = this.locked || this.peerSequenced;
-    header.priority = priority;
-    const headerLength = dataHeaderLength(header);
+    const headerLength = this.prepareHeader(priority);
     const total = headerLength + frame.length;
     if (total > MAX_MESSAGE_LENGTH) {
       this.stats.txDropped++;
       return undefined;
     }
     const out = new Uint8Array(total);
-    writeDataHeader(out, 0, header, total, this.peerTunnelId, this.peerSessionId, this.txNs);
-    if (header.sequence) this.txNs = seqNext(this.txNs);
     out.set(frame, headerLength);
-    this.stats.txPackets++;
-    this.stats.txBytes += frame.length;
-    return out;
+    return this.sealMessage(out, frame.length);
   }
 
   /** Octets the header of our next data message takes: the headroom a frame source should leave. */
   headerLength(): number {
-    const header = this.header;
-    header.sequence = this.locked || this.peerSequenced;
-    return dataHeaderLength(header);
+    return this.prepareHeader(false);
   }
 
   /**
@@ -222,10 +213,7 @@ export class DataChannel {
    * falls back to `encapsulate`.
    */
   encapsulateOwned(frame: Uint8Array, priority = false): Uint8Array | undefined {
-    const header = this.header;
-    header.sequence = this.locked || this.peerSequenced;
-    header.priority = priority;
-    const headerLength = dataHeaderLength(header);
+    const headerLength = this.prepareHeader(priority);
     const buffer = frame.buffer;
     const total = headerLength + frame.length;
     if (
@@ -236,11 +224,24 @@ export class DataChannel {
     ) {
       return this.encapsulate(frame, priority);
     }
-    const out = new Uint8Array(buffer);
-    writeDataHeader(out, 0, header, total, this.peerTunnelId, this.peerSessionId, this.txNs);
+    return this.sealMessage(new Uint8Array(buffer), frame.length);
+  }
+
+  /** Set S and P of the header of our next data message; returns its length. */
+  private prepareHeader(priority: boolean): number {
+    const header = this.header;
+    header.sequence = this.sendsSequence;
+    header.priority = priority;
+    return dataHeaderLength(header);
+  }
+
+  /** Write the prepared header at the start of `out` (the whole message), advance Ns, count. */
+  private sealMessage(out: Uint8Array, payloadLength: number): Uint8Array {
+    const header = this.header;
+    writeDataHeader(out, 0, header, out.length, this.peerTunnelId, this.peerSessionId, this.txNs);
     if (header.sequence) this.txNs = seqNext(this.txNs);
     this.stats.txPackets++;
-    this.stats.txBytes += frame.length;
+    this.stats.txBytes += payloadLength;
     return out;
   }
 

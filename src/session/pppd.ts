@@ -80,6 +80,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   private readonly sink: PppdSink;
   private readonly log: Logger;
   private readonly deframer: AsyncDeframer;
+  private readonly maxQueuedBytes: number;
   /** The spawner's name for this pppd; 0 before start(). */
   private id = 0;
   private pidValue: number | undefined;
@@ -109,6 +110,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     this.opts = opts;
     this.sink = sink;
     this.log = logger;
+    this.maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     this.deframer = new AsyncDeframer(this, {
       maxFrameLength: opts.maxFrameLength,
       headroom: opts.headroom,
@@ -161,7 +163,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     }
     const need = maxAsyncFrameLength(frame.length);
     const queued = io.writableLength + (this.pendingEnd - this.pendingStart);
-    if (queued + need > (this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES)) {
+    if (queued + need > this.maxQueuedBytes) {
       this.framesDropped++;
       return false;
     }
@@ -183,7 +185,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
 
   private writeEarly(frame: Uint8Array): boolean {
     const need = maxAsyncFrameLength(frame.length);
-    if (this.earlyBytes + need > (this.opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES)) {
+    if (this.earlyBytes + need > this.maxQueuedBytes) {
       this.framesDropped++;
       return false;
     }
@@ -288,7 +290,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
 
   onSpawnerLost(): void {
     this.exited = true;
-    // Closing its pipes ends an orphaned pppd (EOF on stdin, hangup); it is init's to reap.
+    // Closing its socket ends an orphaned pppd (EOF on stdin, hangup); it is init's to reap.
     this.finish();
   }
 
@@ -313,7 +315,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
 }
 
 function noop(): void {
-  // errors on pppd's pipes are reported by its exit
+  // errors on pppd's socket are reported by its exit
 }
 
 /**
