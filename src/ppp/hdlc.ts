@@ -85,22 +85,21 @@ export function encodeAsyncFrameInto(
   }
   // The FCS goes out ones' complemented, least significant octet first (RFC 1662 §C.2).
   fcs ^= 0xffff;
-  let b = fcs & 0xff;
-  if (escape[b] === 0) {
-    out[o++] = b;
-  } else {
-    out[o++] = HDLC_ESCAPE;
-    out[o++] = b ^ HDLC_XOR;
-  }
-  b = fcs >>> 8;
-  if (escape[b] === 0) {
-    out[o++] = b;
-  } else {
-    out[o++] = HDLC_ESCAPE;
-    out[o++] = b ^ HDLC_XOR;
-  }
+  o = putEscaped(out, o, fcs & 0xff, escape);
+  o = putEscaped(out, o, fcs >>> 8, escape);
   out[o++] = HDLC_FLAG;
   return o;
+}
+
+/** One octet, escaped if `escape` says so; returns the next offset. */
+function putEscaped(out: Uint8Array, o: number, b: number, escape: Uint8Array): number {
+  if (escape[b] === 0) {
+    out[o] = b;
+    return o + 1;
+  }
+  out[o] = HDLC_ESCAPE;
+  out[o + 1] = b ^ HDLC_XOR;
+  return o + 2;
 }
 
 /**
