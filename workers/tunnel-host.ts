@@ -347,7 +347,8 @@ class TunnelHost implements HostApi {
     });
   }
 
-  reply(requestId: number, result: unknown, error?: string): void {
+  /** The daemon's answer to a `request` event (an error answer rejects the actor's promise). */
+  private reply(requestId: number, result: unknown, error?: string): void {
     const waiter = this.pending.get(requestId);
     if (waiter === undefined) return;
     this.pending.delete(requestId);

@@ -46,7 +46,7 @@ export interface ActorReply {
 export type HostEvent =
   | { kind: 'notify'; tid: number; event: ActorEvent }
   | { kind: 'closed'; tid: number }
-  /** An actor asks the daemon something (e.g. an address from a pool); answered by HostApi.reply. */
+  /** An actor asks the daemon something (e.g. an address from a pool); answered by an ActorReply in an InboundBatch. */
   | { kind: 'request'; tid: number; requestId: number; event: ActorEvent }
   | { kind: 'crashed'; tid: number; error: ErrorData };
 
@@ -98,6 +98,4 @@ export interface HostApi {
   /** Ends the host task. */
   quit(): void;
   injectFault(tid: number, kind: FaultKind): void;
-  /** The daemon's answer to a `request` event (an Error answer rejects the actor's promise). */
-  reply(requestId: number, result: unknown, error?: string): void;
 }

@@ -67,9 +67,7 @@ export class PppdSpawnerClient {
   private nextId = 1;
   private log: Logger | undefined;
   /** PID of the current spawner, once it has said so. */
-  pid: number | undefined;
-  /** Spawners started by this thread (1 unless one died). */
-  forks = 0;
+  private pid: number | undefined;
 
   get pendingStarts(): number {
     return this.starting.size;
@@ -117,7 +115,6 @@ export class PppdSpawnerClient {
       { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
     );
     this.proc = proc;
-    this.forks++;
     proc.on('error', (err) => log.error({ err }, 'pppd spawner could not be started'));
     proc.on('message', (m: SpawnerReply, handle: Socket | undefined) => this.onMessage(m, handle));
     proc.on('disconnect', () => this.onDisconnect(proc));
