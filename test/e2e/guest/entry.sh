@@ -12,7 +12,15 @@ export HOME=/root LANG=C.UTF-8
 
 mount -t tmpfs -o mode=755 tmpfs /run
 mkdir -p /run/lock /run/netns /run/lab
+# A repository under /tmp (a clone made there, say) must stay visible under the guest's own
+# /tmp: keep the host's /tmp reachable and bind the repository back at its path.
+case "$LAB_REPO" in
+/tmp/*) mkdir -p /run/host-tmp && mount --bind /tmp /run/host-tmp ;;
+esac
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+case "$LAB_REPO" in
+/tmp/*) mkdir -p "$LAB_REPO" && mount --bind "/run/host-tmp${LAB_REPO#/tmp}" "$LAB_REPO" ;;
+esac
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o ptmxmode=0666,mode=620,gid=5 devpts /dev/pts
 [ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
