@@ -203,8 +203,13 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     const slab = this.pendingSlab;
     if (slab === null) return;
     this.pendingSlab = null;
-    if (this.pendingEnd > this.pendingStart && this.io !== null && !this.io.destroyed) {
-      this.io.write(slab.subarray(this.pendingStart, this.pendingEnd));
+    const start = this.pendingStart;
+    const end = this.pendingEnd;
+    // Written ranges count in io.writableLength from now on, not here: a stale range left
+    // here refused every large frame until a small one reset it (TCP stalled at RTO pace).
+    this.pendingStart = this.pendingEnd = 0;
+    if (end > start && this.io !== null && !this.io.destroyed) {
+      this.io.write(slab.subarray(start, end));
     }
   }
 

@@ -192,6 +192,23 @@ test(
   },
 );
 
+test('a burst that fills the queue in one turn does not block large frames once it is written', async () => {
+  const { pppd, session } = await standIn({ STANDIN_MODE: 'echo' });
+  // One event-loop turn: 1400-octet frames until the queue bound refuses one (a burst from
+  // the network arriving in one batch, as TCP sends under load).
+  let accepted = 0;
+  while (pppd.writeFrame(testFrame(1400))) accepted++;
+  assert.ok(accepted > 10, `accepted ${accepted}`);
+  await session.waitFrames(accepted);
+  // Written and echoed: the queue is empty, so every further large frame must be taken.
+  for (let i = 0; i < 20; i++) {
+    assert.ok(pppd.writeFrame(testFrame(1400)), `frame ${i} after the burst refused`);
+    await session.waitFrames(accepted + i + 1);
+  }
+  assert.equal(pppd.stats.framesDropped, 1);
+  await pppd.stop();
+});
+
 test('a pppd path that does not exist gives onExit without a process', async () => {
   const session = new Session();
   const pppd = new PppdProcess({ path: '/nonexistent/pppd', args: [] }, session, silent);
