@@ -31,7 +31,17 @@ export interface ShardConfig {
   helloIntervalMs?: number;
   /** No echo for this long on a session with frames in flight: those frames are lost. */
   lossTimeoutMs: number;
+  /**
+   * `echo`: every frame comes back whole. `ack`: the stand-in runs with STANDIN_ACK and
+   * answers every second frame with a short cumulative acknowledgement, as a TCP receiver.
+   */
+  flow: TrafficFlow;
 }
+
+export type TrafficFlow = 'echo' | 'ack';
+
+/** Octets of an acknowledgement in the `ack` flow (STANDIN_ACK): a TCP ACK in PPP. */
+export const ACK_FRAME_SIZE = 64;
 
 export interface SetupResult {
   up: number;
@@ -115,6 +125,8 @@ interface LacSession {
   failed: boolean;
   alive: boolean;
   nextSeq: number;
+  /** `ack` flow: the oldest sequence not acknowledged yet. */
+  ackFrom: number;
   inflight: number;
   lastProgress: number;
   /** Ring of frames in flight: the sequence each slot holds (-1: none) and when it left. */
@@ -376,6 +388,7 @@ export class LoadShard {
     this.phase = 'traffic';
     for (const s of this.pumped) {
       s.lastProgress = t0;
+      s.ackFrom = s.nextSeq;
       this.fill(s, t0);
     }
   }
@@ -536,6 +549,7 @@ export class LoadShard {
       failed: false,
       alive: false,
       nextSeq: 0,
+      ackFrom: 0,
       inflight: 0,
       lastProgress: 0,
       slotSeq: new Int32Array(ring).fill(-1),
@@ -546,7 +560,9 @@ export class LoadShard {
   }
 
   private fill(s: LacSession, t: number): void {
-    while (s.inflight < this.window) this.sendFrame(s, t);
+    // The ack flow sends pairs: the stand-in acknowledges every second frame.
+    const step = this.config.flow === 'ack' ? 2 : 1;
+    while (s.inflight < this.window) for (let i = 0; i < step; i++) this.sendFrame(s, t);
   }
 
   private sendFrame(s: LacSession, t: number): void {
@@ -592,6 +608,10 @@ export class LoadShard {
       s.alive = true;
       return;
     }
+    if (this.config.flow === 'ack' && frame.length === ACK_FRAME_SIZE) {
+      this.onAck(s, seq);
+      return;
+    }
     const slot = seq & this.ringMask;
     if (s.slotSeq[slot] !== seq) {
       this.traffic.late++;
@@ -608,6 +628,25 @@ export class LoadShard {
     if (this.phase === 'traffic') this.fill(s, t);
   }
 
+  /** `ack` flow: every frame up to `seq` has arrived (cumulative, as a TCP ACK). */
+  private onAck(s: LacSession, seq: number): void {
+    const t = now();
+    const acked = s.slotSeq[seq & this.ringMask] === seq;
+    if (acked) this.hist.add(t - s.slotSent[seq & this.ringMask]!);
+    else this.traffic.late++;
+    for (let q = s.ackFrom; q <= seq; q++) {
+      const slot = q & this.ringMask;
+      if (s.slotSeq[slot] !== q) continue;
+      s.slotSeq[slot] = -1;
+      s.inflight--;
+      this.traffic.echoed++;
+      if (t <= this.windowEnd) this.traffic.echoedInWindow++;
+    }
+    if (seq >= s.ackFrom) s.ackFrom = seq + 1;
+    s.lastProgress = t;
+    if (this.phase === 'traffic') this.fill(s, t);
+  }
+
   /** Give up every frame in flight on a session; returns how many. */
   private forgetInflight(s: LacSession): number {
     let n = 0;
@@ -618,6 +657,7 @@ export class LoadShard {
       }
     }
     s.inflight = 0;
+    s.ackFrom = s.nextSeq;
     return n;
   }
 

@@ -1,5 +1,5 @@
 // Command line of `npm run bench:load`: options, their defaults, and the usage text.
-import type { StormMode } from './load-lac.js';
+import { ACK_FRAME_SIZE, type StormMode, type TrafficFlow } from './load-lac.js';
 import type { LnsTarget } from './load-lns.js';
 
 export interface SearchOptions {
@@ -27,6 +27,8 @@ export interface Options {
   durationMs: number;
   /** Frames in flight per session: every pump runs once per value. */
   inflight: number[];
+  /** echo: every frame comes back; ack: one short frame back per two (a TCP-like flow). */
+  flow: TrafficFlow;
   shards: number;
   lossTimeoutMs: number;
   setupTimeoutMs: number;
@@ -57,6 +59,10 @@ export const USAGE = `usage: node dist/bench/load.js [options]
   --inflight 16,1           frames in flight per session; every pump runs once per value
                             (default 16,1: 16 shows throughput, 1 shows p99 without queueing)
   --window N                the same as --inflight N
+  --flow echo|ack           echo (default): every frame comes back whole, checked; ack: the
+                            shape of a TCP transfer: one 64-octet frame comes back for every
+                            two (a delayed cumulative ACK), so frames in flight is the window
+                            (try --flow ack --frame-sizes 1400 --inflight 64); C stand-in only
   --shards N                generator worker threads (default 1)
   --loss-timeout 1s         no echo for this long: the frames in flight are lost (default 1s)
   --setup-timeout 30s       per setup phase (default 30s; the probe adds 10 ms per session)
@@ -125,6 +131,7 @@ export function parseArgs(argv: string[]): Options {
     frameSizes: [64, 1400],
     durationMs: 5000,
     inflight: [16, 1],
+    flow: 'echo',
     shards: 1,
     lossTimeoutMs: 1000,
     setupTimeoutMs: 30_000,
@@ -230,6 +237,12 @@ export function parseArgs(argv: string[]): Options {
         o.lns = { host: m[1]!, port: Number(m[2]), pid: m[3] ? Number(m[3]) : undefined };
         break;
       }
+      case '--flow': {
+        const v = value();
+        if (v !== 'echo' && v !== 'ack') throw new Error('--flow wants echo or ack');
+        o.flow = v;
+        break;
+      }
       case '--stand-in': {
         const v = value();
         if (v !== 'c' && v !== 'node') throw new Error('--stand-in wants c or node');
@@ -268,6 +281,10 @@ export function parseArgs(argv: string[]): Options {
     throw new Error('--inflight values must be 1 to 1024');
   }
   if (!(o.shards >= 1)) throw new Error('--shards must be at least 1');
+  if (o.flow === 'ack' && o.standIn !== 'c') throw new Error('--flow ack needs the C stand-in');
+  if (o.flow === 'ack' && o.frameSizes.some((n) => n <= ACK_FRAME_SIZE)) {
+    throw new Error(`--flow ack wants frame sizes above ${ACK_FRAME_SIZE} octets`);
+  }
   if (!(search.tunnels >= 1 && search.start >= 1 && search.max >= search.start)) {
     throw new Error('--search wants 1 <= START <= MAX and --search-tunnels >= 1');
   }

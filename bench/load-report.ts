@@ -129,6 +129,7 @@ export interface RunMeta {
   node: string;
   cpus: number;
   inflight: number[];
+  flow: 'echo' | 'ack';
   durationMs: number;
   shards: number;
   /** The pppd stand-in every target ran: 'c' (test/tools/stand-in-pppd.c) or 'node'. */
@@ -388,7 +389,7 @@ export function printReport(results: RunResults, meta: RunMeta, json: boolean): 
     return;
   }
   const out = [
-    `load run ${meta.date}: node ${meta.node}, ${meta.cpus} CPUs, ${meta.inflight.join(' and ')} frame(s) in flight per session, ${meta.durationMs} ms per pump, ${meta.shards} generator thread(s), ${meta.standIn} pppd stand-in`,
+    `load run ${meta.date}: node ${meta.node}, ${meta.cpus} CPUs, ${meta.inflight.join(' and ')} frame(s) in flight per session (${meta.flow === 'ack' ? 'ack flow: one 64-octet frame back per two' : 'echo flow'}), ${meta.durationMs} ms per pump, ${meta.shards} generator thread(s), ${meta.standIn} pppd stand-in`,
     ...meta.limits.map((l) => `limits: ${l}`),
   ];
   if (reports.length > 0) {

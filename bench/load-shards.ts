@@ -2,7 +2,7 @@
 // tunnels are split across them, and how their answers are merged.
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { SetupResult, ShardConfig, TrafficResult } from './load-lac.js';
+import type { SetupResult, ShardConfig, TrafficFlow, TrafficResult } from './load-lac.js';
 import type { TrafficReport } from './load-report.js';
 import type { ShardCommand } from './load-shard.js';
 import { RttHistogram } from './load-stats.js';
@@ -43,6 +43,8 @@ export interface ShardOptions {
   window: number;
   lossTimeoutMs: number;
   helloIntervalMs?: number;
+  /** Traffic shape (default echo). */
+  flow?: TrafficFlow;
 }
 
 export function shardConfigs(
@@ -61,6 +63,7 @@ export function shardConfigs(
     window: o.window,
     lossTimeoutMs: o.lossTimeoutMs,
     helloIntervalMs: o.helloIntervalMs,
+    flow: o.flow ?? 'echo',
   }));
 }
 

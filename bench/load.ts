@@ -8,6 +8,7 @@
 // The generator runs in worker threads of this process: never on the LNS's event loop.
 // See docs/BENCHMARKS.md and docs/architecture/bench.md.
 import { availableParallelism } from 'node:os';
+import { ACK_FRAME_SIZE } from './load-lac.js';
 import { NODE_STAND_IN, standIn, type StandIn } from './load-lns.js';
 import { raiseLimits } from './load-limits.js';
 import { parseArgs, type Options } from './load-options.js';
@@ -45,6 +46,13 @@ async function main(): Promise<void> {
       ? standIn()
       : { path: NODE_STAND_IN, kind: 'node', bytesEach: 10 * 1024 * 1024 };
   if (pppd.note !== undefined) process.stderr.write(`note: ${pppd.note}\n`);
+  if (o.flow === 'ack' && pppd.kind !== 'c') {
+    process.stderr.write('--flow ack needs the C stand-in (cc is missing)\n');
+    process.exitCode = 2;
+    return;
+  }
+  // Both targets' pppds inherit the LNS's environment, which inherits ours.
+  if (o.flow === 'ack') process.env.STANDIN_ACK = String(ACK_FRAME_SIZE);
   if (!o.json) process.stderr.write(`pppd stand-in for every target: ${pppd.path}\n`);
   const limits = raiseLimits({
     ...largest(o),
@@ -74,6 +82,7 @@ async function main(): Promise<void> {
     node: process.version,
     cpus: availableParallelism(),
     inflight: o.inflight,
+    flow: o.flow,
     durationMs: o.durationMs,
     shards: o.shards,
     standIn: pppd.kind,

@@ -163,6 +163,8 @@ function report(rundir, selection, boot, totalMs) {
     if (r?.ok) {
       passed++;
       log(`lab: PASS ${s.name} (${(r.ms / 1000).toFixed(1)} s)`);
+      // A benchmark scenario leaves its figures in report.txt: shown on a pass too.
+      dumpFile(join(rundir, s.name, 'report.txt'), `${s.name} report`);
       continue;
     }
     failed++;

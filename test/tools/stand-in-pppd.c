@@ -12,12 +12,19 @@
  * accepted and ignored. Exit codes as pppd's: 16 (hangup) when stdin closes or
  * on SIGHUP, 5 on SIGTERM/SIGINT.
  *
+ * STANDIN_ACK=N (bench:load --flow ack): the shape of a TCP receiver instead of
+ * an echo. Frames of at most N octets still come back whole (setup probes);
+ * of the longer ones every second is answered with its first N octets, its
+ * length field (octets 12-13 of the load generator's frames) set to N: a
+ * delayed cumulative ACK, one small frame back for two large ones forward.
+ *
  * Built on demand by the bench harness: cc -O2 -o .cache/stand-in-pppd this.c
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -41,6 +48,9 @@ static size_t work_len;
 static int escaped;
 static int discarding;
 static uint16_t rx_fcs = 0xffff;
+/* STANDIN_ACK: 0 echoes everything; N acknowledges every second frame longer than N. */
+static size_t ack_size;
+static unsigned long long_frames;
 
 static void on_term(int sig) { _exit(sig == SIGHUP ? 16 : 5); }
 
@@ -96,9 +106,20 @@ static void echo_frame(size_t len) {
   out[out_len++] = FLAG;
 }
 
+/* An intact frame of len octets (FCS excluded) in work[]: echo or acknowledge it. */
+static void answer_frame(size_t len) {
+  if (ack_size == 0 || len <= ack_size) {
+    echo_frame(len);
+  } else if (++long_frames % 2 == 0) {
+    work[12] = (uint8_t)(ack_size >> 8);
+    work[13] = (uint8_t)ack_size;
+    echo_frame(ack_size);
+  }
+}
+
 static void end_frame(void) {
   /* FCS over the frame and its FCS octets is 0xf0b8 when intact (RFC 1662 C.2). */
-  if (!escaped && !discarding && work_len >= 4 && rx_fcs == 0xf0b8) echo_frame(work_len - 2);
+  if (!escaped && !discarding && work_len >= 4 && rx_fcs == 0xf0b8) answer_frame(work_len - 2);
   work_len = 0;
   escaped = 0;
   discarding = 0;
@@ -139,6 +160,9 @@ int main(void) {
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
   init_tables();
+  const char *ack = getenv("STANDIN_ACK");
+  if (ack != NULL) ack_size = (size_t)strtoul(ack, NULL, 10);
+  if (ack_size != 0 && (ack_size < 14 || ack_size > MAX_FRAME)) ack_size = 0;
   if (isatty(0)) {
     struct termios t;
     if (tcgetattr(0, &t) == 0) {

@@ -12,6 +12,8 @@ export const REQUIRED_PACKAGES = [
   ['xl2tpd', 'the reference L2TP peer'],
   ['iproute2', 'network namespaces and veth pairs in the guest'],
   ['iputils-ping', 'ping across the tunnels'],
+  ['iperf3', 'bulk TCP through the tunnels (stall check, throughput benchmark)'],
+  ['tshark', 'dumpcap: captures on the tunnel links'],
 ];
 
 /** Names of the required packages that dpkg does not report as installed. */

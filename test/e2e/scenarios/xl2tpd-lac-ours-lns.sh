@@ -51,3 +51,16 @@ lab_wait 90 "our LNS listening" lab_udp_listening ol-lns 1701
 
 lab_xl2tpd_lac ol-lac lac 192.0.2.1
 lab_check_ppp_link ol-lns ol-lac 198.51.100.1 198.51.100.10 198.51.100.20
+
+# Bulk TCP through our userspace data path (issue 17): 5 MB must cross. A write queue that
+# refused every large frame after a burst once held TCP to its retransmission timeouts
+# (0.4 Mbit/s); ping alone never showed it. The limit is generous: this asserts a working
+# path, not a speed (`npm run bench:lab` measures that).
+lab_bg iperf3-s ip netns exec ol-lns iperf3 -s -p 5201
+lab_wait 30 "iperf3 listening" lab_tcp_listening ol-lns 5201
+if ! timeout 120 ip netns exec ol-lac iperf3 -c 198.51.100.1 -p 5201 -n 5M -f m \
+  >"$LAB_LOGDIR/iperf3-bulk.log" 2>&1; then
+  cat "$LAB_LOGDIR/iperf3-bulk.log"
+  lab_fail "5 MB of TCP did not cross our LNS within 120 s"
+fi
+lab_step "ok: 5 MB of TCP crossed ($(awk '/ receiver$/ { print $(NF - 2), $(NF - 1) }' "$LAB_LOGDIR/iperf3-bulk.log"))"

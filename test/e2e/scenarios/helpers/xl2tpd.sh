@@ -89,6 +89,11 @@ lab_udp_listening() {
   ip netns exec "$1" ss -Hlun "sport = :$2" | grep -q .
 }
 
+# lab_tcp_listening NS PORT : true once something in NS listens on TCP PORT.
+lab_tcp_listening() {
+  ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .
+}
+
 # lab_check_ppp_link LNS_NS LAC_NS PPP_LOCAL RANGE_FIRST RANGE_LAST : both ppp interfaces
 # up, the LNS side has PPP_LOCAL, the LAC side an address in the range (same /24), each
 # sees the other as its peer, and ping crosses both ways.
