@@ -282,7 +282,8 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     if (error !== undefined) {
       this.log.error(this.fields({ error, path: this.opts.path }), 'pppd could not be started');
     } else {
-      this.log.info(this.fields({ pid: this.pid, code, signal }), 'pppd exited');
+      // Its frame counters, so a session's end says what crossed and what was dropped.
+      this.log.info(this.fields({ pid: this.pid, code, signal, ...this.stats }), 'pppd exited');
     }
     if (this.io === null || this.ioClosed) {
       this.finish();
