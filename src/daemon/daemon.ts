@@ -233,7 +233,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       const i = held?.findIndex((g) => g.remote === rel.remote && g.local === rel.local) ?? -1;
       if (held !== undefined && i >= 0) {
         held.splice(i, 1);
-        this.pools.release(rel.section, rel.local, rel.remote);
+        this.pools.release(rel);
       }
       return { ok: true };
     }
@@ -247,8 +247,7 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   private releaseTunnel(tunnelId: number): void {
     this.forgetOutstandingSccrq(tunnelId);
-    for (const g of this.grants.get(tunnelId) ?? [])
-      this.pools.release(g.section, g.local, g.remote);
+    for (const g of this.grants.get(tunnelId) ?? []) this.pools.release(g);
     this.grants.delete(tunnelId);
     this.tunnelSection.delete(tunnelId);
     this.dialer.onTunnelGone(tunnelId);

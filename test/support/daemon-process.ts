@@ -19,6 +19,8 @@ export interface DaemonHandle {
   socket: string;
   /** Everything the daemon printed (JSON log lines), for assertions and failure output. */
   output(): string;
+  /** Replace the config file (same `{dir}` and `{standin}` substitutions), e.g. before a reload. */
+  writeConfig(yaml: string): void;
   control<T = unknown>(command: ControlCommand): Promise<T>;
   /** SIGTERM and wait for exit; resolves with the exit code and how long it took. */
   stop(): Promise<{ code: number | null; ms: number }>;
@@ -50,8 +52,11 @@ async function startDaemonIn(
 ): Promise<DaemonHandle> {
   const socket = join(dir, 'ctl.sock');
   const config = join(dir, 'l2tpd.yaml');
-  writeFileSync(config, yaml.replaceAll('{dir}', dir).replaceAll('{standin}', STAND_IN_PPPD));
-  chmodSync(config, 0o600);
+  const writeConfig = (text: string): void => {
+    writeFileSync(config, text.replaceAll('{dir}', dir).replaceAll('{standin}', STAND_IN_PPPD));
+    chmodSync(config, 0o600);
+  };
+  writeConfig(yaml);
   const child = spawn(process.execPath, [L2TPD_BIN, '-D', '-c', config], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,6 +80,7 @@ async function startDaemonIn(
     dir,
     socket,
     output: () => out,
+    writeConfig,
     control: <T>(command: ControlCommand) => controlRequest<T>(socket, { ...command, id: ++id }),
     async stop() {
       const t0 = Date.now();
