@@ -286,6 +286,10 @@ class TunnelHost implements HostApi {
     }
   }
 
+  setLogLevel(level: string): void {
+    this.log.level = level;
+  }
+
   async status(): Promise<ActorStatus[]> {
     const out: ActorStatus[] = [];
     for (const entry of [...this.actors.values()]) {

@@ -184,10 +184,8 @@ export function formatResult(command: ControlCommand, result: unknown): string {
       return formatStatus(result as StatusResult);
     case 'stats':
       return formatStats(result as ControlResults['stats']);
-    case 'reload': {
-      const { warnings } = result as ControlResults['reload'];
-      return ['configuration reloaded', ...warnings.map((w) => `warning: ${w}`)].join('\n') + '\n';
-    }
+    case 'reload':
+      return formatReload(result as ControlResults['reload']);
     case 'connect':
       return `dialling LAC ${(result as ControlResults['connect']).lac}\n`;
     case 'disconnect': {
@@ -209,6 +207,14 @@ export function formatResult(command: ControlCommand, result: unknown): string {
       return `fault ${kind} injected into tunnel ${tunnel}\n`;
     }
   }
+}
+
+function formatReload(r: ControlResults['reload']): string {
+  const lines = ['configuration reloaded'];
+  if (r.applied.length > 0) lines.push(`applied now: ${r.applied.join(', ')}`);
+  for (const key of r.restartRequired) lines.push(`waits for a restart: ${key}`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n') + '\n';
 }
 
 export function formatStatus(status: StatusResult): string {

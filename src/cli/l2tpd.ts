@@ -76,7 +76,11 @@ async function run(args: RunArgs): Promise<number> {
     return 0;
   }
   const log = createLogger(effectiveLogLevel(read.config.log.level, args.verbosity));
-  const daemon = new Daemon({ configFile: args.configFile, load, log }, read.config, read.secrets);
+  const daemon = new Daemon(
+    { configFile: args.configFile, load, log, verbosity: args.verbosity },
+    read.config,
+    read.secrets,
+  );
   try {
     await daemon.start();
   } catch (err) {
@@ -90,6 +94,7 @@ async function run(args: RunArgs): Promise<number> {
     return null;
   });
   if (edges === null) return 1;
+  daemon.attachEdges(edges);
   if (args.pidFile !== null) writeFileSync(args.pidFile, `${process.pid}\n`);
 
   return new Promise<number>((resolve) => {
@@ -118,13 +123,8 @@ async function run(args: RunArgs): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      try {
-        daemon.reload();
-      } catch {
-        // reload() logged why; the old config stays
-      }
-    });
+    // reload() logs why it failed; the old config stays.
+    process.on('SIGHUP', () => void daemon.reload().catch(() => undefined));
     process.on('SIGUSR1', () => void daemon.dumpStatus());
   });
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadConfig, formatIssue, type LoadOptions } from '../config/load.js';
-import type { L2tpdConfig, LacSection } from '../config/schema.js';
+import type { L2tpdConfig, LacSection, ListenAddress } from '../config/schema.js';
 import { loadSecrets } from '../config/secrets.js';
 import type { TunnelSecrets } from '../config/secrets.js';
 import {
@@ -15,6 +15,7 @@ import {
   type MetricsSource,
   type CommandResult,
 } from '../ops/daemon-api.js';
+import type { ReloadResult } from '../ops/control-protocol.js';
 import type { ControlCommand, StatusResult, TunnelStatus } from '../ops/control-protocol.js';
 import { Supervisor, type ClassifyVerdict, type SupervisorEvent } from '../runtime/supervisor.js';
 import type { ActorEvent, PeerAddress } from '../runtime/actor-api.js';
@@ -27,6 +28,9 @@ import { LacDialer } from './lac-dialer.js';
 import { lacParams } from './section-params.js';
 import { DaemonCounters } from './counters.js';
 import { toTunnelStatus } from './status.js';
+import { planReload } from './reload-plan.js';
+import type { OperatorEdges } from './edges.js';
+import { effectiveLogLevel } from '../ops/log.js';
 
 const ACTOR_MODULE = new URL('../actor/tunnel-actor.js', import.meta.url);
 const VERSION: string = (
@@ -43,6 +47,8 @@ export interface DaemonOptions {
   configFile: string;
   load: LoadOptions;
   log: Logger;
+  /** `-v` flags: each lowers the configured log level one step, at start and at every reload. */
+  verbosity?: number;
 }
 
 /** Reads config and secrets; returns human-readable errors instead of throwing. */
@@ -85,6 +91,13 @@ export class Daemon implements DaemonControl, MetricsSource {
   >();
   private readonly startedAt = Date.now();
   private readonly log: Logger;
+  private edges: OperatorEdges | undefined;
+  /** The config the daemon started with: keys read once at start keep its values. */
+  private readonly startConfig: L2tpdConfig;
+  /** The endpoints bound: the first config's, and those reloads added. */
+  private readonly bound: ListenAddress[];
+  /** Reloads run one after another. */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly opts: DaemonOptions,
@@ -92,6 +105,8 @@ export class Daemon implements DaemonControl, MetricsSource {
     secrets: TunnelSecrets | null,
   ) {
     this.config = config;
+    this.startConfig = config;
+    this.bound = [...config.listen];
     this.secrets = secrets;
     this.log = opts.log;
     this.pools = new AddressPools(config.lns);
@@ -107,7 +122,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       onEvent: (ev) => this.onSupervisorEvent(ev),
       onActorRequest: (tunnelId, req) => this.onActorRequest(tunnelId, req),
       logger: this.log,
-      workerLogLevel: config.log.level,
+      workerLogLevel: this.log.level,
       faultInjection: config.debug.faultInjection,
     });
     this.dialer = new LacDialer(config, {
@@ -136,8 +151,23 @@ export class Daemon implements DaemonControl, MetricsSource {
     await this.supervisor.shutdown(4500);
   }
 
-  /** SIGHUP and `l2tpctl reload`: new config for new tunnels and calls; the old one stays on error. */
-  reload(): { warnings: string[] } {
+  /** The operator edges, so a reload can move the metrics endpoint. */
+  attachEdges(edges: OperatorEdges): void {
+    this.edges = edges;
+  }
+
+  /**
+   * SIGHUP and `l2tpctl reload`: new config for new tunnels and calls; the log level, the
+   * metrics endpoint and new listen addresses at once; the reply and the log name every
+   * changed key that waits for a restart. The old config stays on error.
+   */
+  reload(): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
     const next = readConfiguration(this.opts.configFile, this.opts.load);
     if (!next.ok) {
       this.log.error(
@@ -146,12 +176,36 @@ export class Daemon implements DaemonControl, MetricsSource {
       );
       throw new ControlError('INVALID_CONFIG', next.errors.join('\n'));
     }
+    const plan = planReload(this.startConfig, this.config, this.bound, next.config);
+    const warnings = [...next.warnings];
     this.config = next.config;
     this.secrets = next.secrets;
     this.pools.reconfigure(next.config.lns);
     this.dialer.reconfigure(next.config);
-    this.log.info({ warnings: next.warnings }, 'configuration reloaded');
-    return { warnings: next.warnings };
+    const level = effectiveLogLevel(next.config.log.level, this.opts.verbosity ?? 0);
+    this.log.level = level;
+    this.supervisor.setWorkerLogLevel(level);
+    for (const endpoint of plan.listenAdded) {
+      await this.supervisor.listen(endpoint).then(
+        () => this.bound.push(endpoint),
+        (err: Error) =>
+          warnings.push(`listen ${endpoint.address}:${endpoint.port}: ${err.message}`),
+      );
+    }
+    if (plan.applied.includes('metrics.listen')) {
+      await this.edges?.moveMetrics(next.config.metrics.listen).catch((err: Error) => {
+        warnings.push(`metrics.listen: ${err.message}; the endpoint stays as it was`);
+      });
+    }
+    const result = { warnings, applied: plan.applied, restartRequired: plan.restartRequired };
+    this.log.info(result, 'configuration reloaded');
+    if (plan.restartRequired.length > 0) {
+      this.log.warn(
+        { restartRequired: plan.restartRequired },
+        `changes that wait for a restart: ${plan.restartRequired.join('; ')}`,
+      );
+    }
+    return result;
   }
 
   // --- new tunnels ---
@@ -371,7 +425,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       case 'fault': {
         // The supervisor's flag is fixed at start: a reload cannot turn fault injection on.
         const { tunnel, kind } = command.args;
-        if (!this.config.debug.faultInjection) {
+        if (!this.startConfig.debug.faultInjection) {
           throw new ControlError(
             'UNSUPPORTED',
             'fault injection is disabled (debug.faultInjection)',

@@ -50,6 +50,15 @@ export interface StatusResult {
   tunnels: TunnelStatus[];
 }
 
+/** What a reload did: changed keys applied at once, and those that wait for a restart. */
+export interface ReloadResult {
+  warnings: string[];
+  /** Changed keys in effect now (log.level, metrics.listen, listen for added addresses). */
+  applied: string[];
+  /** Changed keys that take effect at the next restart, each saying what stays meanwhile. */
+  restartRequired: string[];
+}
+
 /** Counter name to value, as also exported to Prometheus. */
 export type StatsResult = Record<string, number>;
 
@@ -75,7 +84,7 @@ export type ControlRequest = ControlCommand & { id: number };
 export interface ControlResults {
   status: StatusResult;
   stats: StatsResult;
-  reload: { warnings: string[] };
+  reload: ReloadResult;
   connect: { lac: string };
   disconnect: { tunnels: number[] };
   hangup: { tunnel: number; session: number };

@@ -4,6 +4,7 @@
 // which would start one more thread per call.
 import { isMainThread } from 'node:worker_threads';
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import type { LogLevel } from '../config/schema.js';
 
 export type { Logger };
 
@@ -43,4 +44,13 @@ export function createLogger(level: string, pretty = isMainThread && process.std
 /** A logger for a worker thread: plain JSON to fd 1, asynchronous, no transport thread. */
 export function createWorkerLogger(level: string, bindings: Record<string, unknown>): Logger {
   return pino(baseOptions(level), pino.destination({ dest: 1, sync: false })).child(bindings);
+}
+
+const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+/** The configured level lowered one step per -v (info -v -> debug, -vv -> trace). */
+export function effectiveLogLevel(configured: LogLevel, verbosity: number): LogLevel {
+  const at = LEVELS.indexOf(configured);
+  if (at < 0 || verbosity <= 0) return configured;
+  return LEVELS[Math.min(LEVELS.length - 1, at + verbosity)];
 }

@@ -176,6 +176,8 @@ export class MetricsServer {
   private constructor(
     private readonly server: http.Server,
     readonly metrics: L2tpdMetrics,
+    /** The endpoint asked for (port 0 included), to start again on it. */
+    readonly listen: { address: string; port: number },
   ) {}
 
   static async start(options: MetricsServerOptions): Promise<MetricsServer> {
@@ -190,7 +192,7 @@ export class MetricsServer {
       });
     });
     server.on('error', (err) => logger.error({ err }, 'metrics server error'));
-    const self = new MetricsServer(server, metrics);
+    const self = new MetricsServer(server, metrics, listen);
     logger.info({ address: self.address }, 'metrics endpoint listening');
     return self;
   }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { LacClient } from '../support/lac-client.js';
-import type { StatusResult } from '../../src/ops/control-protocol.js';
+import type { ReloadResult, StatusResult } from '../../src/ops/control-protocol.js';
 import { claimPortBlock } from '../support/ports.js';
 
 const basePort = claimPortBlock();
@@ -111,4 +111,74 @@ test('edited pool ranges apply to new calls; sessions keep their addresses', asy
     },
     port,
   );
+});
+
+test('a reload applies log.level, metrics.listen and new listen addresses, and names what waits for a restart', async () => {
+  const port = basePort + 2;
+  const metricsPort = basePort + 3;
+  const both = `{ address: 127.0.0.1, port: ${port} }, { address: 127.0.0.2, port: ${port} }`;
+  const yaml = (extra: string, listen: string, workers = 1) => `
+listen: [${listen}]
+workers: ${workers}
+control: { socket: '{dir}/ctl.sock', pipe: off }
+lns: [{ name: subs, ppp: { path: '{standin}', auth: none }, assignIp: false }]
+${extra}`;
+  const lns = await startDaemon(
+    yaml('log: { level: warn }', `{ address: 127.0.0.1, port: ${port} }`),
+  );
+  const lacs: LacClient[] = [];
+  const count = (re: RegExp) =>
+    lns
+      .output()
+      .split('\n')
+      .filter((l) => re.test(l)).length;
+  try {
+    const metrics = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.status);
+    await assert.rejects(metrics(), 'no metrics endpoint yet');
+    const changed = `socketBuffer: 0\ntunnel: { maxTunnels: 5000 }`;
+    lns.writeConfig(
+      yaml(
+        `log: { level: info }\nmetrics: { listen: '127.0.0.1:${metricsPort}' }\n${changed}`,
+        both,
+        2,
+      ),
+    );
+    const result = await lns.control<ReloadResult>({ cmd: 'reload', args: {} });
+    assert.deepEqual(result.applied.sort(), ['listen', 'log.level', 'metrics.listen']);
+    const restart = [
+      'workers (still 1)',
+      'socketBuffer (still 4194304)',
+      'tunnel.maxTunnels (still 10000)',
+    ];
+    assert.deepEqual(result.restartRequired, restart);
+    await waitFor('the log naming what waits for a restart', async () =>
+      /changes that wait for a restart: workers \(still 1\)/.test(lns.output()) ? true : undefined,
+    );
+    assert.equal(count(/configuration reloaded/), 1, 'info lines from the main thread now');
+
+    assert.equal(await metrics(), 200, 'the metrics endpoint serves at once');
+    // The new listen address takes tunnels, and the worker logs them at the new level.
+    lacs.push(await LacClient.open({ host: '127.0.0.2', port }));
+    await lacs[0]!.up;
+    await waitFor('an info line from a worker', async () =>
+      count(/"worker":0.*"msg":"tunnel up"/) === 1 ? true : undefined,
+    );
+
+    // Back to warn, metrics off: both at once; the rest still waits for a restart.
+    lns.writeConfig(yaml(`log: { level: warn }\n${changed}`, both, 2));
+    const back = await lns.control<ReloadResult>({ cmd: 'reload', args: {} });
+    assert.deepEqual(back.applied.sort(), ['log.level', 'metrics.listen']);
+    assert.deepEqual(back.restartRequired, restart);
+    await assert.rejects(metrics(), 'the metrics endpoint is closed');
+    await waitFor('the second warning', async () =>
+      count(/changes that wait for a restart/) === 2 ? true : undefined,
+    );
+    assert.equal(count(/configuration reloaded/), 1, 'no info line at warn');
+  } catch (err) {
+    process.stderr.write(`--- LNS output ---\n${lns.output()}\n`);
+    throw err;
+  } finally {
+    for (const lac of lacs) lac.destroy();
+    await lns.stop();
+  }
 });
