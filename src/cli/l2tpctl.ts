@@ -15,6 +15,7 @@ import {
   type StatusResult,
   type TrafficCounters,
 } from '../ops/control-protocol.js';
+import { ResponseAssembler } from '../ops/status-stream.js';
 
 export const EXIT = {
   OK: 0,
@@ -52,6 +53,7 @@ export function request(
   return new Promise((resolve, reject) => {
     const id = 1;
     const splitter = new LineSplitter();
+    const parts = new ResponseAssembler();
     const socket = net.createConnection(socketPath);
     let settled = false;
     const settle = (outcome: Reply | ClientError): void => {
@@ -88,10 +90,12 @@ export function request(
         }
         // id 0: the daemon could not read our request at all (too many clients, bad line).
         if (response.id !== id && response.id !== 0) continue;
+        const whole = parts.push(response);
+        if (whole === undefined) continue;
         settle(
-          response.ok
-            ? { ok: true, result: response.result }
-            : { ok: false, code: response.error.code, message: response.error.message },
+          whole.ok
+            ? { ok: true, result: whole.result }
+            : { ok: false, code: whole.error.code, message: whole.error.message },
         );
         return;
       }

@@ -16,7 +16,12 @@ import {
   type CommandResult,
 } from '../ops/daemon-api.js';
 import type { ReloadResult } from '../ops/control-protocol.js';
-import type { ControlCommand, StatusResult, TunnelStatus } from '../ops/control-protocol.js';
+import type {
+  ControlCommand,
+  StatusFilter,
+  StatusResult,
+  TunnelStatus,
+} from '../ops/control-protocol.js';
 import { Supervisor, type ClassifyVerdict, type SupervisorEvent } from '../runtime/supervisor.js';
 import type { ActorEvent, PeerAddress } from '../runtime/actor-api.js';
 import type { AddressGrant, AddressRelease } from '../actor/actor-params.js';
@@ -27,7 +32,7 @@ import { AvpType } from '../protocol/types.js';
 import { LacDialer } from './lac-dialer.js';
 import { lacParams } from './section-params.js';
 import { DaemonCounters } from './counters.js';
-import { toTunnelStatus } from './status.js';
+import { filterTunnels, toTunnelStatus } from './status.js';
 import { planReload } from './reload-plan.js';
 import type { OperatorEdges } from './edges.js';
 import { effectiveLogLevel } from '../ops/log.js';
@@ -372,7 +377,7 @@ export class Daemon implements DaemonControl, MetricsSource {
   private async run(command: ControlCommand): Promise<unknown> {
     switch (command.cmd) {
       case 'status':
-        return this.status();
+        return this.status(command.args);
       case 'stats':
         return this.stats();
       case 'reload':
@@ -465,10 +470,11 @@ export class Daemon implements DaemonControl, MetricsSource {
       .map((a) => a.tunnelId);
   }
 
-  async status(): Promise<StatusResult> {
+  async status(filter: StatusFilter = {}): Promise<StatusResult> {
     const actors = await this.supervisor.status();
-    const tunnels: TunnelStatus[] = actors.map((a) =>
-      toTunnelStatus(a, this.dialer.sectionOf(a.tunnelId)),
+    const tunnels: TunnelStatus[] = filterTunnels(
+      actors.map((a) => toTunnelStatus(a, this.dialer.sectionOf(a.tunnelId))),
+      filter,
     );
     return {
       daemon: {
