@@ -315,15 +315,21 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 86_400)}d${two(Math.floor(s / 3600) % 24)}h`;
 }
 
-/** Left-aligned columns separated by two spaces. */
+/** Left-aligned columns separated by two spaces. Loops, not map/join: 10,000 rows stay fast. */
 function table(heads: string[], rows: string[][]): string {
-  const widths = heads.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd() + '\n';
-  return line(heads) + rows.map(line).join('');
+  const widths = heads.map((h) => h.length);
+  for (const r of rows) {
+    for (let i = 0; i < r.length; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
+  }
+  const last = heads.length - 1;
+  const line = (cells: string[]): string => {
+    let text = '';
+    for (let i = 0; i < last; i++) text += cells[i]!.padEnd(widths[i]! + 2);
+    return (text + cells[last]!).trimEnd() + '\n';
+  };
+  let out = line(heads);
+  for (const r of rows) out += line(r);
+  return out;
 }
 
 function packageVersion(): string {
