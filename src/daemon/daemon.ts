@@ -20,6 +20,7 @@ import type {
   ControlCommand,
   StatusFilter,
   StatusResult,
+  TrafficCounters,
   TunnelStatus,
 } from '../ops/control-protocol.js';
 import { Supervisor, type ClassifyVerdict, type SupervisorEvent } from '../runtime/supervisor.js';
@@ -32,6 +33,7 @@ import { AvpType } from '../protocol/types.js';
 import { LacDialer } from './lac-dialer.js';
 import { lacParams } from './section-params.js';
 import { DaemonCounters } from './counters.js';
+import { GrowingTotals } from './growing-totals.js';
 import { filterTunnels, toTunnelStatus } from './status.js';
 import { planReload } from './reload-plan.js';
 import type { OperatorEdges } from './edges.js';
@@ -83,6 +85,15 @@ export class Daemon implements DaemonControl, MetricsSource {
   private readonly pools: AddressPools;
   private readonly dialer: LacDialer;
   private readonly counters = new DaemonCounters();
+  private readonly traffic = new GrowingTotals([
+    'rxPackets',
+    'txPackets',
+    'rxBytes',
+    'txBytes',
+  ] as const);
+  private readonly retransmissions = new GrowingTotals(['retransmissions'] as const);
+  /** Retransmissions of tunnels gone down but not yet closed, added to the totals at close. */
+  private readonly downRetransmissions = new Map<number, number>();
   /** Addresses each tunnel holds, so a crashed actor's addresses return to the pool. */
   private readonly grants = new Map<number, AddressRelease[]>();
   private readonly tunnelSection = new Map<
@@ -306,6 +317,8 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   private releaseTunnel(tunnelId: number): void {
     this.forgetOutstandingSccrq(tunnelId);
+    this.retransmissions.add({ retransmissions: this.downRetransmissions.get(tunnelId) });
+    this.downRetransmissions.delete(tunnelId);
     for (const g of this.grants.get(tunnelId) ?? []) this.pools.release(g);
     this.grants.delete(tunnelId);
     this.tunnelSection.delete(tunnelId);
@@ -344,6 +357,8 @@ export class Daemon implements DaemonControl, MetricsSource {
         break;
       }
       case 'tunnel-down':
+        if (typeof e.retransmissions === 'number')
+          this.downRetransmissions.set(tunnelId, e.retransmissions);
         // A tunnel that never came up failed; one that was up was closed (either way, by result).
         this.counters.addLabelled(
           this.tunnelSection.get(tunnelId)?.up === true ? 'tunnelsClosed' : 'tunnelFailures',
@@ -361,6 +376,7 @@ export class Daemon implements DaemonControl, MetricsSource {
         this.counters.addLabelled('callsRefused', resultLabel(e.result));
         break;
       case 'session-down':
+        this.traffic.add(e.traffic as Partial<TrafficCounters> | undefined);
         if (e.wasUp !== true) this.counters.addLabelled('sessionFailures', resultLabel(e.result));
         if (this.tunnelSection.get(tunnelId)?.role === 'lac')
           this.dialer.onSessionDown(tunnelId, e.wasUp === true);
@@ -519,22 +535,22 @@ export class Daemon implements DaemonControl, MetricsSource {
     const [status, s] = [await this.status(), this.supervisor.stats()];
     const tunnelsByState: Record<string, number> = {};
     const sessionsByState: Record<string, number> = {};
-    const packets = { rx: 0, tx: 0 };
-    const bytes = { rx: 0, tx: 0 };
-    let retransmissions = 0;
+    const live: TrafficCounters = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 };
+    const liveRetransmissions = { retransmissions: 0 };
     for (const t of status.tunnels) {
       tunnelsByState[t.state] = (tunnelsByState[t.state] ?? 0) + 1;
-      retransmissions += t.counters.retransmissions;
+      liveRetransmissions.retransmissions += t.counters.retransmissions;
       for (const sess of t.sessions) {
         sessionsByState[sess.state] = (sessionsByState[sess.state] ?? 0) + 1;
-        packets.rx += sess.counters.rxPackets;
-        packets.tx += sess.counters.txPackets;
-        bytes.rx += sess.counters.rxBytes;
-        bytes.tx += sess.counters.txBytes;
+        live.rxPackets += sess.counters.rxPackets;
+        live.txPackets += sess.counters.txPackets;
+        live.rxBytes += sess.counters.rxBytes;
+        live.txBytes += sess.counters.txBytes;
       }
     }
+    const total = this.traffic.totals(live);
     const counters = this.counters.flatUnlabelled();
-    counters.retransmissions = retransmissions;
+    counters.retransmissions = this.retransmissions.totals(liveRetransmissions).retransmissions;
     return {
       tunnelsByState,
       sessionsByState,
@@ -543,9 +559,10 @@ export class Daemon implements DaemonControl, MetricsSource {
         ...this.counters.labelled(),
         drops: { label: 'reason', values: { ...s.drops } as unknown as Record<string, number> },
       },
-      packets,
-      bytes,
+      packets: { rx: total.rxPackets, tx: total.txPackets },
+      bytes: { rx: total.rxBytes, tx: total.txBytes },
       workerRestarts: s.workerRestarts,
+      pools: this.pools.usage(),
     };
   }
 }
