@@ -38,6 +38,7 @@ import { filterTunnels, toTunnelStatus } from './status.js';
 import { planReload } from './reload-plan.js';
 import type { OperatorEdges } from './edges.js';
 import { effectiveLogLevel } from '../ops/log.js';
+import { logStatus } from '../ops/status-log.js';
 
 const ACTOR_MODULE = new URL('../actor/tunnel-actor.js', import.meta.url);
 const VERSION: string = (
@@ -523,10 +524,16 @@ export class Daemon implements DaemonControl, MetricsSource {
     return out;
   }
 
-  /** SIGUSR1: everything `l2tpctl status` shows, to the log (l2tpd 0.69 did this to syslog). */
+  /**
+   * SIGUSR1: everything `l2tpctl status` shows, to the log (l2tpd 0.69 did this to syslog),
+   * whatever the log level (it was asked for), one line per tunnel (a journald line has a
+   * length limit).
+   */
   async dumpStatus(): Promise<void> {
     const [status, stats] = await Promise.all([this.status(), this.stats()]);
-    this.log.info({ status, stats }, 'status dump (SIGUSR1)');
+    const log = this.log.isLevelEnabled('info') ? this.log : this.log.child({}, { level: 'info' });
+    log.info({ stats }, 'status dump (SIGUSR1): counters');
+    logStatus(log, status, 'status dump (SIGUSR1)');
   }
 
   // --- MetricsSource ---
