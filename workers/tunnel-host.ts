@@ -5,7 +5,8 @@
 // a crash boundary: an exception ends that actor alone.
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createWorkerLogger } from '../src/ops/log.js';
 import { toErrorData } from '../src/protocol/errors.js';
 import type {
   ActorContext,
@@ -68,10 +69,7 @@ class TunnelHost implements HostApi {
   private readonly flushBound = (): void => this.flush();
 
   constructor(private readonly task: HostTask) {
-    this.log = pino(
-      { level: task.logLevel, base: { worker: task.workerIndex, pid: process.pid } },
-      pino.destination({ dest: 1, sync: false }),
-    );
+    this.log = createWorkerLogger(task.logLevel, { worker: task.workerIndex });
   }
 
   async run(): Promise<void> {
@@ -284,6 +282,10 @@ class TunnelHost implements HostApi {
       this.crash(entry, err);
       throw err;
     }
+  }
+
+  setLogLevel(level: string): void {
+    this.log.level = level;
   }
 
   async status(): Promise<ActorStatus[]> {

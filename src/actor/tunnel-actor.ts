@@ -17,6 +17,7 @@ import { CdnResult, GeneralError, StopCcnResult, type ResultCodeValue } from '..
 import type { ActorParams, AddressGrant } from './actor-params.js';
 import { SessionLink, type SessionLinkHost } from './session-link.js';
 import type { ActorReport } from '../daemon/status.js';
+import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdSpawner } from '../session/pppd-spawner-client.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
@@ -169,7 +170,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
           { result: e.result, initiator: e.initiator, stopCcn: e.stopCcn },
           'tunnel down',
         );
-        this.ctx.notify({ ...e });
+        this.ctx.notify({ ...e, retransmissions: this.tunnel.retransmissions });
         break;
       case 'tunnel-closed':
         this.finish();
@@ -177,7 +178,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       case 'session-up':
         this.onSessionUp(e);
         break;
-      case 'session-down':
+      case 'session-down': {
+        const traffic = this.trafficOf(e.localSessionId);
         this.onSessionDown(e.localSessionId);
         this.ctx.log.info(
           {
@@ -186,11 +188,14 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
             result: e.result,
             initiator: e.initiator,
             wasUp: e.wasUp,
+            traffic,
           },
           'session down',
         );
-        this.ctx.notify({ ...e });
+        // Its last counters, so the daemon's totals keep them (Prometheus counters only grow).
+        this.ctx.notify({ ...e, traffic });
         break;
+      }
       case 'set-link-info':
         this.links.get(e.localSessionId)?.setAccm(e.accm.send, e.accm.receive);
         break;
@@ -360,6 +365,16 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     }
     this.links.clear();
     this.ctx.closed();
+  }
+
+  /** A session's data counters and how long it was up, or undefined before it had a data path. */
+  private trafficOf(
+    localSessionId: number,
+  ): (TrafficCounters & { durationMs: number }) | undefined {
+    const link = this.links.get(localSessionId);
+    if (link === undefined) return undefined;
+    const { rxPackets, txPackets, rxBytes, txBytes } = link.data.stats;
+    return { rxPackets, txPackets, rxBytes, txBytes, durationMs: Date.now() - link.startedAt };
   }
 
   private status(): ActorReport {

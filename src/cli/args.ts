@@ -3,7 +3,7 @@
 //   l2tpd --version | --help
 //   l2tpd import-xl2tpd [xl2tpd.conf] [l2tp-secrets]
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG_FILE, type LogLevel } from '../config/schema.js';
+import { DEFAULT_CONFIG_FILE } from '../config/schema.js';
 
 export interface RunArgs {
   kind: 'run';
@@ -97,11 +97,4 @@ export function parseL2tpdArgs(argv: readonly string[]): L2tpdArgs {
   };
 }
 
-const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
-
-/** The configured level lowered one step per -v (info -v -> debug, -vv -> trace). */
-export function effectiveLogLevel(configured: LogLevel, verbosity: number): LogLevel {
-  const at = LEVELS.indexOf(configured);
-  if (at < 0 || verbosity <= 0) return configured;
-  return LEVELS[Math.min(LEVELS.length - 1, at + verbosity)];
-}
+export { effectiveLogLevel } from '../ops/log.js';

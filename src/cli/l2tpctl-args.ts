@@ -1,5 +1,6 @@
 // Command line of l2tpctl:
-//   l2tpctl [--socket PATH] [--json] status|stats|reload
+//   l2tpctl [--socket PATH] [--json] status [--section NAME] [--peer ADDRESS] [--user NAME]
+//   l2tpctl [--socket PATH] [--json] stats|reload
 //   l2tpctl [--socket PATH] [--json] connect LAC | disconnect TUNNEL|LAC | hangup [TUNNEL/]SESSION
 //   l2tpctl [--socket PATH] [--json] fault TUNNEL KIND   (debug only)
 import { parseArgs } from 'node:util';
@@ -15,7 +16,10 @@ export type L2tpctlArgs =
 export const L2TPCTL_USAGE = `Usage: l2tpctl [--socket PATH] [--json] COMMAND
 
 Commands:
-  status                   tunnels and sessions
+  status                   tunnels and sessions; filters (all given must match):
+    --section NAME           tunnels of that lns/lac section
+    --peer ADDRESS           tunnels of that peer address
+    --user NAME              sessions of that PPP user
   stats                    daemon counters
   connect LAC              dial the LAC section named LAC
   disconnect TUNNEL|LAC    close a tunnel by its local ID, or the tunnel of a LAC section
@@ -43,6 +47,9 @@ export function parseL2tpctlArgs(argv: readonly string[]): L2tpctlArgs {
       options: {
         socket: { type: 'string', short: 's' },
         json: { type: 'boolean' },
+        section: { type: 'string' },
+        peer: { type: 'string' },
+        user: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -61,6 +68,16 @@ export function parseL2tpctlArgs(argv: readonly string[]): L2tpctlArgs {
     command.cmd === 'status' || command.cmd === 'stats' || command.cmd === 'reload' ? 0 : 1;
   if (extra.length > 0 || (wanted === 0 && target !== undefined)) {
     return { kind: 'error', message: `too many arguments for '${name}'` };
+  }
+  const filter = { section: values.section, peer: values.peer, user: values.user };
+  const filtered = Object.values(filter).some((v) => v !== undefined);
+  if (filtered && command.cmd !== 'status') {
+    return { kind: 'error', message: '--section, --peer and --user go with status only' };
+  }
+  if (command.cmd === 'status') {
+    for (const [key, v] of Object.entries(filter)) {
+      if (v !== undefined) (command.args as Record<string, string>)[key] = v;
+    }
   }
   return {
     kind: 'run',

@@ -6,7 +6,7 @@ import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { L2TPD_USAGE, effectiveLogLevel, parseL2tpdArgs, type RunArgs } from './args.js';
 import { importXl2tpd } from '../config/import-xl2tpd.js';
-import { createLogger } from '../ops/log.js';
+import { createLogger, redactSecrets } from '../ops/log.js';
 import { Daemon, daemonVersion, readConfiguration } from '../daemon/daemon.js';
 import { startOperatorEdges } from '../daemon/edges.js';
 
@@ -69,14 +69,21 @@ async function run(args: RunArgs): Promise<number> {
   }
   for (const w of read.warnings) process.stderr.write(`l2tpd: warning: ${w}\n`);
   if (args.checkConfig) {
+    // Secrets stay in the file: this output lands in journals (ExecStartPre) and tickets.
     process.stdout.write(
-      stringify(read.config, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+      stringify(redactSecrets(read.config), (_k, v: unknown) =>
+        typeof v === 'bigint' ? v.toString() : v,
+      ),
     );
     process.stderr.write(`l2tpd: ${args.configFile} is valid\n`);
     return 0;
   }
   const log = createLogger(effectiveLogLevel(read.config.log.level, args.verbosity));
-  const daemon = new Daemon({ configFile: args.configFile, load, log }, read.config, read.secrets);
+  const daemon = new Daemon(
+    { configFile: args.configFile, load, log, verbosity: args.verbosity },
+    read.config,
+    read.secrets,
+  );
   try {
     await daemon.start();
   } catch (err) {
@@ -90,6 +97,7 @@ async function run(args: RunArgs): Promise<number> {
     return null;
   });
   if (edges === null) return 1;
+  daemon.attachEdges(edges);
   if (args.pidFile !== null) writeFileSync(args.pidFile, `${process.pid}\n`);
 
   return new Promise<number>((resolve) => {
@@ -118,13 +126,8 @@ async function run(args: RunArgs): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => {
-      try {
-        daemon.reload();
-      } catch {
-        // reload() logged why; the old config stays
-      }
-    });
+    // reload() logs why it failed; the old config stays.
+    process.on('SIGHUP', () => void daemon.reload().catch(() => undefined));
     process.on('SIGUSR1', () => void daemon.dumpStatus());
   });
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadConfig, formatIssue, type LoadOptions } from '../config/load.js';
-import type { L2tpdConfig, LacSection } from '../config/schema.js';
+import type { L2tpdConfig, LacSection, ListenAddress } from '../config/schema.js';
 import { loadSecrets } from '../config/secrets.js';
 import type { TunnelSecrets } from '../config/secrets.js';
 import {
@@ -15,7 +15,14 @@ import {
   type MetricsSource,
   type CommandResult,
 } from '../ops/daemon-api.js';
-import type { ControlCommand, StatusResult, TunnelStatus } from '../ops/control-protocol.js';
+import type { ReloadResult } from '../ops/control-protocol.js';
+import type {
+  ControlCommand,
+  StatusFilter,
+  StatusResult,
+  TrafficCounters,
+  TunnelStatus,
+} from '../ops/control-protocol.js';
 import { Supervisor, type ClassifyVerdict, type SupervisorEvent } from '../runtime/supervisor.js';
 import type { ActorEvent, PeerAddress } from '../runtime/actor-api.js';
 import type { AddressGrant, AddressRelease } from '../actor/actor-params.js';
@@ -26,7 +33,12 @@ import { AvpType } from '../protocol/types.js';
 import { LacDialer } from './lac-dialer.js';
 import { lacParams } from './section-params.js';
 import { DaemonCounters } from './counters.js';
-import { toTunnelStatus } from './status.js';
+import { GrowingTotals } from './growing-totals.js';
+import { filterTunnels, toTunnelStatus } from './status.js';
+import { planReload } from './reload-plan.js';
+import type { OperatorEdges } from './edges.js';
+import { effectiveLogLevel } from '../ops/log.js';
+import { logStatus } from '../ops/status-log.js';
 
 const ACTOR_MODULE = new URL('../actor/tunnel-actor.js', import.meta.url);
 const VERSION: string = (
@@ -43,6 +55,8 @@ export interface DaemonOptions {
   configFile: string;
   load: LoadOptions;
   log: Logger;
+  /** `-v` flags: each lowers the configured log level one step, at start and at every reload. */
+  verbosity?: number;
 }
 
 /** Reads config and secrets; returns human-readable errors instead of throwing. */
@@ -72,6 +86,15 @@ export class Daemon implements DaemonControl, MetricsSource {
   private readonly pools: AddressPools;
   private readonly dialer: LacDialer;
   private readonly counters = new DaemonCounters();
+  private readonly traffic = new GrowingTotals([
+    'rxPackets',
+    'txPackets',
+    'rxBytes',
+    'txBytes',
+  ] as const);
+  private readonly retransmissions = new GrowingTotals(['retransmissions'] as const);
+  /** Retransmissions of tunnels gone down but not yet closed, added to the totals at close. */
+  private readonly downRetransmissions = new Map<number, number>();
   /** Addresses each tunnel holds, so a crashed actor's addresses return to the pool. */
   private readonly grants = new Map<number, AddressRelease[]>();
   private readonly tunnelSection = new Map<
@@ -85,6 +108,13 @@ export class Daemon implements DaemonControl, MetricsSource {
   >();
   private readonly startedAt = Date.now();
   private readonly log: Logger;
+  private edges: OperatorEdges | undefined;
+  /** The config the daemon started with: keys read once at start keep its values. */
+  private readonly startConfig: L2tpdConfig;
+  /** The endpoints bound: the first config's, and those reloads added. */
+  private readonly bound: ListenAddress[];
+  /** Reloads run one after another. */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly opts: DaemonOptions,
@@ -92,6 +122,8 @@ export class Daemon implements DaemonControl, MetricsSource {
     secrets: TunnelSecrets | null,
   ) {
     this.config = config;
+    this.startConfig = config;
+    this.bound = [...config.listen];
     this.secrets = secrets;
     this.log = opts.log;
     this.pools = new AddressPools(config.lns);
@@ -107,7 +139,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       onEvent: (ev) => this.onSupervisorEvent(ev),
       onActorRequest: (tunnelId, req) => this.onActorRequest(tunnelId, req),
       logger: this.log,
-      workerLogLevel: config.log.level,
+      workerLogLevel: this.log.level,
       faultInjection: config.debug.faultInjection,
     });
     this.dialer = new LacDialer(config, {
@@ -136,8 +168,23 @@ export class Daemon implements DaemonControl, MetricsSource {
     await this.supervisor.shutdown(4500);
   }
 
-  /** SIGHUP and `l2tpctl reload`: new config for new tunnels and calls; the old one stays on error. */
-  reload(): { warnings: string[] } {
+  /** The operator edges, so a reload can move the metrics endpoint. */
+  attachEdges(edges: OperatorEdges): void {
+    this.edges = edges;
+  }
+
+  /**
+   * SIGHUP and `l2tpctl reload`: new config for new tunnels and calls; the log level, the
+   * metrics endpoint and new listen addresses at once; the reply and the log name every
+   * changed key that waits for a restart. The old config stays on error.
+   */
+  reload(): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
     const next = readConfiguration(this.opts.configFile, this.opts.load);
     if (!next.ok) {
       this.log.error(
@@ -146,12 +193,36 @@ export class Daemon implements DaemonControl, MetricsSource {
       );
       throw new ControlError('INVALID_CONFIG', next.errors.join('\n'));
     }
+    const plan = planReload(this.startConfig, this.config, this.bound, next.config);
+    const warnings = [...next.warnings];
     this.config = next.config;
     this.secrets = next.secrets;
     this.pools.reconfigure(next.config.lns);
     this.dialer.reconfigure(next.config);
-    this.log.info({ warnings: next.warnings }, 'configuration reloaded');
-    return { warnings: next.warnings };
+    const level = effectiveLogLevel(next.config.log.level, this.opts.verbosity ?? 0);
+    this.log.level = level;
+    this.supervisor.setWorkerLogLevel(level);
+    for (const endpoint of plan.listenAdded) {
+      await this.supervisor.listen(endpoint).then(
+        () => this.bound.push(endpoint),
+        (err: Error) =>
+          warnings.push(`listen ${endpoint.address}:${endpoint.port}: ${err.message}`),
+      );
+    }
+    if (plan.applied.includes('metrics.listen')) {
+      await this.edges?.moveMetrics(next.config.metrics.listen).catch((err: Error) => {
+        warnings.push(`metrics.listen: ${err.message}; the endpoint stays as it was`);
+      });
+    }
+    const result = { warnings, applied: plan.applied, restartRequired: plan.restartRequired };
+    this.log.info(result, 'configuration reloaded');
+    if (plan.restartRequired.length > 0) {
+      this.log.warn(
+        { restartRequired: plan.restartRequired },
+        `changes that wait for a restart: ${plan.restartRequired.join('; ')}`,
+      );
+    }
+    return result;
   }
 
   // --- new tunnels ---
@@ -233,7 +304,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       const i = held?.findIndex((g) => g.remote === rel.remote && g.local === rel.local) ?? -1;
       if (held !== undefined && i >= 0) {
         held.splice(i, 1);
-        this.pools.release(rel.section, rel.local, rel.remote);
+        this.pools.release(rel);
       }
       return { ok: true };
     }
@@ -247,8 +318,9 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   private releaseTunnel(tunnelId: number): void {
     this.forgetOutstandingSccrq(tunnelId);
-    for (const g of this.grants.get(tunnelId) ?? [])
-      this.pools.release(g.section, g.local, g.remote);
+    this.retransmissions.add({ retransmissions: this.downRetransmissions.get(tunnelId) });
+    this.downRetransmissions.delete(tunnelId);
+    for (const g of this.grants.get(tunnelId) ?? []) this.pools.release(g);
     this.grants.delete(tunnelId);
     this.tunnelSection.delete(tunnelId);
     this.dialer.onTunnelGone(tunnelId);
@@ -286,6 +358,8 @@ export class Daemon implements DaemonControl, MetricsSource {
         break;
       }
       case 'tunnel-down':
+        if (typeof e.retransmissions === 'number')
+          this.downRetransmissions.set(tunnelId, e.retransmissions);
         // A tunnel that never came up failed; one that was up was closed (either way, by result).
         this.counters.addLabelled(
           this.tunnelSection.get(tunnelId)?.up === true ? 'tunnelsClosed' : 'tunnelFailures',
@@ -303,6 +377,7 @@ export class Daemon implements DaemonControl, MetricsSource {
         this.counters.addLabelled('callsRefused', resultLabel(e.result));
         break;
       case 'session-down':
+        this.traffic.add(e.traffic as Partial<TrafficCounters> | undefined);
         if (e.wasUp !== true) this.counters.addLabelled('sessionFailures', resultLabel(e.result));
         if (this.tunnelSection.get(tunnelId)?.role === 'lac')
           this.dialer.onSessionDown(tunnelId, e.wasUp === true);
@@ -319,7 +394,7 @@ export class Daemon implements DaemonControl, MetricsSource {
   private async run(command: ControlCommand): Promise<unknown> {
     switch (command.cmd) {
       case 'status':
-        return this.status();
+        return this.status(command.args);
       case 'stats':
         return this.stats();
       case 'reload':
@@ -372,7 +447,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       case 'fault': {
         // The supervisor's flag is fixed at start: a reload cannot turn fault injection on.
         const { tunnel, kind } = command.args;
-        if (!this.config.debug.faultInjection) {
+        if (!this.startConfig.debug.faultInjection) {
           throw new ControlError(
             'UNSUPPORTED',
             'fault injection is disabled (debug.faultInjection)',
@@ -412,10 +487,11 @@ export class Daemon implements DaemonControl, MetricsSource {
       .map((a) => a.tunnelId);
   }
 
-  async status(): Promise<StatusResult> {
+  async status(filter: StatusFilter = {}): Promise<StatusResult> {
     const actors = await this.supervisor.status();
-    const tunnels: TunnelStatus[] = actors.map((a) =>
-      toTunnelStatus(a, this.dialer.sectionOf(a.tunnelId)),
+    const tunnels: TunnelStatus[] = filterTunnels(
+      actors.map((a) => toTunnelStatus(a, this.dialer.sectionOf(a.tunnelId))),
+      filter,
     );
     return {
       daemon: {
@@ -448,10 +524,16 @@ export class Daemon implements DaemonControl, MetricsSource {
     return out;
   }
 
-  /** SIGUSR1: everything `l2tpctl status` shows, to the log (l2tpd 0.69 did this to syslog). */
+  /**
+   * SIGUSR1: everything `l2tpctl status` shows, to the log (l2tpd 0.69 did this to syslog),
+   * whatever the log level (it was asked for), one line per tunnel (a journald line has a
+   * length limit).
+   */
   async dumpStatus(): Promise<void> {
     const [status, stats] = await Promise.all([this.status(), this.stats()]);
-    this.log.info({ status, stats }, 'status dump (SIGUSR1)');
+    const log = this.log.isLevelEnabled('info') ? this.log : this.log.child({}, { level: 'info' });
+    log.info({ stats }, 'status dump (SIGUSR1): counters');
+    logStatus(log, status, 'status dump (SIGUSR1)');
   }
 
   // --- MetricsSource ---
@@ -460,22 +542,22 @@ export class Daemon implements DaemonControl, MetricsSource {
     const [status, s] = [await this.status(), this.supervisor.stats()];
     const tunnelsByState: Record<string, number> = {};
     const sessionsByState: Record<string, number> = {};
-    const packets = { rx: 0, tx: 0 };
-    const bytes = { rx: 0, tx: 0 };
-    let retransmissions = 0;
+    const live: TrafficCounters = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 };
+    const liveRetransmissions = { retransmissions: 0 };
     for (const t of status.tunnels) {
       tunnelsByState[t.state] = (tunnelsByState[t.state] ?? 0) + 1;
-      retransmissions += t.counters.retransmissions;
+      liveRetransmissions.retransmissions += t.counters.retransmissions;
       for (const sess of t.sessions) {
         sessionsByState[sess.state] = (sessionsByState[sess.state] ?? 0) + 1;
-        packets.rx += sess.counters.rxPackets;
-        packets.tx += sess.counters.txPackets;
-        bytes.rx += sess.counters.rxBytes;
-        bytes.tx += sess.counters.txBytes;
+        live.rxPackets += sess.counters.rxPackets;
+        live.txPackets += sess.counters.txPackets;
+        live.rxBytes += sess.counters.rxBytes;
+        live.txBytes += sess.counters.txBytes;
       }
     }
+    const total = this.traffic.totals(live);
     const counters = this.counters.flatUnlabelled();
-    counters.retransmissions = retransmissions;
+    counters.retransmissions = this.retransmissions.totals(liveRetransmissions).retransmissions;
     return {
       tunnelsByState,
       sessionsByState,
@@ -484,9 +566,10 @@ export class Daemon implements DaemonControl, MetricsSource {
         ...this.counters.labelled(),
         drops: { label: 'reason', values: { ...s.drops } as unknown as Record<string, number> },
       },
-      packets,
-      bytes,
+      packets: { rx: total.rxPackets, tx: total.txPackets },
+      bytes: { rx: total.rxBytes, tx: total.txBytes },
       workerRestarts: s.workerRestarts,
+      pools: this.pools.usage(),
     };
   }
 }

@@ -1,7 +1,7 @@
 // Start and stop the operator edges around a running daemon: the l2tpctl control socket,
-// the legacy control pipe, and the Prometheus endpoint.
+// the legacy control pipe, and the Prometheus endpoint (which a reload can move).
 import type { Logger } from 'pino';
-import type { L2tpdConfig } from '../config/schema.js';
+import type { L2tpdConfig, ListenAddress } from '../config/schema.js';
 import { ControlServer } from '../ops/control-server.js';
 import { ControlPipe } from '../ops/control-pipe.js';
 import { MetricsServer } from '../ops/metrics.js';
@@ -9,6 +9,8 @@ import type { Daemon } from './daemon.js';
 
 export interface OperatorEdges {
   close(): Promise<void>;
+  /** Serve /metrics on `listen` (null: off) from now on; rejects, keeping the old one, if it cannot. */
+  moveMetrics(listen: ListenAddress | null): Promise<void>;
 }
 
 export async function startOperatorEdges(
@@ -17,9 +19,20 @@ export async function startOperatorEdges(
   log: Logger,
 ): Promise<OperatorEdges> {
   const closers: Array<() => Promise<void>> = [];
+  let metrics: MetricsServer | null = null;
   const close = async () => {
-    await Promise.all(closers.map((c) => c().catch(() => undefined)));
+    await Promise.all([...closers, () => metrics?.close()].map((c) => c()?.catch(() => undefined)));
   };
+  const startMetrics = (
+    listen: { address: string; port: number } | null,
+  ): Promise<MetricsServer | null> =>
+    listen === null
+      ? Promise.resolve(null)
+      : MetricsServer.start({
+          listen: { address: listen.address, port: listen.port },
+          source: daemon,
+          logger: log.child({ component: 'metrics' }),
+        });
   try {
     const server = await ControlServer.start({
       path: config.control.socket,
@@ -35,17 +48,25 @@ export async function startOperatorEdges(
       });
       closers.push(() => pipe.close());
     }
-    if (config.metrics.listen !== null) {
-      const metrics = await MetricsServer.start({
-        listen: { address: config.metrics.listen.address, port: config.metrics.listen.port },
-        source: daemon,
-        logger: log.child({ component: 'metrics' }),
-      });
-      closers.push(() => metrics.close());
-    }
+    metrics = await startMetrics(config.metrics.listen);
   } catch (err) {
     await close();
     throw err;
   }
-  return { close };
+  return {
+    close,
+    async moveMetrics(listen) {
+      // The old endpoint goes first: the new one may be the same port on another address.
+      const old = metrics;
+      await old?.close();
+      metrics = null;
+      try {
+        metrics = await startMetrics(listen);
+      } catch (err) {
+        if (old !== null) metrics = await startMetrics(old.listen).catch(() => null);
+        throw err;
+      }
+      if (listen === null) log.info('metrics endpoint off');
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // Turn what a tunnel actor reports about itself into the control protocol's TunnelStatus.
 import type { TunnelSnapshot } from '../control/events.js';
-import type { SessionStatus, TunnelStatus } from '../ops/control-protocol.js';
+import type { SessionStatus, StatusFilter, TunnelStatus } from '../ops/control-protocol.js';
 import type { ActorStatus } from '../runtime/messages.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
 import type { DataChannelStats } from '../session/data-channel.js';
@@ -59,4 +59,21 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
       retransmissions: r.retransmissions,
     },
   };
+}
+
+/**
+ * The tunnels and sessions an operator's filter selects: tunnels of the section and peer
+ * address asked for; with `user`, only that user's sessions and the tunnels carrying them.
+ */
+export function filterTunnels(tunnels: TunnelStatus[], filter: StatusFilter): TunnelStatus[] {
+  const { section, peer, user } = filter;
+  const picked = tunnels.filter(
+    (t) =>
+      (section === undefined || t.section.toLowerCase() === section.toLowerCase()) &&
+      (peer === undefined || t.peer.address === peer),
+  );
+  if (user === undefined) return picked;
+  return picked
+    .map((t) => ({ ...t, sessions: t.sessions.filter((s) => s.user === user) }))
+    .filter((t) => t.sessions.length > 0);
 }

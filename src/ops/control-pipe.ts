@@ -8,11 +8,12 @@
 // means a writer closing never gives us EOF: the pipe serves writer after writer without
 // being reopened, and never spins on EOF as a read-only FIFO with no writer does.
 import { execFileSync } from 'node:child_process';
-import { constants, openSync, closeSync } from 'node:fs';
-import { lstat, unlink, writeFile } from 'node:fs/promises';
+import { constants, openSync, closeSync, renameSync } from 'node:fs';
+import { lstat, rm, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { Logger } from './log.js';
 import { unlinkIfOurs } from './owned-path.js';
+import { logStatus } from './status-log.js';
 import {
   MAX_LINE_BYTES,
   formatPipeReply,
@@ -34,6 +35,10 @@ export interface ControlPipeOptions {
 
 export const DEFAULT_MAX_QUEUED = 256;
 const FIFO_MODE = 0o600;
+/** Linux's atomic FIFO write size. */
+const PIPE_BUF = 4096;
+/** What one read of the FIFO takes at most (libuv's read buffer). */
+const READ_CHUNK = 65536;
 
 export class ControlPipe {
   /** The start of a line whose newline has not come yet. */
@@ -65,18 +70,24 @@ export class ControlPipe {
     const opts: Required<ControlPipeOptions> = { maxQueued: DEFAULT_MAX_QUEUED, ...options };
     const { path, logger } = opts;
     await removeOldFifo(path);
+    // Made and opened under another name, then renamed into place: a writer never finds
+    // the FIFO without its reader (ENXIO for xl2tpd-control's non-blocking open).
+    const fresh = `${path}.${process.pid}.new`;
+    await rm(fresh, { force: true });
     // Node has no mkfifo(3). `-m` sets the mode exactly, whatever the umask.
-    execFileSync('mkfifo', ['-m', FIFO_MODE.toString(8), '--', path], { stdio: 'ignore' });
-    const st = await lstat(path);
+    execFileSync('mkfifo', ['-m', FIFO_MODE.toString(8), '--', fresh], { stdio: 'ignore' });
+    const st = await lstat(fresh);
     if (!st.isFIFO() || (st.mode & 0o777) !== FIFO_MODE) {
-      throw new Error(`control pipe ${path} was not created as a 0600 FIFO`);
+      throw new Error(`control pipe ${fresh} was not created as a 0600 FIFO`);
     }
-    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    const fd = openSync(fresh, constants.O_RDWR | constants.O_NONBLOCK);
     let stream: net.Socket;
     try {
+      renameSync(fresh, path);
       stream = new net.Socket({ fd, readable: true, writable: false });
     } catch (err) {
       closeSync(fd);
+      await rm(fresh, { force: true });
       throw err;
     }
     logger.info({ pipe: path }, 'control pipe open');
@@ -121,6 +132,11 @@ export class ControlPipe {
       this.pending = '';
       this.discarding = true;
       this.tooLong();
+    } else if (this.pending !== '' && endsAWrite(chunk, this.pending)) {
+      // xl2tpd-control writes its command without a newline: a write is a command.
+      const line = this.pending;
+      this.pending = '';
+      this.enqueue(line);
     }
   }
 
@@ -149,18 +165,28 @@ export class ControlPipe {
   private async run(request: PipeRequest): Promise<void> {
     const { logger } = this.options;
     const { letter, result } = request;
-    let reply: string;
-    if (!result.ok) {
-      logger.warn({ letter, reason: result.message }, 'control pipe command refused');
-      reply = formatPipeReply(false, result.message);
-    } else {
+    if (result.ok) {
       logger.info(
         { letter, cmd: result.command.cmd, args: result.command.args },
         'control pipe command',
       );
-      reply = await this.execute(result.command);
     }
-    if (request.replyFile === null) return;
+    const outcome: Outcome = result.ok
+      ? await this.execute(result.command)
+      : { ok: false, message: result.message };
+    if (!outcome.ok) {
+      logger.warn({ letter, reason: outcome.message }, 'control pipe command failed');
+    }
+    if (request.replyFile === null) {
+      // Nowhere else to show it: xl2tpd wrote its status to its log too.
+      if (outcome.ok && outcome.status !== undefined) {
+        logStatus(logger, outcome.status, 'status (pipe s)');
+      }
+      return;
+    }
+    const reply = outcome.ok
+      ? formatPipeReply(true) + (outcome.status === undefined ? '' : statusLines(outcome.status))
+      : formatPipeReply(false, outcome.message);
     try {
       await writeFile(request.replyFile, reply);
     } catch (err) {
@@ -168,19 +194,30 @@ export class ControlPipe {
     }
   }
 
-  /** Runs one command; never rejects. Returns the reply file's text. */
-  private async execute(command: ControlCommand): Promise<string> {
+  /** Runs one command; never rejects. */
+  private async execute(command: ControlCommand): Promise<Outcome> {
     try {
       const result = await this.options.daemon.execute(command);
-      return command.cmd === 'status'
-        ? formatPipeReply(true) + statusLines(result as StatusResult)
-        : formatPipeReply(true);
+      return command.cmd === 'status' ? { ok: true, status: result as StatusResult } : { ok: true };
     } catch (err) {
-      if (err instanceof ControlError) return formatPipeReply(false, err.message);
-      this.options.logger.error({ err, cmd: command.cmd }, 'control pipe command failed');
-      return formatPipeReply(false, 'internal error (see the daemon log)');
+      if (err instanceof ControlError) return { ok: false, message: err.message };
+      this.options.logger.error({ err, cmd: command.cmd }, 'control pipe command: internal error');
+      return { ok: false, message: 'internal error (see the daemon log)' };
     }
   }
+}
+
+/** How a pipe command went: a status listing for `s`, a reason when it failed. */
+type Outcome = { ok: true; status?: StatusResult } | { ok: false; message: string };
+
+/**
+ * Whether the unterminated tail of a chunk is a whole command. A write of up to PIPE_BUF
+ * bytes reaches a FIFO's reader in one piece (POSIX), so a short tail in a read that did
+ * not fill the read buffer is the end of its writer's write, as xl2tpd reads it. A longer
+ * one may be a line still being written: it waits for its newline.
+ */
+function endsAWrite(chunk: string, tail: string): boolean {
+  return tail.length <= PIPE_BUF && Buffer.byteLength(chunk) < READ_CHUNK;
 }
 
 /** `s` with a reply file: after "00 OK", one line a tunnel and a session (l2tpd dumped these). */

@@ -50,12 +50,29 @@ export interface StatusResult {
   tunnels: TunnelStatus[];
 }
 
+/** `l2tpctl status --section S --peer ADDRESS --user NAME`: every filter given must match. */
+export interface StatusFilter {
+  section?: string;
+  peer?: string;
+  user?: string;
+}
+
+/** What a reload did: changed keys applied at once, and those that wait for a restart. */
+export interface ReloadResult {
+  warnings: string[];
+  /** Changed keys in effect now (log.level, metrics.listen, listen for added addresses). */
+  applied: string[];
+  /** Changed keys that take effect at the next restart, each saying what stays meanwhile. */
+  restartRequired: string[];
+}
+
 /** Counter name to value, as also exported to Prometheus. */
 export type StatsResult = Record<string, number>;
 
 /** Every command, with its arguments. */
 export type ControlCommand =
-  | { cmd: 'status'; args: Record<string, never> }
+  /** Filters: only tunnels of that section or peer address, only sessions of that user. */
+  | { cmd: 'status'; args: StatusFilter }
   | { cmd: 'stats'; args: Record<string, never> }
   | { cmd: 'reload'; args: Record<string, never> }
   | { cmd: 'connect'; args: { lac: string } }
@@ -75,7 +92,7 @@ export type ControlRequest = ControlCommand & { id: number };
 export interface ControlResults {
   status: StatusResult;
   stats: StatsResult;
-  reload: { warnings: string[] };
+  reload: ReloadResult;
   connect: { lac: string };
   disconnect: { tunnels: number[] };
   hangup: { tunnel: number; session: number };
@@ -94,7 +111,8 @@ export type ControlErrorCode =
   | 'INTERNAL';
 
 export type ControlResponse =
-  | { id: number; ok: true; result: unknown }
+  /** `more`: a part of a streamed answer (status); the last part has no `more`. */
+  | { id: number; ok: true; result: unknown; more?: true }
   | { id: number; ok: false; error: { code: ControlErrorCode; message: string } };
 
 /** Longest accepted line, request or pipe command: a bound on what a client makes us buffer. */
@@ -146,7 +164,15 @@ export function parseRequest(line: string): ParsedRequest {
     request: { ...command, id },
   });
   switch (cmd) {
-    case 'status':
+    case 'status': {
+      const filter: StatusFilter = {};
+      for (const key of ['section', 'peer', 'user'] as const) {
+        if (a[key] === undefined) continue;
+        if (!isName(a[key])) return bad(id, 'BAD_REQUEST', `status '${key}' must be a name`);
+        filter[key] = a[key];
+      }
+      return ok({ cmd, args: filter });
+    }
     case 'stats':
     case 'reload':
       return ok({ cmd, args: {} });
@@ -204,7 +230,10 @@ export function parseResponse(line: string): ControlResponse | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const r = raw as Partial<ControlResponse> & { error?: { code?: unknown; message?: unknown } };
   if (!isId(r.id) || typeof r.ok !== 'boolean') return null;
-  if (r.ok) return { id: r.id, ok: true, result: (r as { result?: unknown }).result };
+  if (r.ok) {
+    const { result, more } = r as { result?: unknown; more?: unknown };
+    return more === true ? { id: r.id, ok: true, result, more } : { id: r.id, ok: true, result };
+  }
   if (typeof r.error?.code !== 'string' || typeof r.error.message !== 'string') return null;
   return r as ControlResponse;
 }

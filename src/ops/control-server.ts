@@ -16,7 +16,9 @@ import {
   type ControlCommand,
   type ControlRequest,
   type ControlResponse,
+  type StatusResult,
 } from './control-protocol.js';
+import { statusResponses } from './status-stream.js';
 import { ControlError, type DaemonControl } from './daemon-api.js';
 
 export interface ControlServerOptions {
@@ -176,16 +178,19 @@ class ControlConnection {
     daemon
       .execute(command)
       .then(
-        (result): ControlResponse => ({ id, ok: true, result }),
-        (err: unknown): ControlResponse => {
-          if (err instanceof ControlError) return errorResponse(id, err.code, err.message);
+        (result): ControlResponse[] =>
+          command.cmd === 'status'
+            ? statusResponses(id, result as StatusResult)
+            : [{ id, ok: true, result }],
+        (err: unknown): ControlResponse[] => {
+          if (err instanceof ControlError) return [errorResponse(id, err.code, err.message)];
           logger.error({ err, cmd: command.cmd }, 'control command failed');
-          return errorResponse(id, 'INTERNAL', 'internal error (see the daemon log)');
+          return [errorResponse(id, 'INTERNAL', 'internal error (see the daemon log)')];
         },
       )
-      .then((response) => {
+      .then((responses) => {
         if (--this.inFlight < maxInFlightPerClient && !this.dead) this.socket.resume();
-        this.reply(response);
+        for (const response of responses) this.reply(response);
       });
   }
 

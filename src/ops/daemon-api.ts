@@ -28,9 +28,12 @@ export interface MetricsSnapshot {
   counters: Record<string, number>;
   /** Labelled monotonic counters: name -> label value -> count (e.g. drops by reason). */
   labelled: Record<string, { label: string; values: Record<string, number> }>;
+  /** Since the daemon started: ended sessions included, never going down. */
   packets: { rx: number; tx: number };
   bytes: { rx: number; tx: number };
   workerRestarts: number;
+  /** Address pools by LNS section: addresses in use and pool size. */
+  pools: Record<string, { inUse: number; size: number }>;
 }
 
 export interface MetricsSource {

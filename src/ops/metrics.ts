@@ -5,8 +5,8 @@
 // Values are pulled from the daemon at scrape time: one MetricsSource.metrics() call per
 // scrape, copied into the metrics, then rendered. Counters are mirrored (reset, then set to
 // the daemon's running total), which keeps their Prometheus type `counter` and their
-// `_total` names; a total going down (a restarted worker's tunnels gone) reads as a counter
-// reset, which rate() already handles.
+// `_total` names; the daemon's totals only grow (packets and bytes include ended sessions:
+// src/daemon/traffic-totals.ts), so rate() sees no false resets.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -49,6 +49,8 @@ export class L2tpdMetrics {
   private readonly packets: Counter<'direction'>;
   private readonly bytes: Counter<'direction'>;
   private readonly workerRestarts: Counter;
+  private readonly poolSize: Gauge<'section'>;
+  private readonly poolInUse: Gauge<'section'>;
   private readonly plain = new Map<string, Counter>();
   private readonly labelled = new Map<string, { counter: Counter<string>; label: string }>();
   /** Scrapes run one at a time, so a render never mixes two snapshots. */
@@ -85,6 +87,18 @@ export class L2tpdMetrics {
       help: 'Worker threads replaced after dying',
       registers: r,
     });
+    this.poolSize = new Gauge({
+      name: `${PREFIX}pool_size`,
+      help: 'Addresses in an LNS section pool',
+      labelNames: ['section'],
+      registers: r,
+    });
+    this.poolInUse = new Gauge({
+      name: `${PREFIX}pool_in_use`,
+      help: 'Addresses of an LNS section pool held by sessions',
+      labelNames: ['section'],
+      registers: r,
+    });
     for (const [key, help] of Object.entries(UNLABELLED)) this.plainCounter(key, help);
     for (const [key, { label, help }] of Object.entries(LABELLED)) {
       this.labelledCounter(key, label, help);
@@ -112,6 +126,9 @@ export class L2tpdMetrics {
     mirrorAll(this.packets, 'direction', s.packets);
     mirrorAll(this.bytes, 'direction', s.bytes);
     mirror(this.workerRestarts, s.workerRestarts);
+    const pools = Object.entries(s.pools);
+    setAll(this.poolSize, 'section', Object.fromEntries(pools.map(([k, p]) => [k, p.size])));
+    setAll(this.poolInUse, 'section', Object.fromEntries(pools.map(([k, p]) => [k, p.inUse])));
     for (const key of Object.keys(s.counters)) {
       if (!this.plain.has(key) && this.isFree(key)) this.plainCounter(key, `l2tpd counter ${key}`);
     }
@@ -176,6 +193,8 @@ export class MetricsServer {
   private constructor(
     private readonly server: http.Server,
     readonly metrics: L2tpdMetrics,
+    /** The endpoint asked for (port 0 included), to start again on it. */
+    readonly listen: { address: string; port: number },
   ) {}
 
   static async start(options: MetricsServerOptions): Promise<MetricsServer> {
@@ -190,7 +209,7 @@ export class MetricsServer {
       });
     });
     server.on('error', (err) => logger.error({ err }, 'metrics server error'));
-    const self = new MetricsServer(server, metrics);
+    const self = new MetricsServer(server, metrics, listen);
     logger.info({ address: self.address }, 'metrics endpoint listening');
     return self;
   }

@@ -95,6 +95,8 @@ export interface HostApi {
   destroyActor(tid: number, reason: string): void;
   /** shutdown() every actor, wait for closed() or the deadline, destroy the rest. */
   shutdownAll(reason: string, timeoutMs: number): Promise<void>;
+  /** The log level of the host's logger (every actor's logger is its child). */
+  setLogLevel(level: string): void;
   /** Ends the host task. */
   quit(): void;
   injectFault(tid: number, kind: FaultKind): void;

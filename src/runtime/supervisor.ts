@@ -231,6 +231,17 @@ export class Supervisor implements SlotListener {
     this.log.info({ workers: this.slots.length, listen: this.addresses() }, 'supervisor started');
   }
 
+  /** Bind one more endpoint while running (a reload added it to `listen`). */
+  listen(endpoint: ListenEndpoint): Promise<void> {
+    if (!this.started || this.shuttingDown) return Promise.reject(new Error('not running'));
+    return this.bind(endpoint);
+  }
+
+  /** Every worker's log level, now and after a restart. */
+  setWorkerLogLevel(level: string): void {
+    for (const slot of this.slots) slot.setLogLevel(level);
+  }
+
   /** The bound endpoints, in configuration order (socketIndex order). */
   addresses(): { address: string; port: number; family: string }[] {
     return this.sockets.map((socket) => socket.address());

@@ -156,6 +156,12 @@ export class WorkerSlot {
     this.alive = true;
   }
 
+  /** The host's log level, now (if it runs) and at every restart. */
+  setLogLevel(level: string): void {
+    this.opts.logLevel = level;
+    if (this.alive) void this.call((api) => api.setLogLevel(level)).catch(() => undefined);
+  }
+
   /** An RPC that rejects if the worker dies before answering (comlink alone would hang). */
   call<T>(fn: (api: Comlink.Remote<HostApi>) => Promise<T>): Promise<T> {
     const rpc = this.rpc;

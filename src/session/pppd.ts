@@ -22,7 +22,8 @@ import { pppdSpawner, type SpawnedChild } from './pppd-spawner-client.js';
 
 /** pppd reads the secret options (the LAC's password) from this inherited descriptor. */
 export const SECRET_OPTIONS_FD = 3;
-const SECRET_OPTIONS_PATH = `/dev/fd/${SECRET_OPTIONS_FD}`;
+/** Through /proc, which pppd needs anyway: /dev/fd is missing in minimal containers and initramfs. */
+const SECRET_OPTIONS_PATH = `/proc/self/fd/${SECRET_OPTIONS_FD}`;
 
 export interface PppdOptions {
   /** pppd binary (a stand-in in host tests). */
@@ -382,7 +383,7 @@ export interface PppdArgsInput {
   optionsFile?: string;
   /** LAC: the PPP user name (not secret). Its password goes in `secretOptionsText`. */
   user?: string;
-  /** pppd also reads `/dev/fd/3` (see `PppdOptions.secretOptions`). */
+  /** pppd also reads `/proc/self/fd/3` (see `PppdOptions.secretOptions`). */
   secretOptions?: boolean;
   /** Extra options from the config, appended last so they win. */
   extra?: string[];

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
 /**
- * A 0600 file holding `text` that has no name: pppd opens it again as /dev/fd/3 (which works
+ * A 0600 file holding `text` that has no name: pppd opens it again as /proc/self/fd/3 (which works
  * for unlinked files on Linux, unlike Node's socketpair pipes: ENXIO). On a filesystem
  * without O_TMPFILE, a file in a fresh 0700 directory is unlinked right after creation.
  */

@@ -5,15 +5,15 @@
 // address pool are back where they started. Figures go to the test's diagnostics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { LacClient } from '../support/lac-client.js';
 import { fdTargets, snapshot, type ProcSnapshot } from '../support/proc.js';
 import { claimPortBlock } from '../support/ports.js';
+import { lightPppd } from '../support/light-pppd.js';
 
 const TOTAL = Math.max(100, Number(process.env.CHURN_SESSIONS ?? 1000));
 /** Parallel phase: each batch opens TUNNELS_PER_BATCH tunnels with SESSIONS_PER_TUNNEL calls. */
@@ -34,20 +34,13 @@ const RSS_TOLERANCE_KIB = 40 * 1024;
 const port = claimPortBlock();
 
 /**
- * The pppd. Default: test/tools/stand-in-pppd.c (the echo stand-in in C, compiled here;
- * about 1 ms to start), or `exec cat` (echoes the HDLC stream byte for byte) when there is no
- * C compiler. CHURN_PPPD=standin uses test/tools/stand-in-pppd.mjs (a Node process, ~65 ms
- * of CPU to start: 1000 of them alone take over 30 s on 2 cores).
+ * The pppd: the light one (test/support/light-pppd.ts). CHURN_PPPD=standin uses
+ * test/tools/stand-in-pppd.mjs (a Node process, ~65 ms of CPU to start: 1000 of them alone
+ * take over 30 s on 2 cores).
  */
 function pppdPath(): { path: string; kind: string } {
   if (process.env.CHURN_PPPD === 'standin') return { path: '{standin}', kind: 'stand-in-pppd.mjs' };
-  const dir = mkdtempSync(join(tmpdir(), 'l2tpd-churn-'));
-  const path = join(dir, 'stand-in-pppd');
-  const built = spawnSync('cc', ['-O2', '-o', path, STAND_IN_C], { stdio: 'ignore' });
-  if (built.status === 0) return { path, kind: 'stand-in-pppd.c' };
-  writeFileSync(path, '#!/bin/sh\n# stand-in pppd: echo the HDLC stream\nexec cat\n');
-  chmodSync(path, 0o755);
-  return { path, kind: 'cat' };
+  return lightPppd();
 }
 
 const yaml = (pppd: string) => `
@@ -86,7 +79,6 @@ async function quiet(d: DaemonHandle, tunnels: number, ms: number): Promise<void
 }
 
 const GC_PROBE = fileURLToPath(new URL('../../../test/tools/gc-probe.cjs', import.meta.url));
-const STAND_IN_C = fileURLToPath(new URL('../../../test/tools/stand-in-pppd.c', import.meta.url));
 /** Main thread and two workers. */
 const DAEMON_THREADS = 3;
 let gcRequests = 0;

@@ -398,7 +398,11 @@ test(
         /configuration reloaded/.test(lns.output()) ? true : undefined,
       );
       writeFileSync(file, original);
-      assert.deepEqual(await lns.control({ cmd: 'reload', args: {} }), { warnings: [] });
+      assert.deepEqual(await lns.control({ cmd: 'reload', args: {} }), {
+        warnings: [],
+        applied: [],
+        restartRequired: [],
+      });
 
       // An invalid one: refused with the error, by command and by SIGHUP.
       writeFileSync(file, original.replace('localIp: 198.18.1.1', 'localIpp: 198.18.1.1'));

@@ -72,7 +72,11 @@ class FakeDaemon implements DaemonControl {
       case 'disconnect':
         throw new ControlError('NOT_FOUND', 'no tunnel with local ID 77');
       case 'reload':
-        return { warnings: ['section x: changed ppp.path applies to new calls'] } as never;
+        return {
+          warnings: ['section x: changed ppp.path applies to new calls'],
+          applied: ['log.level'],
+          restartRequired: ['workers (still 2)'],
+        } as never;
       default:
         return {} as never;
     }
@@ -154,10 +158,14 @@ describe('l2tpctl against a daemon', () => {
     assert.equal(out, 'drops.unknownTunnel  3\nreceived             12\n');
   });
 
-  it('prints reload warnings', async () => {
+  it('prints what a reload applied, what waits for a restart, and its warnings', async () => {
     const { code, out } = await ctl(['--socket', socket, 'reload']);
     assert.equal(code, EXIT.OK);
-    assert.match(out, /^configuration reloaded\nwarning: section x: /);
+    assert.equal(
+      out,
+      'configuration reloaded\napplied now: log.level\nwaits for a restart: workers (still 2)\n' +
+        'warning: section x: changed ppp.path applies to new calls\n',
+    );
   });
 
   it('prints the code and message of a refusal and exits 1', async () => {

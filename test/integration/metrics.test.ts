@@ -19,6 +19,7 @@ function snapshot(): MetricsSnapshot {
     packets: { rx: 1000, tx: 900 },
     bytes: { rx: 64_000, tx: 57_600 },
     workerRestarts: 1,
+    pools: { subs: { inUse: 20, size: 253 } },
   };
 }
 
@@ -118,6 +119,8 @@ describe('metrics endpoint', () => {
       'l2tpd_drops_total{reason="unknownTunnel"}': 6,
       'l2tpd_drops_total{reason="badHeader"}': 1,
       l2tpd_worker_restarts_total: 1,
+      'l2tpd_pool_size{section="subs"}': 253,
+      'l2tpd_pool_in_use{section="subs"}': 20,
       // A counter the table does not name is exported all the same.
       l2tpd_tunnels_refused_total: 2,
     };
@@ -150,6 +153,7 @@ describe('metrics endpoint', () => {
       packets: { rx: Number.POSITIVE_INFINITY, tx: 0 },
       bytes: { rx: 0, tx: 0 },
       workerRestarts: 0,
+      pools: {},
     };
     const res = await fetch(`${base}/metrics`);
     assert.equal(res.status, 200);

@@ -265,7 +265,16 @@ test('buildPppdArgs: xl2tpd-compatible options for an LNS', () => {
 
 test('buildPppdArgs: the LAC password is never on the command line', () => {
   const args = buildPppdArgs({ role: 'lac', user: 'alice', secretOptions: true });
-  assert.deepEqual(args, ['notty', 'nodetach', 'logfd', '2', 'user', 'alice', 'file', '/dev/fd/3']);
+  assert.deepEqual(args, [
+    'notty',
+    'nodetach',
+    'logfd',
+    '2',
+    'user',
+    'alice',
+    'file',
+    '/proc/self/fd/3',
+  ]);
   assert.equal(secretOptionsText('pa"ss\\word'), 'password "pa\\"ss\\\\word"\n');
   assert.equal(secretOptionsText('two\nlines'), undefined);
 });
@@ -294,7 +303,7 @@ test(
     pppd.start();
     assert.deepEqual(await session.exited, { code: 2, signal: null });
     assert.ok(
-      lines.some((l) => l.includes('/dev/fd/3') && l.includes('bogus-standin-option')),
+      lines.some((l) => l.includes('/proc/self/fd/3') && l.includes('bogus-standin-option')),
       lines.join('\n'),
     );
     assert.ok(!lines.some((l) => l.includes('s3cret')));

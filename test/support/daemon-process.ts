@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeLine, parseResponse, type ControlCommand } from '../../src/ops/control-protocol.js';
+import { ResponseAssembler } from '../../src/ops/status-stream.js';
 
 export const L2TPD_BIN = fileURLToPath(new URL('../../src/cli/l2tpd.js', import.meta.url));
 export const STAND_IN_PPPD = fileURLToPath(
@@ -19,6 +20,8 @@ export interface DaemonHandle {
   socket: string;
   /** Everything the daemon printed (JSON log lines), for assertions and failure output. */
   output(): string;
+  /** Replace the config file (same `{dir}` and `{standin}` substitutions), e.g. before a reload. */
+  writeConfig(yaml: string): void;
   control<T = unknown>(command: ControlCommand): Promise<T>;
   /** SIGTERM and wait for exit; resolves with the exit code and how long it took. */
   stop(): Promise<{ code: number | null; ms: number }>;
@@ -50,8 +53,11 @@ async function startDaemonIn(
 ): Promise<DaemonHandle> {
   const socket = join(dir, 'ctl.sock');
   const config = join(dir, 'l2tpd.yaml');
-  writeFileSync(config, yaml.replaceAll('{dir}', dir).replaceAll('{standin}', STAND_IN_PPPD));
-  chmodSync(config, 0o600);
+  const writeConfig = (text: string): void => {
+    writeFileSync(config, text.replaceAll('{dir}', dir).replaceAll('{standin}', STAND_IN_PPPD));
+    chmodSync(config, 0o600);
+  };
+  writeConfig(yaml);
   const child = spawn(process.execPath, [L2TPD_BIN, '-D', '-c', config], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,6 +81,7 @@ async function startDaemonIn(
     dir,
     socket,
     output: () => out,
+    writeConfig,
     control: <T>(command: ControlCommand) => controlRequest<T>(socket, { ...command, id: ++id }),
     async stop() {
       const t0 = Date.now();
@@ -91,18 +98,25 @@ export function controlRequest<T>(
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const conn = connect(socket);
+    const parts = new ResponseAssembler();
     let buf = '';
     conn.setEncoding('utf8');
     conn.on('connect', () => conn.write(encodeLine(request)));
     conn.on('data', (s: string) => {
       buf += s;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      conn.end();
-      const response = parseResponse(buf.slice(0, nl));
-      if (response === null) reject(new Error(`bad response: ${buf}`));
-      else if (response.ok) resolve(response.result as T);
-      else reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const parsed = parseResponse(line);
+        const response = parsed === null ? null : parts.push(parsed);
+        if (response === undefined) continue;
+        conn.end();
+        if (response === null) reject(new Error(`bad response: ${line}`));
+        else if (response.ok) resolve(response.result as T);
+        else
+          reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
+        return;
+      }
     });
     conn.on('error', reject);
   });
