@@ -223,10 +223,20 @@ class TunnelHost implements HostApi {
         clearTimeout(timer);
         entry.timers.delete(timer);
       },
-      guard:
-        <A extends unknown[]>(fn: (...args: A) => void) =>
-        (...args: A) =>
-          this.invoke(entry, () => fn(...args)),
+      // Wraps per-frame callbacks (pppd's frames): fixed arity, so a call allocates no
+      // arguments array or closure. Callbacks take at most three arguments.
+      guard: <A extends unknown[]>(fn: (...args: A) => void) => {
+        const f = fn as unknown as (a?: unknown, b?: unknown, c?: unknown) => void;
+        const guarded = (a?: unknown, b?: unknown, c?: unknown): void => {
+          if (entry.ended) return;
+          try {
+            f(a, b, c);
+          } catch (err) {
+            this.crash(entry, err);
+          }
+        };
+        return guarded as unknown as (...args: A) => void;
+      },
     };
   }
 

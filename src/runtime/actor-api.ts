@@ -60,6 +60,7 @@ export interface ActorContext {
    * Wrap any other callback the actor registers (child process, pty and stream events) so an
    * exception in it is this actor's crash, not the worker's. Unguarded callbacks that throw
    * kill the whole worker (every tunnel on it), which the supervisor then replaces.
+   * At most three arguments (the wrapper has a fixed arity: no allocation per call).
    */
   guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
   /** Child logger bound with tunnelId and peer. */

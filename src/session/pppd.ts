@@ -41,7 +41,10 @@ export interface PppdOptions {
   maxFrameLength?: number;
   /** Free octets before each frame delivered to `onFrame` (room for the L2TP header). */
   headroom?: number;
-  /** Encoded octets allowed to wait for pppd's stdin; frames beyond are dropped (default 64 KiB). */
+  /**
+   * Encoded octets allowed to wait for pppd's stdin beyond what its socket holds; frames
+   * beyond are dropped (default 64 KiB).
+   */
   maxQueuedBytes?: number;
   /** Time between SIGTERM and SIGKILL in `stop()` (default 3000 ms). */
   killGraceMs?: number;
@@ -163,7 +166,13 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
       return false;
     }
     const need = maxAsyncFrameLength(frame.length);
-    const queued = io.writableLength + (this.pendingEnd - this.pendingStart);
+    let queued = io.writableLength + (this.pendingEnd - this.pendingStart);
+    if (queued + need > this.maxQueuedBytes && this.pendingEnd > this.pendingStart) {
+      // This turn's range is full (a TCP window arriving in one batch): hand it to the
+      // socket now. Only what the socket cannot take counts against the bound.
+      this.flush();
+      queued = io.writableLength;
+    }
     if (queued + need > this.maxQueuedBytes) {
       this.framesDropped++;
       return false;

@@ -92,7 +92,7 @@ async function main() {
   );
   writeFileSync(
     join(rundir, 'guest.env'),
-    `LAB_KERNEL_ROOT='${kernel.root}'\nLAB_REPO='${repo}'\n`,
+    `LAB_KERNEL_ROOT='${kernel.root}'\nLAB_REPO='${repo}'\n` + scenarioKnobs(),
   );
   const suiteMs = Number(opts.timeout) * 1000;
   log(`lab: booting the guest for ${selection.run.length} scenario(s), limit ${opts.timeout} s`);
@@ -126,6 +126,17 @@ async function main() {
     );
   }
   return report(rundir, selection, boot, Date.now() - t0);
+}
+
+/**
+ * Benchmark knobs from the host's environment (TP_SECONDS, TP_CALLS, TP_OURS_WORKERS for
+ * tcp-throughput), exported in the guest: shell-safe values only.
+ */
+function scenarioKnobs() {
+  return Object.entries(process.env)
+    .filter(([k, v]) => /^TP_[A-Z_]+$/.test(k) && /^[\w .,-]*$/.test(v ?? ''))
+    .map(([k, v]) => `export ${k}='${v}'\n`)
+    .join('');
 }
 
 /** Latest modification time of any file under dir (0 when absent). */

@@ -209,6 +209,16 @@ test('a burst that fills the queue in one turn does not block large frames once 
   await pppd.stop();
 });
 
+test('a burst larger than the queue bound in one turn is taken when the socket has room', async () => {
+  const { pppd, session } = await standIn({ STANDIN_MODE: 'echo' });
+  // 60 frames of 1400 octets (about 95 KiB encoded) in one turn: more than maxQueuedBytes
+  // (64 KiB), less than the socket to pppd holds. A TCP window arrives like this.
+  for (let i = 0; i < 60; i++) assert.ok(pppd.writeFrame(testFrame(1400)), `frame ${i} refused`);
+  await session.waitFrames(60);
+  assert.equal(pppd.stats.framesDropped, 0);
+  await pppd.stop();
+});
+
 test('a pppd path that does not exist gives onExit without a process', async () => {
   const session = new Session();
   const pppd = new PppdProcess({ path: '/nonexistent/pppd', args: [] }, session, silent);

@@ -8,7 +8,8 @@
 # through one session, then through all sessions at once (one iperf3 per ppp interface).
 # Figures go to report.txt: Mbit/s (iperf3's receiver side, summed) and the LNS side's CPU
 # per megabyte moved (daemon: node or xl2tpd; pppd: pppd and its relay), from /proc.
-# Under TCG the absolute figures mean little: compare the rows of one run.
+# Under TCG the absolute figures mean little: compare the rows of one run. Knobs from the
+# host environment: TP_SECONDS (8), TP_CALLS (10), TP_OURS_WORKERS (1; "1 0" adds workers: 0).
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
@@ -71,7 +72,9 @@ tp_run() {
 # tp_lac : TP_CALLS xl2tpd LACs (kernel mode) dialling 192.0.2.1, one tunnel and one call
 # each, on ports 1701, 1702...: xl2tpd gives each kernel tunnel a socket connected to the
 # LNS, so two tunnels of one xl2tpd to one LNS would share a 4-tuple and steal each other's
-# datagrams. Waits for every link. Their pids go to TP_LACS.
+# datagrams. One after the other, each link up before the next LAC starts (xl2tpd as LNS
+# lost one of ten calls placed at once). Their pids go to TP_LACS. Then a warm-up transfer
+# (not measured), so that no row pays for the LNS's first seconds (Node's JIT under TCG).
 tp_lac() {
   TP_LACS=''
   i=1
@@ -79,12 +82,13 @@ tp_lac() {
     XL2TPD_PORT=$((1700 + i))
     lab_xl2tpd_lac tp-lac "lac$i" 192.0.2.1
     TP_LACS="$TP_LACS $LAB_LAST_PID"
+    lab_wait 90 "$i ppp links on the LAC side" lab_ppp_count_is tp-lac "$i"
     i=$((i + 1))
   done
   XL2TPD_PORT=1701
-  lab_wait 240 "$TP_CALLS ppp links on the LAC side" lab_ppp_count_is tp-lac "$TP_CALLS"
   lab_wait 60 "$TP_CALLS ppp links on the LNS side" lab_ppp_count_is tp-lns "$TP_CALLS"
   lab_ping_all tp-lns tp-lac
+  ip netns exec tp-lac iperf3 -c 198.51.100.1 -p 5201 -t 3 >"$LAB_LOGDIR/iperf3-warm-up.log" 2>&1 || true
 }
 
 # tp_no_pppd : true when neither side runs a pppd any more.
@@ -112,11 +116,13 @@ tp_stop() {
   printf '%-22s %8s %6s %10s %14s %12s\n' LNS sessions runs Mbit/s 'daemon ms/MB' 'pppd ms/MB'
 } >"$REPORT"
 
-# 1. Our LNS, userspace data path.
-cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
+# 1. Our LNS, userspace data path, with TP_OURS_WORKERS worker threads (a list runs each:
+# "1 0" shows what the thread hop costs; 0 runs the tunnel actors on the main thread).
+for workers in ${TP_OURS_WORKERS:-1}; do
+  cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
 listen:
   - address: 192.0.2.1
-workers: 1
+workers: $workers
 hostname: lab-ours-lns
 control:
   socket: $LAB_TMP/l2tpctl.sock
@@ -134,14 +140,17 @@ lns:
       options: [logfile, $LAB_LOGDIR/pppd-ours-lns.log, nodefaultroute, noccp,
         lcp-echo-interval, '0']
 CONF
-lab_ours l2tpd tp-lns "$LAB_LOGDIR/l2tpd.yaml"
-ours=$LAB_LAST_PID
-lab_wait 120 "our LNS listening" lab_udp_listening tp-lns 1701
-tp_lac
-tp_run ours-userspace 1 '^node$'
-tp_run ours-userspace "$TP_CALLS" '^node$'
-# shellcheck disable=SC2086 # one pid per word
-tp_stop $TP_LACS "$ours"
+  lab_ours "l2tpd-w$workers" tp-lns "$LAB_LOGDIR/l2tpd.yaml"
+  ours=$LAB_LAST_PID
+  lab_wait 120 "our LNS listening" lab_udp_listening tp-lns 1701
+  tp_lac
+  label=ours-userspace
+  [ "$workers" -eq 1 ] || label="ours-userspace-w$workers"
+  tp_run "$label" 1 '^node$'
+  tp_run "$label" "$TP_CALLS" '^node$'
+  # shellcheck disable=SC2086 # one pid per word
+  tp_stop $TP_LACS "$ours"
+done
 
 # 2. and 3. xl2tpd as the LNS: userspace (pty), then kernel mode.
 for mode in yes no; do
