@@ -5,6 +5,7 @@ import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair } from '
 import { parseDuration } from './duration.js';
 import { parseRange } from './address.js';
 import type { AddressRange } from './schema.js';
+import { optionWords } from './options-words.js';
 
 export interface ConfigIssue {
   file: string;
@@ -220,6 +221,26 @@ export class Checker {
     return this.list(v, 'strings')
       .map((item) => this.string(item, null))
       .filter((s): s is string => s !== null);
+  }
+
+  /** pppd options: each item read as a line of an options file (`mtu 1400` is two words). */
+  optionWords(v: Located): string[] {
+    const out: string[] = [];
+    for (const item of this.list(v, 'pppd options')) {
+      const text = this.string(item, null);
+      if (text === null) continue;
+      const read = optionWords(text);
+      if ('error' in read) {
+        this.error(
+          item.at,
+          item.path,
+          `${read.error} (an item is read as a pppd options file line)`,
+        );
+      } else {
+        out.push(...read.words);
+      }
+    }
+    return out;
   }
 }
 

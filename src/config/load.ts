@@ -285,7 +285,7 @@ function readLns(c: Checker, v: Located, hostname: string): LnsSection {
       auth,
       refusePap: ppp ? c.bool(ppp.get('refusePap'), !auth.includes('pap')) : true,
       optionsFile: ppp ? c.string(ppp.get('optionsFile'), null) : null,
-      options: ppp ? c.strings(ppp.get('options')) : [],
+      options: ppp ? c.optionWords(ppp.get('options')) : [],
     },
   };
 }
@@ -358,7 +358,7 @@ function readLac(c: Checker, v: Located, hostname: string): LacSection {
       user: ppp ? c.string(ppp.get('user'), null) : null,
       password: ppp ? c.string(ppp.get('password'), null) : null,
       optionsFile: ppp ? c.string(ppp.get('optionsFile'), null) : null,
-      options: ppp ? c.strings(ppp.get('options')) : [],
+      options: ppp ? c.optionWords(ppp.get('options')) : [],
     },
   };
 }

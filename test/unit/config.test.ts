@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIssue, loadConfig, parseConfig, parseHostPort } from '../../src/config/load.js';
+import { optionWords, quoteOptionWord } from '../../src/config/options-words.js';
 import { DEFAULTS } from '../../src/config/schema.js';
 import { parseDuration, formatDuration } from '../../src/config/duration.js';
 import { selectLnsSection } from '../../src/config/access.js';
@@ -259,4 +261,42 @@ test('access control: first accepting section, deny before allow, reason for the
   );
   assert.equal(pick('not-an-ip').ok, false);
   assert.equal(selectLnsSection([], '192.0.2.1').ok, false);
+});
+
+test('ppp.options items are read as options-file lines: words, quotes, comments', () => {
+  const { config: c } = valid(`
+lns:
+  - name: a
+    ppp: { options: ['mtu 1400', "name 'my server'", 'lcp-echo-interval 0 # off', debug] }
+lac:
+  - name: b
+    lns: [192.0.2.1]
+    ppp: { options: ['ipcp-accept-local   ipcp-accept-remote', 'remotename "a \\"b\\""'] }
+`);
+  assert.deepEqual(c.lns[0]!.ppp.options, [
+    'mtu',
+    '1400',
+    'name',
+    'my server',
+    'lcp-echo-interval',
+    '0',
+    'debug',
+  ]);
+  assert.deepEqual(c.lac[0]!.ppp.options, [
+    'ipcp-accept-local',
+    'ipcp-accept-remote',
+    'remotename',
+    'a "b"',
+  ]);
+  assert.deepEqual(errors(`lns: [{ name: a, ppp: { options: [mtu 1400, "name 'open"] } }]`), [
+    `${FILE}:1:45: lns[0].ppp.options[1]: unterminated single quote (an item is read as a pppd options file line)`,
+  ]);
+});
+
+test('a quoted option word reads back as that one word', () => {
+  fc.assert(
+    fc.property(fc.string(), (word) => {
+      assert.deepEqual(optionWords(quoteOptionWord(word)), { words: [word] });
+    }),
+  );
 });
