@@ -3,10 +3,10 @@
 // and wire signals: SIGUSR1 status dump, SIGHUP reload, SIGTERM/SIGINT graceful stop
 // (a second one exits at once).
 import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { stringify } from 'yaml';
 import { L2TPD_USAGE, effectiveLogLevel, parseL2tpdArgs, type RunArgs } from './args.js';
 import { importXl2tpd } from '../config/import-xl2tpd.js';
-import { createLogger, redactSecrets } from '../ops/log.js';
+import { createLogger } from '../ops/log.js';
+import { configToYaml } from '../config/print.js';
 import { Daemon, daemonVersion, readConfiguration } from '../daemon/daemon.js';
 import { startOperatorEdges } from '../daemon/edges.js';
 
@@ -69,12 +69,8 @@ async function run(args: RunArgs): Promise<number> {
   }
   for (const w of read.warnings) process.stderr.write(`l2tpd: warning: ${w}\n`);
   if (args.checkConfig) {
-    // Secrets stay in the file: this output lands in journals (ExecStartPre) and tickets.
-    process.stdout.write(
-      stringify(redactSecrets(read.config), (_k, v: unknown) =>
-        typeof v === 'bigint' ? v.toString() : v,
-      ),
-    );
+    // YAML the daemon reads back; secrets stay in the file (this output lands in tickets).
+    process.stdout.write(configToYaml(read.config));
     process.stderr.write(`l2tpd: ${args.configFile} is valid\n`);
     return 0;
   }

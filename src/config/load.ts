@@ -8,6 +8,7 @@ import { LineCounter, isMap, parseDocument } from 'yaml';
 import { Checker, type ConfigIssue, type Fields, type Located } from './checker.js';
 import { coveredBy, parseAddress, rangesOverlap } from './address.js';
 import { privateFileProblem } from './secrets.js';
+import { checkFiles } from './file-checks.js';
 import {
   DEFAULTS,
   L2TP_PORT,
@@ -79,6 +80,7 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadResult 
       return { ok: false, errors: [issue], warnings: result.warnings };
     }
   }
+  if (result.ok) result.warnings.push(...checkFiles(result.config, file));
   return result;
 }
 

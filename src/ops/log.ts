@@ -15,20 +15,6 @@ const SECRET_KEYS = ['secret', 'password', 'secretOptions'];
 const REDACT_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]);
 export const REDACTED = '[redacted]';
 
-/**
- * A copy of `value` with every secret-carrying key's value replaced by REDACTED, for what
- * is printed outside the logger (`--check-config`).
- */
-export function redactSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redactSecrets);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEYS.includes(k) && v !== null ? REDACTED : redactSecrets(v);
-  }
-  return out;
-}
-
 function baseOptions(level: string): LoggerOptions {
   return {
     level,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIssue, loadConfig, parseConfig, parseHostPort } from '../../src/config/load.js';
 import { optionWords, quoteOptionWord } from '../../src/config/options-words.js';
+import { configToYaml } from '../../src/config/print.js';
 import { DEFAULTS } from '../../src/config/schema.js';
 import { parseDuration, formatDuration } from '../../src/config/duration.js';
 import { selectLnsSection } from '../../src/config/access.js';
@@ -299,4 +300,35 @@ test('a quoted option word reads back as that one word', () => {
       assert.deepEqual(optionWords(quoteOptionWord(word)), { words: [word] });
     }),
   );
+});
+
+test('--check-config output is a config: read back, it gives the same configuration', () => {
+  const text = `
+listen: [{ address: 127.0.0.1, port: 1702 }, { address: '::1' }]
+workers: 2
+secrets: /etc/l2tpd/l2tp-secrets
+control: { pipe: off }
+metrics: { listen: '[::1]:9701' }
+tunnel: { helloInterval: 30s, retransmit: { cap: 10s } }
+lns:
+  - name: subs
+    peers: { allow: [192.0.2.0/24, 2001:db8::/32], deny: [192.0.2.9] }
+    challenge: true
+    localIp: 10.0.0.1
+    ipPool: { ranges: [10.0.0.0/24, 10.0.1.10-10.0.1.20], exclude: [10.0.0.0, 10.0.0.1] }
+    ppp: { auth: [chap, pap], options: ['mtu 1400', "name 'my server'"] }
+lac:
+  - name: isp
+    lns: ['lns1.example.net:1701', '[2001:db8::2]:1702', 192.0.2.1]
+    redial: { enabled: true, delay: 5s }
+    ppp: { user: alice, password: s3cret, options: [noauth] }
+`;
+  const { config } = valid(text);
+  const printed = configToYaml(config);
+  assert.doesNotMatch(printed, /s3cret|family|first:/);
+  const again = valid(printed).config;
+  assert.equal(again.lac[0]!.ppp.password, '[redacted]');
+  again.lac[0]!.ppp.password = 's3cret';
+  assert.deepEqual(again, config);
+  assert.equal(configToYaml(again).replace('[redacted]', ''), printed.replace('[redacted]', ''));
 });

@@ -1,0 +1,68 @@
+// `l2tpd --check-config` as an operator uses it: what it prints is a config the daemon
+// accepts (printed again, the same text), and the pppd and options files each section
+// names are checked on this machine.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { L2TPD_BIN } from '../support/daemon-process.js';
+
+function checkConfig(file: string): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [L2TPD_BIN, '--check-config', '-c', file], {
+    encoding: 'utf8',
+  });
+}
+
+test('--check-config prints a config that checks again to the same text', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2tpd-check-'));
+  const first = join(dir, 'l2tpd.yaml');
+  writeFileSync(
+    first,
+    `
+listen: [{ address: 127.0.0.1 }, { address: '::1', port: 1702 }]
+hostname: lns.example.net
+metrics: { listen: '127.0.0.1:9701' }
+lns:
+  - name: subs
+    peers: { allow: [192.0.2.0/24] }
+    localIp: 10.0.0.1
+    ipPool: { ranges: [10.0.0.0/24], exclude: [10.0.0.0, 10.0.0.1, 10.0.0.255] }
+    ppp: { path: /bin/sh, options: ['mtu 1400'] }
+lac:
+  - name: isp
+    lns: ['[2001:db8::1]:1701', lns2.example.net]
+    ppp: { path: /bin/sh, user: alice }
+`,
+  );
+  const one = checkConfig(first);
+  assert.equal(one.status, 0, one.stderr);
+  const second = join(dir, 'printed.yaml');
+  writeFileSync(second, one.stdout);
+  const two = checkConfig(second);
+  assert.equal(two.status, 0, `the printed config is refused:\n${two.stderr}\n${one.stdout}`);
+  assert.equal(two.stdout, one.stdout);
+  assert.doesNotMatch(one.stdout, /family|first|last/);
+});
+
+test('--check-config names a pppd that is not executable and an options file that is missing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2tpd-check-'));
+  const file = join(dir, 'l2tpd.yaml');
+  const notExecutable = join(dir, 'pppd');
+  writeFileSync(notExecutable, '#!/bin/sh\n', { mode: 0o644 });
+  writeFileSync(
+    file,
+    `lns: [{ name: a, assignIp: false, ppp: { path: ${notExecutable}, optionsFile: ${dir}/none } }]\n`,
+  );
+  const r = checkConfig(file);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(`warning: .*lns\\[0\\]\\.ppp\\.path: ${notExecutable}: not executable`),
+  );
+  assert.match(
+    r.stderr,
+    new RegExp(`warning: .*lns\\[0\\]\\.ppp\\.optionsFile: ${dir}/none: not found`),
+  );
+});
