@@ -3,8 +3,8 @@
 // and each LNS section's pool shows its size and use.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, waitFor } from '../support/daemon-process.js';
-import { LacClient } from '../support/lac-client.js';
+import { waitFor } from '../support/daemon-process.js';
+import { withLnsAndLac } from '../support/lns-with-lac.js';
 import { claimPortBlock } from '../support/ports.js';
 
 const port = claimPortBlock();
@@ -21,7 +21,8 @@ async function scrape(): Promise<Map<string, number>> {
 }
 
 test('packet and byte counters keep an ended session’s traffic; pool gauges per section', async () => {
-  const lns = await startDaemon(`
+  await withLnsAndLac(
+    `
 listen: [{ address: 127.0.0.1, port: ${port} }]
 workers: 1
 control: { socket: '{dir}/ctl.sock', pipe: off }
@@ -31,43 +32,36 @@ lns:
     localIp: 10.5.0.1
     ipPool: { ranges: [10.5.0.10-10.5.0.19] }
     ppp: { path: '{standin}', auth: none }
-`);
-  let lac: LacClient | undefined;
-  try {
-    await waitFor('the metrics endpoint', async () => (await scrape()).size > 0 || undefined);
-    lac = await LacClient.open({ port });
-    await lac.up;
-    const sid = await lac.call();
-    for (let i = 0; i < 5; i++) await lac.echo(sid);
-    const during = await waitFor('the echoed frames counted', async () => {
-      const m = await scrape();
-      return (m.get('l2tpd_packets_total{direction="rx"}') ?? 0) >= 5 &&
-        m.get('l2tpd_pool_in_use{section="subs"}') === 1
-        ? m
-        : undefined;
-    });
-    assert.equal(during.get('l2tpd_pool_size{section="subs"}'), 10);
-    lac.hangup(sid);
-    const after = await waitFor('the session gone', async () => {
-      const m = await scrape();
-      return m.get('l2tpd_pool_in_use{section="subs"}') === 0 ? m : undefined;
-    });
-    for (const key of [
-      'l2tpd_packets_total{direction="rx"}',
-      'l2tpd_packets_total{direction="tx"}',
-      'l2tpd_bytes_total{direction="rx"}',
-      'l2tpd_bytes_total{direction="tx"}',
-    ]) {
-      assert.ok(
-        after.get(key)! >= during.get(key)!,
-        `${key} went from ${during.get(key)} to ${after.get(key)}`,
-      );
-    }
-  } catch (err) {
-    process.stderr.write(`--- LNS output ---\n${lns.output()}\n`);
-    throw err;
-  } finally {
-    lac?.destroy();
-    await lns.stop();
-  }
+`,
+    port,
+    async (_lns, lac) => {
+      await waitFor('the metrics endpoint', async () => (await scrape()).size > 0 || undefined);
+      const sid = await lac.call();
+      for (let i = 0; i < 5; i++) await lac.echo(sid);
+      const during = await waitFor('the echoed frames counted', async () => {
+        const m = await scrape();
+        return (m.get('l2tpd_packets_total{direction="rx"}') ?? 0) >= 5 &&
+          m.get('l2tpd_pool_in_use{section="subs"}') === 1
+          ? m
+          : undefined;
+      });
+      assert.equal(during.get('l2tpd_pool_size{section="subs"}'), 10);
+      lac.hangup(sid);
+      const after = await waitFor('the session gone', async () => {
+        const m = await scrape();
+        return m.get('l2tpd_pool_in_use{section="subs"}') === 0 ? m : undefined;
+      });
+      for (const key of [
+        'l2tpd_packets_total{direction="rx"}',
+        'l2tpd_packets_total{direction="tx"}',
+        'l2tpd_bytes_total{direction="rx"}',
+        'l2tpd_bytes_total{direction="tx"}',
+      ]) {
+        assert.ok(
+          after.get(key)! >= during.get(key)!,
+          `${key} went from ${during.get(key)} to ${after.get(key)}`,
+        );
+      }
+    },
+  );
 });

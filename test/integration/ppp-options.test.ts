@@ -2,14 +2,15 @@
 // reaches pppd as the two words it expects (pppd exits 2 on an unknown option "mtu 1400").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, waitFor } from '../support/daemon-process.js';
-import { LacClient } from '../support/lac-client.js';
+import { waitFor } from '../support/daemon-process.js';
+import { withLnsAndLac } from '../support/lns-with-lac.js';
 import { claimPortBlock } from '../support/ports.js';
 
 const port = claimPortBlock();
 
 test('each ppp.options item is split as an options-file line before it reaches pppd', async () => {
-  const lns = await startDaemon(`
+  await withLnsAndLac(
+    `
 listen: [{ address: 127.0.0.1, port: ${port} }]
 workers: 1
 control: { socket: '{dir}/ctl.sock', pipe: off }
@@ -20,32 +21,25 @@ lns:
       path: '{standin}'
       auth: none
       options: ['mtu 1400', "remotename 'branch office'", 'lcp-echo-interval 0  # no echoes']
-`);
-  let lac: LacClient | undefined;
-  try {
-    lac = await LacClient.open({ port });
-    await lac.up;
-    await lac.call();
-    const started = await waitFor('pppd started', async () =>
-      lns
-        .output()
-        .split('\n')
-        .find((l) => l.includes('"msg":"pppd started"')),
-    );
-    const { args } = JSON.parse(started) as { args: string[] };
-    assert.deepEqual(args.slice(-6), [
-      'mtu',
-      '1400',
-      'remotename',
-      'branch office',
-      'lcp-echo-interval',
-      '0',
-    ]);
-  } catch (err) {
-    process.stderr.write(`--- LNS output ---\n${lns.output()}\n`);
-    throw err;
-  } finally {
-    lac?.destroy();
-    await lns.stop();
-  }
+`,
+    port,
+    async (lns, lac) => {
+      await lac.call();
+      const started = await waitFor('pppd started', async () =>
+        lns
+          .output()
+          .split('\n')
+          .find((l) => l.includes('"msg":"pppd started"')),
+      );
+      const { args } = JSON.parse(started) as { args: string[] };
+      assert.deepEqual(args.slice(-6), [
+        'mtu',
+        '1400',
+        'remotename',
+        'branch office',
+        'lcp-echo-interval',
+        '0',
+      ]);
+    },
+  );
 });

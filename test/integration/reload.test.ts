@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { withLnsAndLac } from '../support/lns-with-lac.js';
 import { LacClient } from '../support/lac-client.js';
 import type { ReloadResult, StatusResult } from '../../src/ops/control-protocol.js';
 import { claimPortBlock } from '../support/ports.js';
@@ -34,26 +35,6 @@ async function addresses(d: DaemonHandle, count: number): Promise<string[]> {
   });
 }
 
-async function withLns(
-  yaml: string,
-  body: (lns: DaemonHandle, lac: LacClient) => Promise<void>,
-  port: number,
-): Promise<void> {
-  const lns = await startDaemon(yaml);
-  let lac: LacClient | undefined;
-  try {
-    lac = await LacClient.open({ port });
-    await lac.up;
-    await body(lns, lac);
-  } catch (err) {
-    process.stderr.write(`--- LNS output ---\n${lns.output()}\n`);
-    throw err;
-  } finally {
-    lac?.destroy();
-    await lns.stop();
-  }
-}
-
 async function reload(lns: DaemonHandle, yaml: string): Promise<void> {
   lns.writeConfig(yaml);
   await lns.control({ cmd: 'reload', args: {} });
@@ -61,56 +42,48 @@ async function reload(lns: DaemonHandle, yaml: string): Promise<void> {
 
 test('a renamed LNS section never hands out an address a live session holds', async () => {
   const port = basePort;
-  await withLns(
-    lnsYaml(port, 'old', '10.9.0.10-10.9.0.11'),
-    async (lns, lac) => {
-      await lac.call();
-      const [first] = await addresses(lns, 1);
-      await reload(lns, lnsYaml(port, 'renamed', '10.9.0.10-10.9.0.11'));
-      // A new tunnel is served by the renamed section, from the same range.
-      const second = await LacClient.open({ port });
-      try {
-        await second.up;
-        await second.call();
-        const both = await addresses(lns, 2);
-        assert.deepEqual(both.sort(), ['10.9.0.10', '10.9.0.11'], `first was ${first}`);
-        // The pool is now full: a third call is refused, not given a held address.
-        const third = second.place()!;
-        await waitFor('the third call refused', async () => third.ended ?? undefined);
-        assert.equal(third.ended!.result.result, 4, 'CDN result 4: no facilities (temporary)');
-      } finally {
-        second.destroy();
-      }
-    },
-    port,
-  );
+  await withLnsAndLac(lnsYaml(port, 'old', '10.9.0.10-10.9.0.11'), port, async (lns, lac) => {
+    await lac.call();
+    const [first] = await addresses(lns, 1);
+    await reload(lns, lnsYaml(port, 'renamed', '10.9.0.10-10.9.0.11'));
+    // A new tunnel is served by the renamed section, from the same range.
+    const second = await LacClient.open({ port });
+    try {
+      await second.up;
+      await second.call();
+      const both = await addresses(lns, 2);
+      assert.deepEqual(both.sort(), ['10.9.0.10', '10.9.0.11'], `first was ${first}`);
+      // The pool is now full: a third call is refused, not given a held address.
+      const third = second.place()!;
+      await waitFor('the third call refused', async () => third.ended ?? undefined);
+      assert.equal(third.ended!.result.result, 4, 'CDN result 4: no facilities (temporary)');
+    } finally {
+      second.destroy();
+    }
+  });
 });
 
 test('edited pool ranges apply to new calls; sessions keep their addresses', async () => {
   const port = basePort + 1;
-  await withLns(
-    lnsYaml(port, 'subs', '10.9.0.10-10.9.0.11'),
-    async (lns, lac) => {
-      await lac.call();
-      assert.deepEqual(await addresses(lns, 1), ['10.9.0.10']);
-      await reload(lns, lnsYaml(port, 'subs', '10.9.1.0/30'));
-      await lac.call();
-      const two = await addresses(lns, 2);
-      assert.ok(two.includes('10.9.0.10'), 'the live session keeps its address');
-      assert.ok(
-        two.some((a) => a.startsWith('10.9.1.')),
-        `the new call draws from the new range: ${two.join(', ')}`,
-      );
-      // Back to a range that holds the first session's address: never handed out twice.
-      await reload(lns, lnsYaml(port, 'subs', '10.9.0.10-10.9.0.12'));
-      await lac.call();
-      const three = await addresses(lns, 3);
-      assert.equal(new Set(three).size, 3, `three distinct addresses: ${three.join(', ')}`);
-      assert.ok(three.includes('10.9.0.11') || three.includes('10.9.0.12'));
-      assert.equal(three.filter((a) => a === '10.9.0.10').length, 1);
-    },
-    port,
-  );
+  await withLnsAndLac(lnsYaml(port, 'subs', '10.9.0.10-10.9.0.11'), port, async (lns, lac) => {
+    await lac.call();
+    assert.deepEqual(await addresses(lns, 1), ['10.9.0.10']);
+    await reload(lns, lnsYaml(port, 'subs', '10.9.1.0/30'));
+    await lac.call();
+    const two = await addresses(lns, 2);
+    assert.ok(two.includes('10.9.0.10'), 'the live session keeps its address');
+    assert.ok(
+      two.some((a) => a.startsWith('10.9.1.')),
+      `the new call draws from the new range: ${two.join(', ')}`,
+    );
+    // Back to a range that holds the first session's address: never handed out twice.
+    await reload(lns, lnsYaml(port, 'subs', '10.9.0.10-10.9.0.12'));
+    await lac.call();
+    const three = await addresses(lns, 3);
+    assert.equal(new Set(three).size, 3, `three distinct addresses: ${three.join(', ')}`);
+    assert.ok(three.includes('10.9.0.11') || three.includes('10.9.0.12'));
+    assert.equal(three.filter((a) => a === '10.9.0.10').length, 1);
+  });
 });
 
 test('a reload applies log.level, metrics.listen and new listen addresses, and names what waits for a restart', async () => {

@@ -1,5 +1,6 @@
 // Security properties an operator relies on, checked on running daemons: secrets never reach
-// a log line or a child's command line, the control socket and pipe are private, and a
+// a log line (every thread, status dumps, reloads included), `--check-config` or a child's
+// command line, the control socket and pipe are private, and a
 // refused peer is told "not authorized" and nothing else. (Constant-time comparison of the
 // challenge response is a unit test: test/unit/auth.test.ts spies on crypto.timingSafeEqual.)
 import { test } from 'node:test';
@@ -7,7 +8,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { spawnSync } from 'node:child_process';
+import { L2TPD_BIN, startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { LacClient, within } from '../support/lac-client.js';
 import { cmdline, environ, pppdsOf, spawnersOf } from '../support/proc.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
@@ -106,6 +108,29 @@ lac:
         assert.ok(
           !shown.includes(secret),
           'no secret on a child command line or in its environment',
+        );
+      }
+      // Every operator command that shows state or config, and a status dump, on both sides.
+      for (const d of [lns, lac]) {
+        await d.control({ cmd: 'stats', args: {} });
+        await d.control({ cmd: 'reload', args: {} });
+        d.child.kill('SIGUSR1');
+      }
+      await waitFor('both status dumps', async () =>
+        [lns, lac!].every((d) => /status dump/.test(d.output())) ? true : undefined,
+      );
+      // --check-config (l2tpd.service ran it at every start, into the journal).
+      const check = spawnSync(
+        process.execPath,
+        [L2TPD_BIN, '--check-config', '-c', join(lac.dir, 'l2tpd.yaml')],
+        { encoding: 'utf8' },
+      );
+      assert.equal(check.status, 0, check.stderr);
+      assert.match(check.stdout, /password: "\[redacted\]"/);
+      for (const secret of [TUNNEL_SECRET, PPP_PASSWORD]) {
+        assert.ok(
+          !`${check.stdout}${check.stderr}`.includes(secret),
+          '--check-config printed a secret',
         );
       }
       await lac.control({ cmd: 'disconnect', args: { lac: 'uplink' } });
