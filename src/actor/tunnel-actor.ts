@@ -239,7 +239,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     this.counters.pppdExits++;
     // We stopped it (the session is already gone), or an ID reused by a newer session: not ours.
     if (this.links.get(link.localSessionId) !== link) return;
-    this.ctx.log.info({ sessionId: link.localSessionId, code, signal }, 'pppd exited');
+    // PppdProcess has logged the exit with its counters: once is enough.
     this.tunnel.hangup(Date.now(), link.localSessionId, pppdExitResult(code, signal));
     this.schedule();
   }
