@@ -240,10 +240,41 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
 });
 
 describe('limits', () => {
-  test('half-open tunnels are capped: the oldest is given up for a newcomer, an up tunnel no longer counts', async () => {
+  test('half-open tunnels are capped: while all are within the grace a newcomer is dropped, an up tunnel no longer counts', async () => {
     const sup = new Supervisor(
       options({
         maxHalfOpen: 3,
+        halfOpenGraceMs: 60_000,
+        classifyNewTunnel: () => ({ accept: true, params: { autoUp: false } }),
+      }),
+    );
+    await sup.start();
+    const lac = await UdpPeer.open();
+    try {
+      const tids: number[] = [];
+      for (let i = 1; i <= 3; i++) tids.push(await openTunnel(sup, lac, i));
+      // A burst of real LACs must not evict itself: the fourth SCCRQ is dropped (its LAC
+      // retransmits it), the three young half-open tunnels stay.
+      await lac.send(sccrq(4), sup.addresses()[0]!.port);
+      while (sup.stats().drops.halfOpenCap !== 1) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(sup.stats().drops.halfOpenEvicted, 0);
+      assert.ok(tids.every((tid) => sup.workerOf(tid) !== undefined));
+      // One comes up: its slot is free for the retransmitted SCCRQ.
+      await sup.command(tids[0]!, { type: 'up', peerTunnelId: 1 });
+      while (sup.stats().halfOpen !== 2) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(!tids.includes(await openTunnel(sup, lac, 4)));
+      assert.equal(sup.stats().halfOpen, 3);
+    } finally {
+      lac.close();
+      await sup.shutdown();
+    }
+  });
+
+  test('half-open tunnels are capped: past the grace the oldest unanswered one is given up for a newcomer', async () => {
+    const sup = new Supervisor(
+      options({
+        maxHalfOpen: 3,
+        halfOpenGraceMs: 0,
         classifyNewTunnel: () => ({ accept: true, params: { autoUp: false } }),
       }),
     );
