@@ -8,12 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
-import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { CdnResult } from '../../src/protocol/types.js';
 import { LacFleet, until } from '../support/lac-client.js';
 import { rssOf } from '../tools/proc-stats.js';
 import { claimPortBlock } from '../support/ports.js';
-import { sccrqBurst } from '../support/sccrq-flood.js';
+import { floodLnsYaml, lnsStats, lnsStatus, sccrqBurst } from '../support/sccrq-flood.js';
 
 const basePort = claimPortBlock();
 const MiB = 1024 * 1024;
@@ -22,36 +21,14 @@ const BURSTS = 20;
 const PER_BURST = 1000;
 const BURST_EVERY_MS = 1000;
 
-const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });
-const stats = (d: DaemonHandle) => d.control<Record<string, number>>({ cmd: 'stats', args: {} });
-
-function lnsYaml(port: number, tunnel: string): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: flood-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-tunnel:
-${tunnel}
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`;
-}
-
 test('SCCRQ flood: half-open tunnels capped and expiring, memory bounded, a real LAC still connects', async () => {
   const port = basePort;
   // Unanswered SCCRPs give up after 100 + 200 ms (one retransmission): half-open tunnels of
   // the flood live about 0.3 s; bursts come every second.
   const lns = await startDaemon(
-    lnsYaml(
+    floodLnsYaml(
       port,
-      `  maxHalfOpen: ${HALF_OPEN_CAP}
-  retransmit: { initial: 100ms, cap: 200ms, retries: 1 }
-  helloInterval: 0`,
+      `maxHalfOpen: ${HALF_OPEN_CAP}, retransmit: { initial: 100ms, cap: 200ms, retries: 1 }, helloInterval: 0`,
     ),
     { STANDIN_MODE: 'lcp' },
   );
@@ -64,7 +41,7 @@ test('SCCRQ flood: half-open tunnels capped and expiring, memory bounded, a real
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const s = await stats(lns);
+        const s = await lnsStats(lns);
         halfOpenPeak = Math.max(halfOpenPeak, s.halfOpen!);
         rssPeak = Math.max(rssPeak, rssOf(pid));
         await new Promise((r) => setTimeout(r, 20));
@@ -94,23 +71,23 @@ lac:
         );
       }
       if (lac && lacUpAt === 0) {
-        const s = await status(lac);
+        const s = await lnsStatus(lac);
         if (s.tunnels[0]?.state === 'established') lacUpAt = Date.now();
       }
       await new Promise((r) => setTimeout(r, Math.max(0, BURST_EVERY_MS - (Date.now() - started))));
     }
     const floodMs = Date.now() - t0;
-    const during = await stats(lns);
+    const during = await lnsStats(lns);
     assert.ok(lac, 'the LAC was started');
     assert.ok(lacUpAt > 0, 'the legitimate LAC got its tunnel during the flood');
-    const lacTunnel = (await status(lac).then((s) => s.tunnels[0]))!;
+    const lacTunnel = (await lnsStatus(lac).then((s) => s.tunnels[0]))!;
     assert.equal(lacTunnel.state, 'established');
 
     // The flood's tunnels time out by themselves; only the legitimate one remains.
     const settled = await waitFor(
       'half-open tunnels to expire',
       async () => {
-        const s = await stats(lns);
+        const s = await lnsStats(lns);
         return s.halfOpen === 0 && s.tunnels === 1 ? s : undefined;
       },
       20_000,
@@ -118,7 +95,7 @@ lac:
     sampling = false;
     await sampler;
     const rssAfter = rssOf(pid);
-    const lnsSide = await status(lns);
+    const lnsSide = await lnsStatus(lns);
     assert.equal(lnsSide.tunnels.length, 1);
     assert.equal(lnsSide.tunnels[0]!.peerHostname, 'legit-lac');
     assert.equal(lnsSide.tunnels[0]!.state, 'established');
@@ -158,7 +135,7 @@ test('ICRQ flood in one tunnel: sessions capped at maxSessionsPerTunnel, the res
   const port = basePort + 10;
   const cap = 8;
   const calls = 100;
-  const lns = await startDaemon(lnsYaml(port, `  maxSessionsPerTunnel: ${cap}`), {
+  const lns = await startDaemon(floodLnsYaml(port, `maxSessionsPerTunnel: ${cap}`), {
     STANDIN_MODE: 'echo',
   });
   const lac = await LacFleet.start({
@@ -184,11 +161,11 @@ test('ICRQ flood in one tunnel: sessions capped at maxSessionsPerTunnel, the res
       refused.every((s) => s.ended!.result.result === CdnResult.NoFacilitiesTemporary),
       'refused with result 4',
     );
-    const s = await status(lns);
+    const s = await lnsStatus(lns);
     assert.equal(s.tunnels.length, 1);
     assert.equal(s.tunnels[0]!.state, 'established', 'the tunnel survives the flood');
     assert.equal(s.tunnels[0]!.sessions.length, cap);
-    const st = await stats(lns);
+    const st = await lnsStats(lns);
     process.stdout.write(
       `# ICRQ flood: ${calls} ICRQs on one tunnel, ${up.length} sessions, ${refused.length} CDN result 4; ` +
         `LNS session counters ${JSON.stringify(
@@ -201,7 +178,7 @@ test('ICRQ flood in one tunnel: sessions capped at maxSessionsPerTunnel, the res
       'calls hung up',
     );
     await waitFor('no sessions on the LNS', async () =>
-      (await status(lns)).tunnels[0]?.sessions.length === 0 ? true : undefined,
+      (await lnsStatus(lns)).tunnels[0]?.sessions.length === 0 ? true : undefined,
     );
   } catch (err) {
     process.stderr.write(`--- LNS output ---\n${lns.output().slice(-10_000)}\n`);

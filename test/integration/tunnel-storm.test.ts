@@ -6,32 +6,12 @@
 // unanswered past the grace are evicted for newcomers).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
-import type { StatusResult } from '../../src/ops/control-protocol.js';
+import { startDaemon, waitFor } from '../support/daemon-process.js';
 import { LacClient, LacFleet, until } from '../support/lac-client.js';
 import { claimPortBlock } from '../support/ports.js';
-import { sccrqBurst } from '../support/sccrq-flood.js';
+import { floodLnsYaml, lnsStats, lnsStatus, sccrqBurst } from '../support/sccrq-flood.js';
 
 const basePort = claimPortBlock();
-
-const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });
-const stats = (d: DaemonHandle) => d.control<Record<string, number>>({ cmd: 'stats', args: {} });
-
-function lnsYaml(port: number, tunnel: string): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: storm-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-tunnel: { helloInterval: 0, ${tunnel} }
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`;
-}
 
 /** A real LAC's retransmission: a dropped SCCRQ comes back after 0.2 s, then up to 1 s apart. */
 const LAC_RELIABLE = { initialTimeoutMs: 200, maxTimeoutMs: 1000, maxRetries: 30 };
@@ -42,7 +22,9 @@ test('a burst of 300 real LACs against maxHalfOpen 10: every one gets its tunnel
   const port = basePort;
   // The LACs share two cores with the LNS starting up (and whatever else runs): give them 5 s
   // to answer (a LAC of its own answers within its round trip; the default grace is 1 s).
-  const lns = await startDaemon(lnsYaml(port, `maxHalfOpen: ${CAP}, halfOpenGrace: 5s`));
+  const lns = await startDaemon(
+    floodLnsYaml(port, `helloInterval: 0, maxHalfOpen: ${CAP}, halfOpenGrace: 5s`),
+  );
   let fleet: LacFleet | undefined;
   try {
     const t0 = Date.now();
@@ -54,11 +36,11 @@ test('a burst of 300 real LACs against maxHalfOpen 10: every one gets its tunnel
     assert.equal(down, 0, `${down} LACs saw their tunnel go down`);
     assert.ok(allUp, `${f.tunnelsUp} of ${N} tunnels up`);
     const lnsSide = await waitFor('the LNS to report every tunnel established', async () => {
-      const s = await status(lns);
+      const s = await lnsStatus(lns);
       return s.tunnels.filter((t) => t.state === 'established').length === N ? s : undefined;
     });
     assert.equal(lnsSide.tunnels.length, N);
-    const s = await stats(lns);
+    const s = await lnsStats(lns);
     assert.equal(s['drops.halfOpenEvicted'], 0, 'no answering LAC was evicted');
     assert.ok(s['drops.halfOpenCap']! > 0, 'the burst went past the cap (SCCRQs dropped, retried)');
     process.stdout.write(
@@ -83,7 +65,7 @@ test('default half-open policy: a flood of spoofed SCCRQs beyond maxHalfOpen can
   const LACS = 5;
   const port = basePort + 1;
   // Flood tunnels keep their slot (their SCCRP retransmits for ~20 s) unless evicted.
-  const lns = await startDaemon(lnsYaml(port, 'retransmit: { initial: 1s }'));
+  const lns = await startDaemon(floodLnsYaml(port, 'helloInterval: 0'));
   const lacs: LacClient[] = [];
   try {
     let sent = 0;
@@ -99,7 +81,7 @@ test('default half-open policy: a flood of spoofed SCCRQs beyond maxHalfOpen can
       const started = Date.now();
       await sccrqBurst(port, ROUND, sent, false);
       sent += ROUND;
-      const s = await stats(lns);
+      const s = await lnsStats(lns);
       halfOpenPeak = Math.max(halfOpenPeak, s.halfOpen!);
       if (fullAt === 0 && s['drops.halfOpenCap']! + s['drops.halfOpenEvicted']! > 0) fullAt = sent;
       if (fullAt > 0 && lacs.length < LACS && (sent - fullAt) % (3 * ROUND) === 0) {
@@ -112,10 +94,10 @@ test('default half-open policy: a flood of spoofed SCCRQs beyond maxHalfOpen can
     const floodMs = Date.now() - t0;
     assert.ok(allUp(), `${upAt.length} of ${LACS} real LACs up while ${sent} SCCRQs flooded in`);
     assert.ok(lacs.every((l) => l.ended === undefined));
-    const s = await stats(lns);
+    const s = await lnsStats(lns);
     assert.ok(halfOpenPeak <= CAP, `half-open peaked at ${halfOpenPeak}`);
     assert.ok(s['drops.halfOpenEvicted']! > 0, 'flood tunnels were evicted for newcomers');
-    const lnsSide = await status(lns);
+    const lnsSide = await lnsStatus(lns);
     const established = lnsSide.tunnels.filter((t) => t.state === 'established');
     assert.equal(established.length, LACS);
     process.stdout.write(

@@ -2,7 +2,31 @@
 // (its own source address and port, its own Assigned Tunnel ID) that never answers the SCCRP,
 // as a flood with forged source addresses looks to an LNS.
 import dgram from 'node:dgram';
+import type { StatusResult } from '../../src/ops/control-protocol.js';
+import type { DaemonHandle } from './daemon-process.js';
 import { datagram, FIXTURES, hex } from './fixtures.js';
+
+/** An LNS for flood tests: 2 workers, any LAC on 127/8, stand-in pppd, `tunnel` keys (flow style). */
+export function floodLnsYaml(port: number, tunnel: string): string {
+  return `
+listen: [{ address: 127.0.0.1, port: ${port} }]
+workers: 2
+hostname: flood-lns
+control: { socket: '{dir}/ctl.sock', pipe: off }
+log: { level: warn }
+tunnel: { ${tunnel} }
+lns:
+  - name: local
+    peers: { allow: [127.0.0.0/8] }
+    ppp: { path: '{standin}', auth: none }
+    assignIp: false
+`;
+}
+
+export const lnsStatus = (d: DaemonHandle): Promise<StatusResult> =>
+  d.control<StatusResult>({ cmd: 'status', args: {} });
+export const lnsStats = (d: DaemonHandle): Promise<Record<string, number>> =>
+  d.control<Record<string, number>>({ cmd: 'stats', args: {} });
 
 /**
  * An SCCRQ (the fixture's AVPs) with a chosen Assigned Tunnel ID. With `challenge` false the
