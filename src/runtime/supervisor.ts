@@ -62,8 +62,8 @@ export interface SupervisorOptions {
   maxTunnels?: number;
   /**
    * Tunnels not yet reported 'tunnel-up'. At the cap a new SCCRQ evicts the oldest half-open
-   * tunnel if it is at least `halfOpenGraceMs` old, and is dropped otherwise (the LAC
-   * retransmits it). Default 4096.
+   * tunnel whose SCCRP has gone unanswered for `halfOpenGraceMs`, and is dropped otherwise
+   * (the LAC retransmits it). Default 4096.
    */
   maxHalfOpen?: number;
   /** A half-open tunnel younger than this is never evicted: time for a real LAC's SCCCN. Default 1000. */
@@ -697,8 +697,8 @@ export class Supervisor implements SlotListener {
   /**
    * At the half-open cap, make room by giving up the oldest half-open responder tunnel whose
    * SCCRP has gone unanswered for `halfOpenGraceMs` (a real LAC answers within a round trip;
-   * a spoofed source never does; one that sent to the tunnel's ID has answered). False when every half-open tunnel is younger: the SCCRQ is
-   * then dropped and the LAC's retransmission comes back once there is room, so a burst of
+   * a spoofed source never does; a peer that sent to the tunnel's ID has answered). False
+   * when there is none: the SCCRQ is then dropped and the LAC's retransmission comes back once there is room, so a burst of
    * real LACs cannot evict itself, and a flood below `maxHalfOpen / halfOpenGraceMs` SCCRQs
    * a second cannot lock a real LAC out (docs/architecture/runtime.md).
    */
