@@ -255,7 +255,6 @@ function spawnOurs(
       '  level: warn',
       'tunnel:',
       '  maxTunnels: 20000',
-      '  maxHalfOpen: 2000',
       '  maxSessionsPerTunnel: 1000',
       'lns:',
       '  - name: bench',

@@ -209,6 +209,7 @@ function readTunnel(c: Checker, v: Located): TunnelConfig {
     'maxTunnels',
     'maxSessionsPerTunnel',
     'maxHalfOpen',
+    'halfOpenGrace',
     'halfOpenTimeout',
     'maxSessionsStarting',
   ]);
@@ -238,6 +239,7 @@ function readTunnel(c: Checker, v: Located): TunnelConfig {
     maxTunnels,
     maxSessionsPerTunnel: c.int(f.get('maxSessionsPerTunnel'), d.maxSessionsPerTunnel, 1, MAX_ID),
     maxHalfOpen,
+    halfOpenGrace: c.duration(f.get('halfOpenGrace'), d.halfOpenGrace),
     halfOpenTimeout: c.duration(f.get('halfOpenTimeout'), d.halfOpenTimeout),
     maxSessionsStarting: c.int(f.get('maxSessionsStarting'), d.maxSessionsStarting, 1, 1_000_000),
   };

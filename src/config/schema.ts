@@ -59,8 +59,14 @@ export interface TunnelConfig {
   maxTunnels: number;
   /** Sessions per tunnel. Default 1000. */
   maxSessionsPerTunnel: number;
-  /** Tunnels that received SCCRQ but are not yet established (flood bound). Default 256. */
+  /**
+   * Tunnels that received SCCRQ but are not yet established (flood bound). At the cap a new
+   * SCCRQ evicts the oldest if it is older than `halfOpenGrace`, else it is dropped (the LAC
+   * retransmits). Default 4096.
+   */
   maxHalfOpen: number;
+  /** A half-open tunnel younger than this is never evicted for a newcomer. Default 1s. */
+  halfOpenGrace: Milliseconds;
   /** A tunnel still not established after this long is given up; 0 = never. Default 60s. */
   halfOpenTimeout: Milliseconds;
   /**
@@ -230,7 +236,8 @@ export const DEFAULTS = {
     receiveWindow: 16,
     maxTunnels: 10_000,
     maxSessionsPerTunnel: 1_000,
-    maxHalfOpen: 256,
+    maxHalfOpen: 4_096,
+    halfOpenGrace: 1_000,
     halfOpenTimeout: 60_000,
     maxSessionsStarting: 1_000,
   } satisfies TunnelConfig,

@@ -133,6 +133,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       actorModule: ACTOR_MODULE,
       maxTunnels: config.tunnel.maxTunnels,
       maxHalfOpen: config.tunnel.maxHalfOpen,
+      halfOpenGraceMs: config.tunnel.halfOpenGrace,
       halfOpenTimeoutMs: config.tunnel.halfOpenTimeout,
       socketBufferBytes: config.socketBuffer,
       classifyNewTunnel: (peer, sccrq) => this.classify(peer, sccrq),

@@ -60,8 +60,14 @@ export interface SupervisorOptions {
   /** The actor module (file path or file: URL); its default or `createActor` export is the factory. */
   actorModule: string | URL;
   maxTunnels?: number;
-  /** Tunnels not yet reported 'tunnel-up': new SCCRQs beyond this are dropped. */
+  /**
+   * Tunnels not yet reported 'tunnel-up'. At the cap a new SCCRQ evicts the oldest half-open
+   * tunnel whose SCCRP has gone unanswered for `halfOpenGraceMs`, and is dropped otherwise
+   * (the LAC retransmits it). Default 4096.
+   */
   maxHalfOpen?: number;
+  /** A half-open tunnel younger than this is never evicted: time for a real LAC's SCCCN. Default 1000. */
+  halfOpenGraceMs?: number;
   /** Half-open tunnels older than this are destroyed (0 = never). */
   halfOpenTimeoutMs?: number;
   dedicatedWorkers?: DedicatedWorker[];
@@ -103,8 +109,9 @@ export interface DropCounters {
   unknownTunnel: number;
   peerMismatch: number;
   maxTunnels: number;
+  /** SCCRQs dropped at the half-open cap, every half-open tunnel being younger than the grace. */
   halfOpenCap: number;
-  /** Oldest half-open tunnels given up to make room at the cap (a flood). */
+  /** Oldest half-open tunnels (older than the grace) given up to make room at the cap (a flood). */
   halfOpenEvicted: number;
   refused: number;
   classifyError: number;
@@ -186,6 +193,7 @@ export class Supervisor implements SlotListener {
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private readonly maxTunnels: number;
   private readonly maxHalfOpen: number;
+  private readonly halfOpenGraceMs: number;
   private readonly afterSend = (err: Error | null): void => {
     if (err) this.sendErrors++;
   };
@@ -193,7 +201,8 @@ export class Supervisor implements SlotListener {
   constructor(private readonly opts: SupervisorOptions) {
     this.log = opts.logger ?? pino({ level: 'info' });
     this.maxTunnels = Math.min(opts.maxTunnels ?? 8192, 0xfffe);
-    this.maxHalfOpen = opts.maxHalfOpen ?? 512;
+    this.maxHalfOpen = opts.maxHalfOpen ?? 4096;
+    this.halfOpenGraceMs = opts.halfOpenGraceMs ?? 1000;
   }
 
   // ---- lifecycle ----
@@ -362,7 +371,11 @@ export class Supervisor implements SlotListener {
         this.drops.peerMismatch++;
         return;
       }
-      if (isControl) t.observeControl(tid, msg, false);
+      if (isControl) {
+        t.observeControl(tid, msg, false);
+        // The peer knows the tunnel's ID: it got our SCCRP (a half-open tunnel is never evicted now).
+        t.waitingSince[tid] = Infinity;
+      }
       this.handOff(this.slots[route - 1]!, tid, msg, isControl);
     } catch (err) {
       this.drops.internalError++;
@@ -434,11 +447,13 @@ export class Supervisor implements SlotListener {
       this.drops.shuttingDown++;
       return;
     }
-    if (t.size >= this.maxTunnels) {
+    // Tunnels being given up no longer count: a flood holding half-open slots cannot fill
+    // maxTunnels either while its SCCRPs go unanswered past the grace.
+    if (t.size - this.expiring.size >= this.maxTunnels && !this.evictStaleHalfOpen()) {
       this.drops.maxTunnels++;
       return;
     }
-    if (t.halfOpen >= this.maxHalfOpen && !this.evictOldestHalfOpen()) {
+    if (t.halfOpen >= this.maxHalfOpen && !this.evictStaleHalfOpen()) {
       this.drops.halfOpenCap++;
       return;
     }
@@ -533,6 +548,7 @@ export class Supervisor implements SlotListener {
     const { tids, bufs } = batch;
     const t = this.table;
     const route = slot.index + 1;
+    let now = 0;
     for (let i = 0; i < tids.length; i++) {
       const tid = tids[i]!;
       if (t.route[tid] !== route) {
@@ -540,7 +556,11 @@ export class Supervisor implements SlotListener {
         continue;
       }
       const buf = new Uint8Array(bufs[i]!);
-      if (buf.length >= 12 && buf[0]! & 0x80) t.observeControl(tid, buf, true);
+      if (buf.length >= 12 && buf[0]! & 0x80) {
+        t.observeControl(tid, buf, true);
+        // The first one (the SCCRP of a half-open tunnel) starts the wait for the answer.
+        if (t.waitingSince[tid] === 0) t.waitingSince[tid] = now || (now = Date.now());
+      }
       const socket = this.sockets[t.peerSocket[tid]!];
       if (!socket) continue;
       try {
@@ -675,12 +695,15 @@ export class Supervisor implements SlotListener {
   }
 
   /**
-   * At the half-open cap, make room by giving up the oldest half-open responder tunnel: under
-   * a flood a real LAC's SCCRQ still gets in, and lives until `maxHalfOpen` newer SCCRQs
-   * arrive, time enough for its SCCCN. False when nothing can be evicted.
+   * At the half-open cap, make room by giving up the oldest half-open responder tunnel whose
+   * SCCRP has gone unanswered for `halfOpenGraceMs` (a real LAC answers within a round trip;
+   * a spoofed source never does; a peer that sent to the tunnel's ID has answered). False
+   * when there is none: the SCCRQ is then dropped and the LAC's retransmission comes back once there is room, so a burst of
+   * real LACs cannot evict itself, and a flood below `maxHalfOpen / halfOpenGraceMs` SCCRQs
+   * a second cannot lock a real LAC out (docs/architecture/runtime.md).
    */
-  private evictOldestHalfOpen(): boolean {
-    const tid = this.table.oldestHalfOpenResponder();
+  private evictStaleHalfOpen(): boolean {
+    const tid = this.table.staleHalfOpenResponder(Date.now() - this.halfOpenGraceMs);
     if (tid === 0) return false;
     const rec = this.table.get(tid)!;
     this.table.markSettled(tid);

@@ -34,6 +34,12 @@ export class TunnelTable {
   /** Next Ns we would send and next Nr we would acknowledge, from control traffic seen passing by. */
   readonly nextNs = new Uint16Array(ID_SPACE);
   readonly nextNr = new Uint16Array(ID_SPACE);
+  /**
+   * Half-open tunnels: when our first control message (the SCCRP) went out, 0 before that;
+   * Infinity once the peer sent to the tunnel's ID (it got our SCCRP: a real peer). A
+   * half-open tunnel waiting longer than the grace is a candidate for eviction.
+   */
+  readonly waitingSince = new Float64Array(ID_SPACE);
   private readonly records = new Map<number, TunnelRecord>();
   private readonly bySccrq = new Map<string, number>();
   /**
@@ -50,9 +56,17 @@ export class TunnelTable {
     return this.halfOpenIds.size;
   }
 
-  /** The oldest half-open responder tunnel (a candidate for eviction), or 0. */
-  oldestHalfOpenResponder(): number {
-    for (const id of this.halfOpenIds) if (this.records.get(id)?.role === 'responder') return id;
+  /**
+   * A half-open responder tunnel whose SCCRP went out at or before `sentBy` and has had no
+   * answer since, among the `scan` oldest (bounded work per SCCRQ), or 0: a candidate for
+   * eviction. The set is in creation order, so the first match is about the oldest.
+   */
+  staleHalfOpenResponder(sentBy: number, scan = 16): number {
+    for (const id of this.halfOpenIds) {
+      const since = this.waitingSince[id]!;
+      if (since > 0 && since <= sentBy && this.records.get(id)?.role === 'responder') return id;
+      if (--scan === 0) break;
+    }
     return 0;
   }
 
@@ -91,6 +105,7 @@ export class TunnelTable {
     this.learnPort[id] = rec.role === 'initiator' ? 1 : 0;
     this.nextNs[id] = 0;
     this.nextNr[id] = 0;
+    this.waitingSince[id] = 0;
     if (rec.sccrqKey !== undefined) this.bySccrq.set(rec.sccrqKey, id);
     if (!rec.up) this.halfOpenIds.add(id);
   }

@@ -240,10 +240,15 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
 });
 
 describe('limits', () => {
-  test('half-open tunnels are capped: the oldest is given up for a newcomer, an up tunnel no longer counts', async () => {
+  /** A supervisor capped at 3 half-open tunnels, a LAC with 3 of them open: `body` runs, then both close. */
+  async function atHalfOpenCap(
+    halfOpenGraceMs: number,
+    body: (sup: Supervisor, lac: UdpPeer, tids: number[]) => Promise<void>,
+  ): Promise<void> {
     const sup = new Supervisor(
       options({
         maxHalfOpen: 3,
+        halfOpenGraceMs,
         classifyNewTunnel: () => ({ accept: true, params: { autoUp: false } }),
       }),
     );
@@ -252,6 +257,30 @@ describe('limits', () => {
     try {
       const tids: number[] = [];
       for (let i = 1; i <= 3; i++) tids.push(await openTunnel(sup, lac, i));
+      await body(sup, lac, tids);
+    } finally {
+      lac.close();
+      await sup.shutdown();
+    }
+  }
+
+  test('half-open tunnels are capped: while all are within the grace a newcomer is dropped, an up tunnel no longer counts', () =>
+    atHalfOpenCap(60_000, async (sup, lac, tids) => {
+      // A burst of real LACs must not evict itself: the fourth SCCRQ is dropped (its LAC
+      // retransmits it), the three young half-open tunnels stay.
+      await lac.send(sccrq(4), sup.addresses()[0]!.port);
+      while (sup.stats().drops.halfOpenCap !== 1) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(sup.stats().drops.halfOpenEvicted, 0);
+      assert.ok(tids.every((tid) => sup.workerOf(tid) !== undefined));
+      // One comes up: its slot is free for the retransmitted SCCRQ.
+      await sup.command(tids[0]!, { type: 'up', peerTunnelId: 1 });
+      while (sup.stats().halfOpen !== 2) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(!tids.includes(await openTunnel(sup, lac, 4)));
+      assert.equal(sup.stats().halfOpen, 3);
+    }));
+
+  test('half-open tunnels are capped: past the grace the oldest unanswered one is given up for a newcomer', () =>
+    atHalfOpenCap(0, async (sup, lac, tids) => {
       // Retransmissions of an existing half-open tunnel reach it.
       assert.equal(await openTunnel(sup, lac, 2), tids[1]);
       // A newcomer at the cap evicts the oldest half-open tunnel (a flood cannot lock LACs out).
@@ -270,11 +299,7 @@ describe('limits', () => {
         undefined,
         'the established tunnel survives the flood',
       );
-    } finally {
-      lac.close();
-      await sup.shutdown();
-    }
-  });
+    }));
 
   test('a worker that falls behind loses data datagrams before any control datagram', async () => {
     const sup = new Supervisor(options({ workers: 1, maxQueue: 8, dataHighWater: 4 }));

@@ -1,19 +1,18 @@
 // Floods an LNS daemon on loopback. SCCRQ flood: 20,000 valid SCCRQs from 20,000 sockets
 // (distinct source ports, spread over 127.0.1.0/24) in bursts; the half-open tunnels they
-// create stay at or below tunnel.maxHalfOpen, time out on their own (their SCCRPs are never
-// answered), memory stays bounded, and a legitimate LAC daemon started mid-flood gets its
-// tunnel. ICRQ flood: 100 calls placed at once on one tunnel, capped by
+// create stay at or below tunnel.maxHalfOpen, end on their own (their SCCRQs carry a
+// Challenge the LNS, without a secret, refuses), memory stays bounded, and a legitimate LAC
+// daemon started mid-flood gets its tunnel (a flood far beyond maxHalfOpen / halfOpenGrace:
+// it gets in at the flood's odds, so it retransmits its SCCRQ for up to a minute). ICRQ flood: 100 calls placed at once on one tunnel, capped by
 // tunnel.maxSessionsPerTunnel; the rest get CDN result 4 (no facilities, temporary).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
-import type { StatusResult } from '../../src/ops/control-protocol.js';
-import { datagram, FIXTURES, hex } from '../support/fixtures.js';
 import { CdnResult } from '../../src/protocol/types.js';
 import { LacFleet, until } from '../support/lac-client.js';
 import { rssOf } from '../tools/proc-stats.js';
 import { claimPortBlock } from '../support/ports.js';
+import { floodLnsYaml, lnsStats, lnsStatus, sccrqBurst } from '../support/sccrq-flood.js';
 
 const basePort = claimPortBlock();
 const MiB = 1024 * 1024;
@@ -22,79 +21,14 @@ const BURSTS = 20;
 const PER_BURST = 1000;
 const BURST_EVERY_MS = 1000;
 
-const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });
-const stats = (d: DaemonHandle) => d.control<Record<string, number>>({ cmd: 'stats', args: {} });
-
-function lnsYaml(port: number, tunnel: string): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: flood-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-tunnel:
-${tunnel}
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`;
-}
-
-/** An SCCRQ (the fixture's AVPs) with a chosen Assigned Tunnel ID. */
-function sccrqWith(assignedTunnelId: number): Uint8Array {
-  const body = hex(FIXTURES.find((f) => f.name === 'SCCRQ')!.body);
-  // Assigned Tunnel ID is the 9th AVP of the fixture: 8008 0000 0009 1234.
-  const at = body.findIndex(
-    (_, i) => body[i] === 0x80 && body[i + 1] === 0x08 && body[i + 5] === 0x09,
-  );
-  body[at + 6] = assignedTunnelId >>> 8;
-  body[at + 7] = assignedTunnelId & 0xff;
-  return datagram(body, 0, 0, 0, 0);
-}
-
-/** One burst: `n` fresh sockets on 127.0.1.x, one SCCRQ each, then closed. */
-async function burst(port: number, n: number, offset: number): Promise<void> {
-  const sockets: dgram.Socket[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = dgram.createSocket('udp4');
-    s.on('error', () => {});
-    sockets.push(s);
-  }
-  await Promise.all(
-    sockets.map(
-      (s, i) =>
-        new Promise<void>((r) => s.bind(0, `127.0.1.${1 + ((offset + i) % 250)}`, () => r())),
-    ),
-  );
-  // A hundred at a time: the LNS socket's receive queue is finite (the kernel drops the rest).
-  for (let from = 0; from < n; from += 100) {
-    await Promise.all(
-      sockets
-        .slice(from, from + 100)
-        .map(
-          (s, i) =>
-            new Promise<void>((r) =>
-              s.send(sccrqWith(1 + ((offset + from + i) % 0xfffe)), port, '127.0.0.1', () => r()),
-            ),
-        ),
-    );
-    await new Promise((r) => setTimeout(r, 3));
-  }
-  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
-}
-
 test('SCCRQ flood: half-open tunnels capped and expiring, memory bounded, a real LAC still connects', async () => {
   const port = basePort;
   // Unanswered SCCRPs give up after 100 + 200 ms (one retransmission): half-open tunnels of
   // the flood live about 0.3 s; bursts come every second.
   const lns = await startDaemon(
-    lnsYaml(
+    floodLnsYaml(
       port,
-      `  maxHalfOpen: ${HALF_OPEN_CAP}
-  retransmit: { initial: 100ms, cap: 200ms, retries: 1 }
-  helloInterval: 0`,
+      `maxHalfOpen: ${HALF_OPEN_CAP}, retransmit: { initial: 100ms, cap: 200ms, retries: 1 }, helloInterval: 0`,
     ),
     { STANDIN_MODE: 'lcp' },
   );
@@ -107,7 +41,7 @@ test('SCCRQ flood: half-open tunnels capped and expiring, memory bounded, a real
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const s = await stats(lns);
+        const s = await lnsStats(lns);
         halfOpenPeak = Math.max(halfOpenPeak, s.halfOpen!);
         rssPeak = Math.max(rssPeak, rssOf(pid));
         await new Promise((r) => setTimeout(r, 20));
@@ -117,7 +51,7 @@ test('SCCRQ flood: half-open tunnels capped and expiring, memory bounded, a real
     let lacUpAt = 0;
     for (let b = 0; b < BURSTS; b++) {
       const started = Date.now();
-      await burst(port, PER_BURST, b * PER_BURST);
+      await sccrqBurst(port, PER_BURST, b * PER_BURST);
       if (b === 2) {
         lac = await startDaemon(
           `
@@ -126,7 +60,7 @@ workers: 1
 hostname: legit-lac
 control: { socket: '{dir}/ctl.sock', pipe: off }
 log: { level: warn }
-tunnel: { retransmit: { initial: 200ms, cap: 1s, retries: 20 } }
+tunnel: { retransmit: { initial: 200ms, cap: 1s, retries: 60 } }
 lac:
   - name: uplink
     lns: ['127.0.0.1:${port}']
@@ -137,23 +71,23 @@ lac:
         );
       }
       if (lac && lacUpAt === 0) {
-        const s = await status(lac);
+        const s = await lnsStatus(lac);
         if (s.tunnels[0]?.state === 'established') lacUpAt = Date.now();
       }
       await new Promise((r) => setTimeout(r, Math.max(0, BURST_EVERY_MS - (Date.now() - started))));
     }
     const floodMs = Date.now() - t0;
-    const during = await stats(lns);
+    const during = await lnsStats(lns);
     assert.ok(lac, 'the LAC was started');
     assert.ok(lacUpAt > 0, 'the legitimate LAC got its tunnel during the flood');
-    const lacTunnel = (await status(lac).then((s) => s.tunnels[0]))!;
+    const lacTunnel = (await lnsStatus(lac).then((s) => s.tunnels[0]))!;
     assert.equal(lacTunnel.state, 'established');
 
     // The flood's tunnels time out by themselves; only the legitimate one remains.
     const settled = await waitFor(
       'half-open tunnels to expire',
       async () => {
-        const s = await stats(lns);
+        const s = await lnsStats(lns);
         return s.halfOpen === 0 && s.tunnels === 1 ? s : undefined;
       },
       20_000,
@@ -161,7 +95,7 @@ lac:
     sampling = false;
     await sampler;
     const rssAfter = rssOf(pid);
-    const lnsSide = await status(lns);
+    const lnsSide = await lnsStatus(lns);
     assert.equal(lnsSide.tunnels.length, 1);
     assert.equal(lnsSide.tunnels[0]!.peerHostname, 'legit-lac');
     assert.equal(lnsSide.tunnels[0]!.state, 'established');
@@ -170,7 +104,7 @@ lac:
     const atCap = settled['drops.halfOpenCap']! + settled['drops.halfOpenEvicted']!;
     assert.ok(
       atCap > 0,
-      'the cap was reached: the oldest half-open tunnels were given up, counted',
+      'the cap was reached: SCCRQs dropped or stale half-open tunnels given up, counted',
     );
     assert.ok(rssPeak - rssBefore < 150 * MiB, `RSS grew ${(rssPeak - rssBefore) / MiB} MiB`);
     const accepted = settled.received! - settled['drops.halfOpenCap']!;
@@ -201,7 +135,7 @@ test('ICRQ flood in one tunnel: sessions capped at maxSessionsPerTunnel, the res
   const port = basePort + 10;
   const cap = 8;
   const calls = 100;
-  const lns = await startDaemon(lnsYaml(port, `  maxSessionsPerTunnel: ${cap}`), {
+  const lns = await startDaemon(floodLnsYaml(port, `maxSessionsPerTunnel: ${cap}`), {
     STANDIN_MODE: 'echo',
   });
   const lac = await LacFleet.start({
@@ -227,11 +161,11 @@ test('ICRQ flood in one tunnel: sessions capped at maxSessionsPerTunnel, the res
       refused.every((s) => s.ended!.result.result === CdnResult.NoFacilitiesTemporary),
       'refused with result 4',
     );
-    const s = await status(lns);
+    const s = await lnsStatus(lns);
     assert.equal(s.tunnels.length, 1);
     assert.equal(s.tunnels[0]!.state, 'established', 'the tunnel survives the flood');
     assert.equal(s.tunnels[0]!.sessions.length, cap);
-    const st = await stats(lns);
+    const st = await lnsStats(lns);
     process.stdout.write(
       `# ICRQ flood: ${calls} ICRQs on one tunnel, ${up.length} sessions, ${refused.length} CDN result 4; ` +
         `LNS session counters ${JSON.stringify(
@@ -244,7 +178,7 @@ test('ICRQ flood in one tunnel: sessions capped at maxSessionsPerTunnel, the res
       'calls hung up',
     );
     await waitFor('no sessions on the LNS', async () =>
-      (await status(lns)).tunnels[0]?.sessions.length === 0 ? true : undefined,
+      (await lnsStatus(lns)).tunnels[0]?.sessions.length === 0 ? true : undefined,
     );
   } catch (err) {
     process.stderr.write(`--- LNS output ---\n${lns.output().slice(-10_000)}\n`);

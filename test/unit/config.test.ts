@@ -82,7 +82,7 @@ test('a wrong type names file, line, column and key', () => {
     `${FILE}:3:13: lns[0].hidden: must be true or false`,
   ]);
   assert.deepEqual(errors('tunnel: 5\n'), [
-    `${FILE}:1:9: tunnel: must be a mapping of helloInterval, retransmit, ackDelay, receiveWindow, maxTunnels, maxSessionsPerTunnel, maxHalfOpen, halfOpenTimeout, maxSessionsStarting`,
+    `${FILE}:1:9: tunnel: must be a mapping of helloInterval, retransmit, ackDelay, receiveWindow, maxTunnels, maxSessionsPerTunnel, maxHalfOpen, halfOpenGrace, halfOpenTimeout, maxSessionsStarting`,
   ]);
 });
 
