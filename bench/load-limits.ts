@@ -1,6 +1,6 @@
 // Host limits a large load run needs, raised before the LNS starts and reported as notes.
 //
-// - Open files: our daemon holds one socket per pppd (its stdin and stdout); its spawner
+// - Open files: our daemon holds one socket per pppd (its stdin and stdout); its helper
 //   process (a limit of its own) one stderr pipe per pppd; xl2tpd a pty
 //   master per call (it aborts near 1018 anyway: select() and FD_SETSIZE); the generator
 //   one UDP socket per tunnel. This process's limit is raised with `prlimit --pid` and every
@@ -83,7 +83,7 @@ export function raiseLimits(needs: LimitNeeds): string[] {
   const after = openFilesLimit('self');
   if (after) {
     const verb = before && after.soft > before.soft ? `raised from ${before.soft} to` : 'is';
-    let note = `open files (this process and every LNS it starts): ${verb} ${after.soft} (hard ${after.hard}); ${wantFds} wanted for ${needs.sessions} sessions (our daemon: ${FDS_PER_SESSION.ours} socket per pppd, its spawner 1 pipe per pppd)`;
+    let note = `open files (this process and every LNS it starts): ${verb} ${after.soft} (hard ${after.hard}); ${wantFds} wanted for ${needs.sessions} sessions (our daemon: ${FDS_PER_SESSION.ours} socket per pppd, its helper 1 pipe per pppd)`;
     if (after.soft < wantFds) {
       note += `; the hard limit cannot be raised here (needs CAP_SYS_RESOURCE): our daemon can hold about ${Math.floor((after.soft - 64) / FDS_PER_SESSION.ours)} sessions`;
     }

@@ -21,7 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnersOf } from '../test/support/proc.js';
+import { helpersOf } from '../test/support/proc.js';
 
 export type TargetKind = 'xl2tpd' | 'ours';
 
@@ -36,7 +36,7 @@ export interface LnsTarget {
 export interface ProcSample {
   /** utime + stime of the LNS and its helper processes (threads included, pppds excluded). */
   cpuSeconds: number;
-  /** VmRSS of the LNS plus every descendant that is not a pppd (a spawner, for example). */
+  /** VmRSS of the LNS plus every descendant that is not a pppd (a pppd helper, for example). */
   rssKiB: number;
   /** Sum of the same processes' peak RSS (VmHWM): an upper bound of the peak. */
   hwmKiB: number;
@@ -162,8 +162,8 @@ export async function startLns(
     counters: () =>
       target.kind === 'ours' ? ourCounters(join(dir, 'l2tpctl.sock')) : Promise.resolve(undefined),
     stop: async (keepDir = false) => {
-      // Ours: pppds are the children of its spawners (which end them when the daemon goes).
-      const children = [pid, ...spawnersOf(pid)].flatMap((p) => childrenOf(p));
+      // Ours: pppds are the children of its helpers (which end them when the daemon goes).
+      const children = [pid, ...helpersOf(pid)].flatMap((p) => childrenOf(p));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
@@ -403,13 +403,13 @@ export function sampleProc(pid: number): ProcSample | undefined {
 }
 
 /**
- * The daemon and its pppd spawners (workers/pppd-spawner.ts, one per worker, not its children:
+ * The daemon and its pppd helpers (native/l2tpd-helper.c, one per worker, not its children:
  * found by their `daemon=PID` argument), counted as one: their memory is the daemon's.
  */
 function sampleDaemon(pid: number): ProcSample | undefined {
   const total = sampleProc(pid);
   if (!total) return undefined;
-  for (const s of spawnersOf(pid)) {
+  for (const s of helpersOf(pid)) {
     const p = sampleProc(s);
     if (!p) continue;
     total.cpuSeconds += p.cpuSeconds;

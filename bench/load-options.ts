@@ -87,7 +87,7 @@ export const USAGE = `usage: node dist/bench/load.js [options]
 Limits: the run raises its open-files limit (prlimit; the LNSs inherit it), kernel.pty.max
 (xl2tpd: a pty per call), kernel.pid_max and kernel.threads-max to what its largest size
 needs, and prints what it did. LNS memory and CPU are the daemon plus its non-pppd child
-processes (a spawner, say): pppds are counted, never summed.
+processes (a pppd helper, say): pppds are counted, never summed.
 `;
 
 /** 1000x0: tunnels only, no pppd, so 1000 tunnels opened at once fit in memory. */

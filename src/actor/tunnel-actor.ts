@@ -18,7 +18,7 @@ import type { ActorParams, AddressGrant } from './actor-params.js';
 import { SessionLink, type SessionLinkHost } from './session-link.js';
 import type { ActorReport } from '../daemon/status.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
-import { pppdSpawner } from '../session/pppd-spawner-client.js';
+import { pppdHelper } from '../session/pppd-helper.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
 const SHUTDOWN_LINGER_MS = 1000;
@@ -212,9 +212,9 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     }
   }
 
-  /** Admission: a worker whose spawner is this far behind takes no more calls for now. */
+  /** Admission: a worker whose pppd helper is this far behind takes no more calls for now. */
   admitCall(): ResultCodeValue | undefined {
-    if (pppdSpawner.pendingStarts < this.params.maxSessionsStarting) return undefined;
+    if (pppdHelper.pendingStarts < this.params.maxSessionsStarting) return undefined;
     return {
       result: CdnResult.NoFacilitiesTemporary,
       error: GeneralError.InsufficientResources,
@@ -413,9 +413,9 @@ export default function createActor(init: ActorInit, ctx: ActorContext): TunnelA
 }
 
 /**
- * Each worker starts its pppd spawner with the thread: the first subscriber does not wait for
- * it, a broken spawner shows at start-up, and its memory is part of the idle daemon's.
+ * Each worker starts its pppd helper (native/l2tpd-helper.c) with the thread: the first subscriber does not wait for
+ * it, a broken helper shows at start-up, and its memory is part of the idle daemon's.
  */
 export function initThread(log: Logger): void {
-  pppdSpawner.start(log);
+  pppdHelper.start(log);
 }

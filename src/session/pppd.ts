@@ -4,8 +4,8 @@
 // stdin/stdout, so we talk async HDLC over one socket that is both. No native module (node-pty
 // aborts the whole process when a worker thread that owns ptys is terminated: see
 // docs/architecture/ppp.md), safe in worker threads. pppd is started by this thread's
-// spawner process (pppd-spawner-client.ts), which hands that socket back to us:
-// frames never cross the spawner.
+// native helper (pppd-helper.ts), which connects that socket to us: frames never cross the
+// helper.
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -18,7 +18,7 @@ import {
   type AsyncFrameSink,
   type FrameErrorKind,
 } from '../ppp/hdlc.js';
-import { pppdSpawner, type SpawnedChild } from './pppd-spawner-client.js';
+import { pppdHelper, type SpawnedChild } from './pppd-helper.js';
 
 /** pppd reads the secret options (the LAC's password) from this inherited descriptor. */
 export const SECRET_OPTIONS_FD = 3;
@@ -85,7 +85,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   private readonly log: Logger;
   private readonly deframer: AsyncDeframer;
   private readonly maxQueuedBytes: number;
-  /** The spawner's name for this pppd; 0 before start(). */
+  /** The helper's name for this pppd; 0 before start(). */
   private id = 0;
   private pidValue: number | undefined;
   /** pppd's stdin and stdout: one socket. */
@@ -106,7 +106,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   private pendingSlab: Buffer | null = null;
   private pendingStart = 0;
   private pendingEnd = 0;
-  /** Frames written between start() and the spawner's answer (encoded), as a pipe would hold them. */
+  /** Frames written between start() and the helper's answer (encoded), as a pipe would hold them. */
   private early: Buffer[] | undefined;
   private earlyBytes = 0;
 
@@ -122,7 +122,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     });
   }
 
-  /** pppd's PID, once the spawner has started it. */
+  /** pppd's PID, once the helper has started it. */
   get pid(): number | undefined {
     return this.pidValue;
   }
@@ -146,13 +146,13 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   }
 
   /**
-   * Ask the thread's spawner for pppd. Asynchronous: frames written until its socket arrives
+   * Ask the thread's helper for pppd. Asynchronous: frames written until its socket arrives
    * wait for it (up to `maxQueuedBytes`), as they would in a pipe.
    */
   start(): void {
     if (this.id !== 0) return;
     const { path, args, env, secretOptions } = this.opts;
-    this.id = pppdSpawner.spawn({ path, args, env, secret: secretOptions }, this, this.log);
+    this.id = pppdHelper.spawn({ path, args, env, secret: secretOptions }, this, this.log);
   }
 
   /** HDLC-encode a PPP frame with the current transmit ACCM and queue it for pppd. */
@@ -231,18 +231,18 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
 
   /**
    * End pppd: SIGTERM, then SIGKILL after the grace period. Resolves once pppd has exited
-   * and `onExit` has run. The spawner signals only a child it has not reaped yet, so a
+   * and `onExit` has run. The helper signals only a child it has not reaped yet, so a
    * reused PID is never signalled.
    */
   stop(): Promise<void> {
     if (this.finished || this.id === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => (this.stopWaiters ??= []).push(resolve));
     if (!this.exited && this.killTimer === undefined) {
-      pppdSpawner.kill(this.id, 'SIGTERM');
+      pppdHelper.kill(this.id, 'SIGTERM');
       this.killTimer = setTimeout(() => {
         if (this.exited) return;
         this.log.warn(this.fields({ pid: this.pid }), 'pppd ignored SIGTERM, sending SIGKILL');
-        pppdSpawner.kill(this.id, 'SIGKILL');
+        pppdHelper.kill(this.id, 'SIGKILL');
       }, this.opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     }
     return done;
@@ -256,7 +256,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     this.sink.onFramingError?.(kind === 'fcs' ? 'fcs' : 'framing');
   }
 
-  // --- SpawnedChild: what the spawner tells us ---
+  // --- SpawnedChild: what the helper tells us ---
 
   onStarted(pid: number, io: Socket | undefined): void {
     this.pidValue = pid;
@@ -304,7 +304,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     this.closeTimer.unref();
   }
 
-  onSpawnerLost(): void {
+  onHelperLost(): void {
     this.exited = true;
     // Closing its socket ends an orphaned pppd (EOF on stdin, hangup); it is init's to reap.
     this.finish();

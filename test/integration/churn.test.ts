@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { LacClient } from '../support/lac-client.js';
-import { fdTargets, snapshot, type ProcSnapshot } from '../support/proc.js';
+import { childrenOf, fdTargets, helpersOf, snapshot, type ProcSnapshot } from '../support/proc.js';
 import { claimPortBlock } from '../support/ports.js';
 import { lightPppd } from '../support/light-pppd.js';
 
@@ -142,8 +142,13 @@ async function cycle(lac: LacClient): Promise<void> {
   lac.hangup(sid);
 }
 
+/** Each helper's PID and descriptor count. */
+function helperFds(pid: number): Array<{ helper: number; fds: number }> {
+  return helpersOf(pid).map((helper) => ({ helper, fds: fdTargets(helper).length }));
+}
+
 test(
-  `churn: ${TOTAL} sessions up and down leave no fd, pty, child, thread, memory or address behind`,
+  `churn: ${TOTAL} sessions up and down leave no fd, pty, child, thread, memory or address behind (daemon and pppd helpers)`,
   {
     timeout: 120_000 + TOTAL * 60,
   },
@@ -173,6 +178,8 @@ test(
       await quiet(lns, 2, 15_000);
       const before = await settled(pid, probeDir);
       const fdsBefore = fdTargets(pid);
+      // The pppd helpers (one per worker): the same processes throughout, nothing left in them.
+      const helpersBefore = helperFds(pid);
       t.diagnostic(`before: ${JSON.stringify({ ...before, children: before.children.length })}`);
 
       // Parallel: batches of BATCH sessions on TUNNELS_PER_BATCH fresh tunnels. Even batches
@@ -235,6 +242,8 @@ test(
         `descriptors: ${JSON.stringify(fdsBefore)} before, ${JSON.stringify(fdTargets(pid))} after`,
       );
       assert.equal(after.ptys, before.ptys, 'ptys');
+      assert.deepEqual(helperFds(pid), helpersBefore, 'the helpers and their descriptors');
+      for (const h of helpersOf(pid)) assert.deepEqual(childrenOf(h), [], "a helper's children");
       assert.deepEqual(after.children, [], 'child processes (zombies included)');
       assert.equal(after.threads, before.threads, 'threads');
       assert.equal(s['pool.churn.inUse'], 0, 'addresses in use');

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { LacClient, within } from '../support/lac-client.js';
-import { childrenOf, cmdline, isAlive, pppdsOf, spawnersOf } from '../support/proc.js';
+import { childrenOf, cmdline, isAlive, pppdsOf, helpersOf } from '../support/proc.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { CdnResult, StopCcnResult } from '../../src/protocol/types.js';
 import { claimPortBlock } from '../support/ports.js';
@@ -67,7 +67,7 @@ async function allEcho(peers: Peer[], timeoutMs = 10_000): Promise<void> {
   await Promise.all(peers.flatMap((p) => p.sids.map((sid) => p.lac.echo(sid, timeoutMs))));
 }
 
-/** The stand-in pppds the daemon runs now (children of its spawners), by PID. */
+/** The stand-in pppds the daemon runs now (children of its helpers), by PID. */
 function pppdPids(d: DaemonHandle): number[] {
   return pppdsOf(d.child.pid!).map((c) => c.pid);
 }
@@ -150,8 +150,8 @@ test(
         'a pppd per session of the victim',
       );
 
-      const spawners = spawnersOf(lns.child.pid!);
-      assert.equal(spawners.length, 2, 'a pppd spawner per worker');
+      const helpers = helpersOf(lns.child.pid!);
+      assert.equal(helpers.length, 2, 'a pppd helper per worker');
 
       // Mid-setup: new calls on every tunnel and new tunnels, in flight while the worker dies.
       const calls = peers.map((p) => p.lac.call().catch(() => 0));
@@ -169,16 +169,16 @@ test(
       await waitFor("the lost tunnels' pppds gone", async () =>
         lostPids.every((pid) => !isAlive(pid!)) ? true : undefined,
       );
-      await t.test('the dead worker leaves no pppd, no spawner and no zombie', async () => {
-        // Its spawner saw the channel close, ended and reaped its pppds, and exited.
+      await t.test('the dead worker leaves no pppd, no helper and no zombie', async () => {
+        // Its helper saw the channel close, ended and reaped its pppds, and exited.
         await waitFor(
           "the dead worker's pppds gone from /proc",
           async () => (lostPids.every((pid) => !existsSync(`/proc/${pid}`)) ? true : undefined),
           10_000,
         );
         await waitFor(
-          "the dead worker's spawner gone",
-          async () => (spawners.filter((pid) => isAlive(pid)).length === 1 ? true : undefined),
+          "the dead worker's helper gone",
+          async () => (helpers.filter((pid) => isAlive(pid)).length === 1 ? true : undefined),
           10_000,
         );
         await waitFor(
@@ -293,19 +293,19 @@ test(
 );
 
 test(
-  'pppd spawner killed with SIGKILL: its sessions end with a CDN, a new spawner serves the next call',
+  'pppd helper killed with SIGKILL: its sessions end with a CDN, a new helper serves the next call',
   { timeout: 90_000 },
   async () => {
     const port = basePort + 70;
     await run(port, async (lns, clients) => {
       const [peer] = await openPeers(port, 1, 2);
       clients.push(peer!.lac);
-      const spawners = spawnersOf(lns.child.pid!);
-      assert.equal(spawners.length, 2, 'a spawner per worker, started with it');
-      const spawner = spawners.find((s) => childrenOf(s).length > 0);
-      const pppds = childrenOf(spawner!).map((c) => c.pid);
+      const helpers = helpersOf(lns.child.pid!);
+      assert.equal(helpers.length, 2, 'a helper per worker, started with it');
+      const helper = helpers.find((s) => childrenOf(s).length > 0);
+      const pppds = childrenOf(helper!).map((c) => c.pid);
       assert.equal(pppds.length, 2);
-      process.kill(spawner!, 'SIGKILL');
+      process.kill(helper!, 'SIGKILL');
       for (const sid of peer!.sids) {
         const down = await within(peer!.lac.sessionDown(sid), 15_000, 'the CDN');
         assert.equal(down.initiator, 'peer', 'the LNS sent a CDN');
@@ -318,11 +318,11 @@ test(
       await waitFor('the addresses back in the pool', async () =>
         (await inUse(lns)) === 0 ? true : undefined,
       );
-      assert.match(lns.output(), /pppd spawner gone: its sessions end/);
+      assert.match(lns.output(), /pppd helper gone: its sessions end/);
       const sid = await peer!.lac.call();
       await peer!.lac.echo(sid);
-      const fresh = spawnersOf(lns.child.pid!).find((s) => childrenOf(s).length > 0);
-      assert.ok(fresh !== undefined && fresh !== spawner, 'a new spawner serves the new call');
+      const fresh = helpersOf(lns.child.pid!).find((s) => childrenOf(s).length > 0);
+      assert.ok(fresh !== undefined && fresh !== helper, 'a new helper serves the new call');
       assert.equal((await status(lns)).tunnels[0]?.state, 'established');
     });
   },
@@ -340,23 +340,23 @@ test(
       ),
     );
     const lac = await LacClient.open({ port });
-    let spawner: number | undefined;
+    let helper: number | undefined;
     try {
       await lac.up;
       const first = await lac.call();
       await lac.echo(first);
-      // A stopped spawner answers no spawn request: starts stay pending. The tunnel's
-      // worker's spawner is the one with a pppd.
-      spawner = spawnersOf(lns.child.pid!).find((s) => childrenOf(s).length > 0);
-      process.kill(spawner!, 'SIGSTOP');
+      // A stopped helper answers no spawn request: starts stay pending. The tunnel's
+      // worker's helper is the one with a pppd.
+      helper = helpersOf(lns.child.pid!).find((s) => childrenOf(s).length > 0);
+      process.kill(helper!, 'SIGSTOP');
       const pending = [await lac.call(), await lac.call()];
       await waitFor('both pending calls given addresses (their pppds requested)', async () =>
         (await inUse(lns)) === 3 ? true : undefined,
       );
       await sleep(300);
       await assert.rejects(lac.call(), /"result":4/);
-      process.kill(spawner!, 'SIGCONT');
-      spawner = undefined;
+      process.kill(helper!, 'SIGCONT');
+      helper = undefined;
       for (const sid of pending) await lac.echo(sid);
       const after = await lac.call();
       await lac.echo(after);
@@ -364,7 +364,7 @@ test(
       process.stderr.write(`--- LNS output ---\n${lns.output().slice(-30_000)}\n`);
       throw err;
     } finally {
-      if (spawner !== undefined) process.kill(spawner, 'SIGCONT');
+      if (helper !== undefined) process.kill(helper, 'SIGCONT');
       lac.destroy();
       await lns.stop();
     }

@@ -49,7 +49,7 @@ class Session {
   }
 }
 
-/** A stand-in started through the spawner; resolves once it runs (frames before that are dropped). */
+/** A stand-in started through the helper; resolves once it runs (frames before that are dropped). */
 async function standIn(env: Record<string, string>, extra: Partial<PppdOptions> = {}) {
   const session = new Session();
   const opts: PppdOptions = {

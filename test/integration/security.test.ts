@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { L2TPD_BIN, startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { LacClient, within } from '../support/lac-client.js';
-import { cmdline, environ, pppdsOf, spawnersOf } from '../support/proc.js';
+import { cmdline, environ, pppdsOf, helpersOf } from '../support/proc.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { decodeHeader, HeaderStatus, newHeader } from '../../src/protocol/header.js';
 import { decodeControlBody } from '../../src/protocol/message.js';
@@ -93,15 +93,15 @@ lac:
           ? true
           : undefined;
       });
-      // Both pppds are running: read what the process table shows of them and their spawners.
+      // Both pppds are running: read what the process table shows of them and their helpers.
       const children = [...pppdsOf(lns.child.pid!), ...pppdsOf(lac.child.pid!)];
       assert.equal(children.length, 2, 'one pppd on each side');
       const pids = [
         ...children.map((c) => c.pid),
-        ...spawnersOf(lns.child.pid!),
-        ...spawnersOf(lac.child.pid!),
+        ...helpersOf(lns.child.pid!),
+        ...helpersOf(lac.child.pid!),
       ];
-      assert.equal(pids.length, 4, 'and a spawner on each side');
+      assert.equal(pids.length, 4, 'and a helper on each side');
       const shown = pids.map((pid) => `${cmdline(pid)}\n${environ(pid)}`).join('\n');
       assert.match(shown, /dialer/, 'the PPP user name is there, as it is no secret');
       for (const secret of [TUNNEL_SECRET, PPP_PASSWORD]) {

@@ -106,22 +106,25 @@ export function environ(pid: number): string {
 }
 
 /**
- * The pppd spawners of daemon `pid` (workers/pppd-spawner.ts, one per worker that started a
- * pppd): not its children (they are started through a shell that exits), found by the
- * `daemon=PID` argument they carry.
+ * The pppd helpers of daemon `pid` (native/l2tpd-helper.c, one per worker): not its children
+ * (each forks itself away at start), found by the `daemon=PID` argument they carry.
  */
-export function spawnersOf(pid: number): number[] {
+export function helpersOf(pid: number): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const args = readOr(`/proc/${name}/cmdline`, '').split('\0');
-    if (args.includes(`daemon=${pid}`) && args.some((a) => a.endsWith('pppd-spawner.js')))
+    if (
+      args[0]?.endsWith('/l2tpd-helper') &&
+      args.includes(`daemon=${pid}`) &&
+      isAlive(Number(name))
+    )
       out.push(Number(name));
   }
   return out;
 }
 
-/** The pppds of daemon `pid`: the children of its spawners. */
+/** The pppds of daemon `pid`: the children of its helpers. */
 export function pppdsOf(pid: number): ProcChild[] {
-  return spawnersOf(pid).flatMap((s) => childrenOf(s));
+  return helpersOf(pid).flatMap((s) => childrenOf(s));
 }

@@ -1,0 +1,796 @@
+/*
+ * l2tpd-helper: starts, signals and reaps the pppds of one l2tpd worker thread.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * One helper per worker thread (src/session/pppd-helper.ts starts it). Why a separate
+ * small process rather than the worker forking: fork() copies the caller's page tables,
+ * so from a 100-200 MiB daemon each spawn costs 11-15 ms on the worker's event loop; here
+ * posix_spawn (vfork + exec) from a process of a few hundred KiB costs what exec costs.
+ * And pppds need a live parent to reap them: a dead worker thread cannot.
+ *
+ * Started by the worker with its control channel (a socketpair) as fd 3. The helper forks
+ * once and the first process exits at once, so the helper is re-parented to init (or the
+ * nearest subreaper), which reaps it whenever it ends. When the control channel reaches
+ * EOF (the worker thread died or was terminated, the daemon is gone, even by SIGKILL) or on
+ * SIGTERM/SIGINT, every pppd gets SIGTERM, those left after 3 s SIGKILL, and the helper exits
+ * once all are reaped. SIGHUP (the daemon's reload, sent to the process group) is ignored.
+ *
+ * pppd's data: for each spawn the helper connects a new Unix stream socket to the worker's
+ * listening socket (given in HELLO, normally an abstract name), writes a 20-octet header
+ * (the HELLO token and the request id), and starts pppd with that socket as its stdin AND
+ * stdout. The worker accepts it, checks the token, and reads and writes frames on it
+ * directly: no frame crosses this process, and no descriptor crosses Node's IPC.
+ * pppd's stderr (its log, `logfd 2`) is a pipe to the helper, relayed line by line.
+ * The secret options (the LAC's password) come in the SPAWN request and go to pppd as fd 3,
+ * an anonymous 0600 memfd; they never appear on a command line and are never logged.
+ *
+ * Control protocol: records in both directions, little-endian, typed on the Node side in
+ * src/session/helper-protocol.ts (the reference; docs/architecture/ppp.md):
+ *
+ *   u32 length (octets after this field, >= 8) | u16 type | u16 flags (0) | u32 id | payload
+ *
+ *   worker -> helper                         helper -> worker
+ *   1 HELLO  token[16], listener address     0x81 READY   u32 pid, u16 version
+ *   2 SPAWN  u16 argc, u16 envc,             0x82 STARTED u32 pid
+ *            u32 secret length, path NUL,    0x83 LOG     text (id 0: the helper's own)
+ *            args NUL..., NAME=value NUL..., 0x84 EXIT    i32 code (-1 none),
+ *            secret octets                                u32 signal (0 none), error text
+ *   3 KILL   u32 signal                      0x85 ERROR   u16 request type, text
+ *
+ * EXIT is the last record about an id: sent once pppd is reaped and its stderr drained
+ * (2 s at most), or at once when it could not be started (the error is "ENAME: sentence").
+ * KILL signals pppd only while it is ours and unreaped, so a reused PID is never signalled.
+ * A request type this helper does not know gets ERROR, never a crash: the kernel data path
+ * adds its operations (PPPoL2TP sockets, genetlink tunnels) as new types.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROTOCOL_VERSION 1
+#define CONTROL_FD 3
+
+enum {
+	REQ_HELLO = 1,
+	REQ_SPAWN = 2,
+	REQ_KILL = 3,
+	REP_READY = 0x81,
+	REP_STARTED = 0x82,
+	REP_LOG = 0x83,
+	REP_EXIT = 0x84,
+	REP_ERROR = 0x85,
+};
+
+#define RECORD_HEADER 12        /* length, type, flags, id */
+#define MAX_RECORD (1 << 20)    /* a request longer than this is a bug in the worker */
+#define TOKEN_LEN 16
+#define DATA_HEADER (TOKEN_LEN + 4)
+#define KILL_GRACE_MS 3000      /* SIGTERM to SIGKILL when the worker is gone */
+#define DRAIN_MS 2000           /* a grandchild holding pppd's stderr delays EXIT no longer */
+#define MAX_LOG_LINE 1024       /* longer log lines are relayed in pieces */
+
+extern char **environ;
+
+/* One pppd, from SPAWN until EXIT has been sent. */
+struct child {
+	uint32_t id;
+	pid_t pid;
+	int errfd;              /* read end of pppd's stderr; -1 once at EOF */
+	int reaped;
+	int status;             /* from waitpid, once reaped */
+	int64_t drain_deadline; /* reaped, stderr still open: EXIT is sent by then */
+	size_t log_len;
+	char log[MAX_LOG_LINE];
+};
+
+static struct child **children;
+static size_t n_children, cap_children;
+
+static int epfd, sigfd;
+static int control_open = 1;
+static uint8_t *in_buf;
+static size_t in_len, in_cap;
+
+static int have_hello;
+static uint8_t token[TOKEN_LEN];
+static struct sockaddr_un listener;
+static socklen_t listener_len, listener_len_alt;
+
+static int closing;
+static int64_t kill_deadline = -1;  /* closing: SIGKILL the rest then */
+static int64_t exit_deadline = -1;  /* closing: exit even with children left (backstop) */
+
+static sigset_t handled_signals;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void put_u16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
+static void put_u32(uint8_t *p, uint32_t v) { put_u16(p, v); put_u16(p + 2, v >> 16); }
+static uint16_t get_u16(const uint8_t *p) { return p[0] | p[1] << 8; }
+static uint32_t get_u32(const uint8_t *p) { return get_u16(p) | (uint32_t)get_u16(p + 2) << 16; }
+
+/* ---- replies ---------------------------------------------------------------------- */
+
+static void begin_shutdown(void);
+
+/* Write all of buf to the control channel; a failure means the worker is gone. */
+static void control_write(const uint8_t *buf, size_t len)
+{
+	while (len > 0 && control_open) {
+		ssize_t n = send(CONTROL_FD, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			control_open = 0;
+			begin_shutdown();
+			return;
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
+/* One record: header, then the fixed part `a`, then the variable part `b` (may be empty). */
+static void reply(uint16_t type, uint32_t id, const void *a, size_t alen, const void *b,
+		  size_t blen)
+{
+	uint8_t head[RECORD_HEADER];
+	put_u32(head, 8 + alen + blen);
+	put_u16(head + 4, type);
+	put_u16(head + 6, 0);
+	put_u32(head + 8, id);
+	/* Small records: one buffer, one send (no interleaving worries, one syscall). */
+	uint8_t buf[RECORD_HEADER + 64 + MAX_LOG_LINE + 256];
+	if (sizeof head + alen + blen <= sizeof buf) {
+		memcpy(buf, head, sizeof head);
+		memcpy(buf + sizeof head, a, alen);
+		memcpy(buf + sizeof head + alen, b, blen);
+		control_write(buf, sizeof head + alen + blen);
+		return;
+	}
+	control_write(head, sizeof head);
+	control_write(a, alen);
+	control_write(b, blen);
+}
+
+/* The helper's own news, logged by the worker (id 0). */
+static void notice(const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof text)
+		n = sizeof text - 1;
+	if (control_open)
+		reply(REP_LOG, 0, "", 0, text, n);
+	else
+		fprintf(stderr, "l2tpd-helper[%d]: %s\n", (int)getpid(), text);
+}
+
+/* "ENOENT: No such file or directory": the errno name for programs, the sentence for people. */
+static int errno_text(char *out, size_t size, int err, const char *what)
+{
+	const char *name = strerrorname_np(err);
+	return snprintf(out, size, "%s: %s%s%s", name ? name : "EUNKNOWN", what, what[0] ? ": " : "",
+			strerror(err));
+}
+
+static void reply_exit(uint32_t id, int32_t code, uint32_t sig, const char *error)
+{
+	uint8_t fixed[8];
+	put_u32(fixed, (uint32_t)code);
+	put_u32(fixed + 4, sig);
+	reply(REP_EXIT, id, fixed, sizeof fixed, error, strlen(error));
+}
+
+static void reply_error(uint16_t req_type, uint32_t id, const char *text)
+{
+	uint8_t fixed[2];
+	put_u16(fixed, req_type);
+	reply(REP_ERROR, id, fixed, sizeof fixed, text, strlen(text));
+}
+
+/* ---- children ---------------------------------------------------------------------- */
+
+static struct child *find_by_id(uint32_t id)
+{
+	for (size_t i = 0; i < n_children; i++)
+		if (children[i]->id == id)
+			return children[i];
+	return NULL;
+}
+
+static struct child *find_by_pid(pid_t pid)
+{
+	for (size_t i = 0; i < n_children; i++)
+		if (children[i]->pid == pid)
+			return children[i];
+	return NULL;
+}
+
+static int add_child(struct child *c)
+{
+	if (n_children == cap_children) {
+		size_t cap = cap_children ? cap_children * 2 : 64;
+		struct child **grown = realloc(children, cap * sizeof *grown);
+		if (grown == NULL)
+			return -1;
+		children = grown;
+		cap_children = cap;
+	}
+	children[n_children++] = c;
+	return 0;
+}
+
+static int all_reaped(void)
+{
+	for (size_t i = 0; i < n_children; i++)
+		if (!children[i]->reaped)
+			return 0;
+	return 1;
+}
+
+static void flush_log(struct child *c)
+{
+	if (c->log_len > 0)
+		reply(REP_LOG, c->id, "", 0, c->log, c->log_len);
+	c->log_len = 0;
+}
+
+static void close_stderr(struct child *c)
+{
+	if (c->errfd < 0)
+		return;
+	flush_log(c);
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->errfd, NULL);
+	close(c->errfd);
+	c->errfd = -1;
+}
+
+/* Reaped and drained: report the exit, forget the child. */
+static void finish_child(struct child *c)
+{
+	close_stderr(c);
+	int st = c->status;
+	if (WIFEXITED(st))
+		reply_exit(c->id, WEXITSTATUS(st), 0, "");
+	else
+		reply_exit(c->id, -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0, "");
+	for (size_t i = 0; i < n_children; i++) {
+		if (children[i] == c) {
+			children[i] = children[--n_children];
+			break;
+		}
+	}
+	free(c);
+}
+
+/* pppd's log lines, one LOG record each (newline removed, empty lines skipped). */
+static void read_stderr(struct child *c)
+{
+	char buf[4096];
+	ssize_t n = read(c->errfd, buf, sizeof buf);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close_stderr(c);
+		if (c->reaped)
+			finish_child(c);
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			flush_log(c);
+			continue;
+		}
+		if (c->log_len == MAX_LOG_LINE)
+			flush_log(c);
+		c->log[c->log_len++] = buf[i];
+	}
+}
+
+static void reap(void)
+{
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+		if (pid <= 0)
+			return;
+		struct child *c = find_by_pid(pid);
+		if (c == NULL)
+			continue;
+		c->reaped = 1;
+		c->status = st;
+		if (c->errfd < 0)
+			finish_child(c);
+		else
+			c->drain_deadline = now_ms() + DRAIN_MS;
+	}
+}
+
+/* Only a child not yet reaped: its PID is still ours, never a stranger's. */
+static void signal_child(struct child *c, int sig)
+{
+	if (!c->reaped)
+		kill(c->pid, sig);
+}
+
+static void begin_shutdown(void)
+{
+	if (closing)
+		return;
+	closing = 1;
+	for (size_t i = 0; i < n_children; i++)
+		signal_child(children[i], SIGTERM);
+	kill_deadline = now_ms() + KILL_GRACE_MS;
+	exit_deadline = kill_deadline + DRAIN_MS + 1000;
+}
+
+/* ---- requests ---------------------------------------------------------------------- */
+
+static void on_hello(uint32_t id, const uint8_t *p, size_t len)
+{
+	if (len < 2 + TOKEN_LEN + 1 || len - 2 - TOKEN_LEN > sizeof listener.sun_path) {
+		reply_error(REQ_HELLO, id, "EINVAL: malformed HELLO");
+		return;
+	}
+	if (get_u16(p) != PROTOCOL_VERSION) {
+		reply_error(REQ_HELLO, id, "EPROTO: protocol version mismatch");
+		return;
+	}
+	memcpy(token, p + 2, TOKEN_LEN);
+	size_t addr_len = len - 2 - TOKEN_LEN;
+	memset(&listener, 0, sizeof listener);
+	listener.sun_family = AF_UNIX;
+	memcpy(listener.sun_path, p + 2 + TOKEN_LEN, addr_len);
+	/*
+	 * A path is NUL-terminated. An abstract name (leading NUL) is matched on its length
+	 * too: libuv in Node 20 binds it padded with NULs to the whole sun_path, a plain
+	 * bind() uses exactly its octets. Both are tried (padded first); the one that
+	 * connects is kept.
+	 */
+	listener_len = sizeof listener;
+	listener_len_alt = offsetof(struct sockaddr_un, sun_path) + addr_len;
+	if (listener.sun_path[0] != 0)
+		listener_len = listener_len_alt + (addr_len < sizeof listener.sun_path);
+	have_hello = 1;
+}
+
+/* A socket connected to the worker's listener, the data header already written. */
+static int connect_data_socket(uint32_t id, char *err, size_t errsize)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		errno_text(err, errsize, errno, "socket");
+		return -1;
+	}
+	/* Blocking: when the worker's accept queue is full, the worker is behind; wait for it. */
+	int r;
+	while ((r = connect(fd, (struct sockaddr *)&listener, listener_len)) < 0 && errno == EINTR)
+		;
+	if (r < 0 && errno == ECONNREFUSED && listener.sun_path[0] == 0 &&
+	    listener_len_alt != listener_len) {
+		socklen_t other = listener_len_alt;
+		while ((r = connect(fd, (struct sockaddr *)&listener, other)) < 0 && errno == EINTR)
+			;
+		if (r == 0) {
+			listener_len_alt = listener_len;
+			listener_len = other;
+		}
+	}
+	uint8_t head[DATA_HEADER];
+	memcpy(head, token, TOKEN_LEN);
+	put_u32(head + TOKEN_LEN, id);
+	if (r < 0 || send(fd, head, sizeof head, MSG_NOSIGNAL) != (ssize_t)sizeof head) {
+		errno_text(err, errsize, errno, "connecting to the worker");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* pppd's secret options as an anonymous 0600 file: no name on any filesystem. */
+static int secret_file(const uint8_t *text, size_t len, char *err, size_t errsize)
+{
+	int fd = memfd_create("l2tpd-secret", MFD_CLOEXEC);
+	if (fd < 0) {
+		errno_text(err, errsize, errno, "secret file");
+		return -1;
+	}
+	size_t done = 0;
+	int ok = fchmod(fd, 0600) == 0;
+	while (ok && done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+		if (n <= 0) {
+			ok = 0;
+			break;
+		}
+		done += n;
+	}
+	if (!ok) {
+		errno_text(err, errsize, errno, "secret file");
+		close(fd);
+		return -1;
+	}
+	/* pppd reopens /dev/fd/3, which starts at offset 0 anyway; be tidy for plain reads. */
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* Split `n` NUL-terminated strings off the front of [*p, end) into out[]; -1 if malformed. */
+static int take_strings(const uint8_t **p, const uint8_t *end, char **out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *nul = memchr(*p, 0, end - *p);
+		if (nul == NULL)
+			return -1;
+		out[i] = (char *)*p;
+		*p = nul + 1;
+	}
+	return 0;
+}
+
+/* environ with the request's NAME=value entries replacing or added to it. */
+static char **merged_env(char **extra, size_t n_extra)
+{
+	size_t n_env = 0;
+	while (environ[n_env] != NULL)
+		n_env++;
+	char **env = malloc((n_env + n_extra + 1) * sizeof *env);
+	if (env == NULL)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n_env; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t name_len = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+		int replaced = 0;
+		for (size_t j = 0; j < n_extra && !replaced; j++)
+			replaced = strncmp(extra[j], environ[i], name_len) == 0 &&
+				   extra[j][name_len] == '=';
+		if (!replaced)
+			env[k++] = environ[i];
+	}
+	for (size_t j = 0; j < n_extra; j++)
+		env[k++] = extra[j];
+	env[k] = NULL;
+	return env;
+}
+
+static void on_spawn(uint32_t id, const uint8_t *p, size_t len)
+{
+	char err[256] = "";
+	if (!have_hello) {
+		reply_exit(id, -1, 0, "EPROTO: SPAWN before HELLO");
+		return;
+	}
+	if (len < 8) {
+		reply_exit(id, -1, 0, "EINVAL: malformed SPAWN");
+		return;
+	}
+	size_t argc = get_u16(p), envc = get_u16(p + 2);
+	uint32_t secret_len = get_u32(p + 4);
+	const uint8_t *q = p + 8, *end = p + len;
+	/* argv[0] is the path itself, as a shell would pass it. */
+	char **argv = calloc(argc + 2, sizeof *argv);
+	char **extra = calloc(envc + 1, sizeof *extra);
+	char **envp = NULL;
+	int sock = -1, errpipe[2] = { -1, -1 }, secret = -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int have_fa = 0, have_attr = 0;
+	struct child *c = NULL;
+
+	if (argv == NULL || extra == NULL || take_strings(&q, end, argv, 1) < 0 ||
+	    take_strings(&q, end, argv + 1, argc) < 0 || take_strings(&q, end, extra, envc) < 0 ||
+	    (size_t)(end - q) != secret_len) {
+		snprintf(err, sizeof err, "EINVAL: malformed SPAWN");
+		goto fail;
+	}
+	if ((envp = merged_env(extra, envc)) == NULL || (c = calloc(1, sizeof *c)) == NULL) {
+		errno_text(err, sizeof err, ENOMEM, "");
+		goto fail;
+	}
+	if (secret_len > 0 && (secret = secret_file(q, secret_len, err, sizeof err)) < 0)
+		goto fail;
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		errno_text(err, sizeof err, errno, "pipe");
+		goto fail;
+	}
+	if ((sock = connect_data_socket(id, err, sizeof err)) < 0)
+		goto fail;
+
+	/*
+	 * Every descriptor of ours is close-on-exec and numbered 4 or above (0-3 are taken
+	 * in this process), so these dup2s never meet themselves and pppd gets exactly
+	 * 0 and 1 (the socket), 2 (the log pipe) and, with a secret, 3.
+	 */
+	posix_spawn_file_actions_init(&fa);
+	have_fa = 1;
+	posix_spawn_file_actions_adddup2(&fa, sock, 0);
+	posix_spawn_file_actions_adddup2(&fa, sock, 1);
+	posix_spawn_file_actions_adddup2(&fa, errpipe[1], 2);
+	if (secret >= 0)
+		posix_spawn_file_actions_adddup2(&fa, secret, 3);
+	/* pppd starts with default signal dispositions and an empty mask, not ours. */
+	posix_spawnattr_init(&attr);
+	have_attr = 1;
+	sigset_t none, defaults;
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	sigaddset(&defaults, SIGHUP);
+	sigaddset(&defaults, SIGTERM);
+	sigaddset(&defaults, SIGINT);
+	sigaddset(&defaults, SIGCHLD);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defaults);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+	int r = posix_spawn(&c->pid, argv[0], &fa, &attr, argv, envp);
+	if (r != 0) {
+		errno_text(err, sizeof err, r, argv[0]);
+		goto fail;
+	}
+	c->id = id;
+	c->errfd = errpipe[0];
+	errpipe[0] = -1;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	fcntl(c->errfd, F_SETFL, O_NONBLOCK);
+	if (add_child(c) < 0) {
+		/* Out of memory with pppd running: end it, it is ours to reap (blocking, rare). */
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		errno_text(err, sizeof err, ENOMEM, "");
+		close(c->errfd);
+		goto fail;
+	}
+	epoll_ctl(epfd, EPOLL_CTL_ADD, c->errfd, &ev);
+	uint8_t fixed[4];
+	put_u32(fixed, c->pid);
+	reply(REP_STARTED, id, fixed, sizeof fixed, "", 0);
+	c = NULL;
+fail:
+	if (err[0] != 0)
+		reply_exit(id, -1, 0, err);
+	free(c);
+	if (have_fa)
+		posix_spawn_file_actions_destroy(&fa);
+	if (have_attr)
+		posix_spawnattr_destroy(&attr);
+	if (sock >= 0)
+		close(sock);
+	if (secret >= 0)
+		close(secret);
+	if (errpipe[0] >= 0)
+		close(errpipe[0]);
+	if (errpipe[1] >= 0)
+		close(errpipe[1]);
+	free(envp);
+	free(extra);
+	free(argv);
+}
+
+static void on_kill(uint32_t id, const uint8_t *p, size_t len)
+{
+	if (len != 4) {
+		reply_error(REQ_KILL, id, "EINVAL: malformed KILL");
+		return;
+	}
+	struct child *c = find_by_id(id);
+	if (c != NULL)
+		signal_child(c, (int)get_u32(p));
+}
+
+static void on_record(uint16_t type, uint32_t id, const uint8_t *p, size_t len)
+{
+	if (closing) {
+		/* Still connected (SIGTERM): every request gets its answer. */
+		if (type == REQ_SPAWN)
+			reply_exit(id, -1, 0, "ESHUTDOWN: the helper is shutting down");
+		return;
+	}
+	switch (type) {
+	case REQ_HELLO:
+		on_hello(id, p, len);
+		break;
+	case REQ_SPAWN:
+		on_spawn(id, p, len);
+		break;
+	case REQ_KILL:
+		on_kill(id, p, len);
+		break;
+	default:
+		reply_error(type, id, "ENOSYS: unknown request type");
+	}
+}
+
+static void read_control(void)
+{
+	if (in_cap - in_len < 65536) {
+		size_t cap = in_cap ? in_cap * 2 : 131072;
+		uint8_t *grown = realloc(in_buf, cap);
+		if (grown == NULL) {
+			notice("out of memory reading requests");
+			begin_shutdown();
+			return;
+		}
+		in_buf = grown;
+		in_cap = cap;
+	}
+	ssize_t n = recv(CONTROL_FD, in_buf + in_len, in_cap - in_len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		/* EOF: the worker thread or the daemon is gone. */
+		control_open = 0;
+		epoll_ctl(epfd, EPOLL_CTL_DEL, CONTROL_FD, NULL);
+		begin_shutdown();
+		return;
+	}
+	in_len += n;
+	size_t off = 0;
+	while (in_len - off >= 4) {
+		uint32_t len = get_u32(in_buf + off);
+		if (len < 8 || len > MAX_RECORD) {
+			notice("malformed request (length %u): closing", (unsigned)len);
+			control_open = 0;
+			begin_shutdown();
+			return;
+		}
+		if (in_len - off < 4 + (size_t)len)
+			break;
+		const uint8_t *r = in_buf + off;
+		on_record(get_u16(r + 4), get_u32(r + 8), r + RECORD_HEADER, len - 8);
+		off += 4 + len;
+	}
+	memmove(in_buf, in_buf + off, in_len - off);
+	in_len -= off;
+	/* A large request still arriving: make room for all of it. */
+	if (in_len >= 4 && 4 + (size_t)get_u32(in_buf) > in_cap && get_u32(in_buf) <= MAX_RECORD) {
+		uint8_t *grown = realloc(in_buf, 4 + get_u32(in_buf) + 65536);
+		if (grown != NULL) {
+			in_buf = grown;
+			in_cap = 4 + get_u32(in_buf) + 65536;
+		}
+	}
+}
+
+/* ---- main loop ---------------------------------------------------------------------- */
+
+static void on_signal(void)
+{
+	struct signalfd_siginfo si;
+	while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGCHLD)
+			reap();
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			begin_shutdown();
+		/* SIGHUP: the daemon's reload, not ours. */
+	}
+}
+
+/* Deadlines: drained-or-not exits, and the shutdown's SIGKILL and backstop. */
+static int run_timers(void)
+{
+	int64_t now = now_ms(), next = -1;
+	for (size_t i = 0; i < n_children;) {
+		struct child *c = children[i];
+		if (c->reaped && c->errfd >= 0 && c->drain_deadline <= now) {
+			finish_child(c); /* moves the last child into slot i */
+			continue;
+		}
+		if (c->reaped && c->errfd >= 0 && (next < 0 || c->drain_deadline < next))
+			next = c->drain_deadline;
+		i++;
+	}
+	if (closing && kill_deadline >= 0) {
+		if (kill_deadline <= now) {
+			for (size_t i = 0; i < n_children; i++)
+				signal_child(children[i], SIGKILL);
+			kill_deadline = -1;
+		} else if (next < 0 || kill_deadline < next) {
+			next = kill_deadline;
+		}
+	}
+	if (closing && (next < 0 || exit_deadline < next))
+		next = exit_deadline;
+	return next < 0 ? -1 : (int)(next > now ? next - now : 0);
+}
+
+static void setup(void)
+{
+	struct stat st;
+	if (fstat(CONTROL_FD, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "l2tpd-helper: started by l2tpd only (needs its control socket on fd 3)\n");
+		exit(2);
+	}
+	/* Re-parent to init: the first process exits now, and the worker reaps it. */
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("l2tpd-helper: fork");
+		exit(1);
+	}
+	if (pid > 0)
+		_exit(0);
+	fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC);
+	/* One pipe per live pppd: a worker with thousands of sessions needs the hard limit. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&handled_signals);
+	sigaddset(&handled_signals, SIGCHLD);
+	sigaddset(&handled_signals, SIGTERM);
+	sigaddset(&handled_signals, SIGINT);
+	sigaddset(&handled_signals, SIGHUP);
+	sigprocmask(SIG_BLOCK, &handled_signals, NULL);
+	sigfd = signalfd(-1, &handled_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sigfd < 0 || epfd < 0) {
+		perror("l2tpd-helper: signalfd/epoll");
+		exit(1);
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &sigfd };
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev);
+	ev.data.ptr = &epfd; /* marks the control channel */
+	epoll_ctl(epfd, EPOLL_CTL_ADD, CONTROL_FD, &ev);
+}
+
+int main(void)
+{
+	setup();
+	uint8_t ready[6];
+	put_u32(ready, getpid());
+	put_u16(ready + 4, PROTOCOL_VERSION);
+	reply(REP_READY, 0, ready, sizeof ready, "", 0);
+
+	struct epoll_event events[64];
+	for (;;) {
+		if (closing && (all_reaped() || now_ms() >= exit_deadline))
+			return 0;
+		int n = epoll_wait(epfd, events, 64, run_timers());
+		if (n < 0 && errno != EINTR) {
+			notice("epoll_wait: %s", strerror(errno));
+			begin_shutdown();
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			void *tag = events[i].data.ptr;
+			if (tag == &sigfd)
+				on_signal();
+			else if (tag == &epfd)
+				read_control();
+			else
+				read_stderr(tag);
+		}
+	}
+}

@@ -1,0 +1,300 @@
+// The worker's side of its native helper (native/l2tpd-helper.c): one helper process per
+// worker thread, started with the thread, asked to start and signal pppds. The protocol is
+// in helper-protocol.ts; docs/architecture/ppp.md has the picture.
+//
+// pppd's data socket does not cross Node's IPC: this thread listens on a Unix stream socket
+// (an abstract name, private to the thread by a random part and a random token); for each
+// spawn the helper connects to it, writes the token and the request id, and starts pppd with
+// that connection as its stdin and stdout. Here the connection is matched to its spawn by
+// the id, and frames go between this thread and pppd directly. `started` (with the PID) and
+// the connection arrive in either order; a PppdProcess hears `onStarted` once both are here.
+//
+// The helper forks itself once at start and the first process exits, so init (or the
+// nearest subreaper) is its parent and reaps it whenever it ends: a direct child would stay
+// a zombie if this thread died first (libuv reaps only the children of a live loop). It ends
+// its pppds when its control socket closes (this thread or the daemon gone, SIGKILL too).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { threadId } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import {
+  DATA_HEADER_LENGTH,
+  HELPER_PROTOCOL_VERSION,
+  ReplyDecoder,
+  TOKEN_LENGTH,
+  dataHeaderId,
+  encodeRequest,
+  type HelperReply,
+  type HelperRequest,
+} from './helper-protocol.js';
+
+/** What one spawned pppd hears (PppdProcess implements it). */
+export interface SpawnedChild {
+  /** `io` (pppd's stdin and stdout) is missing when pppd was gone before it could be matched. */
+  onStarted(pid: number, io: Socket | undefined): void;
+  onLog(line: string): void;
+  onExited(code: number | null, signal: string | null, error: string | undefined): void;
+  /** The helper died: this pppd is no longer ours to signal or wait for. */
+  onHelperLost(): void;
+}
+
+export interface SpawnOptions {
+  path: string;
+  args: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  /** pppd options text for fd 3 (the LAC password): never logged, never on a command line. */
+  secret?: string;
+}
+
+// From dist/src/session/ to dist/native/ (built by native/build.mjs).
+const HELPER_FILE = fileURLToPath(new URL('../../native/l2tpd-helper', import.meta.url));
+/** A connection that has not sent its header by then is not the helper's: dropped. */
+const HEADER_TIMEOUT_MS = 10_000;
+/** pppd exited but its connection is not here yet: wait this long for it (its last frames). */
+const SOCKET_AFTER_EXIT_MS = 2000;
+
+const SIGNAL_NAMES = new Map<number, string>(
+  Object.entries(constants.signals).map(([name, n]) => [n, name]),
+);
+
+/** One spawn, from the request until the exit has been handed on. */
+interface Entry {
+  child: SpawnedChild;
+  pid: number | undefined;
+  io: Socket | undefined;
+  /** onStarted has run. */
+  delivered: boolean;
+  /** The exit, kept until the socket arrives (or SOCKET_AFTER_EXIT_MS). */
+  exit: { code: number | null; signal: string | null } | undefined;
+}
+
+interface Helper {
+  control: Socket;
+  token: Buffer;
+  decoder: ReplyDecoder;
+  pid: number | undefined;
+}
+
+export class PppdHelperClient {
+  private helper: Helper | undefined;
+  private server: Server | undefined;
+  private listener = '';
+  private readonly live = new Map<number, Entry>();
+  /** Spawns not yet answered (started and connected, or failed): the admission queue. */
+  private starting = 0;
+  private nextId = 1;
+  private log: Logger | undefined;
+
+  get pendingStarts(): number {
+    return this.starting;
+  }
+
+  /** Start the helper now rather than on the first pppd (no-op if it runs). */
+  start(log: Logger): void {
+    this.helper ??= this.startHelper(log);
+  }
+
+  /** Ask for a pppd; `log` is used for the helper's own events if this starts one. */
+  spawn(req: SpawnOptions, child: SpawnedChild, log: Logger): number {
+    const helper = (this.helper ??= this.startHelper(log));
+    const id = this.nextId++;
+    // The control socket keeps the thread alive only while a pppd is ours.
+    if (this.live.size === 0) helper.control.ref();
+    this.live.set(id, { child, pid: undefined, io: undefined, delivered: false, exit: undefined });
+    this.starting++;
+    this.send({ t: 'spawn', id, ...req });
+    return id;
+  }
+
+  /** Signal pppd `id`; the helper ignores it once that pppd has been reaped. */
+  kill(id: number, signal: NodeJS.Signals): void {
+    if (!this.live.has(id)) return;
+    this.send({ t: 'kill', id, signal: constants.signals[signal] });
+  }
+
+  private send(r: HelperRequest): void {
+    const control = this.helper?.control;
+    if (control !== undefined && !control.destroyed) control.write(encodeRequest(r));
+  }
+
+  private startHelper(log: Logger): Helper {
+    this.log = log;
+    this.listen(log);
+    const proc = spawn(
+      HELPER_FILE,
+      // Not read: they name the daemon and thread in `ps`.
+      [`daemon=${process.pid}`, `thread=${threadId}`],
+      { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] },
+    );
+    // The first process exits at once (the helper forked itself away): nothing to wait for.
+    proc.unref();
+    const control = proc.stdio[3] as Socket;
+    const helper: Helper = {
+      control,
+      token: randomBytes(TOKEN_LENGTH),
+      decoder: new ReplyDecoder(),
+      pid: undefined,
+    };
+    proc.on('error', (err) => {
+      log.error({ err, path: HELPER_FILE }, 'pppd helper could not be started (npm run build?)');
+      control.destroy();
+    });
+    control.on('data', (chunk: Buffer) => {
+      const bad = helper.decoder.push(chunk, (r) => this.onReply(helper, r));
+      if (bad !== undefined) {
+        log.error({ helperPid: helper.pid, bad }, 'pppd helper sent a malformed record');
+        control.destroy();
+      }
+    });
+    control.on('error', () => undefined); // 'close' follows
+    control.on('close', () => this.onHelperGone(helper));
+    control.unref();
+    control.write(encodeRequest({ t: 'hello', token: helper.token, listener: this.listener }));
+    return helper;
+  }
+
+  /** The thread's listening socket for pppd connections, once per thread. */
+  private listen(log: Logger): void {
+    if (this.server !== undefined) return;
+    this.listener = `\0l2tpd/${process.pid}/${threadId}/${randomBytes(8).toString('hex')}`;
+    const server = createServer((sock) => this.onConnection(sock));
+    server.on('error', (err) => log.error({ err }, 'pppd listener failed'));
+    // Bound synchronously: the helper may connect as soon as it reads HELLO.
+    server.listen({ path: this.listener, backlog: 4096 });
+    server.unref();
+    this.server = server;
+  }
+
+  private onConnection(sock: Socket): void {
+    sock.on('error', () => undefined); // a dropped stranger, or pppd gone: 'close' follows
+    sock.setTimeout(HEADER_TIMEOUT_MS, () => sock.destroy());
+    const onReadable = (): void => {
+      const head = sock.read(DATA_HEADER_LENGTH) as Buffer | null;
+      if (head === null) return;
+      sock.removeListener('readable', onReadable);
+      sock.setTimeout(0);
+      this.onDataSocket(sock, head);
+    };
+    sock.on('readable', onReadable);
+  }
+
+  private onDataSocket(sock: Socket, head: Buffer): void {
+    const helper = this.helper;
+    const id = helper === undefined ? undefined : dataHeaderId(head, helper.token);
+    const entry = id === undefined ? undefined : this.live.get(id);
+    if (entry === undefined || entry.io !== undefined || entry.delivered) {
+      // A dead helper's, a failed spawn's, or not the helper's at all.
+      sock.destroy();
+      return;
+    }
+    entry.io = sock;
+    if (entry.pid !== undefined) this.deliver(id!, entry);
+  }
+
+  /** Both the PID and the socket are here (or the socket never will be): pppd has started. */
+  private deliver(id: number, entry: Entry): void {
+    if (entry.delivered) return;
+    entry.delivered = true;
+    this.starting--;
+    entry.child.onStarted(entry.pid!, entry.io);
+    if (entry.exit !== undefined) this.exited(id, entry, entry.exit.code, entry.exit.signal);
+  }
+
+  private exited(id: number, entry: Entry, code: number | null, signal: string | null): void {
+    this.forget(id);
+    entry.child.onExited(code, signal, undefined);
+  }
+
+  private forget(id: number): void {
+    this.live.delete(id);
+    if (this.live.size === 0) this.helper?.control.unref();
+  }
+
+  private onReply(helper: Helper, r: HelperReply): void {
+    if (helper !== this.helper) return;
+    switch (r.t) {
+      case 'ready':
+        helper.pid = r.pid;
+        if (r.version !== HELPER_PROTOCOL_VERSION) {
+          this.log?.error({ helperPid: r.pid, version: r.version }, 'pppd helper: wrong version');
+          helper.control.destroy();
+          return;
+        }
+        this.log?.info({ helperPid: r.pid, thread: threadId }, 'pppd helper started');
+        return;
+      case 'log':
+        if (r.id === 0) this.log?.warn({ helperPid: helper.pid }, r.line);
+        else this.live.get(r.id)?.child.onLog(r.line);
+        return;
+      case 'started': {
+        const entry = this.live.get(r.id);
+        if (entry === undefined) return;
+        entry.pid = r.pid;
+        if (entry.io !== undefined) this.deliver(r.id, entry);
+        return;
+      }
+      case 'exit':
+        this.onExit(
+          r.id,
+          r.code,
+          r.signal === null ? null : (SIGNAL_NAMES.get(r.signal) ?? `signal ${r.signal}`),
+          r.error,
+        );
+        return;
+      case 'error':
+        this.log?.error({ helperPid: helper.pid, request: r.requestType, id: r.id }, r.message);
+        if (this.live.has(r.id)) this.onExit(r.id, null, null, r.message);
+        return;
+    }
+  }
+
+  private onExit(
+    id: number,
+    code: number | null,
+    signal: string | null,
+    error: string | undefined,
+  ): void {
+    const entry = this.live.get(id);
+    if (entry === undefined) return;
+    if (error !== undefined || entry.pid === undefined) {
+      // Never started: its connection, if one came, is of no use.
+      entry.io?.destroy();
+      this.forget(id);
+      if (!entry.delivered) this.starting--;
+      entry.child.onExited(null, null, error ?? 'exited before it started');
+      return;
+    }
+    if (entry.delivered) {
+      this.exited(id, entry, code, signal);
+      return;
+    }
+    // Started, exited, and its connection still on the way: its last frames are in it.
+    entry.exit = { code, signal };
+    setTimeout(() => this.deliver(id, entry), SOCKET_AFTER_EXIT_MS).unref();
+  }
+
+  /** The helper is gone: every pppd it served ends; the next spawn starts a new one. */
+  private onHelperGone(helper: Helper): void {
+    if (this.helper !== helper) return;
+    this.helper = undefined;
+    const lost = [...this.live.values()];
+    if (lost.length > 0 || helper.pid !== undefined) {
+      this.log?.error(
+        { helperPid: helper.pid, sessions: lost.length },
+        'pppd helper gone: its sessions end',
+      );
+    }
+    this.live.clear();
+    this.starting = 0;
+    for (const entry of lost) {
+      if (!entry.delivered) entry.io?.destroy();
+      entry.child.onHelperLost();
+    }
+  }
+}
+
+/** One per worker thread (module state is per thread). */
+export const pppdHelper = new PppdHelperClient();
