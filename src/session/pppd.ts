@@ -32,8 +32,8 @@ export interface PppdOptions {
   /** Added to the daemon's environment. */
   env?: Record<string, string>;
   /**
-   * pppd options text handed to pppd as fd 3 (an anonymous 0600 file, see
-   * `openSecretFile`); pass `secretOptions: true` to `buildPppdArgs` so pppd reads it.
+   * pppd options text handed to pppd as fd 3 (an anonymous 0600 file made by the helper,
+   * native/l2tpd-helper.c); pass `secretOptions: true` to `buildPppdArgs` so pppd reads it.
    * Never on the command line, never under a name on disk, never logged.
    */
   secretOptions?: string;
