@@ -43,6 +43,8 @@ export interface Options {
   cpuProfDir?: string;
   search?: SearchOptions;
   storm?: StormOptions;
+  /** Process starts measured first (machine limit against ours); 0 skips. */
+  starts: number;
 }
 
 export const USAGE = `usage: node dist/bench/load.js [options]
@@ -81,6 +83,9 @@ export const USAGE = `usage: node dist/bench/load.js [options]
   --stand-in c|node         pppd stand-in for both targets (default c: built with cc -O2
                             into .cache/bench; the Node one if cc is missing)
   --cpu-prof DIR            our daemon runs with node --cpu-prof into DIR (threads included)
+  --starts N                process starts first: N stand-ins in a tight posix_spawn loop
+                            (this machine's limit) against N pppd starts through one helper
+                            (default 300; 0 skips)
   --json                    JSON only on stdout
   --keep                    keep each LNS's config and log (temp dir printed)
 
@@ -138,6 +143,7 @@ export function parseArgs(argv: string[]): Options {
     json: false,
     keep: false,
     standIn: 'c',
+    starts: 300,
   };
   let kinds: string[] = [];
   let workers = [1, 2];
@@ -251,6 +257,10 @@ export function parseArgs(argv: string[]): Options {
       }
       case '--cpu-prof':
         o.cpuProfDir = value();
+        break;
+      case '--starts':
+        o.starts = Number(value());
+        if (!(Number.isInteger(o.starts) && o.starts >= 0)) throw new Error('--starts: a count');
         break;
       case '--json':
         o.json = true;

@@ -1,5 +1,6 @@
 // Load-run results: the report's shape (also the --json output) and its tables, including the
 // ours / xl2tpd ratios for every size both targets ran.
+import { startsLine, type StartsResult } from './load-starts.js';
 
 export interface TrafficReport {
   frameSize: number;
@@ -376,6 +377,7 @@ export function stormTable(storms: StormReport[]): string {
 }
 
 export interface RunResults {
+  starts?: StartsResult;
   reports: ScenarioReport[];
   searches: SearchReport[];
   storms: StormReport[];
@@ -392,6 +394,7 @@ export function printReport(results: RunResults, meta: RunMeta, json: boolean): 
     `load run ${meta.date}: node ${meta.node}, ${meta.cpus} CPUs, ${meta.inflight.join(' and ')} frame(s) in flight per session (${meta.flow === 'ack' ? 'ack flow: one 64-octet frame back per two' : 'echo flow'}), ${meta.durationMs} ms per pump, ${meta.shards} generator thread(s), ${meta.standIn} pppd stand-in`,
     ...meta.limits.map((l) => `limits: ${l}`),
   ];
+  if (results.starts !== undefined) out.push(startsLine(results.starts));
   if (reports.length > 0) {
     out.push('', 'setup and memory', setupTable(reports), '', 'traffic', trafficTable(reports));
     const ratios = ratioTable(reports);

@@ -16,6 +16,7 @@ import { printReport, type RunResults } from './load-report.js';
 import { scenario } from './load-scenario.js';
 import { searchLargest } from './load-search.js';
 import { storm } from './load-storm.js';
+import { measureStarts, startsLine } from './load-starts.js';
 
 /** The largest session and tunnel counts the run will ask for (for the host limits). */
 function largest(o: Options): { sessions: number; tunnels: number } {
@@ -60,6 +61,10 @@ async function main(): Promise<void> {
   });
   if (!o.json) for (const l of limits) process.stderr.write(`limits: ${l}\n`);
   const results: RunResults = { reports: [], searches: [], storms: [] };
+  if (o.starts > 0) {
+    results.starts = await measureStarts(pppd.path, o.starts);
+    if (!o.json) process.stderr.write(`${startsLine(results.starts)}\n`);
+  }
   for (const [tunnels, sessions] of o.sizes) {
     for (const target of o.targets) {
       results.reports.push(await scenario(o, pppd, target, tunnels, sessions));
