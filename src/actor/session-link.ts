@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { DataChannel, type DataChannelSink } from '../session/data-channel.js';
 import { PppdProcess, buildPppdArgs, type PppdSink } from '../session/pppd.js';
+import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { L2tpHeader } from '../protocol/header.js';
 import type { CallErrorsValue } from '../protocol/types.js';
 import type { ActorParams } from './actor-params.js';
@@ -104,6 +105,11 @@ export class SessionLink implements DataChannelSink, PppdSink {
 
   get pppdPid(): number | undefined {
     return this.pppd?.pid;
+  }
+
+  /** pppd's interface and the authenticated peer, once its log has named them. */
+  get identity(): PppdIdentity | undefined {
+    return this.pppd?.identity;
   }
 
   get pppdStats() {

@@ -389,6 +389,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         peerSessionId: link.peerSessionId,
         address: link.addresses.remote,
         pppdPid: link.pppdPid,
+        user: link.identity?.user,
+        iface: link.identity?.iface,
         uptimeMs: now - link.startedAt,
         data: link.data.stats,
       })),

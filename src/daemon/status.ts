@@ -15,6 +15,9 @@ export interface ActorReport {
     localSessionId: number;
     peerSessionId: number;
     address?: string;
+    /** From pppd's log lines (src/ppp/pppd-log.ts). */
+    user?: string;
+    iface?: string;
     uptimeMs: number;
     data: DataChannelStats;
   }>;
@@ -29,8 +32,8 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
     state: 'established',
     uptimeMs: s.uptimeMs,
     address: s.address ?? null,
-    user: null,
-    interface: null,
+    user: s.user ?? null,
+    interface: s.iface ?? null,
     counters: {
       rxPackets: s.data.rxPackets,
       txPackets: s.data.txPackets,

@@ -18,6 +18,7 @@ import {
   type AsyncFrameSink,
   type FrameErrorKind,
 } from '../ppp/hdlc.js';
+import { pppdLogIdentity, type PppdIdentity } from '../ppp/pppd-log.js';
 import { pppdHelper, type SpawnedChild } from './pppd-helper.js';
 
 /** pppd reads the secret options (the LAC's password) from this inherited descriptor. */
@@ -109,6 +110,8 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   /** Frames written between start() and the helper's answer (encoded), as a pipe would hold them. */
   private early: Buffer[] | undefined;
   private earlyBytes = 0;
+  /** The interface and the authenticated peer, as pppd's log lines name them. */
+  readonly identity: PppdIdentity = {};
 
   constructor(opts: PppdOptions, sink: PppdSink, logger: Logger) {
     this.opts = opts;
@@ -282,6 +285,10 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
 
   onLog(line: string): void {
     this.log.info(this.fields({ pppd: line }));
+    const found = pppdLogIdentity(line);
+    if (found === undefined) return;
+    Object.assign(this.identity, found);
+    this.log.info(this.fields({ ...this.identity }), 'session identity');
   }
 
   onExited(code: number | null, signal: string | null, error: string | undefined): void {

@@ -16,6 +16,8 @@
 //   STANDIN_TX_ACCM  hex transmit ACCM (default ffffffff); 0 sends control octets raw
 //   STANDIN_IGNORE_TERM=1  ignore SIGTERM (to test SIGKILL escalation)
 //   STANDIN_LOG=1    log arguments and events to stderr
+//   STANDIN_IFACE=ppp7, STANDIN_USER=alice  write pppd 2.4.9's "Using interface ppp7" and
+//                    "PAP peer authentication succeeded for alice" to stderr at start
 // It exits 16 (pppd's "hangup") when stdin closes and 5 on SIGTERM/SIGINT, as pppd does.
 //
 // Self-contained on purpose (no imports): it can be bind-mounted over /usr/sbin/pppd,
@@ -46,6 +48,10 @@ const exitAfter = exitAfterMatch ? Number(exitAfterMatch[1]) : 0;
 if (!['echo', 'lcp', 'crash', 'exit-after', 'sink', 'stall'].includes(mode)) {
   process.stderr.write(`stand-in-pppd: unknown STANDIN_MODE ${modeSpec}\n`);
   process.exit(2);
+}
+if (env.STANDIN_IFACE) process.stderr.write(`Using interface ${env.STANDIN_IFACE}\n`);
+if (env.STANDIN_USER) {
+  process.stderr.write(`PAP peer authentication succeeded for ${env.STANDIN_USER}\n`);
 }
 const txAccm = env.STANDIN_TX_ACCM ? parseInt(env.STANDIN_TX_ACCM, 16) >>> 0 : 0xffffffff;
 log(`mode ${modeSpec} args ${JSON.stringify(process.argv.slice(2))}`);

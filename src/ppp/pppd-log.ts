@@ -1,0 +1,36 @@
+// Session identity from pppd's log lines (pure: no I/O). pppd (`logfd 2`) names the
+// interface it created and, for PAP, the peer it authenticated; these are what the operator
+// sees in `l2tpctl status` (IFACE, USER) and in the session's log lines.
+//
+// Wording checked against Debian 12's pppd 2.4.9 (`strings /usr/sbin/pppd`):
+//   "Using interface ppp0"                        (sys-linux.c, once the unit exists)
+//   "Connect: ppp0 <--> /dev/pts/3"               (main.c; the interface again)
+//   "PAP peer authentication succeeded for alice" (upap.c; %q: `"` and `\` escaped)
+// pppd 2.4.9 logs no name for a CHAP peer it authenticated (only the client side's "CHAP
+// authentication succeeded", without a name); pppd 2.5 logs "CHAP peer authentication
+// succeeded for alice" (and MS-CHAP, EAP alike), which the same pattern takes.
+
+export interface PppdIdentity {
+  /** The PPP interface pppd created (pppN). */
+  iface?: string;
+  /** The name the peer authenticated as (PAP, or CHAP with pppd 2.5). */
+  user?: string;
+}
+
+const USING_INTERFACE = /^Using interface (\S+)$/;
+const CONNECT = /^Connect: (\S+) <--> /;
+const PEER_AUTHENTICATED = /^(?:[A-Z][\w-]*) peer authentication succeeded for (.+)$/;
+
+/** What `line` says about the session's identity, or undefined (most lines). */
+export function pppdLogIdentity(line: string): PppdIdentity | undefined {
+  const iface = USING_INTERFACE.exec(line) ?? CONNECT.exec(line);
+  if (iface !== null) return { iface: iface[1]! };
+  const user = PEER_AUTHENTICATED.exec(line);
+  if (user !== null) return { user: unquote(user[1]!) };
+  return undefined;
+}
+
+/** Undo pppd's %q escaping of `"` and `\` (control characters stay escaped: shown as sent). */
+function unquote(s: string): string {
+  return s.replace(/\\(["\\])/g, '$1');
+}

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pppdLogIdentity } from '../../src/ppp/pppd-log.js';
+
+test('pppd log lines: the interface and the authenticated peer (pppd 2.4.9 and 2.5 wording)', () => {
+  assert.deepEqual(pppdLogIdentity('Using interface ppp0'), { iface: 'ppp0' });
+  assert.deepEqual(pppdLogIdentity('Connect: ppp12 <--> /dev/pts/3'), { iface: 'ppp12' });
+  assert.deepEqual(pppdLogIdentity('PAP peer authentication succeeded for alice'), {
+    user: 'alice',
+  });
+  assert.deepEqual(pppdLogIdentity('CHAP peer authentication succeeded for bob@isp'), {
+    user: 'bob@isp',
+  });
+  assert.deepEqual(pppdLogIdentity('MS-CHAP-v2 peer authentication succeeded for carol'), {
+    user: 'carol',
+  });
+  // %q escapes quotes and backslashes: undone.
+  assert.deepEqual(pppdLogIdentity('PAP peer authentication succeeded for a\\"b\\\\c'), {
+    user: 'a"b\\c',
+  });
+});
+
+test('pppd log lines that name no identity', () => {
+  for (const line of [
+    'CHAP authentication succeeded',
+    'PAP authentication succeeded',
+    'PAP peer authentication failed for mallory',
+    'peer from calling number 5551234 authorized',
+    'local  IP address 192.0.2.1',
+    'Using interface',
+    '',
+  ]) {
+    assert.equal(pppdLogIdentity(line), undefined, line);
+  }
+});
