@@ -273,7 +273,10 @@ export class PppdHelperClient {
     }
     // Started, exited, and its connection still on the way: its last frames are in it.
     entry.exit = { code, signal };
-    setTimeout(() => this.deliver(id, entry), SOCKET_AFTER_EXIT_MS).unref();
+    setTimeout(() => {
+      // Unless the helper died meanwhile (then the session has heard onHelperLost).
+      if (this.live.get(id) === entry) this.deliver(id, entry);
+    }, SOCKET_AFTER_EXIT_MS).unref();
   }
 
   /** The helper is gone: every pppd it served ends; the next spawn starts a new one. */
