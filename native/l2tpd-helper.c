@@ -439,7 +439,7 @@ static int secret_file(const uint8_t *text, size_t len, char *err, size_t errsiz
 		close(fd);
 		return -1;
 	}
-	/* pppd reopens /dev/fd/3, which starts at offset 0 anyway; be tidy for plain reads. */
+	/* pppd reopens it as /proc/self/fd/3, which starts at offset 0 anyway; be tidy for plain reads. */
 	lseek(fd, 0, SEEK_SET);
 	return fd;
 }
