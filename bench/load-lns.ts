@@ -370,7 +370,7 @@ function oneProc(pid: number): { cpuSeconds: number; rssKiB: number; hwmKiB: num
 
 /**
  * The LNS's whole footprint: the process plus every descendant that is not a pppd (a pppd
- * spawner child, a forked helper), so no daemon memory hides in a child. pppds are counted,
+ * pppd helper of ours, a forked child), so no daemon memory hides in a child. pppds are counted,
  * not summed, and their descendants are not visited.
  */
 export function sampleProc(pid: number): ProcSample | undefined {

@@ -14,7 +14,7 @@ export interface ActorParams {
   hidden: boolean;
   helloIntervalMs: number;
   maxSessions: number;
-  /** pppd starts pending in this worker's spawner beyond which new calls are refused (CDN 4). */
+  /** pppd starts pending in this worker's pppd helper beyond which new calls are refused (CDN 4). */
   maxSessionsStarting: number;
   reliable: ReliableConfig;
   data: {

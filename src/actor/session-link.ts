@@ -68,7 +68,7 @@ export class SessionLink implements DataChannelSink, PppdSink {
 
   /**
    * Start pppd for this session with the given IPCP addresses (either may be absent),
-   * through the worker's spawner (asynchronous). Frames that arrive before it runs wait in
+   * through the worker's pppd helper (asynchronous). Frames that arrive before it runs wait in
    * PppdProcess (bounded, as a pipe would hold them).
    */
   startPppd(addresses: SessionAddresses, peerAddress: string): void {

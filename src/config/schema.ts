@@ -70,7 +70,7 @@ export interface TunnelConfig {
   /** A tunnel still not established after this long is given up; 0 = never. Default 60s. */
   halfOpenTimeout: Milliseconds;
   /**
-   * pppd starts waiting for their spawner, per worker thread; at the cap a new call is refused
+   * pppd starts waiting for their helper, per worker thread; at the cap a new call is refused
    * with CDN result 4 (temporary lack of resources). Default 1000.
    */
   maxSessionsStarting: number;
