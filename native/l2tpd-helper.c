@@ -739,6 +739,11 @@ static void setup(void)
 	}
 	if (pid > 0)
 		_exit(0);
+	/*
+	 * Descriptors the daemon leaked without close-on-exec (a test runner's pipe, say) are
+	 * not ours and must not reach pppd: keep only 0-2 and the control socket.
+	 */
+	close_range(CONTROL_FD + 1, ~0U, 0);
 	fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC);
 	/* One pipe per live pppd: a worker with thousands of sessions needs the hard limit. */
 	struct rlimit rl;

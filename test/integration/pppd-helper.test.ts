@@ -83,7 +83,10 @@ class RawHelper {
   constructor() {
     this.server = createServer((s) => this.sockets.push(s));
     this.server.listen(this.listener);
-    this.proc = spawn(HELPER, ['daemon=test'], { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
+    // fd 4: a descriptor the daemon leaked to the helper, which must not reach pppd.
+    this.proc = spawn(HELPER, ['daemon=test'], {
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'],
+    });
     this.control = this.proc.stdio[3] as Socket;
     this.control.on('data', (chunk: Buffer) => {
       const bad = this.decoder.push(chunk, (r) => this.replies.push(r));
@@ -160,6 +163,19 @@ test('helper protocol: spawn, data socket with the token, log lines, kill, exit'
     await waitFor('the child reaped', async () =>
       childrenOf(h.pid).length === 0 ? true : undefined,
     );
+    // pppd gets its socket, its log pipe and nothing else of ours or the daemon's: what ls
+    // lists on its stdout (the data socket) is 0-2 and its own directory descriptor, 3.
+    h.send(encodeRequest({ t: 'spawn', id: 8, path: '/bin/ls', args: ['/proc/self/fd'] }));
+    await h.reply('exit', 8);
+    await waitFor('the second data socket', async () =>
+      h.sockets.length === 2 ? true : undefined,
+    );
+    let listing = Buffer.alloc(0);
+    const second = h.sockets[1]!;
+    second.on('data', (c: Buffer) => (listing = Buffer.concat([listing, c])));
+    await new Promise((resolve) => second.once('end', resolve));
+    const fds = listing.subarray(DATA_HEADER_LENGTH).toString().trim().split('\n');
+    assert.deepEqual(fds.sort(), ['0', '1', '2', '3']);
   } finally {
     h.close();
   }
