@@ -19,6 +19,7 @@ import { SessionLink, type SessionLinkHost } from './session-link.js';
 import type { ActorReport } from '../daemon/status.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdSpawner } from '../session/pppd-spawner-client.js';
+import { radiusPppdArgs } from '../radius/radiusclient.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
 const SHUTDOWN_LINGER_MS = 1000;
@@ -257,6 +258,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.ctx.log,
     );
     this.links.set(e.localSessionId, link);
+    link.callingNumber = e.params.callingNumber;
     this.ctx.log.info(
       {
         sessionId: e.localSessionId,
@@ -272,16 +274,46 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       peerSessionId: e.peerSessionId,
       kind: e.kind,
     });
-    if (!this.params.assignIp || this.params.role !== 'lns') {
+    const radius = this.params.ppp.radius !== undefined;
+    if (this.params.role !== 'lns' || (!this.params.assignIp && !radius)) {
       link.startPppd({}, this.init.peer.address);
       return;
     }
     void this.ctx
-      .request({ type: 'ip-allocate', section: this.params.section })
-      .then(this.guard((grant: unknown) => this.onAddresses(link, grant as AddressGrant)));
+      .request({ type: 'ip-allocate', section: this.params.section, nasPort: radius })
+      .then(
+        this.guard((grant: unknown) => this.onAddresses(link, grant as AddressGrant, e.params)),
+      );
   }
 
-  private onAddresses(link: SessionLink, grant: AddressGrant): void {
+  /** pppd options for a RADIUS section: radius.so, its config, NAS-Port and what the LAC told us. */
+  private radiusArgs(
+    link: SessionLink,
+    nasPort: number,
+    params: SessionUpEvent['params'],
+  ): string[] {
+    const r = this.params.ppp.radius;
+    if (r === undefined) return [];
+    const listen = r.listen[this.init.peer.socketIndex] ?? '';
+    const wildcard = listen === '' || listen === '0.0.0.0' || listen === '::';
+    return radiusPppdArgs({
+      dir: r.dir,
+      nasIpAddress: r.nasIpAddress,
+      nasPort,
+      callingNumber: params.callingNumber,
+      calledNumber: params.calledNumber,
+      lacAddress: this.init.peer.address,
+      ourAddress: wildcard ? (r.nasIpAddress ?? listen) : listen,
+      localTunnelId: this.init.localTunnelId,
+      localSessionId: link.localSessionId,
+    });
+  }
+
+  private onAddresses(
+    link: SessionLink,
+    grant: AddressGrant,
+    params: SessionUpEvent['params'],
+  ): void {
     if (this.links.get(link.localSessionId) !== link) {
       // The session ended while we waited: give the addresses back.
       this.releaseAddresses(grant);
@@ -301,7 +333,9 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.schedule();
       return;
     }
-    link.startPppd(grant, this.init.peer.address);
+    link.nasPort = grant.nasPort;
+    const extra = grant.nasPort === undefined ? [] : this.radiusArgs(link, grant.nasPort, params);
+    link.startPppd({ local: grant.local, remote: grant.remote }, this.init.peer.address, extra);
   }
 
   private onSessionDown(localSessionId: number): void {
@@ -310,16 +344,17 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     this.links.delete(localSessionId);
     this.timedLinks.delete(link);
     void link.stop();
-    this.releaseAddresses(link.addresses);
+    this.releaseAddresses({ ...link.addresses, nasPort: link.nasPort });
   }
 
-  private releaseAddresses(a: { local?: string; remote?: string }): void {
-    if (a.remote === undefined && a.local === undefined) return;
+  private releaseAddresses(a: { local?: string; remote?: string; nasPort?: number }): void {
+    if (a.remote === undefined && a.local === undefined && a.nasPort === undefined) return;
     void this.ctx.request({
       type: 'ip-release',
       section: this.params.section,
       local: a.local,
       remote: a.remote,
+      nasPort: a.nasPort,
     });
   }
 
@@ -361,7 +396,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     if (this.timer !== undefined) this.ctx.clearTimer(this.timer);
     for (const link of this.links.values()) {
       void link.stop();
-      this.releaseAddresses(link.addresses);
+      this.releaseAddresses({ ...link.addresses, nasPort: link.nasPort });
     }
     this.links.clear();
     this.ctx.closed();
@@ -388,6 +423,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         localSessionId: link.localSessionId,
         peerSessionId: link.peerSessionId,
         address: link.addresses.remote,
+        nasPort: link.nasPort,
+        callingNumber: link.callingNumber,
         pppdPid: link.pppdPid,
         uptimeMs: now - link.startedAt,
         data: link.data.stats,

@@ -4,6 +4,7 @@ import type { L2tpdConfig, LacSection, LnsSection } from '../config/schema.js';
 import type { ReliableConfig } from '../control/reliable.js';
 import { secretOptionsText } from '../session/pppd.js';
 import { pppMethods } from '../config/load.js';
+import { radiusClientDir } from '../radius/write-radiusclient.js';
 
 /** Default data-path reorder window (packets) and gap timeout (ms) when sequencing is on. */
 const REORDER_WINDOW = 16;
@@ -63,6 +64,14 @@ export function lnsParams(
         optionsFile: ppp.optionsFile ?? undefined,
         extra: ppp.options,
       },
+      radius:
+        ppp.auth.includes('radius') && config.radius !== null
+          ? {
+              dir: radiusClientDir(config),
+              nasIpAddress: config.radius.nasIpAddress,
+              listen: config.listen.map((l) => l.address),
+            }
+          : undefined,
     },
     assignIp: section.assignIp,
     autoCalls: 0,

@@ -15,6 +15,9 @@ export interface ActorReport {
     localSessionId: number;
     peerSessionId: number;
     address?: string;
+    nasPort?: number;
+    callingNumber?: string;
+    pppdPid?: number;
     uptimeMs: number;
     data: DataChannelStats;
   }>;
@@ -30,7 +33,10 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
     uptimeMs: s.uptimeMs,
     address: s.address ?? null,
     user: null,
-    interface: null,
+    interface: s.nasPort === undefined ? null : `ppp${s.nasPort}`,
+    nasPort: s.nasPort ?? null,
+    callingNumber: s.callingNumber ?? null,
+    pppdPid: s.pppdPid ?? null,
     counters: {
       rxPackets: s.data.rxPackets,
       txPackets: s.data.txPackets,
