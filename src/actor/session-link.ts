@@ -43,6 +43,8 @@ export class SessionLink implements DataChannelSink, PppdSink {
   nasPort: number | undefined;
   /** The LAC's Calling Number AVP, if it sent one. */
   callingNumber: string | undefined;
+  /** When the session must end (Session-Timeout from a CoA-Request), ms since the epoch; Infinity: never. */
+  endsAt = Infinity;
   readonly startedAt = Date.now();
 
   constructor(

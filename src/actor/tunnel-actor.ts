@@ -109,6 +109,16 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         this.schedule();
         return { ok: true };
       }
+      case 'session-timeout': {
+        // RFC 5176 CoA: Session-Timeout counts from the session's start (RFC 2865 §5.27); 0 lifts it.
+        const link = this.links.get(Number(cmd.sessionId));
+        if (link === undefined) return { ok: false, error: `no session ${String(cmd.sessionId)}` };
+        const seconds = Number(cmd.seconds);
+        link.endsAt = seconds > 0 ? link.startedAt + seconds * 1000 : Infinity;
+        this.ctx.log.info({ sessionId: link.localSessionId, seconds }, 'session timeout set');
+        this.schedule();
+        return { ok: true };
+      }
       case 'abandon':
         // Lost an SCCRQ collision (§4.4.3): drop our tunnel silently.
         this.tunnel.abandon(now);
@@ -364,6 +374,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   private schedule(): void {
     if (this.finished) return;
     let deadline = this.tunnel.nextDeadline();
+    for (const link of this.links.values()) if (link.endsAt < deadline) deadline = link.endsAt;
     for (const link of this.timedLinks) {
       const d = link.data.nextDeadline();
       if (d === Infinity) this.timedLinks.delete(link);
@@ -387,6 +398,15 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     const now = Date.now();
     this.tunnel.onTimer(now);
     for (const link of this.timedLinks) link.data.onTimer(now);
+    for (const link of this.links.values()) {
+      if (link.endsAt > now) continue;
+      link.endsAt = Infinity;
+      this.ctx.log.info({ sessionId: link.localSessionId }, 'session timeout: hanging up');
+      this.tunnel.hangup(now, link.localSessionId, {
+        result: CdnResult.Administrative,
+        message: 'session timeout',
+      });
+    }
     this.schedule();
   }
 

@@ -485,6 +485,16 @@ export class Daemon implements DaemonControl, MetricsSource {
     }
   }
 
+  /** Runs a command on one tunnel's actor (Dynamic Authorization: hangup, session-timeout). */
+  async actorCommand(tunnelId: number, cmd: ActorEvent): Promise<unknown> {
+    return this.supervisor.command(tunnelId, cmd);
+  }
+
+  /** Counts one Dynamic Authorization request by result (l2tpd_dae_requests_total). */
+  countDae(result: string): void {
+    this.counters.addLabelled('daeRequests', result);
+  }
+
   private async tunnelCommand(tunnelId: number, cmd: ActorEvent): Promise<unknown> {
     try {
       return await this.supervisor.command(tunnelId, cmd);
