@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { DataChannel, type DataChannelSink } from '../session/data-channel.js';
 import { PppdProcess, buildPppdArgs, type PppdSink } from '../session/pppd.js';
+import type { PppdLogFact } from '../session/pppd-log.js';
 import type { L2tpHeader } from '../protocol/header.js';
 import type { CallErrorsValue } from '../protocol/types.js';
 import type { ActorParams } from './actor-params.js';
@@ -43,6 +44,10 @@ export class SessionLink implements DataChannelSink, PppdSink {
   nasPort: number | undefined;
   /** The LAC's Calling Number AVP, if it sent one. */
   callingNumber: string | undefined;
+  /** The PPP user pppd authenticated, once it has. */
+  user: string | undefined;
+  /** The remote address pppd reported (IPCP up), which wins over the one we proposed. */
+  pppdRemoteAddress: string | undefined;
   /** When the session must end (Session-Timeout from a CoA-Request), ms since the epoch; Infinity: never. */
   endsAt = Infinity;
   readonly startedAt = Date.now();
@@ -94,6 +99,7 @@ export class SessionLink implements DataChannelSink, PppdSink {
       onFrame: guard((frame: Uint8Array) => this.onFrame(frame)),
       onExit: guard((code: number | null, signal: string | null) => this.onExit(code, signal)),
       onFramingError: guard((kind: 'fcs' | 'framing') => this.onFramingError(kind)),
+      onFact: guard((fact: PppdLogFact) => this.onFact(fact)),
     };
     this.pppd = new PppdProcess(
       {
@@ -137,6 +143,12 @@ export class SessionLink implements DataChannelSink, PppdSink {
   onFrame(frame: Uint8Array): void {
     const datagram = this.data.encapsulateOwned(frame);
     if (datagram !== undefined) this.host.sendDatagram(datagram);
+  }
+
+  /** The user pppd authenticated and the address IPCP agreed (RADIUS may override ours). */
+  onFact(fact: PppdLogFact): void {
+    if ('user' in fact) this.user = fact.user;
+    else this.pppdRemoteAddress = fact.remoteAddress;
   }
 
   onFramingError(kind: 'fcs' | 'framing'): void {

@@ -442,7 +442,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       sessions: [...this.links.values()].map((link) => ({
         localSessionId: link.localSessionId,
         peerSessionId: link.peerSessionId,
-        address: link.addresses.remote,
+        address: link.pppdRemoteAddress ?? link.addresses.remote,
+        user: link.user,
         nasPort: link.nasPort,
         callingNumber: link.callingNumber,
         pppdPid: link.pppdPid,

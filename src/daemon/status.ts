@@ -15,6 +15,7 @@ export interface ActorReport {
     localSessionId: number;
     peerSessionId: number;
     address?: string;
+    user?: string;
     nasPort?: number;
     callingNumber?: string;
     pppdPid?: number;
@@ -32,7 +33,7 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
     state: 'established',
     uptimeMs: s.uptimeMs,
     address: s.address ?? null,
-    user: null,
+    user: s.user ?? null,
     interface: s.nasPort === undefined ? null : `ppp${s.nasPort}`,
     nasPort: s.nasPort ?? null,
     callingNumber: s.callingNumber ?? null,

@@ -7,6 +7,7 @@
 // spawner process (pppd-spawner-client.ts), which hands that socket back to us:
 // frames never cross the spawner.
 
+import { parsePppdLine, type PppdLogFact } from './pppd-log.js';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import {
@@ -59,6 +60,8 @@ export interface PppdSink {
   onExit(code: number | null, signal: string | null): void;
   /** A frame from pppd was dropped: bad FCS, or a framing error (abort, short, oversized). */
   onFramingError?(kind: 'fcs' | 'framing'): void;
+  /** pppd logged who it authenticated, or the remote address IPCP agreed. */
+  onFact?(fact: PppdLogFact): void;
 }
 
 export interface PppdStats {
@@ -282,6 +285,8 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
 
   onLog(line: string): void {
     this.log.info(this.fields({ pppd: line }));
+    const fact = parsePppdLine(line);
+    if (fact !== undefined) this.sink.onFact?.(fact);
   }
 
   onExited(code: number | null, signal: string | null, error: string | undefined): void {

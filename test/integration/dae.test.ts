@@ -46,7 +46,8 @@ lns:
     ipPool: { ranges: [10.77.0.0/24], exclude: [10.77.0.0, 10.77.0.1] }
     ppp: { path: '{standin}', auth: radius }
 `,
-      { STANDIN_LOG: '1' },
+      // The stand-in authenticates nobody; it prints the notice pppd would, so the daemon learns a user.
+      { STANDIN_LOG: '1', STANDIN_PEER_NAME: 'alice@example.net' },
     );
     secretFile = join(daemon.dir, 'dae-secret');
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
@@ -131,6 +132,18 @@ lns:
     );
     assert.equal(byPort.code, 'Disconnect-ACK', byPort.text);
     await within(downB, 5_000, 'CDN for the NAS-Port');
+  });
+
+  it('Disconnect-Request by User-Name (the user pppd reported) ends that session', async () => {
+    const a = await call(lacs[0]);
+    assert.equal(a.status.user, 'alice@example.net', 'l2tpctl status shows the user');
+    const down = lacs[0].sessionDown(a.sid);
+    const answer = radclient(
+      'disconnect',
+      'User-Name = "alice@example.net"\nNAS-Port = ' + String(a.status.nasPort) + '\n',
+    );
+    assert.equal(answer.code, 'Disconnect-ACK', answer.text);
+    await within(down, 5_000, 'CDN for the User-Name');
   });
 
   it('no such session: Disconnect-NAK with Error-Cause 503', async () => {

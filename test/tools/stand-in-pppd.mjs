@@ -16,6 +16,8 @@
 //   STANDIN_TX_ACCM  hex transmit ACCM (default ffffffff); 0 sends control octets raw
 //   STANDIN_IGNORE_TERM=1  ignore SIGTERM (to test SIGKILL escalation)
 //   STANDIN_LOG=1    log arguments and events to stderr
+//   STANDIN_PEER_NAME=NAME  print pppd's notice "CHAP peer authentication succeeded for NAME"
+//                    on stderr at start (it authenticates nobody: this is what pppd would say)
 // It exits 16 (pppd's "hangup") when stdin closes and 5 on SIGTERM/SIGINT, as pppd does.
 //
 // Self-contained on purpose (no imports): it can be bind-mounted over /usr/sbin/pppd,
@@ -49,6 +51,9 @@ if (!['echo', 'lcp', 'crash', 'exit-after', 'sink', 'stall'].includes(mode)) {
 }
 const txAccm = env.STANDIN_TX_ACCM ? parseInt(env.STANDIN_TX_ACCM, 16) >>> 0 : 0xffffffff;
 log(`mode ${modeSpec} args ${JSON.stringify(process.argv.slice(2))}`);
+if (env.STANDIN_PEER_NAME) {
+  process.stderr.write(`CHAP peer authentication succeeded for ${env.STANDIN_PEER_NAME}\n`);
+}
 
 // Receive state: the unescaped frame being collected (FCS included).
 const work = new Uint8Array(MAX_FRAME + 2);

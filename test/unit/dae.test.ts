@@ -4,6 +4,7 @@ import radius from 'radius';
 import { verifyRequest, encodeAnswer } from '../../src/radius/dae-codec.js';
 import { decide, pidOfAcctSessionId, type DaeSession } from '../../src/radius/dae-decide.js';
 import { RecentAnswers } from '../../src/radius/recent-answers.js';
+import { parsePppdLine } from '../../src/session/pppd-log.js';
 
 const SECRET = 'dae-secret';
 
@@ -151,4 +152,16 @@ test('duplicates: same source, identifier and authenticator within the window', 
   recent.put('b', null, 0);
   recent.put('c', null, 0);
   assert.equal(recent.get('a', 1), undefined, 'bounded: the oldest goes');
+});
+
+test("pppd's log lines give the session's user and its remote address", () => {
+  assert.deepEqual(parsePppdLine('CHAP peer authentication succeeded for alice'), {
+    user: 'alice',
+  });
+  assert.deepEqual(parsePppdLine('PAP peer authentication succeeded for "bob smith"'), {
+    user: 'bob smith',
+  });
+  assert.deepEqual(parsePppdLine('remote IP address 10.0.0.9'), { remoteAddress: '10.0.0.9' });
+  assert.equal(parsePppdLine('local  IP address 10.0.0.1'), undefined);
+  assert.equal(parsePppdLine('Using interface ppp3'), undefined);
 });
