@@ -1,6 +1,8 @@
 // What a session's pppd tells us in its log lines (logfd 2) that the daemon has no other way
-// to learn: the user it authenticated (PAP, CHAP, MS-CHAP, locally or through radius.so) and
-// the remote address IPCP settled on (RADIUS's Framed-IP-Address overrides ours). Pure.
+// to learn: the user it authenticated and the remote address IPCP settled on (RADIUS's
+// Framed-IP-Address overrides ours). Pure. pppd 2.4.9 names the user only for PAP ("PAP peer
+// authentication succeeded for NAME", a notice); a CHAP or MS-CHAP success is logged without
+// the name (only `debug` shows the Response's name), so those sessions' user stays unknown.
 export type PppdLogFact = { user: string } | { remoteAddress: string };
 
 const AUTHENTICATED = /peer authentication succeeded for (.+)$/;

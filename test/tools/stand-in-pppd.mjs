@@ -16,7 +16,7 @@
 //   STANDIN_TX_ACCM  hex transmit ACCM (default ffffffff); 0 sends control octets raw
 //   STANDIN_IGNORE_TERM=1  ignore SIGTERM (to test SIGKILL escalation)
 //   STANDIN_LOG=1    log arguments and events to stderr
-//   STANDIN_PEER_NAME=NAME  print pppd's notice "CHAP peer authentication succeeded for NAME"
+//   STANDIN_PEER_NAME=NAME  print pppd's notice "PAP peer authentication succeeded for NAME"
 //                    on stderr at start (it authenticates nobody: this is what pppd would say)
 // It exits 16 (pppd's "hangup") when stdin closes and 5 on SIGTERM/SIGINT, as pppd does.
 //
@@ -52,7 +52,7 @@ if (!['echo', 'lcp', 'crash', 'exit-after', 'sink', 'stall'].includes(mode)) {
 const txAccm = env.STANDIN_TX_ACCM ? parseInt(env.STANDIN_TX_ACCM, 16) >>> 0 : 0xffffffff;
 log(`mode ${modeSpec} args ${JSON.stringify(process.argv.slice(2))}`);
 if (env.STANDIN_PEER_NAME) {
-  process.stderr.write(`CHAP peer authentication succeeded for ${env.STANDIN_PEER_NAME}\n`);
+  process.stderr.write(`PAP peer authentication succeeded for ${env.STANDIN_PEER_NAME}\n`);
 }
 
 // Receive state: the unescaped frame being collected (FCS included).
