@@ -1,5 +1,5 @@
 #!/bin/sh
-# lab: needs-daemon timeout=300
+# lab: needs-daemon pending timeout=300
 # Issue 13: RADIUS with FreeRADIUS 3.2 (Debian's, run from a config dir written here) on
 # loopback in our LNS's namespace. Our LNS has ppp.auth: radius: its pppd runs radius.so with
 # the radiusclient files l2tpd writes. Three xl2tpd LACs: alice (CHAP), bob (PAP: his pppd
