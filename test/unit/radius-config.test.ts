@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatIssue, loadConfig, parseConfig } from '../../src/config/load.js';
 import type { SecretFileReader } from '../../src/config/radius.js';
+import { configToYaml } from '../../src/config/print.js';
 
 const FILE = '/etc/l2tpd/l2tpd.yaml';
 const files: Record<string, string> = { '/etc/l2tpd/radius-secret': 'from-a-file' };
@@ -126,4 +127,17 @@ test('a config file holding a RADIUS secret must be private; a secret file must 
   const ok = loadConfig(conf);
   assert.ok(ok.ok);
   assert.equal(ok.ok && ok.config.radius?.secret, 'filed-secret');
+});
+
+test('--check-config output shows the radius and dae blocks without their secrets', () => {
+  const r = parse(RADIUS);
+  assert.ok(r.ok);
+  const text = configToYaml(r.config);
+  assert.doesNotMatch(text, /from-a-file|dae-secret/);
+  assert.match(text, /secretFile: \/etc\/l2tpd\/radius-secret/);
+  assert.match(text, /- 192\.0\.2\.11:1645/);
+  assert.match(text, /listen: 127\.0\.0\.1:3799/);
+  const back = parse(text);
+  assert.ok(back.ok, back.ok ? '' : back.errors.map(formatIssue).join('\n'));
+  assert.deepEqual(back.config.radius?.auth, r.config.radius?.auth);
 });
