@@ -30,6 +30,14 @@ export interface ActorParams {
     /** LAC: pppd options carrying the password, written to pppd's fd 3 (never on the command line). */
     secretOptions?: string;
     env?: Record<string, string>;
+    /** LNS with `ppp.auth: radius`: pppd gets radius.so and per-session attributes (src/radius). */
+    radius?: {
+      /** Directory of the radiusclient files the daemon wrote. */
+      dir: string;
+      nasIpAddress: string | null;
+      /** Our listen addresses by socket index: the tunnel's server endpoint. */
+      listen: string[];
+    };
   };
   /** LNS: ask the supervisor for addresses from the section's pool for every session. */
   assignIp: boolean;
@@ -44,10 +52,13 @@ export interface ActorParams {
 export interface AddressRequest {
   type: 'ip-allocate';
   section: string;
+  /** Also a NAS-Port (RADIUS sections). */
+  nasPort?: boolean;
 }
 export interface AddressGrant {
   local?: string;
   remote?: string;
+  nasPort?: number;
   /** Set when the pool is exhausted: the call is refused. */
   error?: string;
 }
@@ -56,4 +67,5 @@ export interface AddressRelease {
   section: string;
   local?: string;
   remote?: string;
+  nasPort?: number;
 }

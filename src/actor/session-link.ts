@@ -40,6 +40,12 @@ export class SessionLink implements DataChannelSink, PppdSink {
     alignmentErrors: 0,
   };
   addresses: SessionAddresses = {};
+  /** RADIUS sections: this session's NAS-Port (pppd's unit). */
+  nasPort: number | undefined;
+  /** The LAC's Calling Number AVP, if it sent one. */
+  callingNumber: string | undefined;
+  /** When the session must end (Session-Timeout from a CoA-Request), ms since the epoch; Infinity: never. */
+  endsAt = Infinity;
   readonly startedAt = Date.now();
 
   constructor(
@@ -71,7 +77,7 @@ export class SessionLink implements DataChannelSink, PppdSink {
    * through the worker's pppd helper (asynchronous). Frames that arrive before it runs wait in
    * PppdProcess (bounded, as a pipe would hold them).
    */
-  startPppd(addresses: SessionAddresses, peerAddress: string): void {
+  startPppd(addresses: SessionAddresses, peerAddress: string, sessionArgs: string[] = []): void {
     if (this.stopped) return;
     this.addresses = addresses;
     const args = buildPppdArgs({
@@ -81,6 +87,9 @@ export class SessionLink implements DataChannelSink, PppdSink {
       ipparam: peerAddress,
       secretOptions: this.params.ppp.secretOptions !== undefined,
     });
+    // Per-session options (RADIUS) go before the section's own `extra` options would not matter:
+    // pppd takes the last value of a repeated option, and these are not in `extra`.
+    args.push(...sessionArgs);
     const guard = this.host.guard;
     const sink: PppdSink = {
       onFrame: guard((frame: Uint8Array) => this.onFrame(frame)),

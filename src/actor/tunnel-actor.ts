@@ -19,6 +19,7 @@ import { SessionLink, type SessionLinkHost } from './session-link.js';
 import type { ActorReport } from '../daemon/status.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../session/pppd-helper.js';
+import { radiusPppdArgs } from '../radius/radiusclient.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
 const SHUTDOWN_LINGER_MS = 1000;
@@ -105,6 +106,16 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         if (!this.links.has(sid))
           return { ok: false, error: `no session ${sid} in tunnel ${this.init.localTunnelId}` };
         this.tunnel.hangup(now, sid, { result: CdnResult.Administrative });
+        this.schedule();
+        return { ok: true };
+      }
+      case 'session-timeout': {
+        // RFC 5176 CoA: Session-Timeout counts from the session's start (RFC 2865 §5.27); 0 lifts it.
+        const link = this.links.get(Number(cmd.sessionId));
+        if (link === undefined) return { ok: false, error: `no session ${String(cmd.sessionId)}` };
+        const seconds = Number(cmd.seconds);
+        link.endsAt = seconds > 0 ? link.startedAt + seconds * 1000 : Infinity;
+        this.ctx.log.info({ sessionId: link.localSessionId, seconds }, 'session timeout set');
         this.schedule();
         return { ok: true };
       }
@@ -257,6 +268,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.ctx.log,
     );
     this.links.set(e.localSessionId, link);
+    link.callingNumber = e.params.callingNumber;
     this.ctx.log.info(
       {
         sessionId: e.localSessionId,
@@ -272,16 +284,46 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       peerSessionId: e.peerSessionId,
       kind: e.kind,
     });
-    if (!this.params.assignIp || this.params.role !== 'lns') {
+    const radius = this.params.ppp.radius !== undefined;
+    if (this.params.role !== 'lns' || (!this.params.assignIp && !radius)) {
       link.startPppd({}, this.init.peer.address);
       return;
     }
     void this.ctx
-      .request({ type: 'ip-allocate', section: this.params.section })
-      .then(this.guard((grant: unknown) => this.onAddresses(link, grant as AddressGrant)));
+      .request({ type: 'ip-allocate', section: this.params.section, nasPort: radius })
+      .then(
+        this.guard((grant: unknown) => this.onAddresses(link, grant as AddressGrant, e.params)),
+      );
   }
 
-  private onAddresses(link: SessionLink, grant: AddressGrant): void {
+  /** pppd options for a RADIUS section: radius.so, its config, NAS-Port and what the LAC told us. */
+  private radiusArgs(
+    link: SessionLink,
+    nasPort: number,
+    params: SessionUpEvent['params'],
+  ): string[] {
+    const r = this.params.ppp.radius;
+    if (r === undefined) return [];
+    const listen = r.listen[this.init.peer.socketIndex] ?? '';
+    const wildcard = listen === '' || listen === '0.0.0.0' || listen === '::';
+    return radiusPppdArgs({
+      dir: r.dir,
+      nasIpAddress: r.nasIpAddress,
+      nasPort,
+      callingNumber: params.callingNumber,
+      calledNumber: params.calledNumber,
+      lacAddress: this.init.peer.address,
+      ourAddress: wildcard ? (r.nasIpAddress ?? listen) : listen,
+      localTunnelId: this.init.localTunnelId,
+      localSessionId: link.localSessionId,
+    });
+  }
+
+  private onAddresses(
+    link: SessionLink,
+    grant: AddressGrant,
+    params: SessionUpEvent['params'],
+  ): void {
     if (this.links.get(link.localSessionId) !== link) {
       // The session ended while we waited: give the addresses back.
       this.releaseAddresses(grant);
@@ -301,7 +343,9 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.schedule();
       return;
     }
-    link.startPppd(grant, this.init.peer.address);
+    link.nasPort = grant.nasPort;
+    const extra = grant.nasPort === undefined ? [] : this.radiusArgs(link, grant.nasPort, params);
+    link.startPppd({ local: grant.local, remote: grant.remote }, this.init.peer.address, extra);
   }
 
   private onSessionDown(localSessionId: number): void {
@@ -310,16 +354,17 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     this.links.delete(localSessionId);
     this.timedLinks.delete(link);
     void link.stop();
-    this.releaseAddresses(link.addresses);
+    this.releaseAddresses({ ...link.addresses, nasPort: link.nasPort });
   }
 
-  private releaseAddresses(a: { local?: string; remote?: string }): void {
-    if (a.remote === undefined && a.local === undefined) return;
+  private releaseAddresses(a: { local?: string; remote?: string; nasPort?: number }): void {
+    if (a.remote === undefined && a.local === undefined && a.nasPort === undefined) return;
     void this.ctx.request({
       type: 'ip-release',
       section: this.params.section,
       local: a.local,
       remote: a.remote,
+      nasPort: a.nasPort,
     });
   }
 
@@ -329,6 +374,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   private schedule(): void {
     if (this.finished) return;
     let deadline = this.tunnel.nextDeadline();
+    for (const link of this.links.values()) if (link.endsAt < deadline) deadline = link.endsAt;
     for (const link of this.timedLinks) {
       const d = link.data.nextDeadline();
       if (d === Infinity) this.timedLinks.delete(link);
@@ -352,6 +398,15 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     const now = Date.now();
     this.tunnel.onTimer(now);
     for (const link of this.timedLinks) link.data.onTimer(now);
+    for (const link of this.links.values()) {
+      if (link.endsAt > now) continue;
+      link.endsAt = Infinity;
+      this.ctx.log.info({ sessionId: link.localSessionId }, 'session timeout: hanging up');
+      this.tunnel.hangup(now, link.localSessionId, {
+        result: CdnResult.Administrative,
+        message: 'session timeout',
+      });
+    }
     this.schedule();
   }
 
@@ -361,7 +416,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     if (this.timer !== undefined) this.ctx.clearTimer(this.timer);
     for (const link of this.links.values()) {
       void link.stop();
-      this.releaseAddresses(link.addresses);
+      this.releaseAddresses({ ...link.addresses, nasPort: link.nasPort });
     }
     this.links.clear();
     this.ctx.closed();
@@ -387,7 +442,9 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       sessions: [...this.links.values()].map((link) => ({
         localSessionId: link.localSessionId,
         peerSessionId: link.peerSessionId,
-        address: link.addresses.remote,
+        address: link.identity?.remoteAddress ?? link.addresses.remote,
+        nasPort: link.nasPort,
+        callingNumber: link.callingNumber,
         pppdPid: link.pppdPid,
         user: link.identity?.user,
         iface: link.identity?.iface,

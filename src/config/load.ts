@@ -9,6 +9,7 @@ import { Checker, type ConfigIssue, type Fields, type Located } from './checker.
 import { coveredBy, parseAddress, rangesOverlap } from './address.js';
 import { privateFileProblem } from './secrets.js';
 import { checkFiles } from './file-checks.js';
+import { readDae, readRadius, type SecretFileReader } from './radius.js';
 import {
   DEFAULTS,
   L2TP_PORT,
@@ -35,7 +36,20 @@ export interface LoadOptions {
   pipe?: string;
   /** Host name used when the file sets none. Default: os.hostname(). */
   hostname?: string;
+  /** Reads `radius.secretFile` / `dae.secretFile`. Default: the file's first line, refused unless 0600. */
+  readSecretFile?: SecretFileReader;
 }
+
+/** The first line of a private (0600) file. */
+export const readPrivateSecretFile: SecretFileReader = (file) => {
+  try {
+    const problem = privateFileProblem(file, statSync(file));
+    if (problem !== null) return { ok: false, error: problem };
+    return { ok: true, text: readFileSync(file, 'utf8').split(/\r?\n/)[0].trim() };
+  } catch (err) {
+    return { ok: false, error: `cannot read ${file}: ${(err as Error).message}` };
+  }
+};
 
 const TOP_KEYS = [
   'listen',
@@ -48,6 +62,8 @@ const TOP_KEYS = [
   'metrics',
   'debug',
   'tunnel',
+  'radius',
+  'dae',
   'lns',
   'lac',
 ] as const;
@@ -60,7 +76,7 @@ const LOG_LEVELS: readonly LogLevel[] = [
   'trace',
   'silent',
 ];
-const PPP_AUTH: readonly PppAuth[] = ['chap', 'pap', 'mschap-v2', 'none'];
+const PPP_AUTH: readonly PppAuth[] = ['chap', 'pap', 'mschap-v2', 'radius', 'none'];
 const MAX_ID = 65_535;
 
 /** Reads `file` and validates it; a config holding a PPP password must be private (0600). */
@@ -73,15 +89,24 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadResult 
     return { ok: false, errors: [issue], warnings: [] };
   }
   const result = parseConfig(text, file, options);
-  if (result.ok && result.config.lac.some((lac) => lac.ppp.password !== null)) {
+  const inSecret = result.ok ? secretKeyInFile(result.config) : null;
+  if (inSecret !== null) {
     const problem = privateFileProblem(file, statSync(file));
     if (problem !== null) {
-      const issue = { file, line: 0, column: 0, path: 'lac.ppp.password', message: problem };
+      const issue = { file, line: 0, column: 0, path: inSecret, message: problem };
       return { ok: false, errors: [issue], warnings: result.warnings };
     }
   }
   if (result.ok) result.warnings.push(...checkFiles(result.config, file));
   return result;
+}
+
+/** The first key holding a secret in the config file itself, if any: then the file must be private. */
+function secretKeyInFile(config: L2tpdConfig): string | null {
+  if (config.lac.some((lac) => lac.ppp.password !== null)) return 'lac.ppp.password';
+  if (config.radius !== null && config.radius.secretFile === null) return 'radius.secret';
+  if (config.dae !== null && config.dae.secretFile === null) return 'dae.secret';
+  return null;
 }
 
 /** Validates config text; `file` is only used in messages. */
@@ -145,6 +170,13 @@ function readTop(c: Checker, f: Fields, options: LoadOptions): L2tpdConfig {
     metrics: { listen: readMetrics(c, f.get('metrics')) },
     debug: { faultInjection: debug ? c.bool(debug.get('faultInjection'), false) : false },
     tunnel: readTunnel(c, f.get('tunnel')),
+    radius: readRadius(
+      c,
+      f.get('radius'),
+      hostname,
+      options.readSecretFile ?? readPrivateSecretFile,
+    ),
+    dae: readDae(c, f.get('dae'), options.readSecretFile ?? readPrivateSecretFile),
     lns: c.list(f.get('lns'), 'LNS sections').map((v) => readLns(c, v, hostname)),
     lac: c.list(f.get('lac'), 'LAC sections').map((v) => readLac(c, v, hostname)),
   };
@@ -287,7 +319,7 @@ function readLns(c: Checker, v: Located, hostname: string): LnsSection {
     ppp: {
       path: ppp ? c.string(ppp.get('path'), d.ppp.path) : d.ppp.path,
       auth,
-      refusePap: ppp ? c.bool(ppp.get('refusePap'), !auth.includes('pap')) : true,
+      refusePap: ppp ? c.bool(ppp.get('refusePap'), !pppMethods(auth).includes('pap')) : true,
       optionsFile: ppp ? c.string(ppp.get('optionsFile'), null) : null,
       options: ppp ? c.optionWords(ppp.get('options')) : [],
     },
@@ -302,6 +334,14 @@ function readAuth(c: Checker, v: Located): PppAuth[] {
   }
   if (auth.length === 0) c.error(v.at, v.path, "needs at least one method (or 'none')");
   return [...new Set(auth)];
+}
+
+/** The PPP methods pppd requires: with 'radius' alone, CHAP and PAP (radius.so checks both). */
+export function pppMethods(auth: readonly PppAuth[]): Array<Exclude<PppAuth, 'radius' | 'none'>> {
+  const methods = auth.filter(
+    (a): a is Exclude<PppAuth, 'radius' | 'none'> => a !== 'radius' && a !== 'none',
+  );
+  return auth.includes('radius') && methods.length === 0 ? ['chap', 'pap'] : methods;
 }
 
 function readName(c: Checker, f: Fields, v: Located): string {
@@ -416,6 +456,15 @@ function crossCheck(c: Checker, f: Fields, config: L2tpdConfig): void {
     }
   }
   config.lns.forEach((section, i) => checkPool(c, section, lnsItems[i]));
+  config.lns.forEach((section, i) => {
+    if (section.ppp.auth.includes('radius') && config.radius === null) {
+      c.error(
+        lnsItems[i].at,
+        `${lnsItems[i].path}.ppp.auth`,
+        "'radius' needs the top-level 'radius' block (servers and secret)",
+      );
+    }
+  });
   // Two sections handing out the same address would give it to two users at once.
   for (let i = 0; i < config.lns.length; i++) {
     for (let j = i + 1; j < config.lns.length; j++) {

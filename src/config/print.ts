@@ -4,6 +4,8 @@
 import { stringify } from 'yaml';
 import type {
   AddressRange,
+  DaeConfig,
+  RadiusConfig,
   L2tpdConfig,
   LacPeer,
   LacSection,
@@ -14,16 +16,43 @@ import { quoteOptionWord } from './options-words.js';
 import { REDACTED } from '../ops/log.js';
 
 export function configToYaml(config: L2tpdConfig): string {
-  const { listen, control, metrics, secrets, lns, lac, ...rest } = config;
+  const { listen, control, metrics, secrets, radius, dae, lns, lac, ...rest } = config;
   return stringify({
     ...rest,
     listen: listen.map(({ address, port }) => ({ address, port })),
     ...(secrets === null ? {} : { secrets }),
     control: { socket: control.socket, pipe: control.pipe ?? 'off' },
     metrics: { listen: metrics.listen === null ? 'off' : endpoint(metrics.listen) },
+    ...(radius === null ? {} : { radius: radiusBlock(radius) }),
+    ...(dae === null ? {} : { dae: daeBlock(dae) }),
     lns: lns.map(lnsSection),
     lac: lac.map(lacSection),
   });
+}
+
+/** The secret as the file gave it: its file's name, or [redacted] when it is in the config itself. */
+function secretOf(b: { secret: string; secretFile: string | null }) {
+  return b.secretFile === null ? { secret: REDACTED } : { secretFile: b.secretFile };
+}
+
+function radiusBlock(r: RadiusConfig): unknown {
+  return withoutNulls({
+    ...r,
+    auth: r.auth.map(peer),
+    acct: r.acct.map(peer),
+    secret: null,
+    secretFile: null,
+    ...secretOf(r),
+  });
+}
+
+function daeBlock(d: DaeConfig): unknown {
+  return {
+    listen: endpoint(d.listen),
+    clients: texts(d.clients),
+    ...secretOf(d),
+    duplicateWindow: d.duplicateWindow,
+  };
 }
 
 function lnsSection(s: LnsSection): unknown {

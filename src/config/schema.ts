@@ -34,7 +34,7 @@ export interface ListenAddress {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** PPP authentication the LNS's pppd requires of the remote user. */
-export type PppAuth = 'chap' | 'pap' | 'mschap-v2' | 'none';
+export type PppAuth = 'chap' | 'pap' | 'mschap-v2' | 'radius' | 'none';
 
 export interface RetransmitConfig {
   /** First retransmission timeout (RFC 2661 §5.8). Default 1s. */
@@ -94,7 +94,11 @@ export interface IpPool {
 export interface LnsPppConfig {
   /** pppd binary. Default '/usr/sbin/pppd'. */
   path: string;
-  /** Authentication required of the remote user; ['none'] disables it. Default ['chap']. */
+  /**
+   * Authentication required of the remote user; ['none'] disables it. 'radius' checks the user
+   * against the top-level `radius` servers (pppd's radius.so) with the other methods listed,
+   * or CHAP and PAP when it stands alone. Default ['chap'].
+   */
   auth: PppAuth[];
   /** Pass refuse-pap to pppd. Default: true unless `auth` contains 'pap'. */
   refusePap: boolean;
@@ -189,6 +193,45 @@ export interface MetricsConfig {
   listen: ListenAddress | null;
 }
 
+/** A RADIUS server; `host` is an IPv4 address (radiusclient in pppd's radius.so speaks IPv4 only). */
+export interface RadiusServer {
+  host: string;
+  port: number;
+}
+
+/** RADIUS for sections with `ppp.auth: radius` (pppd's radius.so does the talking). */
+export interface RadiusConfig {
+  /** Authentication servers in order of preference (default port 1812). At least one. */
+  auth: RadiusServer[];
+  /** Accounting servers in order of preference (default port 1813). Default: the auth hosts on 1813. */
+  acct: RadiusServer[];
+  /** Shared secret: from `secret` (config file then 0600) or `secretFile` (0600). Never printed. */
+  secret: string;
+  /** Where the secret came from, when a file: shown instead of the secret. */
+  secretFile: string | null;
+  /** NAS-Identifier sent in every request. Default: the global hostname. */
+  nasIdentifier: string;
+  /** NAS-IP-Address sent in every request and the source address of requests. Default null. */
+  nasIpAddress: string | null;
+  /** Wait for an answer before retrying. Default 3s (whole seconds: radiusclient's unit). */
+  timeout: Milliseconds;
+  /** Tries per server before the next one. Default 3. */
+  retries: number;
+}
+
+/** Dynamic Authorization (RFC 5176): Disconnect-Request and CoA-Request from RADIUS servers. */
+export interface DaeConfig {
+  /** UDP endpoint to listen on. YAML: 'address:port' (port default 3799). */
+  listen: ListenAddress;
+  /** Clients (addresses or ranges) allowed to send requests; anything else is dropped. */
+  clients: AddressRange[];
+  /** Shared secret with the clients: `secret` or `secretFile` (0600). Never printed. */
+  secret: string;
+  secretFile: string | null;
+  /** Window in which a repeated request (same client, identifier and authenticator) gets the same answer. Default 30s. */
+  duplicateWindow: Milliseconds;
+}
+
 export interface L2tpdConfig {
   /** UDP endpoints. Default [{address: '0.0.0.0', port: 1701}]. */
   listen: ListenAddress[];
@@ -209,6 +252,10 @@ export interface L2tpdConfig {
   /** Testing aids; never enable in production. */
   debug: { faultInjection: boolean };
   tunnel: TunnelConfig;
+  /** RADIUS servers for `ppp.auth: radius`; null when absent. */
+  radius: RadiusConfig | null;
+  /** Dynamic Authorization server; null when absent (off). */
+  dae: DaeConfig | null;
   /** LNS sections, matched against a peer's address in file order (first that accepts wins). Default []. */
   lns: LnsSection[];
   /** LAC sections. Default []. */
@@ -218,6 +265,9 @@ export interface L2tpdConfig {
 export const DEFAULT_PPPD = '/usr/sbin/pppd';
 export const DEFAULT_CONFIG_FILE = '/etc/l2tpd/l2tpd.yaml';
 export const L2TP_PORT = 1701;
+export const RADIUS_AUTH_PORT = 1812;
+export const RADIUS_ACCT_PORT = 1813;
+export const DAE_PORT = 3799;
 
 /** Defaults of the scalar settings (list sections get theirs per entry, see load.ts). */
 export const DEFAULTS = {
@@ -229,6 +279,8 @@ export const DEFAULTS = {
   log: { level: 'info' as LogLevel },
   metrics: { listen: null },
   debug: { faultInjection: false },
+  radius: { timeout: 3_000, retries: 3 },
+  dae: { duplicateWindow: 30_000 },
   tunnel: {
     helloInterval: 60_000,
     retransmit: { initial: 1_000, cap: 8_000, retries: 5, adaptive: true },

@@ -39,6 +39,8 @@ import { planReload } from './reload-plan.js';
 import type { OperatorEdges } from './edges.js';
 import { effectiveLogLevel } from '../ops/log.js';
 import { logStatus } from '../ops/status-log.js';
+import { NasPorts } from '../radius/nas-ports.js';
+import { writeRadiusClientFiles } from '../radius/write-radiusclient.js';
 
 const ACTOR_MODULE = new URL('../actor/tunnel-actor.js', import.meta.url);
 const VERSION: string = (
@@ -95,6 +97,7 @@ export class Daemon implements DaemonControl, MetricsSource {
   private readonly retransmissions = new GrowingTotals(['retransmissions'] as const);
   /** Retransmissions of tunnels gone down but not yet closed, added to the totals at close. */
   private readonly downRetransmissions = new Map<number, number>();
+  private readonly nasPorts = new NasPorts();
   /** Addresses each tunnel holds, so a crashed actor's addresses return to the pool. */
   private readonly grants = new Map<number, AddressRelease[]>();
   private readonly tunnelSection = new Map<
@@ -152,6 +155,7 @@ export class Daemon implements DaemonControl, MetricsSource {
   }
 
   async start(): Promise<void> {
+    writeRadiusClientFiles(this.config);
     await this.supervisor.start();
     this.log.info(
       {
@@ -194,6 +198,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       );
       throw new ControlError('INVALID_CONFIG', next.errors.join('\n'));
     }
+    writeRadiusClientFiles(next.config);
     const plan = planReload(this.startConfig, this.config, this.bound, next.config);
     const warnings = [...next.warnings];
     this.config = next.config;
@@ -289,10 +294,13 @@ export class Daemon implements DaemonControl, MetricsSource {
   private onActorRequest(tunnelId: number, req: ActorEvent): AddressGrant | { ok: boolean } {
     if (req.type === 'ip-allocate') {
       const section = String(req.section);
-      const grant = this.pools.allocate(section);
+      const assign = this.config.lns.find((s) => s.name === section)?.assignIp ?? true;
+      const grant: AddressGrant = assign ? this.pools.allocate(section) : {};
+      if (grant.error === undefined && req.nasPort === true) grant.nasPort = this.nasPorts.take();
       if (grant.error === undefined) {
         const held = this.grants.get(tunnelId) ?? [];
-        held.push({ type: 'ip-release', section, local: grant.local, remote: grant.remote });
+        const { local, remote, nasPort } = grant;
+        held.push({ type: 'ip-release', section, local, remote, nasPort });
         this.grants.set(tunnelId, held);
       } else {
         this.counters.add('poolExhausted');
@@ -302,14 +310,22 @@ export class Daemon implements DaemonControl, MetricsSource {
     if (req.type === 'ip-release') {
       const rel = req as unknown as AddressRelease;
       const held = this.grants.get(tunnelId);
-      const i = held?.findIndex((g) => g.remote === rel.remote && g.local === rel.local) ?? -1;
+      const i =
+        held?.findIndex(
+          (g) => g.remote === rel.remote && g.local === rel.local && g.nasPort === rel.nasPort,
+        ) ?? -1;
       if (held !== undefined && i >= 0) {
         held.splice(i, 1);
-        this.pools.release(rel);
+        this.releaseGrant(rel);
       }
       return { ok: true };
     }
     return { ok: false };
+  }
+
+  private releaseGrant(g: AddressRelease): void {
+    this.pools.release(g);
+    if (g.nasPort !== undefined) this.nasPorts.release(g.nasPort);
   }
 
   private forgetOutstandingSccrq(tunnelId: number): void {
@@ -321,7 +337,7 @@ export class Daemon implements DaemonControl, MetricsSource {
     this.forgetOutstandingSccrq(tunnelId);
     this.retransmissions.add({ retransmissions: this.downRetransmissions.get(tunnelId) });
     this.downRetransmissions.delete(tunnelId);
-    for (const g of this.grants.get(tunnelId) ?? []) this.pools.release(g);
+    for (const g of this.grants.get(tunnelId) ?? []) this.releaseGrant(g);
     this.grants.delete(tunnelId);
     this.tunnelSection.delete(tunnelId);
     this.dialer.onTunnelGone(tunnelId);
@@ -467,6 +483,16 @@ export class Daemon implements DaemonControl, MetricsSource {
         return { tunnel, kind };
       }
     }
+  }
+
+  /** Runs a command on one tunnel's actor (Dynamic Authorization: hangup, session-timeout). */
+  async actorCommand(tunnelId: number, cmd: ActorEvent): Promise<unknown> {
+    return this.supervisor.command(tunnelId, cmd);
+  }
+
+  /** Counts one Dynamic Authorization request by result (l2tpd_dae_requests_total). */
+  countDae(result: string): void {
+    this.counters.addLabelled('daeRequests', result);
   }
 
   private async tunnelCommand(tunnelId: number, cmd: ActorEvent): Promise<unknown> {

@@ -1,11 +1,14 @@
 // Start and stop the operator edges around a running daemon: the l2tpctl control socket,
-// the legacy control pipe, and the Prometheus endpoint (which a reload can move).
+// the legacy control pipe, the Prometheus endpoint (which a reload can move) and the Dynamic
+// Authorization server.
 import type { Logger } from 'pino';
 import type { L2tpdConfig, ListenAddress } from '../config/schema.js';
 import { ControlServer } from '../ops/control-server.js';
 import { ControlPipe } from '../ops/control-pipe.js';
 import { MetricsServer } from '../ops/metrics.js';
 import type { Daemon } from './daemon.js';
+import { DaeServer } from '../radius/dae-server.js';
+import { daeBackend } from './dae-backend.js';
 
 export interface OperatorEdges {
   close(): Promise<void>;
@@ -49,6 +52,14 @@ export async function startOperatorEdges(
       closers.push(() => pipe.close());
     }
     metrics = await startMetrics(config.metrics.listen);
+    if (config.dae !== null) {
+      const dae = await DaeServer.start({
+        config: config.dae,
+        backend: daeBackend(daemon),
+        logger: log.child({ component: 'dae' }),
+      });
+      closers.push(() => dae.close());
+    }
   } catch (err) {
     await close();
     throw err;

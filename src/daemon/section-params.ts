@@ -3,6 +3,8 @@ import type { ActorParams } from '../actor/actor-params.js';
 import type { L2tpdConfig, LacSection, LnsSection } from '../config/schema.js';
 import type { ReliableConfig } from '../control/reliable.js';
 import { secretOptionsText } from '../session/pppd.js';
+import { pppMethods } from '../config/load.js';
+import { radiusClientDir } from '../radius/write-radiusclient.js';
 
 /** Default data-path reorder window (packets) and gap timeout (ms) when sequencing is on. */
 const REORDER_WINDOW = 16;
@@ -46,7 +48,7 @@ export function lnsParams(
   secret: string | null,
 ): ActorParams {
   const ppp = section.ppp;
-  const required = ppp.auth.filter((a) => a !== 'none');
+  const required = pppMethods(ppp.auth);
   return {
     ...common(config, section),
     role: 'lns',
@@ -62,6 +64,14 @@ export function lnsParams(
         optionsFile: ppp.optionsFile ?? undefined,
         extra: ppp.options,
       },
+      radius:
+        ppp.auth.includes('radius') && config.radius !== null
+          ? {
+              dir: radiusClientDir(config),
+              nasIpAddress: config.radius.nasIpAddress,
+              listen: config.listen.map((l) => l.address),
+            }
+          : undefined,
     },
     assignIp: section.assignIp,
     autoCalls: 0,

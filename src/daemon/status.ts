@@ -18,6 +18,9 @@ export interface ActorReport {
     /** From pppd's log lines (src/ppp/pppd-log.ts). */
     user?: string;
     iface?: string;
+    nasPort?: number;
+    callingNumber?: string;
+    pppdPid?: number;
     uptimeMs: number;
     data: DataChannelStats;
   }>;
@@ -34,6 +37,9 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
     address: s.address ?? null,
     user: s.user ?? null,
     interface: s.iface ?? null,
+    nasPort: s.nasPort ?? null,
+    callingNumber: s.callingNumber ?? null,
+    pppdPid: s.pppdPid ?? null,
     counters: {
       rxPackets: s.data.rxPackets,
       txPackets: s.data.txPackets,

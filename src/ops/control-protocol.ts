@@ -27,6 +27,12 @@ export interface SessionStatus {
   user: string | null;
   /** pppN once pppd reports it. */
   interface: string | null;
+  /** RADIUS sections: the session's NAS-Port (pppd's unit, so its interface is ppp<nasPort>). */
+  nasPort?: number | null;
+  /** The LAC's Calling Number AVP, if it sent one. */
+  callingNumber?: string | null;
+  /** pppd's process ID while it runs. */
+  pppdPid?: number | null;
   counters: TrafficCounters;
 }
 

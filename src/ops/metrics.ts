@@ -28,6 +28,10 @@ const LABELLED: Record<string, { label: string; help: string }> = {
   tunnelFailures: { label: 'result', help: 'Tunnels that failed to establish, by result code' },
   sessionFailures: { label: 'result', help: 'Sessions that failed to establish, by result code' },
   drops: { label: 'reason', help: 'Datagrams dropped, by reason' },
+  daeRequests: {
+    label: 'result',
+    help: 'Dynamic Authorization (RFC 5176) requests: ack, nak, duplicate, or why dropped (unknown-client, bad-authenticator, malformed)',
+  },
 };
 
 /** `tunnelSetups` -> `l2tpd_tunnel_setups_total`. */

@@ -6,6 +6,8 @@
 //   "Using interface ppp0"                        (sys-linux.c, once the unit exists)
 //   "Connect: ppp0 <--> /dev/pts/3"               (main.c; the interface again)
 //   "PAP peer authentication succeeded for alice" (upap.c; %q: `"` and `\` escaped)
+//   "remote IP address 198.51.100.50"             (ipcp.c, IPCP up: RADIUS's
+//                                                  Framed-IP-Address wins over our pool's)
 // pppd 2.4.9 logs no name for a CHAP peer it authenticated (only the client side's "CHAP
 // authentication succeeded", without a name); pppd 2.5 logs "CHAP peer authentication
 // succeeded for alice" (and MS-CHAP, EAP alike), which the same pattern takes.
@@ -15,11 +17,14 @@ export interface PppdIdentity {
   iface?: string;
   /** The name the peer authenticated as (PAP, or CHAP with pppd 2.5). */
   user?: string;
+  /** The peer's address IPCP settled on. */
+  remoteAddress?: string;
 }
 
 const USING_INTERFACE = /^Using interface (\S+)$/;
 const CONNECT = /^Connect: (\S+) <--> /;
 const PEER_AUTHENTICATED = /^(?:[A-Z][\w-]*) peer authentication succeeded for (.+)$/;
+const REMOTE_ADDRESS = /^remote IP address (\d{1,3}(?:\.\d{1,3}){3})$/;
 
 /** What `line` says about the session's identity, or undefined (most lines). */
 export function pppdLogIdentity(line: string): PppdIdentity | undefined {
@@ -27,6 +32,8 @@ export function pppdLogIdentity(line: string): PppdIdentity | undefined {
   if (iface !== null) return { iface: iface[1]! };
   const user = PEER_AUTHENTICATED.exec(line);
   if (user !== null) return { user: unquote(user[1]!) };
+  const remote = REMOTE_ADDRESS.exec(line);
+  if (remote !== null) return { remoteAddress: remote[1]! };
   return undefined;
 }
 

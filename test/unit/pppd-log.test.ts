@@ -33,3 +33,8 @@ test('pppd log lines that name no identity', () => {
     assert.equal(pppdLogIdentity(line), undefined, line);
   }
 });
+
+test('the remote address IPCP settled on (RADIUS may have chosen it); the local one is ignored', () => {
+  assert.deepEqual(pppdLogIdentity('remote IP address 10.0.0.9'), { remoteAddress: '10.0.0.9' });
+  assert.equal(pppdLogIdentity('local  IP address 10.0.0.1'), undefined);
+});

@@ -14,6 +14,8 @@ export const REQUIRED_PACKAGES = [
   ['iputils-ping', 'ping across the tunnels'],
   ['iperf3', 'bulk TCP through the tunnels (stall check, throughput benchmark)'],
   ['tshark', 'dumpcap: captures on the tunnel links'],
+  ['freeradius', 'the RADIUS server of the radius-auth scenario'],
+  ['freeradius-utils', 'radclient: Disconnect-Request in the radius-auth scenario'],
 ];
 
 /** Names of the required packages that dpkg does not report as installed. */

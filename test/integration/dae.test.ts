@@ -1,0 +1,227 @@
+// Dynamic Authorization (RFC 5176) against the real daemon process, driven by FreeRADIUS's
+// own radclient (freeradius-utils), with LACs placing real calls over UDP and the stand-in
+// pppd. The stand-in does not authenticate, so sessions have no user name here: requests
+// name them by Calling-Station-Id, Framed-IP-Address and NAS-Port (User-Name in the lab).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import radius from 'radius';
+import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { LacClient, within } from '../support/lac-client.js';
+import { claimPort } from '../support/ports.js';
+import type { StatusResult } from '../../src/ops/control-protocol.js';
+
+const SECRET = 'dae-s3cret';
+const skip =
+  spawnSync('radclient', ['-v'], { stdio: 'ignore' }).error !== undefined
+    ? 'radclient not installed (apt-get install freeradius-utils)'
+    : false;
+
+interface Answer {
+  code: string;
+  text: string;
+}
+
+describe('Dynamic Authorization with radclient', { skip }, () => {
+  let daemon: DaemonHandle;
+  let daePort: number;
+  let secretFile: string;
+  const lacs: LacClient[] = [];
+
+  before(async () => {
+    const l2tpPort = claimPort();
+    daePort = claimPort();
+    daemon = await startDaemon(
+      `listen: [{address: 127.0.0.1, port: ${l2tpPort}}]
+workers: 2
+control: { socket: '{dir}/ctl.sock', pipe: off }
+radius: { auth: 127.0.0.1, secret: radius-s3cret }
+dae: { listen: '127.0.0.1:${daePort}', clients: [127.0.0.1], secret: ${SECRET} }
+lns:
+  - name: subscribers
+    localIp: 10.77.0.1
+    ipPool: { ranges: [10.77.0.0/24], exclude: [10.77.0.0, 10.77.0.1] }
+    ppp: { path: '{standin}', auth: radius }
+`,
+      // The stand-in authenticates nobody; it prints the notice pppd would, so the daemon learns a user.
+      { STANDIN_LOG: '1', STANDIN_USER: 'alice@example.net' },
+    );
+    secretFile = join(daemon.dir, 'dae-secret');
+    writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+    for (const bindAddress of ['127.0.0.2', '127.0.0.3']) {
+      lacs.push(await LacClient.open({ port: l2tpPort, bindAddress, hostName: bindAddress }));
+    }
+  });
+
+  after(async () => {
+    for (const lac of lacs) lac.destroy();
+    await daemon?.stop();
+  });
+
+  /** radclient as an operator runs it: attributes on stdin, the secret from a 0600 file. */
+  function radclient(kind: 'disconnect' | 'coa', attrs: string, secret = secretFile): Answer {
+    const r = spawnSync(
+      'radclient',
+      ['-x', '-t', '2', '-r', '1', '-S', secret, `127.0.0.1:${daePort}`, kind],
+      { input: attrs, encoding: 'utf8' },
+    );
+    const text = `${r.stdout}${r.stderr}`;
+    const code = /Received (\S+)/.exec(text)?.[1] ?? 'none';
+    return { code, text };
+  }
+
+  async function sessions() {
+    const status = await daemon.control<StatusResult>({ cmd: 'status', args: {} });
+    return status.tunnels.flatMap((t) => t.sessions.map((s) => ({ ...s, peer: t.peer.address })));
+  }
+
+  async function call(lac: LacClient) {
+    const sid = await within(lac.call(), 15_000, 'call up');
+    await lac.echo(sid, 15_000);
+    const mine = await waitFor('the session in status', async () =>
+      (await sessions()).find((s) => s.remoteId === sid && s.nasPort !== null),
+    );
+    return { sid, status: mine };
+  }
+
+  async function stats(): Promise<Record<string, number>> {
+    return daemon.control<Record<string, number>>({ cmd: 'stats', args: {} });
+  }
+
+  it('pppd of a radius section gets radius.so, its config and the session NAS-Port', async () => {
+    const { status } = await call(lacs[0]);
+    await waitFor('stand-in arguments in the log', async () =>
+      daemon.output().includes('"radius-config-file"') ? true : undefined,
+    );
+    const out = daemon.output();
+    assert.match(out, /"plugin\\?",\\?"radius\.so\\?"/);
+    assert.match(out, new RegExp(`\\\\?"unit\\\\?",\\\\?"${status.nasPort}\\\\?"`));
+    assert.match(out, /Tunnel-Client-Endpoint=127\.0\.0\.2/);
+    assert.doesNotMatch(out, /radius-s3cret|dae-s3cret/, 'no secret in any log line');
+    lacs[0].hangup(status.remoteId);
+  });
+
+  it('Disconnect-Request by Calling-Station-Id ends that LAC session only, and is ACKed', async () => {
+    const a = await call(lacs[0]);
+    const b = await call(lacs[1]);
+    const down = lacs[0].sessionDown(a.sid);
+    const answer = radclient('disconnect', 'Calling-Station-Id = "127.0.0.2"\n');
+    assert.equal(answer.code, 'Disconnect-ACK', answer.text);
+    const cdn = await within(down, 5_000, 'CDN to the LAC');
+    assert.equal(cdn.result.result, 3, 'administrative CDN');
+    assert.equal(lacs[1].sessions.includes(b.sid), true, 'the other LAC keeps its call');
+    lacs[1].hangup(b.sid);
+  });
+
+  it('Disconnect-Request by Framed-IP-Address, and by NAS-Port with a Message-Authenticator', async () => {
+    const a = await call(lacs[0]);
+    const b = await call(lacs[1]);
+    assert.ok(a.status.address !== null);
+    const downA = lacs[0].sessionDown(a.sid);
+    const byIp = radclient('disconnect', `Framed-IP-Address = ${a.status.address}\n`);
+    assert.equal(byIp.code, 'Disconnect-ACK', byIp.text);
+    await within(downA, 5_000, 'CDN for the Framed-IP-Address');
+    const downB = lacs[1].sessionDown(b.sid);
+    const byPort = radclient(
+      'disconnect',
+      `NAS-Port = ${b.status.nasPort}\nMessage-Authenticator = 0x00\n`,
+    );
+    assert.equal(byPort.code, 'Disconnect-ACK', byPort.text);
+    await within(downB, 5_000, 'CDN for the NAS-Port');
+  });
+
+  it('Disconnect-Request by User-Name (the user pppd reported) ends that session', async () => {
+    const a = await call(lacs[0]);
+    assert.equal(a.status.user, 'alice@example.net', 'l2tpctl status shows the user');
+    const down = lacs[0].sessionDown(a.sid);
+    const answer = radclient(
+      'disconnect',
+      'User-Name = "alice@example.net"\nNAS-Port = ' + String(a.status.nasPort) + '\n',
+    );
+    assert.equal(answer.code, 'Disconnect-ACK', answer.text);
+    await within(down, 5_000, 'CDN for the User-Name');
+  });
+
+  it('no such session: Disconnect-NAK with Error-Cause 503', async () => {
+    const answer = radclient('disconnect', 'User-Name = "nobody@example.net"\n');
+    assert.equal(answer.code, 'Disconnect-NAK', answer.text);
+    assert.match(answer.text, /Error-Cause = Session-Context-Not-Found/);
+  });
+
+  it('CoA-Request: Session-Timeout is applied, anything else is NAKed with Error-Cause 401', async () => {
+    const a = await call(lacs[0]);
+    const filter = radclient('coa', `NAS-Port = ${a.status.nasPort}\nFilter-Id = "gold"\n`);
+    assert.equal(filter.code, 'CoA-NAK', filter.text);
+    assert.match(filter.text, /Error-Cause = Unsupported-Attribute/);
+    assert.equal(lacs[0].sessions.includes(a.sid), true, 'a refused CoA changes nothing');
+    const down = lacs[0].sessionDown(a.sid);
+    const t0 = Date.now();
+    // The session has run for more than a second already: a 1 s Session-Timeout ends it now.
+    await waitFor('session older than 1 s', async () =>
+      (await sessions()).find((s) => s.remoteId === a.sid && s.uptimeMs > 1_000),
+    );
+    const answer = radclient('coa', `NAS-Port = ${a.status.nasPort}\nSession-Timeout = 1\n`);
+    assert.equal(answer.code, 'CoA-ACK', answer.text);
+    await within(down, 5_000, 'CDN at the session timeout');
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+
+  it('a wrong secret or an unknown client gets no answer and is counted', async () => {
+    const wrong = join(daemon.dir, 'wrong-secret');
+    writeFileSync(wrong, 'not-the-secret\n', { mode: 0o600 });
+    const before = await stats();
+    const answer = radclient('disconnect', 'User-Name = "x"\n', wrong);
+    assert.equal(answer.code, 'none', answer.text);
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.5', () => r()));
+    let answered = false;
+    socket.on('message', () => (answered = true));
+    const request = radius.encode({
+      code: 'Disconnect-Request',
+      secret: SECRET,
+      attributes: [['User-Name', 'x']],
+    });
+    socket.send(request, daePort, '127.0.0.1');
+    const after = await waitFor('drops counted', async () => {
+      const s = await stats();
+      return (s['daeRequests.unknown-client'] ?? 0) > (before['daeRequests.unknown-client'] ?? 0)
+        ? s
+        : undefined;
+    });
+    socket.close();
+    assert.ok(
+      (after['daeRequests.bad-authenticator'] ?? 0) >
+        (before['daeRequests.bad-authenticator'] ?? 0),
+      'the wrong secret was counted',
+    );
+    assert.equal(answered, false);
+  });
+
+  it('a repeated request is answered again, the same way, and carried out once', async () => {
+    const a = await call(lacs[0]);
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    const answers: Buffer[] = [];
+    socket.on('message', (m) => answers.push(m));
+    const request = radius.encode({
+      code: 'Disconnect-Request',
+      secret: SECRET,
+      identifier: 77,
+      attributes: [['NAS-Port', a.status.nasPort!]],
+    });
+    const down = lacs[0].sessionDown(a.sid);
+    socket.send(request, daePort, '127.0.0.1');
+    await waitFor('first answer', async () => (answers.length === 1 ? true : undefined));
+    await within(down, 5_000, 'CDN');
+    socket.send(request, daePort, '127.0.0.1');
+    await waitFor('second answer', async () => (answers.length === 2 ? true : undefined));
+    socket.close();
+    // Carried out again it would find no session and NAK; a duplicate gets the first ACK.
+    assert.deepEqual(answers[1], answers[0]);
+    assert.equal(radius.decode_without_secret({ packet: answers[1] }).code, 'Disconnect-ACK');
+    assert.ok(((await stats())['daeRequests.duplicate'] ?? 0) >= 1);
+  });
+});

@@ -1,0 +1,154 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import radius from 'radius';
+import { verifyRequest, encodeAnswer } from '../../src/radius/dae-codec.js';
+import { decide, pidOfAcctSessionId, type DaeSession } from '../../src/radius/dae-decide.js';
+import { RecentAnswers } from '../../src/radius/recent-answers.js';
+
+const SECRET = 'dae-secret';
+
+function request(attributes: Array<[string, string | number]>, withMa = false): Buffer {
+  return radius.encode({
+    code: 'Disconnect-Request',
+    secret: SECRET,
+    identifier: 9,
+    attributes,
+    add_message_authenticator: withMa,
+  });
+}
+
+test('request authenticator and Message-Authenticator: the right secret passes, a wrong one or a changed octet does not', () => {
+  const plain = request([['User-Name', 'alice']]);
+  const ok = verifyRequest(plain, SECRET);
+  assert.ok(ok.ok);
+  assert.equal(ok.ok && ok.kind, 'disconnect');
+  assert.equal(ok.ok && ok.packet.attributes['User-Name'], 'alice');
+  assert.deepEqual(verifyRequest(plain, 'other'), { ok: false, reason: 'bad-authenticator' });
+  const changed = Buffer.from(plain);
+  changed[changed.length - 1] ^= 1;
+  assert.deepEqual(verifyRequest(changed, SECRET), { ok: false, reason: 'bad-authenticator' });
+  assert.deepEqual(verifyRequest(plain.subarray(0, 10), SECRET), {
+    ok: false,
+    reason: 'malformed',
+  });
+  // node-radius signs a request's Message-Authenticator over the Request Authenticator, not
+  // over zeros as RFC 5176 §3.5 and radclient do (radclient's is accepted in dae.test.ts).
+  assert.deepEqual(verifyRequest(request([['User-Name', 'alice']], true), SECRET), {
+    ok: false,
+    reason: 'bad-authenticator',
+  });
+  const access = radius.encode({ code: 'Access-Request', secret: SECRET, attributes: [] });
+  assert.deepEqual(verifyRequest(access, SECRET), { ok: false, reason: 'not-a-request' });
+});
+
+test('a forged Message-Authenticator is refused even when the request authenticator is right', () => {
+  // Build a request with a zero Message-Authenticator, then sign only the authenticator:
+  // what a sender without the HMAC would produce.
+  const body = radius.encode({
+    code: 'Disconnect-Request',
+    secret: SECRET,
+    identifier: 3,
+    attributes: [
+      ['NAS-Port', 4],
+      ['Message-Authenticator', Buffer.alloc(16)],
+    ],
+  });
+  const ok = verifyRequest(body, SECRET);
+  assert.deepEqual(ok, { ok: false, reason: 'bad-authenticator' });
+});
+
+test("answers carry the request's identifier and the Error-Cause (radclient checks their authenticators in dae.test.ts)", () => {
+  const v = verifyRequest(request([['User-Name', 'bob']]), SECRET);
+  assert.ok(v.ok);
+  const nak = encodeAnswer(v.packet, 'Disconnect-NAK', SECRET, 503);
+  const decoded = radius.decode_without_secret({ packet: nak });
+  assert.equal(decoded.code, 'Disconnect-NAK');
+  assert.equal(decoded.identifier, 9);
+  assert.equal(decoded.attributes['Error-Cause'], 'Session-Context-Not-Found');
+});
+
+const SESSIONS: DaeSession[] = [
+  {
+    tunnelId: 1,
+    sessionId: 1,
+    user: 'alice',
+    address: '10.0.0.2',
+    nasPort: 0,
+    callingStationId: '192.0.2.1',
+    pppdPid: 0x1a2b,
+  },
+  {
+    tunnelId: 1,
+    sessionId: 2,
+    user: 'bob',
+    address: '10.0.0.3',
+    nasPort: 1,
+    callingStationId: '192.0.2.1',
+    pppdPid: 77,
+  },
+  {
+    tunnelId: 2,
+    sessionId: 1,
+    user: null,
+    address: null,
+    nasPort: 2,
+    callingStationId: '5551234',
+    pppdPid: null,
+  },
+];
+
+test('Disconnect: every identification attribute must match; no match is 503, none given is 402', () => {
+  const ids = (d: ReturnType<typeof decide>) =>
+    d.sessions.map((s) => `${s.tunnelId}/${s.sessionId}`);
+  assert.deepEqual(ids(decide('disconnect', { 'Calling-Station-Id': '192.0.2.1' }, SESSIONS)), [
+    '1/1',
+    '1/2',
+  ]);
+  assert.deepEqual(
+    ids(decide('disconnect', { 'Calling-Station-Id': '192.0.2.1', 'User-Name': 'bob' }, SESSIONS)),
+    ['1/2'],
+  );
+  assert.deepEqual(ids(decide('disconnect', { 'Framed-IP-Address': '10.0.0.2' }, SESSIONS)), [
+    '1/1',
+  ]);
+  assert.deepEqual(
+    ids(decide('disconnect', { 'NAS-Port': 2, 'NAS-Identifier': 'lns1' }, SESSIONS)),
+    ['2/1'],
+  );
+  assert.deepEqual(ids(decide('disconnect', { 'Acct-Session-Id': '5F1E2D3C1A2B' }, SESSIONS)), [
+    '1/1',
+  ]);
+  const none = decide('disconnect', { 'User-Name': 'carol' }, SESSIONS);
+  assert.deepEqual([none.answer, none.errorCause], ['Disconnect-NAK', 503]);
+  const missing = decide('disconnect', { 'NAS-Identifier': 'lns1' }, SESSIONS);
+  assert.deepEqual([missing.answer, missing.errorCause], ['Disconnect-NAK', 402]);
+});
+
+test('CoA: Session-Timeout is carried, any other attribute is 401 (unsupported attribute)', () => {
+  const ok = decide('coa', { 'User-Name': 'alice', 'Session-Timeout': 600 }, SESSIONS);
+  assert.equal(ok.answer, 'CoA-ACK');
+  assert.equal(ok.sessionTimeout, 600);
+  const filter = decide('coa', { 'User-Name': 'alice', 'Filter-Id': 'gold' }, SESSIONS);
+  assert.deepEqual([filter.answer, filter.errorCause, filter.sessions.length], ['CoA-NAK', 401, 0]);
+});
+
+test("radius.so's Acct-Session-Id: the PID after eight hex digits of time", () => {
+  assert.equal(pidOfAcctSessionId('5F1E2D3C1A2B'), 0x1a2b);
+  assert.equal(pidOfAcctSessionId('5F1E2D3C0003E8F1'), 0x3e8f1);
+  assert.equal(pidOfAcctSessionId('not-an-id'), null);
+});
+
+test('duplicates: same source, identifier and authenticator within the window', () => {
+  const recent = new RecentAnswers(30_000, 2);
+  const key = RecentAnswers.key('127.0.0.1:5000', 7, new Uint8Array(16));
+  assert.equal(recent.get(key, 0), undefined);
+  recent.put(key, null, 0);
+  assert.equal(recent.get(key, 10), null, 'in progress: not answered twice');
+  recent.put(key, Buffer.from('ack'), 20);
+  assert.deepEqual(recent.get(key, 29_000), Buffer.from('ack'));
+  assert.equal(recent.get(key, 30_020), undefined, 'expired');
+  recent.put('a', null, 0);
+  recent.put('b', null, 0);
+  recent.put('c', null, 0);
+  assert.equal(recent.get('a', 1), undefined, 'bounded: the oldest goes');
+});
