@@ -284,11 +284,14 @@ export class PppdHelperClient {
     if (this.helper !== helper) return;
     this.helper = undefined;
     const lost = [...this.live.values()];
-    if (lost.length > 0 || helper.pid !== undefined) {
+    if (lost.length > 0) {
       this.log?.error(
         { helperPid: helper.pid, sessions: lost.length },
         'pppd helper gone: its sessions end',
       );
+    } else if (helper.pid !== undefined) {
+      // No session lost (the daemon stopping, or an idle helper): not an operator's error.
+      this.log?.info({ helperPid: helper.pid }, 'pppd helper exited');
     }
     this.live.clear();
     this.starting = 0;
