@@ -46,7 +46,6 @@ export class SessionLink implements DataChannelSink, PppdSink {
   callingNumber: string | undefined;
   /** When the session must end (Session-Timeout from a CoA-Request), ms since the epoch; Infinity: never. */
   endsAt = Infinity;
-  readonly startedAt = Date.now();
 
   constructor(
     readonly localSessionId: number,
@@ -57,6 +56,8 @@ export class SessionLink implements DataChannelSink, PppdSink {
     private readonly host: SessionLinkHost,
     /** The tunnel's logger: pppd's lines add the session ID as a field. */
     private readonly log: Logger,
+    /** When the session came up (ms since the epoch, the actor's clock). */
+    readonly startedAt: number,
   ) {
     this.data = new DataChannel(
       {

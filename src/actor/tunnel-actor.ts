@@ -24,6 +24,14 @@ import { radiusPppdArgs } from '../radius/radiusclient.js';
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
 const SHUTDOWN_LINGER_MS = 1000;
 
+/** What the actor takes from its surroundings besides its context: swapped in unit tests. */
+export interface ActorDeps {
+  /** Wall-clock milliseconds: `Date.now` in the daemon, a test's own clock in unit tests. */
+  now(): number;
+}
+
+const DAEMON_DEPS: ActorDeps = { now: Date.now };
+
 export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost {
   private readonly tunnel: Tunnel;
   private readonly params: ActorParams;
@@ -40,6 +48,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   constructor(
     private readonly init: ActorInit,
     private readonly ctx: ActorContext,
+    private readonly deps: ActorDeps = DAEMON_DEPS,
   ) {
     this.params = init.params as ActorParams;
     this.guard = ctx.guard.bind(ctx);
@@ -64,7 +73,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       },
       this,
     );
-    if (init.role === 'initiator') this.tunnel.start(Date.now());
+    if (init.role === 'initiator') this.tunnel.start(this.deps.now());
     this.schedule();
   }
 
@@ -97,7 +106,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   }
 
   command(cmd: ActorEvent): unknown {
-    const now = Date.now();
+    const now = this.deps.now();
     switch (cmd.type) {
       case 'status':
         return this.status();
@@ -142,7 +151,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
 
   shutdown(reason: string): void {
     this.ctx.log.info({ reason }, 'shutting down tunnel');
-    this.tunnel.close(Date.now(), { result: StopCcnResult.ShuttingDown, message: reason });
+    this.tunnel.close(this.deps.now(), { result: StopCcnResult.ShuttingDown, message: reason });
     this.schedule();
     const stops = [...this.links.values()].map((link) => link.stop());
     void Promise.all(stops).then(
@@ -174,7 +183,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         );
         this.ctx.notify({ ...e });
         for (let i = 0; i < this.params.autoCalls; i++)
-          this.tunnel.placeCall(Date.now(), 'incoming');
+          this.tunnel.placeCall(this.deps.now(), 'incoming');
         break;
       case 'tunnel-down':
         this.ctx.log.info(
@@ -242,7 +251,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   /** LAC: report the call's errors in a WEN (§6.13); the tunnel sends at most one a minute. */
   framingError(link: SessionLink): void {
     if (this.params.role !== 'lac') return; // WEN goes LAC to LNS only; the LNS just counts
-    this.tunnel.reportCallErrors(Date.now(), link.localSessionId, link.callErrors);
+    this.tunnel.reportCallErrors(this.deps.now(), link.localSessionId, link.callErrors);
     this.schedule();
   }
 
@@ -251,7 +260,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     // We stopped it (the session is already gone), or an ID reused by a newer session: not ours.
     if (this.links.get(link.localSessionId) !== link) return;
     // PppdProcess has logged the exit with its counters: once is enough.
-    this.tunnel.hangup(Date.now(), link.localSessionId, pppdExitResult(code, signal));
+    this.tunnel.hangup(this.deps.now(), link.localSessionId, pppdExitResult(code, signal));
     this.schedule();
   }
 
@@ -266,6 +275,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.params,
       this,
       this.ctx.log,
+      this.deps.now(),
     );
     this.links.set(e.localSessionId, link);
     link.callingNumber = e.params.callingNumber;
@@ -335,7 +345,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         'no address for the session: call refused',
       );
       this.links.delete(link.localSessionId);
-      this.tunnel.hangup(Date.now(), link.localSessionId, {
+      this.tunnel.hangup(this.deps.now(), link.localSessionId, {
         result: CdnResult.NoFacilitiesTemporary,
         error: GeneralError.InsufficientResources,
         message: 'address pool exhausted',
@@ -380,7 +390,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       if (d === Infinity) this.timedLinks.delete(link);
       else if (d < deadline) deadline = d;
     }
-    this.arm(deadline, Date.now());
+    this.arm(deadline, this.deps.now());
   }
 
   private arm(deadline: number, now: number): void {
@@ -395,7 +405,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   private onTimer(): void {
     this.timer = undefined;
     this.armedFor = Infinity;
-    const now = Date.now();
+    const now = this.deps.now();
     this.tunnel.onTimer(now);
     for (const link of this.timedLinks) link.data.onTimer(now);
     for (const link of this.links.values()) {
@@ -429,11 +439,11 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     const link = this.links.get(localSessionId);
     if (link === undefined) return undefined;
     const { rxPackets, txPackets, rxBytes, txBytes } = link.data.stats;
-    return { rxPackets, txPackets, rxBytes, txBytes, durationMs: Date.now() - link.startedAt };
+    return { rxPackets, txPackets, rxBytes, txBytes, durationMs: this.deps.now() - link.startedAt };
   }
 
   private status(): ActorReport {
-    const now = Date.now();
+    const now = this.deps.now();
     return {
       tunnel: this.tunnel.snapshot(),
       section: this.params.section,
