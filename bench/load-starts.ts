@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { PppdProcess, type PppdSink } from '../src/session/pppd.js';
+import { PppdProcess } from '../src/session/pppd.js';
+import type { PseudowireSink } from '../src/session/pseudowire.js';
 
 const SPAWN_LIMIT = fileURLToPath(new URL('../native/spawn-limit', import.meta.url));
 /** An LCP Echo-Request: the stand-in sends it back. */
@@ -41,10 +42,12 @@ async function oursMs(standIn: string, n: number): Promise<number> {
   let exited = 0;
   let done: () => void = () => undefined;
   const all = new Promise<void>((resolve) => (done = resolve));
-  const sink: PppdSink = {
+  const sink: Omit<PseudowireSink, 'onReady'> = {
     onFrame: () => {
       if (++echoed === n) done();
     },
+    onFramingError: () => undefined,
+    onIdentity: () => undefined,
     onExit: () => {
       exited++;
       done();
@@ -53,9 +56,13 @@ async function oursMs(standIn: string, n: number): Promise<number> {
   const t0 = performance.now();
   const procs: PppdProcess[] = [];
   for (let i = 0; i < n; i++) {
-    const p = new PppdProcess({ path: standIn, args: ['notty'] }, sink, log);
+    // The frame goes as soon as pppd's socket is here (as a session's first frames do).
+    const p: PppdProcess = new PppdProcess(
+      { path: standIn, args: ['notty'] },
+      { ...sink, onReady: () => p.writeFrame(FRAME) },
+      log,
+    );
     p.start();
-    p.writeFrame(FRAME);
     procs.push(p);
   }
   await all;

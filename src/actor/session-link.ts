@@ -1,20 +1,28 @@
 // One established session's data path inside a tunnel actor: L2TP data messages on one
-// side (DataChannel), pppd's HDLC stream on the other (PppdProcess). Frames cross in both
-// directions without copies beyond the output buffers the codecs must produce.
+// side (DataChannel), the session's pseudowire on the other (pppd over a socket in the
+// daemon, a fake in unit tests: src/session/pseudowire.ts). Frames cross in both directions
+// without copies beyond the output buffers the codecs must produce.
 import type { Logger } from 'pino';
-import { DataChannel, type DataChannelSink } from '../session/data-channel.js';
-import { PppdProcess, buildPppdArgs, type PppdSink } from '../session/pppd.js';
+import {
+  DataChannel,
+  type DataChannelOptions,
+  type DataChannelSink,
+  type DataChannelStats,
+} from '../session/data-channel.js';
+import type { Pseudowire, PseudowireFactory, PseudowireSink } from '../session/pseudowire.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { L2tpHeader } from '../protocol/header.js';
 import type { CallErrorsValue } from '../protocol/types.js';
+import type { PeerAddress } from '../runtime/actor-api.js';
+import type { TrafficCounters } from '../ops/control-protocol.js';
 import type { ActorParams } from './actor-params.js';
 
 export interface SessionLinkHost {
   sendDatagram(buf: Uint8Array): void;
-  /** pppd sent a frame with a bad FCS or broken framing (counted in `link.callErrors`). */
+  /** The session's path dropped a frame for bad FCS or framing (counted in `link.callErrors`). */
   framingError(link: SessionLink): void;
-  /** pppd is gone (exit code/signal): the session must be cleared with a CDN. */
-  pppdExited(link: SessionLink, code: number | null, signal: string | null): void;
+  /** The session's path is gone (pppd's exit code/signal): the session must be cleared with a CDN. */
+  pseudowireExited(link: SessionLink, code: number | null, signal: string | null): void;
   guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
 }
 
@@ -23,13 +31,39 @@ export interface SessionAddresses {
   remote?: string;
 }
 
-export class SessionLink implements DataChannelSink, PppdSink {
+/** What the actor knows of a session's tunnel when it starts the session's path. */
+export interface SessionStart {
+  pseudowires: PseudowireFactory;
+  localTunnelId: number;
+  peer: PeerAddress;
+  /** IPCP addresses (either may be absent: pppd or RADIUS decides). */
+  addresses: SessionAddresses;
+  /** Per-session pppd options (RADIUS). */
+  sessionArgs?: string[];
+}
+
+/**
+ * Frames from the peer wait this many octets for a path that is not ready yet (the address
+ * answer, pppd's start); beyond, they are dropped and counted. What a pipe would hold.
+ */
+export const MAX_EARLY_BYTES = 64 * 1024;
+
+export class SessionLink implements DataChannelSink, PseudowireSink {
   readonly data: DataChannel;
-  private pppd: PppdProcess | undefined;
-  /** stop() or kill() came first: a start still pending must not run. */
-  private stopped = false;
-  /** Frames for pppd that arrived before it was started (address allocation in flight): dropped. */
-  droppedBeforeStart = 0;
+  private readonly dataOptions: DataChannelOptions;
+  private path: Pseudowire | undefined;
+  private ready = false;
+  /** Stopped, or the path exited: a start not yet asked for never runs, frames are dropped. */
+  private ended = false;
+  /** Frames from the peer before the path was ready: views into their datagrams (no copy). */
+  private early: Uint8Array[] | undefined;
+  private earlyBytes = 0;
+  /** Frames from the peer dropped: the start queue was full, the path takes none, or it ended. */
+  framesDropped = 0;
+  /** pppd's PID once the path is ready (status, Dynamic Authorization matching). */
+  pppdPid: number | undefined;
+  /** pppd's interface and the authenticated peer, once its log has named them. */
+  identity: Readonly<PppdIdentity> | undefined;
   /** Cumulative errors on the pppd side, in the shape of the Call Errors AVP (§4.4.6). */
   readonly callErrors: CallErrorsValue = {
     crcErrors: 0,
@@ -54,76 +88,81 @@ export class SessionLink implements DataChannelSink, PppdSink {
     sequencingRequired: boolean,
     private readonly params: ActorParams,
     private readonly host: SessionLinkHost,
-    /** The tunnel's logger: pppd's lines add the session ID as a field. */
+    /** The tunnel's logger: the session's lines add its ID as a field. */
     private readonly log: Logger,
     /** When the session came up (ms since the epoch, the actor's clock). */
     readonly startedAt: number,
   ) {
-    this.data = new DataChannel(
-      {
-        peerTunnelId,
-        peerSessionId,
-        lengthBit: params.data.lengthBit,
-        sequencing: params.data.sequencing || sequencingRequired,
-        requireSequence: sequencingRequired,
-        reorderWindow: params.data.reorderWindow,
-        reorderTimeoutMs: params.data.reorderTimeoutMs,
-      },
-      this,
-    );
+    this.dataOptions = {
+      peerTunnelId,
+      peerSessionId,
+      lengthBit: params.data.lengthBit,
+      sequencing: params.data.sequencing || sequencingRequired,
+      requireSequence: sequencingRequired,
+      reorderWindow: params.data.reorderWindow,
+      reorderTimeoutMs: params.data.reorderTimeoutMs,
+    };
+    this.data = new DataChannel(this.dataOptions, this);
   }
 
   /**
-   * Start pppd for this session with the given IPCP addresses (either may be absent),
-   * through the worker's pppd helper (asynchronous). Frames that arrive before it runs wait in
-   * PppdProcess (bounded, as a pipe would hold them).
+   * Start the session's path (asynchronous: `onReady` follows). Frames from the peer wait
+   * for it in a bounded queue.
    */
-  startPppd(addresses: SessionAddresses, peerAddress: string, sessionArgs: string[] = []): void {
-    if (this.stopped) return;
-    this.addresses = addresses;
-    const args = buildPppdArgs({
-      ...this.params.ppp.args,
-      localAddress: addresses.local,
-      remoteAddress: addresses.remote,
-      ipparam: peerAddress,
-      secretOptions: this.params.ppp.secretOptions !== undefined,
-    });
-    // Per-session options (RADIUS) go before the section's own `extra` options would not matter:
-    // pppd takes the last value of a repeated option, and these are not in `extra`.
-    args.push(...sessionArgs);
+  start(s: SessionStart): void {
+    if (this.ended || this.path !== undefined) return;
+    this.addresses = s.addresses;
+    const ppp = this.params.ppp;
     const guard = this.host.guard;
-    const sink: PppdSink = {
+    // Guarded once per session: an exception in any of them ends this tunnel, not the worker.
+    const sink: PseudowireSink = {
+      onReady: guard((pid: number | undefined) => this.onReady(pid)),
       onFrame: guard((frame: Uint8Array) => this.onFrame(frame)),
-      onExit: guard((code: number | null, signal: string | null) => this.onExit(code, signal)),
       onFramingError: guard((kind: 'fcs' | 'framing') => this.onFramingError(kind)),
+      onIdentity: guard((identity: Readonly<PppdIdentity>) => this.onIdentity(identity)),
+      onExit: guard((code: number | null, signal: string | null) => this.onExit(code, signal)),
     };
-    this.pppd = new PppdProcess(
+    this.path = s.pseudowires.start(
       {
-        path: this.params.ppp.path,
-        args,
-        env: this.params.ppp.env,
-        secretOptions: this.params.ppp.secretOptions,
-        // Frames from pppd get room for our data header in their own buffer: no copy on send.
+        localTunnelId: s.localTunnelId,
+        localSessionId: this.localSessionId,
+        peerTunnelId: this.dataOptions.peerTunnelId,
+        peerSessionId: this.peerSessionId,
+        peer: s.peer,
+        data: this.dataOptions,
+        ppp: {
+          path: ppp.path,
+          args: {
+            ...ppp.args,
+            localAddress: s.addresses.local,
+            remoteAddress: s.addresses.remote,
+            ipparam: s.peer.address,
+            secretOptions: ppp.secretOptions !== undefined,
+          },
+          sessionArgs: s.sessionArgs ?? [],
+          env: ppp.env,
+          secretOptions: ppp.secretOptions,
+        },
+        // Frames from the path get room for our data header in their own buffer: no copy on send.
         headroom: this.data.headerLength(),
-        logFields: { sessionId: this.localSessionId },
       },
       sink,
       this.log,
     );
-    this.pppd.start();
   }
 
-  get pppdPid(): number | undefined {
-    return this.pppd?.pid;
+  /** The session's data counters: the path's own where it keeps them (kernel), else ours. */
+  traffic(): TrafficCounters {
+    const own = this.path?.counters?.();
+    if (own !== undefined) return own;
+    const { rxPackets, txPackets, rxBytes, txBytes } = this.data.stats;
+    return { rxPackets, txPackets, rxBytes, txBytes };
   }
 
-  /** pppd's interface and the authenticated peer, once its log has named them. */
-  get identity(): PppdIdentity | undefined {
-    return this.pppd?.identity;
-  }
-
-  get pppdStats() {
-    return this.pppd?.stats;
+  /** The data path's statistics for status: the path's own counters where it keeps them. */
+  dataStats(): DataChannelStats {
+    const own = this.path?.counters?.();
+    return own === undefined ? this.data.stats : { ...this.data.stats, ...own };
   }
 
   /** L2TP data for this session (header decoded by the actor). */
@@ -131,16 +170,34 @@ export class SessionLink implements DataChannelSink, PppdSink {
     this.data.receive(now, header, datagram);
   }
 
-  /** DataChannelSink: an in-order PPP frame from the peer, to pppd. */
+  /** DataChannelSink: an in-order PPP frame from the peer, to the session's path. */
   deliver(frame: Uint8Array): void {
-    if (this.pppd === undefined) {
-      this.droppedBeforeStart++;
+    if (this.ready) {
+      if (this.path!.writeFrame === undefined) this.framesDropped++;
+      else this.path!.writeFrame(frame);
       return;
     }
-    this.pppd.writeFrame(frame);
+    if (this.ended || this.earlyBytes + frame.length > MAX_EARLY_BYTES) {
+      this.framesDropped++;
+      return;
+    }
+    // The datagram owns its ArrayBuffer and nothing reuses it: holding the view costs no copy.
+    (this.early ??= []).push(frame);
+    this.earlyBytes += frame.length;
   }
 
-  /** PppdSink: a checked frame from pppd, to the peer. */
+  /** PseudowireSink: the path runs; what waited goes to it first, in order. */
+  onReady(pid: number | undefined): void {
+    if (this.ended) return;
+    this.ready = true;
+    this.pppdPid = pid;
+    const early = this.early;
+    this.early = undefined;
+    this.earlyBytes = 0;
+    if (early !== undefined) for (const frame of early) this.deliver(frame);
+  }
+
+  /** PseudowireSink: a checked frame from the session, to the peer. */
   onFrame(frame: Uint8Array): void {
     const datagram = this.data.encapsulateOwned(frame);
     if (datagram !== undefined) this.host.sendDatagram(datagram);
@@ -152,23 +209,28 @@ export class SessionLink implements DataChannelSink, PppdSink {
     this.host.framingError(this);
   }
 
+  onIdentity(identity: Readonly<PppdIdentity>): void {
+    this.identity = identity;
+    this.log.info({ sessionId: this.localSessionId, ...identity }, 'session identity');
+  }
+
   onExit(code: number | null, signal: string | null): void {
-    this.host.pppdExited(this, code, signal);
+    this.ended = true;
+    this.ready = false;
+    this.early = undefined;
+    this.host.pseudowireExited(this, code, signal);
   }
 
+  /** LAC: SLI's ACCMs (sent by the LNS once PPP settled them, so the path has started). */
   setAccm(send: number, receive: number): void {
-    this.pppd?.setAccm(send, receive);
+    this.path?.setAccm?.(send, receive);
   }
 
-  /** SIGTERM pppd (SIGKILL after a grace period); resolves when it is gone. A queued start is cancelled. */
+  /** End the path; resolves when it is gone. A start not yet asked for never runs. */
   stop(): Promise<void> {
-    this.stopped = true;
-    return this.pppd?.stop() ?? Promise.resolve();
-  }
-
-  /** Crash path: no grace. */
-  kill(): void {
-    this.stopped = true;
-    void this.pppd?.stop();
+    this.ended = true;
+    this.ready = false;
+    this.early = undefined;
+    return this.path?.stop() ?? Promise.resolve();
   }
 }

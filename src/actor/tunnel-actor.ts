@@ -15,10 +15,12 @@ import type { TunnelEvent, SessionUpEvent } from '../control/events.js';
 import { HeaderStatus, decodeHeader, newHeader } from '../protocol/header.js';
 import { CdnResult, GeneralError, StopCcnResult, type ResultCodeValue } from '../protocol/types.js';
 import type { ActorParams, AddressGrant } from './actor-params.js';
-import { SessionLink, type SessionLinkHost } from './session-link.js';
+import { SessionLink, type SessionAddresses, type SessionLinkHost } from './session-link.js';
 import type { ActorReport } from '../daemon/status.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../session/pppd-helper.js';
+import { pppdSocketPseudowires } from '../session/pppd.js';
+import type { PseudowireFactory } from '../session/pseudowire.js';
 import { radiusPppdArgs } from '../radius/radiusclient.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
@@ -28,9 +30,17 @@ const SHUTDOWN_LINGER_MS = 1000;
 export interface ActorDeps {
   /** Wall-clock milliseconds: `Date.now` in the daemon, a test's own clock in unit tests. */
   now(): number;
+  /** Random octets: session IDs, challenges, random vectors (seeded in unit tests). */
+  random(n: number): Uint8Array;
+  /** Starts each session's data path (pppd over a socket in the daemon, fakes in unit tests). */
+  pseudowires: PseudowireFactory;
 }
 
-const DAEMON_DEPS: ActorDeps = { now: Date.now };
+const DAEMON_DEPS: ActorDeps = {
+  now: Date.now,
+  random: (n) => new Uint8Array(randomBytes(n)),
+  pseudowires: pppdSocketPseudowires,
+};
 
 export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost {
   private readonly tunnel: Tunnel;
@@ -69,7 +79,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         helloIntervalMs: p.helloIntervalMs,
         maxSessions: p.maxSessions,
         tieBreaker: p.tieBreaker === undefined ? undefined : Uint8Array.from(p.tieBreaker),
-        random: (n) => new Uint8Array(randomBytes(n)),
+        random: this.deps.random,
       },
       this,
     );
@@ -162,7 +172,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   }
 
   destroy(): void {
-    for (const link of this.links.values()) link.kill();
+    // Crash path: no protocol, no waiting.
+    for (const link of this.links.values()) void link.stop();
     this.links.clear();
     if (this.timer !== undefined) this.ctx.clearTimer(this.timer);
     this.finished = true;
@@ -200,6 +211,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         break;
       case 'session-down': {
         const traffic = this.trafficOf(e.localSessionId);
+        const framesDropped = this.links.get(e.localSessionId)?.framesDropped;
         this.onSessionDown(e.localSessionId);
         this.ctx.log.info(
           {
@@ -209,6 +221,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
             initiator: e.initiator,
             wasUp: e.wasUp,
             traffic,
+            framesDropped,
           },
           'session down',
         );
@@ -232,9 +245,9 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     }
   }
 
-  /** Admission: a worker whose pppd helper is this far behind takes no more calls for now. */
+  /** Admission: a worker whose data paths are this far behind in starting takes no more calls for now. */
   admitCall(): ResultCodeValue | undefined {
-    if (pppdHelper.pendingStarts < this.params.maxSessionsStarting) return undefined;
+    if (this.deps.pseudowires.pendingStarts < this.params.maxSessionsStarting) return undefined;
     return {
       result: CdnResult.NoFacilitiesTemporary,
       error: GeneralError.InsufficientResources,
@@ -255,11 +268,11 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     this.schedule();
   }
 
-  pppdExited(link: SessionLink, code: number | null, signal: string | null): void {
+  pseudowireExited(link: SessionLink, code: number | null, signal: string | null): void {
     this.counters.pppdExits++;
     // We stopped it (the session is already gone), or an ID reused by a newer session: not ours.
     if (this.links.get(link.localSessionId) !== link) return;
-    // PppdProcess has logged the exit with its counters: once is enough.
+    // The path has logged the exit with its counters (PppdProcess does): once is enough.
     this.tunnel.hangup(this.deps.now(), link.localSessionId, pppdExitResult(code, signal));
     this.schedule();
   }
@@ -296,7 +309,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     });
     const radius = this.params.ppp.radius !== undefined;
     if (this.params.role !== 'lns' || (!this.params.assignIp && !radius)) {
-      link.startPppd({}, this.init.peer.address);
+      this.startPath(link, {});
       return;
     }
     void this.ctx
@@ -355,7 +368,17 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     }
     link.nasPort = grant.nasPort;
     const extra = grant.nasPort === undefined ? [] : this.radiusArgs(link, grant.nasPort, params);
-    link.startPppd({ local: grant.local, remote: grant.remote }, this.init.peer.address, extra);
+    this.startPath(link, { local: grant.local, remote: grant.remote }, extra);
+  }
+
+  private startPath(link: SessionLink, addresses: SessionAddresses, sessionArgs?: string[]): void {
+    link.start({
+      pseudowires: this.deps.pseudowires,
+      localTunnelId: this.init.localTunnelId,
+      peer: this.init.peer,
+      addresses,
+      sessionArgs,
+    });
   }
 
   private onSessionDown(localSessionId: number): void {
@@ -438,8 +461,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   ): (TrafficCounters & { durationMs: number }) | undefined {
     const link = this.links.get(localSessionId);
     if (link === undefined) return undefined;
-    const { rxPackets, txPackets, rxBytes, txBytes } = link.data.stats;
-    return { rxPackets, txPackets, rxBytes, txBytes, durationMs: this.deps.now() - link.startedAt };
+    return { ...link.traffic(), durationMs: this.deps.now() - link.startedAt };
   }
 
   private status(): ActorReport {
@@ -459,7 +481,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         user: link.identity?.user,
         iface: link.identity?.iface,
         uptimeMs: now - link.startedAt,
-        data: link.data.stats,
+        data: link.dataStats(),
       })),
     };
   }

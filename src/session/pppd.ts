@@ -1,4 +1,5 @@
-// One pppd per session, connected to the session's data path by a socket.
+// One pppd per session, connected to the session's data path by a socket: the userspace
+// pseudowire (pseudowire.ts), every frame crossing this thread.
 //
 // pppd runs with `notty`: it allocates its own pty pair and relays between it and its
 // stdin/stdout, so we talk async HDLC over one socket that is both. No native module (node-pty
@@ -20,6 +21,12 @@ import {
 } from '../ppp/hdlc.js';
 import { pppdLogIdentity, type PppdIdentity } from '../ppp/pppd-log.js';
 import { pppdHelper, type SpawnedChild } from './pppd-helper.js';
+import type {
+  Pseudowire,
+  PseudowireFactory,
+  PseudowireSink,
+  PseudowireSpec,
+} from './pseudowire.js';
 
 /** pppd reads the secret options (the LAC's password) from this inherited descriptor. */
 export const SECRET_OPTIONS_FD = 3;
@@ -53,20 +60,11 @@ export interface PppdOptions {
   logFields?: Record<string, unknown>;
 }
 
-export interface PppdSink {
-  /** A checked PPP frame from pppd (FCS removed); see `AsyncFrameSink.onFrame` for ownership. */
-  onFrame(frame: Uint8Array): void;
-  /** pppd is gone and its output drained. Called once, also when it could not be started. */
-  onExit(code: number | null, signal: string | null): void;
-  /** A frame from pppd was dropped: bad FCS, or a framing error (abort, short, oversized). */
-  onFramingError?(kind: 'fcs' | 'framing'): void;
-}
-
 export interface PppdStats {
   /** Frames and octets handed to pppd (before HDLC encoding). */
   framesToPppd: number;
   bytesToPppd: number;
-  /** Frames not written: pppd's stdin was full past `maxQueuedBytes`, or pppd was not running. */
+  /** Frames not written: pppd's stdin was full past `maxQueuedBytes`, or pppd was not running (yet). */
   framesDropped: number;
   /** Frames and octets received from pppd, checked, FCS removed. */
   framesFromPppd: number;
@@ -80,9 +78,9 @@ const CLOSE_AFTER_EXIT_MS = 2000;
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024;
 const DEFAULT_KILL_GRACE_MS = 3000;
 
-export class PppdProcess implements AsyncFrameSink, SpawnedChild {
+export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
   private readonly opts: PppdOptions;
-  private readonly sink: PppdSink;
+  private readonly sink: PseudowireSink;
   private readonly log: Logger;
   private readonly deframer: AsyncDeframer;
   private readonly maxQueuedBytes: number;
@@ -107,13 +105,10 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   private pendingSlab: Buffer | null = null;
   private pendingStart = 0;
   private pendingEnd = 0;
-  /** Frames written between start() and the helper's answer (encoded), as a pipe would hold them. */
-  private early: Buffer[] | undefined;
-  private earlyBytes = 0;
   /** The interface and the authenticated peer, as pppd's log lines name them. */
   readonly identity: PppdIdentity = {};
 
-  constructor(opts: PppdOptions, sink: PppdSink, logger: Logger) {
+  constructor(opts: PppdOptions, sink: PseudowireSink, logger: Logger) {
     this.opts = opts;
     this.sink = sink;
     this.log = logger;
@@ -148,10 +143,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     };
   }
 
-  /**
-   * Ask the thread's helper for pppd. Asynchronous: frames written until its socket arrives
-   * wait for it (up to `maxQueuedBytes`), as they would in a pipe.
-   */
+  /** Ask the thread's helper for pppd. Asynchronous: `onReady` once its socket is here. */
   start(): void {
     if (this.id !== 0) return;
     const { path, args, env, secretOptions } = this.opts;
@@ -161,9 +153,6 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   /** HDLC-encode a PPP frame with the current transmit ACCM and queue it for pppd. */
   writeFrame(frame: Uint8Array): boolean {
     const io = this.io;
-    if (io === null && this.id !== 0 && this.pidValue === undefined && !this.exited) {
-      return this.writeEarly(frame);
-    }
     if (io === null || this.exited || io.destroyed) {
       this.framesDropped++;
       return false;
@@ -191,21 +180,6 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     }
     b.pos = encodeAsyncFrameInto(frame, 0, frame.length, this.txAccm, b.slab, b.pos);
     this.pendingEnd = b.pos;
-    this.framesToPppd++;
-    this.bytesToPppd += frame.length;
-    return true;
-  }
-
-  private writeEarly(frame: Uint8Array): boolean {
-    const need = maxAsyncFrameLength(frame.length);
-    if (this.earlyBytes + need > this.maxQueuedBytes) {
-      this.framesDropped++;
-      return false;
-    }
-    const buf = Buffer.allocUnsafe(need);
-    const end = encodeAsyncFrameInto(frame, 0, frame.length, this.txAccm, buf, 0);
-    (this.early ??= []).push(buf.subarray(0, end));
-    this.earlyBytes += need;
     this.framesToPppd++;
     this.bytesToPppd += frame.length;
     return true;
@@ -256,18 +230,18 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   }
 
   onFrameError(kind: FrameErrorKind): void {
-    this.sink.onFramingError?.(kind === 'fcs' ? 'fcs' : 'framing');
+    this.sink.onFramingError(kind === 'fcs' ? 'fcs' : 'framing');
   }
 
   // --- SpawnedChild: what the helper tells us ---
 
   onStarted(pid: number, io: Socket | undefined): void {
     this.pidValue = pid;
-    const early = this.early;
-    this.early = undefined;
     this.log.info(this.fields({ pid, path: this.opts.path, args: this.opts.args }), 'pppd started');
     if (io === undefined) {
+      // Gone before its socket was matched: its exit follows at once.
       this.ioClosed = true;
+      this.sink.onReady(pid);
       return;
     }
     // One socket is pppd's stdin and stdout: frames go out and come back on it.
@@ -279,8 +253,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
       this.ioClosed = true;
       if (this.exited) this.finish();
     });
-    if (early !== undefined) io.write(Buffer.concat(early));
-    this.earlyBytes = 0;
+    this.sink.onReady(pid);
   }
 
   onLog(line: string): void {
@@ -288,7 +261,7 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     const found = pppdLogIdentity(line);
     if (found === undefined) return;
     Object.assign(this.identity, found);
-    this.log.info(this.fields({ ...this.identity }), 'session identity');
+    this.sink.onIdentity(this.identity);
   }
 
   onExited(code: number | null, signal: string | null, error: string | undefined): void {
@@ -327,7 +300,6 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
     clearTimeout(this.killTimer);
     clearTimeout(this.closeTimer);
     this.pendingSlab = null;
-    this.early = undefined;
     this.io?.destroy();
     this.io = null;
     this.sink.onExit(this.exitCode, this.exitSignal);
@@ -377,6 +349,30 @@ class WriteBatcher {
 const SLAB_SIZE = 256 * 1024;
 
 const batcher = new WriteBatcher();
+
+/** Today's data path: pppd `notty` on a socket from this thread's helper, frames through us. */
+export const pppdSocketPseudowires: PseudowireFactory = {
+  get pendingStarts(): number {
+    return pppdHelper.pendingStarts;
+  },
+  start(spec: PseudowireSpec, sink: PseudowireSink, log: Logger): PppdProcess {
+    const { ppp } = spec;
+    const pppd = new PppdProcess(
+      {
+        path: ppp.path,
+        args: [...buildPppdArgs(ppp.args), ...ppp.sessionArgs],
+        env: ppp.env,
+        secretOptions: ppp.secretOptions,
+        headroom: spec.headroom,
+        logFields: { sessionId: spec.localSessionId },
+      },
+      sink,
+      log,
+    );
+    pppd.start();
+    return pppd;
+  },
+};
 
 export type PppAuthMethod = 'chap' | 'pap' | 'mschap-v2';
 

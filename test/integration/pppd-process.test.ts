@@ -42,6 +42,12 @@ class Session {
   onFramingError(): void {
     this.framingErrors++;
   }
+  onReady(): void {
+    // the tests wait for `pppd.running`
+  }
+  onIdentity(): void {
+    // session-identity.test.ts covers identity
+  }
   async waitFrames(n: number): Promise<void> {
     while (this.frames.length < n && this.exit === undefined) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));

@@ -1,0 +1,84 @@
+// The pseudowire seam: how a tunnel actor drives one session's data path, whatever carries
+// it. Today that is pppd over a socket, started by the worker's helper, with every frame
+// crossing this thread (PppdProcess, pppd.ts); a kernel path (pppd on a PPPoL2TP socket,
+// frames never entering Node) implements the same interface without the frame methods.
+// Unit tests use fakes (test/support/fake-pseudowire.ts). Types only: no I/O here.
+import type { Logger } from 'pino';
+import type { PeerAddress } from '../runtime/actor-api.js';
+import type { TrafficCounters } from '../ops/control-protocol.js';
+import type { PppdIdentity } from '../ppp/pppd-log.js';
+import type { DataChannelOptions } from './data-channel.js';
+import type { PppdArgsInput } from './pppd.js';
+
+/** Everything a data path needs to start one session. Plain data. */
+export interface PseudowireSpec {
+  /** The session's L2TP IDs (a kernel path registers them with its socket). */
+  localTunnelId: number;
+  localSessionId: number;
+  peerTunnelId: number;
+  peerSessionId: number;
+  /** The tunnel's peer: its UDP endpoint, and which of our sockets it uses. */
+  peer: PeerAddress;
+  /** The data-message rules the userspace DataChannel applies (sequencing, length bit, reorder). */
+  data: DataChannelOptions;
+  ppp: {
+    path: string;
+    /** The session's pppd options; each path adds its own transport options (`notty`, a plugin). */
+    args: PppdArgsInput;
+    /** Per-session options (RADIUS), after the section's. */
+    sessionArgs: readonly string[];
+    env?: Record<string, string>;
+    /** pppd options text with the LAC's password, for fd 3: never logged, never on a command line. */
+    secretOptions?: string;
+  };
+  /** Octets free in front of each frame given to `onFrame` (room for the L2TP data header). */
+  headroom: number;
+}
+
+/**
+ * What a data path reports. Never called from inside `PseudowireFactory.start` (always on a
+ * later turn), so the caller holds the `Pseudowire` before its first event.
+ */
+export interface PseudowireSink {
+  /** The path runs: frames written from now on reach it. `pid`: pppd's, if there is one. */
+  onReady(pid: number | undefined): void;
+  /**
+   * A checked PPP frame from the session, for the peer (userspace paths only). It owns its
+   * ArrayBuffer, with `spec.headroom` octets free in front of it: the L2TP header goes there.
+   */
+  onFrame(frame: Uint8Array): void;
+  /** A frame from the session was dropped: bad FCS, or broken framing (abort, short, oversized). */
+  onFramingError(kind: 'fcs' | 'framing'): void;
+  /** The session's identity so far (interface, authenticated user, remote address), as it grows. */
+  onIdentity(identity: Readonly<PppdIdentity>): void;
+  /**
+   * The path is gone: the last event, exactly once, also when it never became ready. `code`
+   * and `signal` as pppd's exit (pppd(8) codes); both null when it could not start or was lost.
+   */
+  onExit(code: number | null, signal: string | null): void;
+}
+
+export interface Pseudowire {
+  /**
+   * A PPP frame from the peer, for the session, after `onReady` (the caller queues before).
+   * A view into the received datagram: consumed or copied before returning. False: dropped,
+   * counted by the path. Absent where frames never cross Node (a kernel socket).
+   */
+  writeFrame?(frame: Uint8Array): boolean;
+  /** SLI's ACCMs (RFC 2661 §6.16), for a path that speaks async HDLC to pppd. */
+  setAccm?(send: number, recv: number): void;
+  /** The session's data counters, where the path keeps them itself (the kernel's). */
+  counters?(): TrafficCounters;
+  /**
+   * End the path (pppd: SIGTERM, SIGKILL after a grace period); a start still pending is
+   * cancelled. Resolves once it is gone and `onExit` has run. Safe to call more than once.
+   */
+  stop(): Promise<void>;
+}
+
+/** Starts the data paths of one worker thread's sessions. */
+export interface PseudowireFactory {
+  /** Starts asked for and not yet answered on this thread: admission refuses calls beyond a cap. */
+  readonly pendingStarts: number;
+  start(spec: PseudowireSpec, sink: PseudowireSink, log: Logger): Pseudowire;
+}
