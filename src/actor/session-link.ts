@@ -43,8 +43,9 @@ export interface SessionStart {
 }
 
 /**
- * Frames from the peer wait this many octets for a path that is not ready yet (the address
- * answer, pppd's start); beyond, they are dropped and counted. What a pipe would hold.
+ * Frames from the peer wait for a path that is not ready yet (the address answer, pppd's
+ * start) up to this many octets of the datagrams they hold; beyond, they are dropped and
+ * counted. Charged by datagram, not frame, so a flood of tiny frames holds no more memory.
  */
 export const MAX_EARLY_BYTES = 64 * 1024;
 
@@ -177,13 +178,14 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
       else this.path!.writeFrame(frame);
       return;
     }
-    if (this.ended || this.earlyBytes + frame.length > MAX_EARLY_BYTES) {
+    // The datagram owns its ArrayBuffer and nothing reuses it: holding the view costs no copy.
+    const held = frame.buffer.byteLength;
+    if (this.ended || this.earlyBytes + held > MAX_EARLY_BYTES) {
       this.framesDropped++;
       return;
     }
-    // The datagram owns its ArrayBuffer and nothing reuses it: holding the view costs no copy.
     (this.early ??= []).push(frame);
-    this.earlyBytes += frame.length;
+    this.earlyBytes += held;
   }
 
   /** PseudowireSink: the path runs; what waited goes to it first, in order. */
