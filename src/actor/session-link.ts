@@ -14,7 +14,6 @@ import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { L2tpHeader } from '../protocol/header.js';
 import type { CallErrorsValue } from '../protocol/types.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
-import type { TrafficCounters } from '../ops/control-protocol.js';
 import type { ActorParams } from './actor-params.js';
 
 export interface SessionLinkHost {
@@ -152,15 +151,7 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
     );
   }
 
-  /** The session's data counters: the path's own where it keeps them (kernel), else ours. */
-  traffic(): TrafficCounters {
-    const own = this.path?.counters?.();
-    if (own !== undefined) return own;
-    const { rxPackets, txPackets, rxBytes, txBytes } = this.data.stats;
-    return { rxPackets, txPackets, rxBytes, txBytes };
-  }
-
-  /** The data path's statistics for status: the path's own counters where it keeps them. */
+  /** The data path's statistics: packet and octet counters are the path's own where it keeps them (kernel). */
   dataStats(): DataChannelStats {
     const own = this.path?.counters?.();
     return own === undefined ? this.data.stats : { ...this.data.stats, ...own };

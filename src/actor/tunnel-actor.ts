@@ -461,7 +461,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   ): (TrafficCounters & { durationMs: number }) | undefined {
     const link = this.links.get(localSessionId);
     if (link === undefined) return undefined;
-    return { ...link.traffic(), durationMs: this.deps.now() - link.startedAt };
+    const { rxPackets, txPackets, rxBytes, txBytes } = link.dataStats();
+    return { rxPackets, txPackets, rxBytes, txBytes, durationMs: this.deps.now() - link.startedAt };
   }
 
   private status(): ActorReport {
