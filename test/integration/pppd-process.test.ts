@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import type { PppdIdentity } from '../../src/ppp/pppd-log.js';
 import {
   PppdProcess,
   buildPppdArgs,
@@ -23,6 +24,8 @@ class Session {
   frames: Uint8Array[] = [];
   framingErrors = 0;
   exit: Exit | undefined;
+  readyPid: number | undefined;
+  identity: PppdIdentity | undefined;
   private waiters: Array<() => void> = [];
   readonly exited: Promise<Exit>;
   private resolveExit!: (e: Exit) => void;
@@ -42,11 +45,12 @@ class Session {
   onFramingError(): void {
     this.framingErrors++;
   }
-  onReady(): void {
-    // the tests wait for `pppd.running`
+  onReady(pid: number | undefined): void {
+    assert.equal(this.readyPid, undefined, 'onReady is called once');
+    this.readyPid = pid;
   }
-  onIdentity(): void {
-    // session-identity.test.ts covers identity
+  onIdentity(identity: Readonly<PppdIdentity>): void {
+    this.identity = { ...identity };
   }
   async waitFrames(n: number): Promise<void> {
     while (this.frames.length < n && this.exit === undefined) {
@@ -102,6 +106,7 @@ async function pump(pppd: PppdProcess, session: Session, count: number, window: 
 for (const txAccm of ['ffffffff', '0']) {
   test(`echo: 1000 frames with every byte value come back byte-exact (stand-in ACCM ${txAccm})`, async () => {
     const { pppd, session } = await standIn({ STANDIN_MODE: 'echo', STANDIN_TX_ACCM: txAccm });
+    assert.equal(session.readyPid, pppd.pid, 'onReady with the PID once its socket is here');
     await pump(pppd, session, 1000, 32);
     for (let i = 0; i < 1000; i++) assert.deepEqual(session.frames[i], testFrame(i), `frame ${i}`);
     const s = pppd.stats;
@@ -231,7 +236,15 @@ test('a pppd path that does not exist gives onExit without a process', async () 
   pppd.start();
   assert.deepEqual(await session.exited, { code: null, signal: null });
   assert.equal(pppd.pid, undefined);
+  assert.equal(session.readyPid, undefined, 'never ready');
   assert.equal(pppd.writeFrame(testFrame(1)), false);
+  await pppd.stop();
+});
+
+test('the identity pppd logs reaches the pseudowire sink, growing line by line', async () => {
+  const { pppd, session } = await standIn({ STANDIN_IFACE: 'ppp7', STANDIN_USER: 'alice' });
+  while (session.identity?.user === undefined && session.exit === undefined) await sleep(5);
+  assert.deepEqual(session.identity, { iface: 'ppp7', user: 'alice' });
   await pppd.stop();
 });
 
