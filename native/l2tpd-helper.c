@@ -36,12 +36,28 @@
  *            args NUL..., NAME=value NUL..., 0x84 EXIT    i32 code (-1 none),
  *            secret octets                                u32 signal (0 none), error text
  *   3 KILL   u32 signal                      0x85 ERROR   u16 request type, text
+ *                                            0x86 DONE    u16 request type, [stats]
+ *   The kernel data path (version 2), each answered by DONE or ERROR with its id:
+ *   4 PROBE         -                        (/dev/ppp, PPPoL2TP, netlink, pidfd_getfd)
+ *   5 TUNNEL_CREATE u32 daemon fd, u16 tunnel, u16 peer tunnel, u16 peer port, peer address NUL
+ *   6 TUNNEL_DELETE u16 tunnel
+ *   7 SPAWN_KERNEL  u16 tunnel, session, peer tunnel, peer session, u16 options, u16 0,
+ *                   u32 reorder ms, then SPAWN's payload (answered as SPAWN)
+ *   8 STATS         - (id: a SPAWN_KERNEL's)  DONE carries 8 u64 session counters
  *
  * EXIT is the last record about an id: sent once pppd is reaped and its stderr drained
  * (2 s at most), or at once when it could not be started (the error is "ENAME: sentence").
  * KILL signals pppd only while it is ours and unreaped, so a reused PID is never signalled.
- * A request type this helper does not know gets ERROR, never a crash: the kernel data path
- * adds its operations (PPPoL2TP sockets, genetlink tunnels) as new types.
+ * A request type this helper does not know gets ERROR, never a crash.
+ *
+ * Kernel tunnels: the daemon's main thread owns every UDP socket (it routes control
+ * messages), so a tunnel's connected socket is the daemon's; the helper takes a copy of it
+ * by number with pidfd_getfd (a pidfd on the daemon, opened before the helper forks away,
+ * so a reused PID cannot fool it), registers it by generic netlink and closes the copy:
+ * the tunnel's life is then the daemon's socket (its last close, SIGKILL included, deletes
+ * it) or TUNNEL_DELETE. Node cannot pass a descriptor over a plain socketpair (SCM_RIGHTS
+ * only on its IPC channel, one acknowledged handle at a time), and /proc/PID/fd/N cannot be
+ * opened for a socket (ENXIO); pidfd_getfd needs Linux 5.6 and ptrace rights (root).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>  /* before the linux/ headers: glibc's netinet/in.h wins, no clash */
@@ -59,6 +75,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -94,6 +111,7 @@ enum {
 
 /* SPAWN_KERNEL: pppd gets its PPPoL2TP session socket as this descriptor (3 is the secret). */
 #define KERNEL_SESSION_FD 4
+#define PDEATHSIG_MODE "--pdeathsig"
 enum { OPT_LNS_MODE = 1, OPT_SEND_SEQ = 2, OPT_RECV_SEQ = 4 };
 
 #define RECORD_HEADER 12        /* length, type, flags, id */
@@ -112,6 +130,7 @@ struct child {
 	pid_t pid;
 	int errfd;              /* read end of pppd's stderr; -1 once at EOF */
 	int l2tpfd;             /* SPAWN_KERNEL: our copy of the session socket (STATS); else -1 */
+	uint16_t tunnel;        /* SPAWN_KERNEL: its kernel tunnel's ID; else 0 */
 	int reaped;
 	int status;             /* from waitpid, once reaped */
 	int64_t drain_deadline; /* reaped, stderr still open: EXIT is sent by then */
@@ -531,8 +550,13 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 	size_t argc = get_u16(p), envc = get_u16(p + 2);
 	uint32_t secret_len = get_u32(p + 4);
 	const uint8_t *q = p + 8, *end = p + len;
-	/* argv[0] is the path itself, as a shell would pass it. */
-	char **argv = calloc(argc + 2, sizeof *argv);
+	/*
+	 * argv[0] is the path itself, as a shell would pass it. On the kernel path pppd is
+	 * started through this program's PDEATHSIG mode (see main), 3 arguments in front.
+	 */
+	char **all_argv = calloc(argc + 5, sizeof *all_argv);
+	char **argv = all_argv == NULL ? NULL : all_argv + 3;
+	char helper_pid[16];
 	char **extra = calloc(envc + 1, sizeof *extra);
 	char **envp = NULL;
 	int sock = -1, errpipe[2] = { -1, -1 }, secret = -1, devnull = -1;
@@ -597,7 +621,15 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 	posix_spawnattr_setsigdefault(&attr, &defaults);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-	int r = posix_spawn(&c->pid, argv[0], &fa, &attr, argv, envp);
+	char **spawn_argv = argv;
+	if (ks != NULL) {
+		snprintf(helper_pid, sizeof helper_pid, "%d", (int)getpid());
+		spawn_argv = all_argv;
+		spawn_argv[0] = "/proc/self/exe";
+		spawn_argv[1] = PDEATHSIG_MODE;
+		spawn_argv[2] = helper_pid;
+	}
+	int r = posix_spawn(&c->pid, spawn_argv[0], &fa, &attr, spawn_argv, envp);
 	if (r != 0) {
 		errno_text(err, sizeof err, r, argv[0]);
 		goto fail;
@@ -607,6 +639,7 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 	errpipe[0] = -1;
 	/* Kept for STATS; closed when pppd is reaped. */
 	c->l2tpfd = ks != NULL ? sock : -1;
+	c->tunnel = ks != NULL ? ks->tunnel : 0;
 	if (ks != NULL)
 		sock = -1;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
@@ -646,7 +679,7 @@ fail:
 		close(errpipe[1]);
 	free(envp);
 	free(extra);
-	free(argv);
+	free(all_argv);
 }
 
 /* ---- the kernel data path: probe, tunnels (generic netlink), sessions (PPPoL2TP) ---- */
@@ -862,7 +895,10 @@ static void on_tunnel_create(uint32_t id, const uint8_t *p, size_t len)
 		reply_done(REQ_TUNNEL_CREATE, id, "", 0);
 }
 
-/* TUNNEL_DELETE: u16 tunnel id. Its sessions go with it; the daemon's socket stays open. */
+/*
+ * TUNNEL_DELETE: u16 tunnel id. Its sessions go with it, and our pppds on them get SIGTERM;
+ * the daemon's socket stays open.
+ */
 static void on_tunnel_delete(uint32_t id, const uint8_t *p, size_t len)
 {
 	if (len != 2) {
@@ -878,10 +914,18 @@ static void on_tunnel_delete(uint32_t id, const uint8_t *p, size_t len)
 		genl_put(&m, L2TP_ATTR_CONN_ID, &conn, 4);
 		err = genl_call(&m, NULL);
 	}
-	if (err < 0)
+	if (err < 0) {
 		reply_errno(REQ_TUNNEL_DELETE, id, -err, "deleting the kernel tunnel");
-	else
-		reply_done(REQ_TUNNEL_DELETE, id, "", 0);
+		return;
+	}
+	/*
+	 * Deleting a session does not hang its pppd up (6.1 only drops the session's hold on
+	 * the socket; the ppp channel stays registered, pppd sees no EOF): end ours here.
+	 */
+	for (size_t i = 0; i < n_children; i++)
+		if (children[i]->tunnel == conn)
+			signal_child(children[i], SIGTERM);
+	reply_done(REQ_TUNNEL_DELETE, id, "", 0);
 }
 
 /* A PPPoL2TP socket connected to a session of a kernel tunnel, options set: fd or -1. */
@@ -1164,8 +1208,30 @@ static void setup(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, CONTROL_FD, &ev);
 }
 
-int main(void)
+/*
+ * PDEATHSIG mode: `l2tpd-helper --pdeathsig HELPER_PID PATH ARGS...`, how SPAWN_KERNEL
+ * starts pppd. A kernel-path pppd has nothing of ours to read EOF from (its frames are the
+ * kernel's, and a deleted session does not hang it up), so if the helper is killed pppd
+ * must get SIGTERM from the kernel: posix_spawn cannot set PR_SET_PDEATHSIG, this exec can
+ * (it survives the exec of pppd: same credentials). Errors go to fd 2, the log pipe.
+ */
+static int pdeathsig_exec(char **argv)
 {
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != atoi(argv[2])) {
+		fprintf(stderr, "l2tpd-helper: the helper is gone before pppd started\n");
+		return 1;
+	}
+	execv(argv[3], argv + 3);
+	char text[256];
+	errno_text(text, sizeof text, errno, argv[3]);
+	fprintf(stderr, "%s\n", text);
+	return 127;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && strcmp(argv[1], PDEATHSIG_MODE) == 0)
+		return pdeathsig_exec(argv);
 	setup();
 	uint8_t ready[6];
 	put_u32(ready, getpid());
