@@ -36,14 +36,31 @@
  *            args NUL..., NAME=value NUL..., 0x84 EXIT    i32 code (-1 none),
  *            secret octets                                u32 signal (0 none), error text
  *   3 KILL   u32 signal                      0x85 ERROR   u16 request type, text
+ *                                            0x86 DONE    u16 request type, [stats]
+ *   The kernel data path (version 2), each answered by DONE or ERROR with its id:
+ *   4 PROBE         -                        (/dev/ppp, PPPoL2TP, netlink, pidfd_getfd)
+ *   5 TUNNEL_CREATE u32 daemon fd, u16 tunnel, u16 peer tunnel, u16 peer port, peer address NUL
+ *   6 TUNNEL_DELETE u16 tunnel
+ *   7 SPAWN_KERNEL  u16 tunnel, session, peer tunnel, peer session, u16 options, u16 0,
+ *                   u32 reorder ms, then SPAWN's payload (answered as SPAWN)
+ *   8 STATS         - (id: a SPAWN_KERNEL's)  DONE carries 8 u64 session counters
  *
  * EXIT is the last record about an id: sent once pppd is reaped and its stderr drained
  * (2 s at most), or at once when it could not be started (the error is "ENAME: sentence").
  * KILL signals pppd only while it is ours and unreaped, so a reused PID is never signalled.
- * A request type this helper does not know gets ERROR, never a crash: the kernel data path
- * adds its operations (PPPoL2TP sockets, genetlink tunnels) as new types.
+ * A request type this helper does not know gets ERROR, never a crash.
+ *
+ * Kernel tunnels: the daemon's main thread owns every UDP socket (it routes control
+ * messages), so a tunnel's connected socket is the daemon's; the helper takes a copy of it
+ * by number with pidfd_getfd (a pidfd on the daemon, opened before the helper forks away,
+ * so a reused PID cannot fool it), registers it by generic netlink and closes the copy:
+ * the tunnel's life is then the daemon's socket (its last close, SIGKILL included, deletes
+ * it) or TUNNEL_DELETE. Node cannot pass a descriptor over a plain socketpair (SCM_RIGHTS
+ * only on its IPC channel, one acknowledged handle at a time), and /proc/PID/fd/N cannot be
+ * opened for a socket (ENXIO); pidfd_getfd needs Linux 5.6 and ptrace rights (root).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>  /* before the linux/ headers: glibc's netinet/in.h wins, no clash */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -55,7 +72,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -64,20 +84,35 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/genetlink.h>
+#include <linux/if_pppox.h>
+#include <linux/l2tp.h>
+#include <linux/ppp-ioctl.h>
 
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
 #define CONTROL_FD 3
 
 enum {
 	REQ_HELLO = 1,
 	REQ_SPAWN = 2,
 	REQ_KILL = 3,
+	REQ_PROBE = 4,
+	REQ_TUNNEL_CREATE = 5,
+	REQ_TUNNEL_DELETE = 6,
+	REQ_SPAWN_KERNEL = 7,
+	REQ_STATS = 8,
 	REP_READY = 0x81,
 	REP_STARTED = 0x82,
 	REP_LOG = 0x83,
 	REP_EXIT = 0x84,
 	REP_ERROR = 0x85,
+	REP_DONE = 0x86,
 };
+
+/* SPAWN_KERNEL: pppd gets its PPPoL2TP session socket as this descriptor (3 is the secret). */
+#define KERNEL_SESSION_FD 4
+#define PDEATHSIG_MODE "--pdeathsig"
+enum { OPT_LNS_MODE = 1, OPT_SEND_SEQ = 2, OPT_RECV_SEQ = 4 };
 
 #define RECORD_HEADER 12        /* length, type, flags, id */
 #define MAX_RECORD (1 << 20)    /* a request longer than this is a bug in the worker */
@@ -94,6 +129,8 @@ struct child {
 	uint32_t id;
 	pid_t pid;
 	int errfd;              /* read end of pppd's stderr; -1 once at EOF */
+	int l2tpfd;             /* SPAWN_KERNEL: our copy of the session socket (STATS); else -1 */
+	uint16_t tunnel;        /* SPAWN_KERNEL: its kernel tunnel's ID; else 0 */
 	int reaped;
 	int status;             /* from waitpid, once reaped */
 	int64_t drain_deadline; /* reaped, stderr still open: EXIT is sent by then */
@@ -119,6 +156,8 @@ static int64_t kill_deadline = -1;  /* closing: SIGKILL the rest then */
 static int64_t exit_deadline = -1;  /* closing: exit even with children left (backstop) */
 
 static sigset_t handled_signals;
+/* The daemon (the process that started us), for pidfd_getfd of its UDP sockets; -1 if none. */
+static int daemon_pidfd = -1;
 
 static int64_t now_ms(void)
 {
@@ -328,6 +367,11 @@ static void reap(void)
 			continue;
 		c->reaped = 1;
 		c->status = st;
+		/* The kernel session ends with pppd, not when its last log line is read. */
+		if (c->l2tpfd >= 0) {
+			close(c->l2tpfd);
+			c->l2tpfd = -1;
+		}
 		if (c->errfd < 0)
 			finish_child(c);
 		else
@@ -483,7 +527,16 @@ static char **merged_env(char **extra, size_t n_extra)
 	return env;
 }
 
-static void on_spawn(uint32_t id, const uint8_t *p, size_t len)
+/* SPAWN_KERNEL's fixed part: the session's four IDs and its data-path options. */
+struct kernel_session {
+	uint16_t tunnel, session, peer_tunnel, peer_session, options;
+	uint32_t reorder_ms;
+};
+
+static int open_session(const struct kernel_session *ks, char *err, size_t errsize);
+
+/* SPAWN (ks NULL: pppd's stdin and stdout are a socket to the worker) and SPAWN_KERNEL. */
+static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct kernel_session *ks)
 {
 	char err[256] = "";
 	if (!have_hello) {
@@ -497,11 +550,16 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len)
 	size_t argc = get_u16(p), envc = get_u16(p + 2);
 	uint32_t secret_len = get_u32(p + 4);
 	const uint8_t *q = p + 8, *end = p + len;
-	/* argv[0] is the path itself, as a shell would pass it. */
-	char **argv = calloc(argc + 2, sizeof *argv);
+	/*
+	 * argv[0] is the path itself, as a shell would pass it. On the kernel path pppd is
+	 * started through this program's PDEATHSIG mode (see main), 3 arguments in front.
+	 */
+	char **all_argv = calloc(argc + 5, sizeof *all_argv);
+	char **argv = all_argv == NULL ? NULL : all_argv + 3;
+	char helper_pid[16];
 	char **extra = calloc(envc + 1, sizeof *extra);
 	char **envp = NULL;
-	int sock = -1, errpipe[2] = { -1, -1 }, secret = -1;
+	int sock = -1, errpipe[2] = { -1, -1 }, secret = -1, devnull = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int have_fa = 0, have_attr = 0;
@@ -523,21 +581,31 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len)
 		errno_text(err, sizeof err, errno, "pipe");
 		goto fail;
 	}
-	if ((sock = connect_data_socket(id, err, sizeof err)) < 0)
+	if (ks == NULL && (sock = connect_data_socket(id, err, sizeof err)) < 0)
 		goto fail;
+	/* The kernel carries the frames: pppd's stdin and stdout go nowhere. */
+	if (ks != NULL && ((sock = open_session(ks, err, sizeof err)) < 0 ||
+			   (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)) {
+		if (err[0] == 0)
+			errno_text(err, sizeof err, errno, "/dev/null");
+		goto fail;
+	}
 
 	/*
-	 * Every descriptor of ours is close-on-exec and numbered 4 or above (0-3 are taken
-	 * in this process), so these dup2s never meet themselves and pppd gets exactly
-	 * 0 and 1 (the socket), 2 (the log pipe) and, with a secret, 3.
+	 * Every descriptor of ours is close-on-exec and numbered 5 or above (0-4 are taken
+	 * in this process from setup on), so these dup2s never meet themselves and pppd gets
+	 * exactly 0 and 1 (the socket, or /dev/null), 2 (the log pipe), with a secret 3, and
+	 * on the kernel path 4 (its PPPoL2TP socket: `pppol2tp 4`).
 	 */
 	posix_spawn_file_actions_init(&fa);
 	have_fa = 1;
-	posix_spawn_file_actions_adddup2(&fa, sock, 0);
-	posix_spawn_file_actions_adddup2(&fa, sock, 1);
+	posix_spawn_file_actions_adddup2(&fa, ks == NULL ? sock : devnull, 0);
+	posix_spawn_file_actions_adddup2(&fa, ks == NULL ? sock : devnull, 1);
 	posix_spawn_file_actions_adddup2(&fa, errpipe[1], 2);
 	if (secret >= 0)
 		posix_spawn_file_actions_adddup2(&fa, secret, 3);
+	if (ks != NULL)
+		posix_spawn_file_actions_adddup2(&fa, sock, KERNEL_SESSION_FD);
 	/* pppd starts with default signal dispositions and an empty mask, not ours. */
 	posix_spawnattr_init(&attr);
 	have_attr = 1;
@@ -553,7 +621,15 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len)
 	posix_spawnattr_setsigdefault(&attr, &defaults);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-	int r = posix_spawn(&c->pid, argv[0], &fa, &attr, argv, envp);
+	char **spawn_argv = argv;
+	if (ks != NULL) {
+		snprintf(helper_pid, sizeof helper_pid, "%d", (int)getpid());
+		spawn_argv = all_argv;
+		spawn_argv[0] = "/proc/self/exe";
+		spawn_argv[1] = PDEATHSIG_MODE;
+		spawn_argv[2] = helper_pid;
+	}
+	int r = posix_spawn(&c->pid, spawn_argv[0], &fa, &attr, spawn_argv, envp);
 	if (r != 0) {
 		errno_text(err, sizeof err, r, argv[0]);
 		goto fail;
@@ -561,6 +637,11 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len)
 	c->id = id;
 	c->errfd = errpipe[0];
 	errpipe[0] = -1;
+	/* Kept for STATS; closed when pppd is reaped. */
+	c->l2tpfd = ks != NULL ? sock : -1;
+	c->tunnel = ks != NULL ? ks->tunnel : 0;
+	if (ks != NULL)
+		sock = -1;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 	fcntl(c->errfd, F_SETFL, O_NONBLOCK);
 	if (add_child(c) < 0) {
@@ -569,6 +650,8 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len)
 		waitpid(c->pid, NULL, 0);
 		errno_text(err, sizeof err, ENOMEM, "");
 		close(c->errfd);
+		if (c->l2tpfd >= 0)
+			close(c->l2tpfd);
 		goto fail;
 	}
 	epoll_ctl(epfd, EPOLL_CTL_ADD, c->errfd, &ev);
@@ -586,6 +669,8 @@ fail:
 		posix_spawnattr_destroy(&attr);
 	if (sock >= 0)
 		close(sock);
+	if (devnull >= 0)
+		close(devnull);
 	if (secret >= 0)
 		close(secret);
 	if (errpipe[0] >= 0)
@@ -594,7 +679,337 @@ fail:
 		close(errpipe[1]);
 	free(envp);
 	free(extra);
-	free(argv);
+	free(all_argv);
+}
+
+/* ---- the kernel data path: probe, tunnels (generic netlink), sessions (PPPoL2TP) ---- */
+
+static void reply_done(uint16_t req_type, uint32_t id, const void *b, size_t blen)
+{
+	uint8_t fixed[2];
+	put_u16(fixed, req_type);
+	reply(REP_DONE, id, fixed, sizeof fixed, b, blen);
+}
+
+/* An operation's failure: ERROR with "ENAME: what: sentence". */
+static void reply_errno(uint16_t req_type, uint32_t id, int err, const char *what)
+{
+	char text[256];
+	errno_text(text, sizeof text, err, what);
+	reply_error(req_type, id, text);
+}
+
+struct genl_msg {
+	struct nlmsghdr n;
+	struct genlmsghdr g;
+	uint8_t attrs[128];
+};
+
+static void genl_init(struct genl_msg *m, uint16_t family, uint8_t cmd, uint8_t version)
+{
+	memset(m, 0, sizeof *m);
+	m->n.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
+	m->n.nlmsg_type = family;
+	m->n.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	m->g.cmd = cmd;
+	m->g.version = version;
+}
+
+static void genl_put(struct genl_msg *m, uint16_t type, const void *data, size_t len)
+{
+	struct nlattr *a = (struct nlattr *)((uint8_t *)m + NLMSG_ALIGN(m->n.nlmsg_len));
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	memcpy((uint8_t *)a + NLA_HDRLEN, data, len);
+	m->n.nlmsg_len = NLMSG_ALIGN(m->n.nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+/*
+ * One request, answered before sendto returns (generic netlink runs it in our context),
+ * so blocking here is short. 0 or -errno; `family` (if given) gets CTRL_ATTR_FAMILY_ID of
+ * a CTRL_CMD_GETFAMILY answer.
+ */
+static int genl_call(struct genl_msg *m, uint16_t *family)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	int err = 1;
+	if (sendto(fd, m, m->n.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+		err = -errno;
+	static uint8_t buf[16384];
+	while (err > 0) {
+		int len = recv(fd, buf, sizeof buf, 0);
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0) {
+			err = len < 0 ? -errno : -EPROTO;
+			break;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error; /* 0: the ACK */
+				break;
+			}
+			if (family == NULL)
+				continue;
+			int alen = h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+			for (struct nlattr *a = (struct nlattr *)((uint8_t *)NLMSG_DATA(h) + GENL_HDRLEN);
+			     alen >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= alen;
+			     alen -= NLA_ALIGN(a->nla_len),
+			     a = (struct nlattr *)((uint8_t *)a + NLA_ALIGN(a->nla_len)))
+				if (a->nla_type == CTRL_ATTR_FAMILY_ID)
+					memcpy(family, (uint8_t *)a + NLA_HDRLEN, 2);
+		}
+	}
+	close(fd);
+	return err;
+}
+
+/* The "l2tp" generic netlink family (asking loads l2tp_netlink if it can): id or -errno. */
+static int l2tp_family(void)
+{
+	static uint16_t id;
+	if (id != 0)
+		return id;
+	struct genl_msg m;
+	genl_init(&m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1);
+	genl_put(&m, CTRL_ATTR_FAMILY_NAME, L2TP_GENL_NAME, sizeof L2TP_GENL_NAME);
+	uint16_t found = 0;
+	int err = genl_call(&m, &found);
+	if (err < 0)
+		return err;
+	id = found;
+	return id != 0 ? id : -ENOENT;
+}
+
+/*
+ * PROBE: can this kernel carry sessions? /dev/ppp (ppp_generic), a PPPoL2TP socket
+ * (pppox and l2tp_ppp, loaded on demand), the l2tp generic netlink family, and the right
+ * to copy the daemon's descriptors. DONE, or ERROR naming the first thing missing.
+ */
+static void on_probe(uint32_t id)
+{
+	int fd = open("/dev/ppp", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		reply_errno(REQ_PROBE, id, errno, "/dev/ppp");
+		return;
+	}
+	close(fd);
+	fd = socket(AF_PPPOX, SOCK_DGRAM | SOCK_CLOEXEC, PX_PROTO_OL2TP);
+	if (fd < 0) {
+		reply_errno(REQ_PROBE, id, errno, "socket(AF_PPPOX, PX_PROTO_OL2TP)");
+		return;
+	}
+	close(fd);
+	int family = l2tp_family();
+	if (family < 0) {
+		reply_errno(REQ_PROBE, id, -family, "generic netlink family " L2TP_GENL_NAME);
+		return;
+	}
+	/* The daemon's fd 0 may be closed (EBADF): the permission is what counts here. */
+	fd = daemon_pidfd < 0 ? -1 : pidfd_getfd(daemon_pidfd, 0, 0);
+	if (fd < 0 && (daemon_pidfd < 0 || errno != EBADF)) {
+		reply_errno(REQ_PROBE, id, daemon_pidfd < 0 ? ENOSYS : errno,
+			    "copying the daemon's descriptors (pidfd_getfd)");
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	reply_done(REQ_PROBE, id, "", 0);
+}
+
+/* Is `fd` connected to `address` (text, either family) port `port`? 0 or an errno. */
+static int check_peer(int fd, const char *address, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return errno;
+	uint8_t want[16];
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		if (inet_pton(AF_INET, address, want) == 1 && memcmp(want, &in->sin_addr, 4) == 0 &&
+		    ntohs(in->sin_port) == port)
+			return 0;
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		if (inet_pton(AF_INET6, address, want) == 1 &&
+		    memcmp(want, &in6->sin6_addr, 16) == 0 && ntohs(in6->sin6_port) == port)
+			return 0;
+	}
+	return EADDRNOTAVAIL;
+}
+
+/*
+ * TUNNEL_CREATE: u32 fd (the daemon's number for the tunnel's UDP socket: bound to the
+ * listening address, connected to the peer), u16 tunnel id, u16 peer tunnel id, u16 peer
+ * port, peer address (text). The socket is copied from the daemon (pidfd_getfd), checked to
+ * be connected to that peer (a stale fd number must not turn another socket into a tunnel),
+ * registered as a kernel L2TPv2 tunnel, and our copy closed at once: the tunnel then lives
+ * exactly as long as the daemon's socket (its last close deletes it, SIGKILL included) or
+ * until TUNNEL_DELETE. Control messages keep arriving on the socket as datagrams.
+ */
+static void on_tunnel_create(uint32_t id, const uint8_t *p, size_t len)
+{
+	if (len < 11 || p[len - 1] != 0) {
+		reply_error(REQ_TUNNEL_CREATE, id, "EINVAL: malformed TUNNEL_CREATE");
+		return;
+	}
+	uint32_t conn = get_u16(p + 4), peer_conn = get_u16(p + 6);
+	int fd = daemon_pidfd < 0 ? -1 : pidfd_getfd(daemon_pidfd, (int)get_u32(p), 0);
+	if (fd < 0) {
+		reply_errno(REQ_TUNNEL_CREATE, id, daemon_pidfd < 0 ? ENOSYS : errno,
+			    "copying the daemon's UDP socket");
+		return;
+	}
+	int err = check_peer(fd, (const char *)p + 10, get_u16(p + 8));
+	if (err != 0) {
+		reply_errno(REQ_TUNNEL_CREATE, id, err, "the socket is not connected to that peer");
+		close(fd);
+		return;
+	}
+	int family = l2tp_family();
+	if (family < 0) {
+		reply_errno(REQ_TUNNEL_CREATE, id, -family, "generic netlink family " L2TP_GENL_NAME);
+		close(fd);
+		return;
+	}
+	struct genl_msg m;
+	uint8_t version = 2;
+	uint16_t encap = L2TP_ENCAPTYPE_UDP;
+	uint32_t fd32 = fd;
+	genl_init(&m, family, L2TP_CMD_TUNNEL_CREATE, L2TP_GENL_VERSION);
+	genl_put(&m, L2TP_ATTR_CONN_ID, &conn, 4);
+	genl_put(&m, L2TP_ATTR_PEER_CONN_ID, &peer_conn, 4);
+	genl_put(&m, L2TP_ATTR_PROTO_VERSION, &version, 1);
+	genl_put(&m, L2TP_ATTR_ENCAP_TYPE, &encap, 2);
+	genl_put(&m, L2TP_ATTR_FD, &fd32, 4);
+	err = genl_call(&m, NULL);
+	close(fd);
+	if (err < 0)
+		reply_errno(REQ_TUNNEL_CREATE, id, -err, "creating the kernel tunnel");
+	else
+		reply_done(REQ_TUNNEL_CREATE, id, "", 0);
+}
+
+/*
+ * TUNNEL_DELETE: u16 tunnel id. Its sessions go with it, and our pppds on them get SIGTERM;
+ * the daemon's socket stays open.
+ */
+static void on_tunnel_delete(uint32_t id, const uint8_t *p, size_t len)
+{
+	if (len != 2) {
+		reply_error(REQ_TUNNEL_DELETE, id, "EINVAL: malformed TUNNEL_DELETE");
+		return;
+	}
+	int family = l2tp_family();
+	uint32_t conn = get_u16(p);
+	struct genl_msg m;
+	int err = family;
+	if (family >= 0) {
+		genl_init(&m, family, L2TP_CMD_TUNNEL_DELETE, L2TP_GENL_VERSION);
+		genl_put(&m, L2TP_ATTR_CONN_ID, &conn, 4);
+		err = genl_call(&m, NULL);
+	}
+	if (err < 0) {
+		reply_errno(REQ_TUNNEL_DELETE, id, -err, "deleting the kernel tunnel");
+		return;
+	}
+	/*
+	 * Deleting a session does not hang its pppd up (6.1 only drops the session's hold on
+	 * the socket; the ppp channel stays registered, pppd sees no EOF): end ours here.
+	 */
+	for (size_t i = 0; i < n_children; i++)
+		if (children[i]->tunnel == conn)
+			signal_child(children[i], SIGTERM);
+	reply_done(REQ_TUNNEL_DELETE, id, "", 0);
+}
+
+/* A PPPoL2TP socket connected to a session of a kernel tunnel, options set: fd or -1. */
+static int open_session(const struct kernel_session *ks, char *err, size_t errsize)
+{
+	int fd = socket(AF_PPPOX, SOCK_DGRAM | SOCK_CLOEXEC, PX_PROTO_OL2TP);
+	if (fd < 0) {
+		errno_text(err, errsize, errno, "socket(AF_PPPOX, PX_PROTO_OL2TP)");
+		return -1;
+	}
+	/* The tunnel is found by its ID; fd and address only matter for 0/0 (unused here). */
+	struct sockaddr_pppol2tp sa = {
+		.sa_family = AF_PPPOX,
+		.sa_protocol = PX_PROTO_OL2TP,
+		.pppol2tp = { .fd = -1, .s_tunnel = ks->tunnel, .s_session = ks->session,
+			      .d_tunnel = ks->peer_tunnel, .d_session = ks->peer_session },
+	};
+	int opts[][2] = {
+		{ PPPOL2TP_SO_LNSMODE, !!(ks->options & OPT_LNS_MODE) },
+		{ PPPOL2TP_SO_SENDSEQ, !!(ks->options & OPT_SEND_SEQ) },
+		{ PPPOL2TP_SO_RECVSEQ, !!(ks->options & OPT_RECV_SEQ) },
+		{ PPPOL2TP_SO_REORDERTO, (int)ks->reorder_ms },
+	};
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		char what[64];
+		snprintf(what, sizeof what, "connecting session %u/%u", ks->tunnel, ks->session);
+		errno_text(err, errsize, errno, what);
+		close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		if (setsockopt(fd, SOL_PPPOL2TP, opts[i][0], &opts[i][1], sizeof(int)) < 0) {
+			errno_text(err, errsize, errno, "setsockopt(SOL_PPPOL2TP)");
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/*
+ * SPAWN_KERNEL: u16 tunnel id, session id, peer tunnel id, peer session id, u16 options
+ * (1 LNS mode, 2 send sequence numbers, 4 require them), u16 0, u32 reorder timeout (ms),
+ * then a SPAWN request. Answers as SPAWN does (STARTED, LOG, EXIT).
+ */
+static void on_spawn_kernel(uint32_t id, const uint8_t *p, size_t len)
+{
+	if (len < 16) {
+		reply_exit(id, -1, 0, "EINVAL: malformed SPAWN_KERNEL");
+		return;
+	}
+	struct kernel_session ks = {
+		.tunnel = get_u16(p), .session = get_u16(p + 2), .peer_tunnel = get_u16(p + 4),
+		.peer_session = get_u16(p + 6), .options = get_u16(p + 8), .reorder_ms = get_u32(p + 12),
+	};
+	on_spawn(id, p + 16, len - 16, &ks);
+}
+
+/*
+ * STATS (id: a SPAWN_KERNEL's): DONE with u64 tx packets, tx bytes, tx errors, rx packets,
+ * rx bytes, rx sequence discards, rx out-of-order packets, rx errors (the kernel's session
+ * counters), while its pppd runs.
+ */
+static void on_stats(uint32_t id)
+{
+	struct child *c = find_by_id(id);
+	if (c == NULL || c->l2tpfd < 0) {
+		reply_error(REQ_STATS, id, "ESRCH: no live kernel session with that id");
+		return;
+	}
+	struct pppol2tp_ioc_stats st;
+	memset(&st, 0, sizeof st);
+	if (ioctl(c->l2tpfd, PPPIOCGL2TPSTATS, &st) < 0) {
+		reply_errno(REQ_STATS, id, errno, "PPPIOCGL2TPSTATS");
+		return;
+	}
+	uint64_t v[8] = { st.tx_packets, st.tx_bytes,	    st.tx_errors,     st.rx_packets,
+			  st.rx_bytes,	 st.rx_seq_discards, st.rx_oos_packets, st.rx_errors };
+	uint8_t out[sizeof v];
+	for (size_t i = 0; i < 8; i++) {
+		put_u32(out + 8 * i, (uint32_t)v[i]);
+		put_u32(out + 8 * i + 4, (uint32_t)(v[i] >> 32));
+	}
+	reply_done(REQ_STATS, id, out, sizeof out);
 }
 
 static void on_kill(uint32_t id, const uint8_t *p, size_t len)
@@ -612,8 +1027,10 @@ static void on_record(uint16_t type, uint32_t id, const uint8_t *p, size_t len)
 {
 	if (closing) {
 		/* Still connected (SIGTERM): every request gets its answer. */
-		if (type == REQ_SPAWN)
+		if (type == REQ_SPAWN || type == REQ_SPAWN_KERNEL)
 			reply_exit(id, -1, 0, "ESHUTDOWN: the helper is shutting down");
+		else if (type >= REQ_PROBE && type <= REQ_STATS)
+			reply_error(type, id, "ESHUTDOWN: the helper is shutting down");
 		return;
 	}
 	switch (type) {
@@ -621,10 +1038,25 @@ static void on_record(uint16_t type, uint32_t id, const uint8_t *p, size_t len)
 		on_hello(id, p, len);
 		break;
 	case REQ_SPAWN:
-		on_spawn(id, p, len);
+		on_spawn(id, p, len, NULL);
 		break;
 	case REQ_KILL:
 		on_kill(id, p, len);
+		break;
+	case REQ_PROBE:
+		on_probe(id);
+		break;
+	case REQ_TUNNEL_CREATE:
+		on_tunnel_create(id, p, len);
+		break;
+	case REQ_TUNNEL_DELETE:
+		on_tunnel_delete(id, p, len);
+		break;
+	case REQ_SPAWN_KERNEL:
+		on_spawn_kernel(id, p, len);
+		break;
+	case REQ_STATS:
+		on_stats(id);
 		break;
 	default:
 		reply_error(type, id, "ENOSYS: unknown request type");
@@ -731,6 +1163,18 @@ static void setup(void)
 		fprintf(stderr, "l2tpd-helper: started by l2tpd only (needs its control socket on fd 3)\n");
 		exit(2);
 	}
+	/*
+	 * Descriptors the daemon leaked without close-on-exec (a test runner's pipe, say) are
+	 * not ours and must not reach pppd: keep only 0-2 and the control socket.
+	 */
+	close_range(CONTROL_FD + 1, ~0U, 0);
+	fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC);
+	/*
+	 * The daemon is our parent only until the fork below: hold it by a pidfd now (fd 4,
+	 * close-on-exec), so TUNNEL_CREATE can take a copy of its UDP socket and a reused PID
+	 * can never be mistaken for it. Failure (kernel < 5.3) is reported by PROBE.
+	 */
+	daemon_pidfd = pidfd_open(getppid(), 0);
 	/* Re-parent to init: the first process exits now, and the worker reaps it. */
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -739,12 +1183,6 @@ static void setup(void)
 	}
 	if (pid > 0)
 		_exit(0);
-	/*
-	 * Descriptors the daemon leaked without close-on-exec (a test runner's pipe, say) are
-	 * not ours and must not reach pppd: keep only 0-2 and the control socket.
-	 */
-	close_range(CONTROL_FD + 1, ~0U, 0);
-	fcntl(CONTROL_FD, F_SETFD, FD_CLOEXEC);
 	/* One pipe per live pppd: a worker with thousands of sessions needs the hard limit. */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -770,8 +1208,30 @@ static void setup(void)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, CONTROL_FD, &ev);
 }
 
-int main(void)
+/*
+ * PDEATHSIG mode: `l2tpd-helper --pdeathsig HELPER_PID PATH ARGS...`, how SPAWN_KERNEL
+ * starts pppd. A kernel-path pppd has nothing of ours to read EOF from (its frames are the
+ * kernel's, and a deleted session does not hang it up), so if the helper is killed pppd
+ * must get SIGTERM from the kernel: posix_spawn cannot set PR_SET_PDEATHSIG, this exec can
+ * (it survives the exec of pppd: same credentials). Errors go to fd 2, the log pipe.
+ */
+static int pdeathsig_exec(char **argv)
 {
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != atoi(argv[2])) {
+		fprintf(stderr, "l2tpd-helper: the helper is gone before pppd started\n");
+		return 1;
+	}
+	execv(argv[3], argv + 3);
+	char text[256];
+	errno_text(text, sizeof text, errno, argv[3]);
+	fprintf(stderr, "%s\n", text);
+	return 127;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && strcmp(argv[1], PDEATHSIG_MODE) == 0)
+		return pdeathsig_exec(argv);
 	setup();
 	uint8_t ready[6];
 	put_u32(ready, getpid());

@@ -4,24 +4,105 @@
 //
 //   u32 length (octets after this field, >= 8) | u16 type | u16 flags (0) | u32 id | payload
 //
-// The helper answers a request type it does not know with `error` (never a crash), so the
-// kernel data path can add operations (PPPoL2TP sockets, genetlink tunnels) as new types
-// without changing these. The C side repeats this layout in the comment at its top.
+// The helper answers a request type it does not know with `error` (never a crash). Version 2
+// added the kernel data path's operations (probe, tunnel create/delete by generic netlink,
+// pppd on a PPPoL2TP socket, session counters): each answered by `done` or `error` with its
+// id, except spawn-kernel, answered as spawn is. The C side repeats this layout at its top.
 // See docs/architecture/ppp.md.
 import { timingSafeEqual } from 'node:crypto';
 
 /** Bumped when a record's layout changes; HELLO carries ours, READY the helper's. */
-export const HELPER_PROTOCOL_VERSION = 1;
+export const HELPER_PROTOCOL_VERSION = 2;
 /** Octets of the random token that every data socket's header starts with. */
 export const TOKEN_LENGTH = 16;
 /** The header the helper writes first on each pppd's data socket: token, then the u32 id. */
 export const DATA_HEADER_LENGTH = TOKEN_LENGTH + 4;
+/** On the kernel path pppd gets its PPPoL2TP session socket as this fd: `pppol2tp 4`. */
+export const KERNEL_SESSION_FD = 4;
 
-const RequestType = { hello: 1, spawn: 2, kill: 3 } as const;
-const ReplyType = { ready: 0x81, started: 0x82, log: 0x83, exit: 0x84, error: 0x85 } as const;
+const RequestType = {
+  hello: 1,
+  spawn: 2,
+  kill: 3,
+  probe: 4,
+  'tunnel-create': 5,
+  'tunnel-delete': 6,
+  'spawn-kernel': 7,
+  stats: 8,
+} as const;
+const ReplyType = {
+  ready: 0x81,
+  started: 0x82,
+  log: 0x83,
+  exit: 0x84,
+  error: 0x85,
+  done: 0x86,
+} as const;
+/** The requests answered by `done` or `error` (the rest are spawns and one-way). */
+export type OperationType = 'probe' | 'tunnel-create' | 'tunnel-delete' | 'stats';
+const OPERATION_NAMES = new Map<number, OperationType>(
+  (['probe', 'tunnel-create', 'tunnel-delete', 'stats'] as const).map((t) => [RequestType[t], t]),
+);
+/** The operation a request type names (for an `error` reply), if it is one. */
+export function operationOf(requestType: number): OperationType | undefined {
+  return OPERATION_NAMES.get(requestType);
+}
+
+/** A kernel L2TPv2 tunnel on the daemon's UDP socket (see `tunnel-create`). */
+export interface KernelTunnel {
+  /**
+   * The socket's descriptor number in the daemon's process (all threads share it); the socket
+   * is bound to the listening address and port (`reuseAddr`) and connected to `peer`.
+   */
+  fd: number;
+  tunnelId: number;
+  peerTunnelId: number;
+  /** Where the socket is connected: checked by the helper, so a stale number fails (EADDRNOTAVAIL). */
+  peer: { address: string; port: number };
+}
+
+/** One session of a kernel tunnel, and its data-path options (the PPPoL2TP socket's). */
+export interface KernelSession {
+  tunnelId: number;
+  sessionId: number;
+  peerTunnelId: number;
+  peerSessionId: number;
+  /** PPPOL2TP_SO_LNSMODE: this end is the LNS. */
+  lnsMode?: boolean;
+  /** PPPOL2TP_SO_SENDSEQ: sequence numbers on our data messages. */
+  sendSeq?: boolean;
+  /** PPPOL2TP_SO_RECVSEQ: drop the peer's data messages without them. */
+  recvSeq?: boolean;
+  /** PPPOL2TP_SO_REORDERTO: how long an out-of-order message waits (0: none). */
+  reorderTimeoutMs?: number;
+}
+
+/** The kernel's counters of one session (PPPIOCGL2TPSTATS). */
+export interface KernelSessionStats {
+  txPackets: bigint;
+  txBytes: bigint;
+  txErrors: bigint;
+  rxPackets: bigint;
+  rxBytes: bigint;
+  rxSeqDiscards: bigint;
+  rxOutOfOrder: bigint;
+  rxErrors: bigint;
+}
 const RECORD_HEADER = 12;
 /** The helper refuses longer requests; a longer reply is a broken helper. */
 const MAX_RECORD = 1 << 20;
+
+/** A pppd to start (`spawn`, `spawn-kernel`). */
+export interface SpawnRequest {
+  /** Chosen by the worker, unique per helper: names this pppd in every later record. */
+  id: number;
+  path: string;
+  args: readonly string[];
+  /** Entries that replace or add to the daemon's environment. */
+  env?: Readonly<Record<string, string>>;
+  /** pppd options text for fd 3 (an anonymous 0600 file): never logged. */
+  secret?: string;
+}
 
 export type HelperRequest =
   /** First request: the worker's listening socket (an abstract name starts with NUL) and token. */
@@ -31,16 +112,19 @@ export type HelperRequest =
    * `secret` (pppd options text) goes to fd 3 as an anonymous 0600 file: never logged.
    * `id` (chosen by the worker, unique per helper) names this pppd in every later record.
    */
-  | {
-      t: 'spawn';
-      id: number;
-      path: string;
-      args: readonly string[];
-      env?: Readonly<Record<string, string>>;
-      secret?: string;
-    }
+  | ({ t: 'spawn' } & SpawnRequest)
   /** Signal pppd `id`, only while it is the helper's and unreaped. */
-  | { t: 'kill'; id: number; signal: number };
+  | { t: 'kill'; id: number; signal: number }
+  /** Can this kernel carry sessions? `done`, or `error` naming what is missing. */
+  | { t: 'probe'; id: number }
+  /** Register the daemon's UDP socket as a kernel tunnel (the helper keeps no copy). */
+  | ({ t: 'tunnel-create'; id: number } & KernelTunnel)
+  /** Delete a kernel tunnel and its sessions; the daemon's socket stays open. */
+  | { t: 'tunnel-delete'; id: number; tunnelId: number }
+  /** As `spawn`, with pppd on a PPPoL2TP socket (fd KERNEL_SESSION_FD), stdin and stdout /dev/null. */
+  | ({ t: 'spawn-kernel'; session: KernelSession } & SpawnRequest)
+  /** The counters of kernel session `id` (a spawn-kernel's id), while its pppd runs. */
+  | { t: 'stats'; id: number };
 
 export type HelperReply =
   | { t: 'ready'; pid: number; version: number }
@@ -50,8 +134,25 @@ export type HelperReply =
   | { t: 'log'; id: number; line: string }
   /** pppd reaped and its log drained, or never started (`error`: "ENAME: sentence"). Last about `id`. */
   | { t: 'exit'; id: number; code: number | null; signal: number | null; error?: string }
-  /** A request the helper could not take (unknown type, malformed): `requestType` says which. */
-  | { t: 'error'; id: number; requestType: number; message: string };
+  /**
+   * A request the helper could not take (unknown type, malformed) or an operation that failed
+   * ("ENAME: sentence"): `requestType` says which.
+   */
+  | { t: 'error'; id: number; requestType: number; message: string }
+  /** Operation `id` succeeded; `stats` carries the counters. */
+  | { t: 'done'; id: number; op: OperationType; stats?: KernelSessionStats };
+
+const STATS_FIELDS = [
+  'txPackets',
+  'txBytes',
+  'txErrors',
+  'rxPackets',
+  'rxBytes',
+  'rxSeqDiscards',
+  'rxOutOfOrder',
+  'rxErrors',
+] as const;
+const SESSION_OPTION = { lnsMode: 1, sendSeq: 2, recvSeq: 4 } as const;
 
 function record(type: number, id: number, payloadLength: number): Buffer {
   const buf = Buffer.allocUnsafe(RECORD_HEADER + payloadLength);
@@ -67,6 +168,23 @@ function strings(list: readonly string[]): Buffer {
   return Buffer.from(list.map((s) => `${s}\0`).join(''), 'utf8');
 }
 
+/** A spawn's payload after `fixed` octets (spawn-kernel's session block). */
+function encodeSpawn(r: SpawnRequest, type: number, fixed: number): Buffer {
+  const env = Object.entries(r.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const all = [r.path, ...r.args, ...env];
+  if (all.some((s) => s.includes('\0'))) throw new Error('a NUL in a pppd argument');
+  const text = strings(all);
+  const secret = Buffer.from(r.secret ?? '', 'utf8');
+  const buf = record(type, r.id, fixed + 8 + text.length + secret.length);
+  const at = RECORD_HEADER + fixed;
+  buf.writeUInt16LE(r.args.length, at);
+  buf.writeUInt16LE(env.length, at + 2);
+  buf.writeUInt32LE(secret.length, at + 4);
+  text.copy(buf, at + 8);
+  secret.copy(buf, at + 8 + text.length);
+  return buf;
+}
+
 /** Encode one request (an exact-size Buffer). A NUL inside a string cannot be sent: throws. */
 export function encodeRequest(r: HelperRequest): Buffer {
   switch (r.t) {
@@ -78,18 +196,41 @@ export function encodeRequest(r: HelperRequest): Buffer {
       name.copy(buf, RECORD_HEADER + 2 + TOKEN_LENGTH);
       return buf;
     }
-    case 'spawn': {
-      const env = Object.entries(r.env ?? {}).map(([k, v]) => `${k}=${v}`);
-      const all = [r.path, ...r.args, ...env];
-      if (all.some((s) => s.includes('\0'))) throw new Error('a NUL in a pppd argument');
-      const text = strings(all);
-      const secret = Buffer.from(r.secret ?? '', 'utf8');
-      const buf = record(RequestType.spawn, r.id, 8 + text.length + secret.length);
-      buf.writeUInt16LE(r.args.length, RECORD_HEADER);
-      buf.writeUInt16LE(env.length, RECORD_HEADER + 2);
-      buf.writeUInt32LE(secret.length, RECORD_HEADER + 4);
-      text.copy(buf, RECORD_HEADER + 8);
-      secret.copy(buf, RECORD_HEADER + 8 + text.length);
+    case 'spawn':
+      return encodeSpawn(r, RequestType.spawn, 0);
+    case 'spawn-kernel': {
+      const s = r.session;
+      const buf = encodeSpawn(r, RequestType['spawn-kernel'], 16);
+      const at = RECORD_HEADER;
+      buf.writeUInt16LE(s.tunnelId, at);
+      buf.writeUInt16LE(s.sessionId, at + 2);
+      buf.writeUInt16LE(s.peerTunnelId, at + 4);
+      buf.writeUInt16LE(s.peerSessionId, at + 6);
+      let options = 0;
+      for (const [name, bit] of Object.entries(SESSION_OPTION)) {
+        if (s[name as keyof typeof SESSION_OPTION] === true) options |= bit;
+      }
+      buf.writeUInt16LE(options, at + 8);
+      buf.writeUInt16LE(0, at + 10);
+      buf.writeUInt32LE(s.reorderTimeoutMs ?? 0, at + 12);
+      return buf;
+    }
+    case 'probe':
+    case 'stats':
+      return record(RequestType[r.t], r.id, 0);
+    case 'tunnel-create': {
+      const address = Buffer.from(`${r.peer.address}\0`, 'latin1');
+      const buf = record(RequestType['tunnel-create'], r.id, 10 + address.length);
+      buf.writeUInt32LE(r.fd, RECORD_HEADER);
+      buf.writeUInt16LE(r.tunnelId, RECORD_HEADER + 4);
+      buf.writeUInt16LE(r.peerTunnelId, RECORD_HEADER + 6);
+      buf.writeUInt16LE(r.peer.port, RECORD_HEADER + 8);
+      address.copy(buf, RECORD_HEADER + 10);
+      return buf;
+    }
+    case 'tunnel-delete': {
+      const buf = record(RequestType['tunnel-delete'], r.id, 2);
+      buf.writeUInt16LE(r.tunnelId, RECORD_HEADER);
       return buf;
     }
     case 'kill': {
@@ -126,6 +267,16 @@ function decodeRecord(type: number, id: number, p: Buffer): HelperReply | string
     case ReplyType.error:
       if (p.length < 2) return 'short ERROR';
       return { t: 'error', id, requestType: p.readUInt16LE(0), message: p.toString('utf8', 2) };
+    case ReplyType.done: {
+      const op = p.length < 2 ? undefined : operationOf(p.readUInt16LE(0));
+      if (op === undefined) return 'bad DONE';
+      if (op !== 'stats') return { t: 'done', id, op };
+      if (p.length < 2 + 8 * STATS_FIELDS.length) return 'short DONE (stats)';
+      const stats = Object.fromEntries(
+        STATS_FIELDS.map((name, i) => [name, p.readBigUInt64LE(2 + 8 * i)]),
+      ) as unknown as KernelSessionStats;
+      return { t: 'done', id, op, stats };
+    }
     default:
       return `unknown reply type ${type}`;
   }

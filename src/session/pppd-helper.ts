@@ -13,8 +13,14 @@
 // nearest subreaper) is its parent and reaps it whenever it ends: a direct child would stay
 // a zombie if this thread died first (libuv reaps only the children of a live loop). It ends
 // its pppds when its control socket closes (this thread or the daemon gone, SIGKILL too).
+//
+// The kernel data path (docs/architecture/ppp.md, "Kernel operations"): `probeKernel`,
+// `createTunnel` / `deleteTunnel` (the daemon's connected UDP socket made a kernel L2TPv2
+// tunnel), `spawnKernel` (pppd on a PPPoL2TP socket: no frame reaches this thread) and
+// `kernelStats` (that session's counters).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Socket as DgramSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -27,13 +33,20 @@ import {
   TOKEN_LENGTH,
   dataHeaderId,
   encodeRequest,
+  operationOf,
   type HelperReply,
   type HelperRequest,
+  type KernelSession,
+  type KernelSessionStats,
+  type KernelTunnel,
 } from './helper-protocol.js';
 
 /** What one spawned pppd hears (PppdProcess implements it). */
 export interface SpawnedChild {
-  /** `io` (pppd's stdin and stdout) is missing when pppd was gone before it could be matched. */
+  /**
+   * `io` (pppd's stdin and stdout) is missing when pppd was gone before it could be matched,
+   * and always on the kernel path (`spawnKernel`), where pppd has no data socket to us.
+   */
   onStarted(pid: number, io: Socket | undefined): void;
   onLog(line: string): void;
   onExited(code: number | null, signal: string | null, error: string | undefined): void;
@@ -48,6 +61,20 @@ export interface SpawnOptions {
   /** pppd options text for fd 3 (the LAC password): never logged, never on a command line. */
   secret?: string;
 }
+
+/** A helper operation that failed: `code` is the errno name ("EBUSY"), the message the helper's text. */
+export class HelperOpError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HelperOpError';
+  }
+}
+
+/** What `probeKernel` found: `reason` names the first thing missing. */
+export type KernelProbe = { ok: true } | { ok: false; reason: string };
 
 // From dist/src/session/ to dist/native/ (built by native/build.mjs).
 const HELPER_FILE = fileURLToPath(new URL('../../native/l2tpd-helper', import.meta.url));
@@ -67,8 +94,15 @@ interface Entry {
   io: Socket | undefined;
   /** onStarted has run. */
   delivered: boolean;
+  /** spawnKernel: no data socket will come; `started` is enough. */
+  kernel: boolean;
   /** The exit, kept until the socket arrives (or SOCKET_AFTER_EXIT_MS). */
   exit: { code: number | null; signal: string | null } | undefined;
+}
+
+interface PendingOp {
+  resolve: (r: Extract<HelperReply, { t: 'done' }>) => void;
+  reject: (e: Error) => void;
 }
 
 interface Helper {
@@ -83,6 +117,8 @@ export class PppdHelperClient {
   private server: Server | undefined;
   private listener = '';
   private readonly live = new Map<number, Entry>();
+  /** Operations (probe, tunnels, stats) waiting for `done` or `error`. */
+  private readonly ops = new Map<number, PendingOp>();
   /** Spawns not yet answered (started and connected, or failed): the admission queue. */
   private starting = 0;
   private nextId = 1;
@@ -99,14 +135,102 @@ export class PppdHelperClient {
 
   /** Ask for a pppd; `log` is used for the helper's own events if this starts one. */
   spawn(req: SpawnOptions, child: SpawnedChild, log: Logger): number {
-    const helper = (this.helper ??= this.startHelper(log));
+    return this.startPppd(req, undefined, child, log);
+  }
+
+  /**
+   * Ask for a pppd on a kernel session of a tunnel made by `createTunnel`: the helper connects
+   * a PPPoL2TP socket to `session`, sets its options, and starts pppd with it as fd
+   * KERNEL_SESSION_FD (4), stdin and stdout /dev/null. `req.args` must carry `plugin
+   * pppol2tp.so pppol2tp 4` (and not `notty`). The child hears onStarted(pid, undefined),
+   * log lines and the exit as with `spawn`; a session that cannot be connected is an exit
+   * with `error` ("ENOENT: connecting session 5/7: ..." when the tunnel is not there).
+   */
+  spawnKernel(req: SpawnOptions, session: KernelSession, child: SpawnedChild, log: Logger): number {
+    return this.startPppd(req, session, child, log);
+  }
+
+  /** Can this kernel carry sessions (/dev/ppp, PPPoL2TP sockets, the l2tp netlink family)? */
+  async probeKernel(log: Logger): Promise<KernelProbe> {
+    try {
+      await this.operation((id) => ({ t: 'probe', id }), log);
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof HelperOpError) return { ok: false, reason: err.message };
+      throw err;
+    }
+  }
+
+  /**
+   * Make the daemon's UDP socket `t.fd` (bound with reuseAddr to the listening address,
+   * connected to `t.peer`) a kernel L2TPv2 tunnel. Resolves once it is; rejects with a
+   * HelperOpError (EBUSY: already a kernel tunnel's; EEXIST: the tunnel ID is taken;
+   * EADDRNOTAVAIL: `fd` is not connected to `peer`). The tunnel lasts until `deleteTunnel`
+   * or the socket's last close; control messages still arrive on the socket.
+   */
+  async createTunnel(t: KernelTunnel, log: Logger): Promise<void> {
+    await this.operation((id) => ({ t: 'tunnel-create', id, ...t }), log);
+  }
+
+  /** Delete kernel tunnel `tunnelId` and its sessions (their pppds see the link go). */
+  async deleteTunnel(tunnelId: number, log: Logger): Promise<void> {
+    await this.operation((id) => ({ t: 'tunnel-delete', id, tunnelId }), log);
+  }
+
+  /** The kernel's counters of the session of `spawnKernel` call `id`, while its pppd runs. */
+  async kernelStats(id: number, log: Logger): Promise<KernelSessionStats> {
+    const done = await this.operation(() => ({ t: 'stats', id }), log);
+    return done.stats!;
+  }
+
+  private startPppd(
+    req: SpawnOptions,
+    session: KernelSession | undefined,
+    child: SpawnedChild,
+    log: Logger,
+  ): number {
+    this.helper ??= this.startHelper(log);
     const id = this.nextId++;
-    // The control socket keeps the thread alive only while a pppd is ours.
-    if (this.live.size === 0) helper.control.ref();
-    this.live.set(id, { child, pid: undefined, io: undefined, delivered: false, exit: undefined });
+    this.live.set(id, {
+      child,
+      pid: undefined,
+      io: undefined,
+      delivered: false,
+      kernel: session !== undefined,
+      exit: undefined,
+    });
+    this.holdThread();
     this.starting++;
-    this.send({ t: 'spawn', id, ...req });
+    this.send(
+      session === undefined
+        ? { t: 'spawn', id, ...req }
+        : { t: 'spawn-kernel', id, session, ...req },
+    );
     return id;
+  }
+
+  /** One request answered by `done` or `error`; its id is `make`'s (stats: the session's). */
+  private operation(
+    make: (id: number) => HelperRequest & { id: number },
+    log: Logger,
+  ): Promise<Extract<HelperReply, { t: 'done' }>> {
+    this.helper ??= this.startHelper(log);
+    const r = make(this.nextId++);
+    // A stats request reuses its session's id: ops are keyed apart from spawns, one at a time.
+    if (this.ops.has(r.id)) {
+      return Promise.reject(new HelperOpError('EBUSY', `a request for ${r.id} is pending`));
+    }
+    return new Promise((resolve, reject) => {
+      this.ops.set(r.id, { resolve, reject });
+      this.holdThread();
+      this.send(r);
+    });
+  }
+
+  /** The control socket keeps the thread alive only while a pppd or an operation is ours. */
+  private holdThread(): void {
+    if (this.live.size + this.ops.size > 0) this.helper?.control.ref();
+    else this.helper?.control.unref();
   }
 
   /** Signal pppd `id`; the helper ignores it once that pppd has been reaped. */
@@ -210,7 +334,16 @@ export class PppdHelperClient {
 
   private forget(id: number): void {
     this.live.delete(id);
-    if (this.live.size === 0) this.helper?.control.unref();
+    this.holdThread();
+  }
+
+  /** Operation `id` answered: forget it, then resolve or reject it. */
+  private settle(id: number, settle: (op: PendingOp) => void): void {
+    const op = this.ops.get(id);
+    if (op === undefined) return;
+    this.ops.delete(id);
+    this.holdThread();
+    settle(op);
   }
 
   private onReply(helper: Helper, r: HelperReply): void {
@@ -233,9 +366,12 @@ export class PppdHelperClient {
         const entry = this.live.get(r.id);
         if (entry === undefined) return;
         entry.pid = r.pid;
-        if (entry.io !== undefined) this.deliver(r.id, entry);
+        if (entry.io !== undefined || entry.kernel) this.deliver(r.id, entry);
         return;
       }
+      case 'done':
+        this.settle(r.id, (op) => op.resolve(r));
+        return;
       case 'exit':
         this.onExit(
           r.id,
@@ -245,6 +381,10 @@ export class PppdHelperClient {
         );
         return;
       case 'error':
+        if (operationOf(r.requestType) !== undefined) {
+          this.settle(r.id, (op) => op.reject(new HelperOpError(errnoName(r.message), r.message)));
+          return;
+        }
         this.log?.error({ helperPid: helper.pid, request: r.requestType, id: r.id }, r.message);
         if (this.live.has(r.id)) this.onExit(r.id, null, null, r.message);
         return;
@@ -295,11 +435,37 @@ export class PppdHelperClient {
     }
     this.live.clear();
     this.starting = 0;
+    const ops = [...this.ops.values()];
+    this.ops.clear();
+    for (const op of ops) op.reject(new HelperOpError('ECONNRESET', 'pppd helper gone'));
     for (const entry of lost) {
       if (!entry.delivered) entry.io?.destroy();
       entry.child.onHelperLost();
     }
   }
+}
+
+/**
+ * The descriptor number of a bound dgram socket, for `createTunnel` (the helper copies it
+ * from this process with pidfd_getfd). Node has no public accessor: this reads the
+ * socket's internal state (what the deprecated `socket._handle.fd` returns, without its
+ * DEP0112 warning). Throws if this Node keeps it elsewhere.
+ */
+export function udpSocketFd(socket: DgramSocket): number {
+  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
+  const state = key === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[key];
+  const fd = (state as { handle?: { fd?: unknown } } | undefined)?.handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) {
+    throw new Error(
+      `no descriptor for this dgram socket (unbound, or Node ${process.version} changed)`,
+    );
+  }
+  return fd;
+}
+
+/** "EBUSY: creating the kernel tunnel: ..." -> "EBUSY". */
+function errnoName(message: string): string {
+  return /^(E[A-Z0-9]+):/.exec(message)?.[1] ?? 'EIO';
 }
 
 /** One per worker thread (module state is per thread). */
