@@ -51,7 +51,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         hostName: p.hostName,
         vendorName: 'l2tpd',
         firmwareRevision: 0x0100,
-        secret: p.secret === null ? undefined : new Uint8Array(Buffer.from(p.secret, 'utf8')),
+        secret: p.secret === null ? undefined : utf8(p.secret),
+        peerSecrets: p.peerSecrets?.map((e) => ({ them: e.them, secret: utf8(e.secret) })),
         challenge: p.challenge,
         hideAvps: p.hidden,
         framing: { sync: true, async: true },
@@ -453,6 +454,10 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       })),
     };
   }
+}
+
+function utf8(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'utf8'));
 }
 
 /** The CDN result for a pppd that went away on its own (RFC 2661 §4.4.2). */

@@ -299,3 +299,37 @@ test('a LAC section with calls: 3 brings up three sessions, each with its own pp
     },
   );
 });
+
+test("a LAC with challenge finds its secret by the LNS's Host Name (l2tp-secrets 'them' column)", async () => {
+  const lnsPort = basePort + 70;
+  const secured = "\nsecrets: '{dir}/l2tp-secrets'\n";
+  const lns = await startDaemonWithSecrets(
+    lnsYaml(lnsPort, secured).replace('localIp:', 'challenge: true\n    localIp:'),
+    'test-lns test-lac by-name-s3cret\n',
+    { STANDIN_MODE: 'lcp' },
+  );
+  const lac = await startDaemonWithSecrets(
+    lacYaml(lnsPort + 1, lnsPort, secured).replace(
+      'autodial: true',
+      'autodial: true\n    challenge: true',
+    ),
+    // As a migrated xl2tpd LAC has it: lines by name only, the right one not first.
+    'test-lac other-lns not-this-one\ntest-lac TEST-LNS by-name-s3cret\n',
+    { STANDIN_MODE: 'lcp' },
+  );
+  try {
+    await waitFor('an authenticated tunnel carrying a session', async () => {
+      const st = await status(lac);
+      return st.tunnels[0]?.state === 'established' && st.tunnels[0].sessions.length
+        ? st
+        : undefined;
+    });
+    assert.doesNotMatch(lac.output() + lns.output(), /by-name-s3cret|not-this-one/);
+  } catch (err) {
+    process.stderr.write(`--- LNS ---\n${lns.output()}\n--- LAC ---\n${lac.output()}\n`);
+    throw err;
+  } finally {
+    await lac.stop();
+    await lns.stop();
+  }
+});
