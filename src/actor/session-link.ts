@@ -15,6 +15,8 @@ export interface SessionLinkHost {
   framingError(link: SessionLink): void;
   /** pppd is gone (exit code/signal): the session must be cleared with a CDN. */
   pppdExited(link: SessionLink, code: number | null, signal: string | null): void;
+  /** PPP reached its network phase: the session is up for the subscriber. */
+  pppUp(link: SessionLink): void;
   guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
 }
 
@@ -95,6 +97,7 @@ export class SessionLink implements DataChannelSink, PppdSink {
       onFrame: guard((frame: Uint8Array) => this.onFrame(frame)),
       onExit: guard((code: number | null, signal: string | null) => this.onExit(code, signal)),
       onFramingError: guard((kind: 'fcs' | 'framing') => this.onFramingError(kind)),
+      onNetworkUp: guard(() => this.host.pppUp(this)),
     };
     this.pppd = new PppdProcess(
       {
@@ -110,6 +113,11 @@ export class SessionLink implements DataChannelSink, PppdSink {
       this.log,
     );
     this.pppd.start();
+  }
+
+  /** PPP reached its network phase (pppd said so): the call counts as up. */
+  get networkUp(): boolean {
+    return this.pppd?.networkUp === true;
   }
 
   get pppdPid(): number | undefined {

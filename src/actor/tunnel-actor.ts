@@ -192,6 +192,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         break;
       case 'session-down': {
         const traffic = this.trafficOf(e.localSessionId);
+        // Up for the subscriber (and the LAC's redial count) only once PPP got that far.
+        const wasUp = e.wasUp && this.links.get(e.localSessionId)?.networkUp === true;
         this.onSessionDown(e.localSessionId);
         this.ctx.log.info(
           {
@@ -199,13 +201,13 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
             peerSessionId: e.peerSessionId,
             result: e.result,
             initiator: e.initiator,
-            wasUp: e.wasUp,
+            wasUp,
             traffic,
           },
           'session down',
         );
         // Its last counters, so the daemon's totals keep them (Prometheus counters only grow).
-        this.ctx.notify({ ...e, traffic });
+        this.ctx.notify({ ...e, wasUp, traffic });
         break;
       }
       case 'set-link-info':
@@ -256,6 +258,13 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     this.schedule();
   }
 
+  pppUp(link: SessionLink): void {
+    this.ctx.log.info(
+      { sessionId: link.localSessionId, peerSessionId: link.peerSessionId, ...link.identity },
+      'session up',
+    );
+  }
+
   // --- sessions ---
 
   private onSessionUp(e: SessionUpEvent): void {
@@ -277,7 +286,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         kind: e.kind,
         callingNumber: e.params.callingNumber,
       },
-      'session up',
+      'call established, starting pppd',
     );
     this.ctx.notify({
       type: 'session-up',

@@ -387,7 +387,6 @@ export class Daemon implements DaemonControl, MetricsSource {
         break;
       case 'session-up':
         this.counters.add('sessionSetups');
-        if (this.tunnelSection.get(tunnelId)?.role === 'lac') this.dialer.onSessionUp(tunnelId);
         break;
       case 'call-refused':
         this.counters.addLabelled('callsRefused', resultLabel(e.result));

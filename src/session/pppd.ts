@@ -18,7 +18,7 @@ import {
   type AsyncFrameSink,
   type FrameErrorKind,
 } from '../ppp/hdlc.js';
-import { pppdLogIdentity, type PppdIdentity } from '../ppp/pppd-log.js';
+import { pppdLogIdentity, pppdNetworkUp, type PppdIdentity } from '../ppp/pppd-log.js';
 import { pppdHelper, type SpawnedChild } from './pppd-helper.js';
 
 /** pppd reads the secret options (the LAC's password) from this inherited descriptor. */
@@ -60,6 +60,8 @@ export interface PppdSink {
   onExit(code: number | null, signal: string | null): void;
   /** A frame from pppd was dropped: bad FCS, or a framing error (abort, short, oversized). */
   onFramingError?(kind: 'fcs' | 'framing'): void;
+  /** pppd's log says PPP reached its network phase (IPCP or IPv6CP up). Called once. */
+  onNetworkUp?(): void;
 }
 
 export interface PppdStats {
@@ -112,6 +114,8 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   private earlyBytes = 0;
   /** The interface and the authenticated peer, as pppd's log lines name them. */
   readonly identity: PppdIdentity = {};
+  /** PPP reached its network phase (pppd logged IPCP or IPv6CP up). */
+  networkUp = false;
 
   constructor(opts: PppdOptions, sink: PppdSink, logger: Logger) {
     this.opts = opts;
@@ -286,9 +290,14 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
   onLog(line: string): void {
     this.log.info(this.fields({ pppd: line }));
     const found = pppdLogIdentity(line);
-    if (found === undefined) return;
-    Object.assign(this.identity, found);
-    this.log.info(this.fields({ ...this.identity }), 'session identity');
+    if (found !== undefined) {
+      Object.assign(this.identity, found);
+      this.log.info(this.fields({ ...this.identity }), 'session identity');
+    }
+    if (!this.networkUp && pppdNetworkUp(line)) {
+      this.networkUp = true;
+      this.sink.onNetworkUp?.();
+    }
   }
 
   onExited(code: number | null, signal: string | null, error: string | undefined): void {

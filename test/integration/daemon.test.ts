@@ -333,3 +333,29 @@ test("a LAC with challenge finds its secret by the LNS's Host Name (l2tp-secrets
     await lns.stop();
   }
 });
+
+test('a LAC call whose pppd fails counts against redial.maxAttempts; "session up" waits for PPP', async () => {
+  const lnsPort = basePort + 80;
+  await withDaemons(
+    { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'lcp', STANDIN_REMOTE_IP: '198.51.100.2' } },
+    {
+      yaml: lacYaml(lnsPort + 1, lnsPort).replace(
+        'autodial: true',
+        'autodial: true\n    redial: { enabled: true, delay: 100ms, maxAttempts: 3 }',
+      ),
+      // pppd refusing its options: exit 2 at once, as a bad `ppp.options` line makes it.
+      env: { STANDIN_MODE: 'no-such-mode' },
+    },
+    async (lns, lac) => {
+      await waitFor('the LAC giving up on the call', async () =>
+        /giving up on the call/.test(lac.output()) ? true : undefined,
+      );
+      assert.equal(lac.output().match(/call established, starting pppd/g)?.length, 3);
+      assert.doesNotMatch(lac.output(), /"msg":"session up"/);
+      // The LNS's pppd said IPCP is up: there the session was up.
+      assert.match(lns.output(), /"msg":"session up"/);
+      const stats = await lac.control<Record<string, number>>({ cmd: 'stats', args: {} });
+      assert.equal(stats.sessionSetups, 3);
+    },
+  );
+});
