@@ -308,6 +308,26 @@ test('a LAC picks its secret by the Host Name in SCCRP, as xl2tpd reads l2tp-sec
   assert.match(result.message ?? '', /peer\.example/);
 });
 
+test('RFC 2661 §5.8: a duplicate SCCRP is acknowledged (ZLB), not answered with SCCCN again', () => {
+  const lac = new ScriptedPeer(testTunnelConfig({ role: 'lac', reliable: reliableConfig() }));
+  lac.tunnel.start(0);
+  lac.take();
+  lac.now = 7; // a 7 ms round trip, as on a LAN
+  const sccrp = lac.send(MessageType.SCCRP, peerSetup());
+  assert.equal(only(lac.take(), MessageType.SCCCN).header.ns, 1);
+  // The peer's ack of our SCCCN is slow; its own SCCRP comes again meanwhile.
+  lac.advance(293);
+  lac.deliver(sccrp);
+  const acks = lac.take();
+  assert.deepEqual(
+    acks.map((c) => [c.message?.type ?? 'ZLB', c.header.nr]),
+    [['ZLB', 1]],
+  );
+  lac.advance(699);
+  assert.deepEqual(lac.take(), [], 'no SCCCN again within the 1 s floor');
+  assert.equal(lac.tunnel.state, 'established');
+});
+
 test('T22: a wrong or missing challenge response gets StopCCN result 4', () => {
   const wrong = new TextEncoder().encode('guess');
   const lac = new ScriptedPeer(testTunnelConfig({ role: 'lac', secret, challenge: true }));
