@@ -248,7 +248,12 @@ export class PppdProcess implements AsyncFrameSink, SpawnedChild {
       pppdHelper.kill(this.id, 'SIGTERM');
       this.killTimer = setTimeout(() => {
         if (this.exited) return;
-        this.log.warn(this.fields({ pid: this.pid }), 'pppd ignored SIGTERM, sending SIGKILL');
+        // On SIGTERM pppd sends LCP Terminate-Request and waits for the Ack (RFC 1661 §3.7),
+        // which cannot come once the session is gone: expected, hence info.
+        this.log.info(
+          this.fields({ pid: this.pid }),
+          'pppd still running after SIGTERM (waiting for an LCP Terminate-Ack the gone session cannot bring), sending SIGKILL',
+        );
         pppdHelper.kill(this.id, 'SIGKILL');
       }, this.opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     }
