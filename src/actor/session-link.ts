@@ -46,6 +46,8 @@ export class SessionLink implements DataChannelSink, PppdSink {
   nasPort: number | undefined;
   /** The LAC's Calling Number AVP, if it sent one. */
   callingNumber: string | undefined;
+  /** What ended the session when it was us (pppd, the operator, its timeout), for its last log line. */
+  endedBy: string | undefined;
   /** When the session must end (Session-Timeout from a CoA-Request), ms since the epoch; Infinity: never. */
   endsAt = Infinity;
   readonly startedAt = Date.now();

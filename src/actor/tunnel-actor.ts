@@ -11,9 +11,17 @@ import type {
   TunnelActor,
 } from '../runtime/actor-api.js';
 import { Tunnel, type TunnelSink } from '../control/tunnel.js';
-import type { TunnelEvent, SessionUpEvent } from '../control/events.js';
+import type { Initiator, TunnelEvent, SessionUpEvent } from '../control/events.js';
 import { HeaderStatus, decodeHeader, newHeader } from '../protocol/header.js';
-import { CdnResult, GeneralError, StopCcnResult, type ResultCodeValue } from '../protocol/types.js';
+import {
+  CdnResult,
+  GeneralError,
+  MessageType,
+  StopCcnResult,
+  type ResultCodeValue,
+} from '../protocol/types.js';
+import { describeResultCode } from '../protocol/result-codes.js';
+import { formatDuration } from '../config/duration.js';
 import type { ActorParams, AddressGrant } from './actor-params.js';
 import { SessionLink, type SessionLinkHost } from './session-link.js';
 import type { ActorReport } from '../daemon/status.js';
@@ -106,6 +114,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         const sid = Number(cmd.sessionId);
         if (!this.links.has(sid))
           return { ok: false, error: `no session ${sid} in tunnel ${this.init.localTunnelId}` };
+        this.links.get(sid)!.endedBy = typeof cmd.by === 'string' ? cmd.by : 'a hangup command';
         this.tunnel.hangup(now, sid, { result: CdnResult.Administrative });
         this.schedule();
         return { ok: true };
@@ -180,7 +189,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       case 'tunnel-down':
         this.ctx.log.info(
           { result: e.result, initiator: e.initiator, stopCcn: e.stopCcn },
-          'tunnel down',
+          `tunnel down, ended by ${INITIATORS[e.initiator]}: ${describeResultCode(MessageType.StopCCN, e.result)}`,
         );
         this.ctx.notify({ ...e, retransmissions: this.tunnel.retransmissions });
         break;
@@ -191,9 +200,11 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         this.onSessionUp(e);
         break;
       case 'session-down': {
+        const link = this.links.get(e.localSessionId);
         const traffic = this.trafficOf(e.localSessionId);
         // Up for the subscriber (and the LAC's redial count) only once PPP got that far.
-        const wasUp = e.wasUp && this.links.get(e.localSessionId)?.networkUp === true;
+        const wasUp = e.wasUp && link?.networkUp === true;
+        const endedBy = link?.endedBy ?? INITIATORS[e.initiator];
         this.onSessionDown(e.localSessionId);
         this.ctx.log.info(
           {
@@ -201,10 +212,12 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
             peerSessionId: e.peerSessionId,
             result: e.result,
             initiator: e.initiator,
+            endedBy,
             wasUp,
             traffic,
+            ...link?.identity,
           },
-          'session down',
+          sessionEndLine(endedBy, describeResultCode(MessageType.CDN, e.result), traffic),
         );
         // Its last counters, so the daemon's totals keep them (Prometheus counters only grow).
         this.ctx.notify({ ...e, wasUp, traffic });
@@ -254,6 +267,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     // We stopped it (the session is already gone), or an ID reused by a newer session: not ours.
     if (this.links.get(link.localSessionId) !== link) return;
     // PppdProcess has logged the exit with its counters: once is enough.
+    link.endedBy =
+      signal !== null ? `pppd, killed by ${signal}` : `pppd, exit code ${String(code)}`;
     this.tunnel.hangup(Date.now(), link.localSessionId, pppdExitResult(code, signal));
     this.schedule();
   }
@@ -411,6 +426,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     for (const link of this.links.values()) {
       if (link.endsAt > now) continue;
       link.endsAt = Infinity;
+      link.endedBy = 'its session timeout';
       this.ctx.log.info({ sessionId: link.localSessionId }, 'session timeout: hanging up');
       this.tunnel.hangup(now, link.localSessionId, {
         result: CdnResult.Administrative,
@@ -463,6 +479,32 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       })),
     };
   }
+}
+
+/** Who ended a tunnel or session, for log lines. */
+const INITIATORS: Record<Initiator, string> = {
+  local: 'us',
+  peer: 'the peer',
+  timeout: 'the peer not responding',
+  error: 'a protocol error',
+  'tie-breaker': 'a tie breaker',
+  tunnel: 'its tunnel closing',
+};
+
+/** "session down after 1h2m3s, ended by the peer: CDN result 1, lost carrier; in 10 packets/1200 bytes, out ...". */
+function sessionEndLine(
+  endedBy: string,
+  result: string,
+  traffic: (TrafficCounters & { durationMs: number }) | undefined,
+): string {
+  if (traffic === undefined)
+    return `session down before its data path, ended by ${endedBy}: ${result}`;
+  const t = traffic;
+  const duration = formatDuration(Math.round(t.durationMs / 1000) * 1000);
+  return (
+    `session down after ${duration}, ended by ${endedBy}: ${result}; ` +
+    `in ${t.rxPackets} packets/${t.rxBytes} bytes, out ${t.txPackets} packets/${t.txBytes} bytes`
+  );
 }
 
 function utf8(text: string): Uint8Array {

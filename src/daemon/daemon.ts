@@ -449,6 +449,7 @@ export class Daemon implements DaemonControl, MetricsSource {
         const answer = (await this.tunnelCommand(candidates[0]!, {
           type: 'hangup',
           sessionId: session,
+          by: 'the operator',
         })) as { ok: boolean; error?: string };
         if (!answer.ok)
           throw new ControlError('NOT_FOUND', answer.error ?? `no session ${session}`);

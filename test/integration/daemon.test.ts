@@ -113,6 +113,16 @@ async function fullCall(lnsPort: number, workers: (yaml: string) => string): Pro
           ? true
           : undefined;
       });
+      // One line at the session's end says how long, what crossed, who ended it and why.
+      const logged = (d: DaemonHandle, line: RegExp) =>
+        waitFor(`${String(line)} in the log`, async () =>
+          line.test(d.output()) ? true : undefined,
+        );
+      await logged(
+        lns,
+        /session down after \d+s, ended by the operator: CDN result 3, administrative disconnect; in [1-9]\d* packets\/\d+ bytes, out [1-9]\d* packets\/\d+ bytes/,
+      );
+      await logged(lac, /session down after \d+s, ended by the peer: CDN result 3/);
 
       // Disconnect the tunnel from the LAC: the LNS learns it by StopCCN, not by timeout.
       await lac.control({ cmd: 'disconnect', args: { lac: 'uplink' } });
@@ -123,6 +133,10 @@ async function fullCall(lnsPort: number, workers: (yaml: string) => string): Pro
           return s.tunnels.every((t) => t.state !== 'established') ? true : undefined;
         },
         3000,
+      );
+      await logged(
+        lns,
+        /tunnel down, ended by the peer: StopCCN result 1, general request to clear control connection/,
       );
     },
   );
@@ -301,7 +315,7 @@ test('a LAC section with calls: 3 brings up three sessions, each with its own pp
 });
 
 test("a LAC with challenge finds its secret by the LNS's Host Name (l2tp-secrets 'them' column)", async () => {
-  const lnsPort = basePort + 70;
+  const lnsPort = basePort + 90;
   const secured = "\nsecrets: '{dir}/l2tp-secrets'\n";
   const lns = await startDaemonWithSecrets(
     lnsYaml(lnsPort, secured).replace('localIp:', 'challenge: true\n    localIp:'),
