@@ -46,6 +46,25 @@ lac:
 ${extra}`;
 }
 
+/** An LNS and a LAC, each with its l2tp-secrets file, both on the stand-in pppd speaking LCP. */
+async function withSecretDaemons(
+  lns: { yaml: string; secrets: string },
+  lac: { yaml: string; secrets: string },
+  body: (lns: DaemonHandle, lac: DaemonHandle) => Promise<void>,
+): Promise<void> {
+  const l = await startDaemonWithSecrets(lns.yaml, lns.secrets, { STANDIN_MODE: 'lcp' });
+  const c = await startDaemonWithSecrets(lac.yaml, lac.secrets, { STANDIN_MODE: 'lcp' });
+  try {
+    await body(l, c);
+  } catch (err) {
+    process.stderr.write(`--- LNS ---\n${l.output()}\n--- LAC ---\n${c.output()}\n`);
+    throw err;
+  } finally {
+    await c.stop();
+    await l.stop();
+  }
+}
+
 const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });
 
 async function withDaemons(
@@ -248,27 +267,16 @@ test('tunnel authentication and hidden AVPs with a shared secret; a wrong secret
       'autodial: true',
       `autodial: true\n    ${options(hidden)}`,
     );
-  const run = async (
+  const run = (
     hidden: boolean,
     lacSecret: string,
     body: (lns: DaemonHandle, lac: DaemonHandle) => Promise<void>,
-  ) => {
-    const lns = await startDaemonWithSecrets(lnsText(hidden), 'test-lns * s3cret-one\n', {
-      STANDIN_MODE: 'lcp',
-    });
-    const lac = await startDaemonWithSecrets(lacText(hidden), `test-lac * ${lacSecret}\n`, {
-      STANDIN_MODE: 'lcp',
-    });
-    try {
-      await body(lns, lac);
-    } catch (err) {
-      process.stderr.write(`--- LNS ---\n${lns.output()}\n--- LAC ---\n${lac.output()}\n`);
-      throw err;
-    } finally {
-      await lac.stop();
-      await lns.stop();
-    }
-  };
+  ) =>
+    withSecretDaemons(
+      { yaml: lnsText(hidden), secrets: 'test-lns * s3cret-one\n' },
+      { yaml: lacText(hidden), secrets: `test-lac * ${lacSecret}\n` },
+      body,
+    );
   await run(true, 's3cret-one', async (lns) => {
     await waitFor('an authenticated tunnel with hidden AVPs carrying a session', async () => {
       const st = await status(lns);
@@ -317,35 +325,29 @@ test('a LAC section with calls: 3 brings up three sessions, each with its own pp
 test("a LAC with challenge finds its secret by the LNS's Host Name (l2tp-secrets 'them' column)", async () => {
   const lnsPort = basePort + 90;
   const secured = "\nsecrets: '{dir}/l2tp-secrets'\n";
-  const lns = await startDaemonWithSecrets(
-    lnsYaml(lnsPort, secured).replace('localIp:', 'challenge: true\n    localIp:'),
-    'test-lns test-lac by-name-s3cret\n',
-    { STANDIN_MODE: 'lcp' },
+  await withSecretDaemons(
+    {
+      yaml: lnsYaml(lnsPort, secured).replace('localIp:', 'challenge: true\n    localIp:'),
+      secrets: 'test-lns test-lac by-name-s3cret\n',
+    },
+    {
+      yaml: lacYaml(lnsPort + 1, lnsPort, secured).replace(
+        'autodial: true',
+        'autodial: true\n    challenge: true',
+      ),
+      // As a migrated xl2tpd LAC has it: lines by name only, the right one not first.
+      secrets: 'test-lac other-lns not-this-one\ntest-lac TEST-LNS by-name-s3cret\n',
+    },
+    async (lns, lac) => {
+      await waitFor('an authenticated tunnel carrying a session', async () => {
+        const st = await status(lac);
+        return st.tunnels[0]?.state === 'established' && st.tunnels[0].sessions.length
+          ? st
+          : undefined;
+      });
+      assert.doesNotMatch(lac.output() + lns.output(), /by-name-s3cret|not-this-one/);
+    },
   );
-  const lac = await startDaemonWithSecrets(
-    lacYaml(lnsPort + 1, lnsPort, secured).replace(
-      'autodial: true',
-      'autodial: true\n    challenge: true',
-    ),
-    // As a migrated xl2tpd LAC has it: lines by name only, the right one not first.
-    'test-lac other-lns not-this-one\ntest-lac TEST-LNS by-name-s3cret\n',
-    { STANDIN_MODE: 'lcp' },
-  );
-  try {
-    await waitFor('an authenticated tunnel carrying a session', async () => {
-      const st = await status(lac);
-      return st.tunnels[0]?.state === 'established' && st.tunnels[0].sessions.length
-        ? st
-        : undefined;
-    });
-    assert.doesNotMatch(lac.output() + lns.output(), /by-name-s3cret|not-this-one/);
-  } catch (err) {
-    process.stderr.write(`--- LNS ---\n${lns.output()}\n--- LAC ---\n${lac.output()}\n`);
-    throw err;
-  } finally {
-    await lac.stop();
-    await lns.stop();
-  }
 });
 
 test('a LAC call whose pppd fails counts against redial.maxAttempts; "session up" waits for PPP', async () => {
