@@ -127,7 +127,9 @@ export type LoadSecretsResult =
 export function loadSecrets(file: string): LoadSecretsResult {
   let text: string;
   try {
-    const problem = privateFileProblem(file, statSync(file));
+    const stats = statSync(file);
+    if (stats.isDirectory()) return { ok: false, error: `secrets file ${file} is a directory` };
+    const problem = privateFileProblem(file, stats);
     if (problem !== null) return { ok: false, error: problem };
     text = readFileSync(file, 'utf8');
   } catch (err) {

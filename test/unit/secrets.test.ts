@@ -81,3 +81,9 @@ test("a LAC's candidates: its lines in file order, the LNS's address standing fo
   assert.equal(secrets.hasLinesFor('LAC1'), true);
   assert.equal(secrets.hasLinesFor('nobody'), false);
 });
+
+test('a secrets path that is a directory is named as such, not sent to chmod', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2tpd-secrets-'));
+  const r = loadSecrets(dir);
+  assert.deepEqual(r, { ok: false, error: `secrets file ${dir} is a directory` });
+});
