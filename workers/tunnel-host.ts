@@ -8,6 +8,7 @@ import * as Comlink from 'comlink';
 import type { Logger } from 'pino';
 import { createWorkerLogger } from '../src/ops/log.js';
 import { toErrorData } from '../src/protocol/errors.js';
+import { setTimeoutAfterArrivals } from '../src/runtime/after-arrivals.js';
 import type {
   ActorContext,
   ActorEvent,
@@ -212,9 +213,9 @@ class TunnelHost implements HostApi {
         if (this.end(entry)) this.pushEvent({ kind: 'closed', tid: entry.tid });
       },
       setTimer: (fn, ms) => {
-        const timer = setTimeout(() => {
-          entry.timers.delete(timer);
-          this.invoke(entry, fn);
+        // Datagrams that arrived first are handled first: their acks may make fn moot.
+        const timer = setTimeoutAfterArrivals(() => {
+          if (entry.timers.delete(timer)) this.invoke(entry, fn); // else cleared meanwhile
         }, ms);
         entry.timers.add(timer);
         return timer;

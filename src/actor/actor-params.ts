@@ -10,6 +10,8 @@ export interface ActorParams {
   hostName: string;
   /** Tunnel secret from the secrets file, or null. Never logged. */
   secret: string | null;
+  /** LAC: the secrets to pick from by the LNS's Host Name in SCCRP ('*': any). Never logged. */
+  peerSecrets?: { them: string; secret: string }[];
   challenge: boolean;
   hidden: boolean;
   helloIntervalMs: number;

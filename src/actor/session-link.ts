@@ -22,6 +22,8 @@ export interface SessionLinkHost {
   framingError(link: SessionLink): void;
   /** The session's path is gone (pppd's exit code/signal): the session must be cleared with a CDN. */
   pseudowireExited(link: SessionLink, code: number | null, signal: string | null): void;
+  /** PPP reached its network phase: the session is up for the subscriber. */
+  pppUp(link: SessionLink): void;
   guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
 }
 
@@ -64,6 +66,8 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
   pppdPid: number | undefined;
   /** pppd's interface and the authenticated peer, once its log has named them. */
   identity: Readonly<PppdIdentity> | undefined;
+  /** PPP reached its network phase (IPCP or IPv6CP up): only then is the call up for the subscriber. */
+  networkUp = false;
   /** Cumulative errors on the pppd side, in the shape of the Call Errors AVP (§4.4.6). */
   readonly callErrors: CallErrorsValue = {
     crcErrors: 0,
@@ -78,6 +82,8 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
   nasPort: number | undefined;
   /** The LAC's Calling Number AVP, if it sent one. */
   callingNumber: string | undefined;
+  /** What ended the session when it was us (pppd, the operator, its timeout), for its last log line. */
+  endedBy: string | undefined;
   /** When the session must end (Session-Timeout from a CoA-Request), ms since the epoch; Infinity: never. */
   endsAt = Infinity;
 
@@ -120,6 +126,7 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
       onFrame: guard((frame: Uint8Array) => this.onFrame(frame)),
       onFramingError: guard((kind: 'fcs' | 'framing') => this.onFramingError(kind)),
       onIdentity: guard((identity: Readonly<PppdIdentity>) => this.onIdentity(identity)),
+      onNetworkUp: guard(() => this.onNetworkUp()),
       onExit: guard((code: number | null, signal: string | null) => this.onExit(code, signal)),
     };
     this.path = s.pseudowires.start(
@@ -205,6 +212,13 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
   onIdentity(identity: Readonly<PppdIdentity>): void {
     this.identity = identity;
     this.log.info({ sessionId: this.localSessionId, ...identity }, 'session identity');
+  }
+
+  /** PseudowireSink: PPP reached its network phase (IPCP or IPv6CP up): the call counts as up. */
+  onNetworkUp(): void {
+    if (this.networkUp || this.ended) return;
+    this.networkUp = true;
+    this.host.pppUp(this);
   }
 
   onExit(code: number | null, signal: string | null): void {

@@ -11,9 +11,17 @@ import type {
   TunnelActor,
 } from '../runtime/actor-api.js';
 import { Tunnel, type TunnelSink } from '../control/tunnel.js';
-import type { TunnelEvent, SessionUpEvent } from '../control/events.js';
+import type { Initiator, TunnelEvent, SessionUpEvent } from '../control/events.js';
 import { HeaderStatus, decodeHeader, newHeader } from '../protocol/header.js';
-import { CdnResult, GeneralError, StopCcnResult, type ResultCodeValue } from '../protocol/types.js';
+import {
+  CdnResult,
+  GeneralError,
+  MessageType,
+  StopCcnResult,
+  type ResultCodeValue,
+} from '../protocol/types.js';
+import { describeResultCode } from '../protocol/result-codes.js';
+import { formatDuration } from '../config/duration.js';
 import type { ActorParams, AddressGrant } from './actor-params.js';
 import { SessionLink, type SessionAddresses, type SessionLinkHost } from './session-link.js';
 import type { ActorReport } from '../daemon/status.js';
@@ -70,7 +78,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         hostName: p.hostName,
         vendorName: 'l2tpd',
         firmwareRevision: 0x0100,
-        secret: p.secret === null ? undefined : new Uint8Array(Buffer.from(p.secret, 'utf8')),
+        secret: p.secret === null ? undefined : utf8(p.secret),
+        peerSecrets: p.peerSecrets?.map((e) => ({ them: e.them, secret: utf8(e.secret) })),
         challenge: p.challenge,
         hideAvps: p.hidden,
         framing: { sync: true, async: true },
@@ -124,6 +133,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         const sid = Number(cmd.sessionId);
         if (!this.links.has(sid))
           return { ok: false, error: `no session ${sid} in tunnel ${this.init.localTunnelId}` };
+        this.links.get(sid)!.endedBy = typeof cmd.by === 'string' ? cmd.by : 'a hangup command';
         this.tunnel.hangup(now, sid, { result: CdnResult.Administrative });
         this.schedule();
         return { ok: true };
@@ -199,7 +209,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       case 'tunnel-down':
         this.ctx.log.info(
           { result: e.result, initiator: e.initiator, stopCcn: e.stopCcn },
-          'tunnel down',
+          `tunnel down, ended by ${INITIATORS[e.initiator]}: ${describeResultCode(MessageType.StopCCN, e.result)}`,
         );
         this.ctx.notify({ ...e, retransmissions: this.tunnel.retransmissions });
         break;
@@ -210,8 +220,12 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         this.onSessionUp(e);
         break;
       case 'session-down': {
+        const link = this.links.get(e.localSessionId);
         const traffic = this.trafficOf(e.localSessionId);
-        const framesDropped = this.links.get(e.localSessionId)?.framesDropped;
+        const framesDropped = link?.framesDropped;
+        // Up for the subscriber (and the LAC's redial count) only once PPP got that far.
+        const wasUp = e.wasUp && link?.networkUp === true;
+        const endedBy = link?.endedBy ?? INITIATORS[e.initiator];
         this.onSessionDown(e.localSessionId);
         this.ctx.log.info(
           {
@@ -219,14 +233,16 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
             peerSessionId: e.peerSessionId,
             result: e.result,
             initiator: e.initiator,
-            wasUp: e.wasUp,
+            endedBy,
+            wasUp,
             traffic,
             framesDropped,
+            ...link?.identity,
           },
-          'session down',
+          sessionEndLine(endedBy, describeResultCode(MessageType.CDN, e.result), traffic),
         );
         // Its last counters, so the daemon's totals keep them (Prometheus counters only grow).
-        this.ctx.notify({ ...e, traffic });
+        this.ctx.notify({ ...e, wasUp, traffic });
         break;
       }
       case 'set-link-info':
@@ -273,8 +289,17 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     // We stopped it (the session is already gone), or an ID reused by a newer session: not ours.
     if (this.links.get(link.localSessionId) !== link) return;
     // The path has logged the exit with its counters (PppdProcess does): once is enough.
+    link.endedBy =
+      signal !== null ? `pppd, killed by ${signal}` : `pppd, exit code ${String(code)}`;
     this.tunnel.hangup(this.deps.now(), link.localSessionId, pppdExitResult(code, signal));
     this.schedule();
+  }
+
+  pppUp(link: SessionLink): void {
+    this.ctx.log.info(
+      { sessionId: link.localSessionId, peerSessionId: link.peerSessionId, ...link.identity },
+      'session up',
+    );
   }
 
   // --- sessions ---
@@ -299,7 +324,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         kind: e.kind,
         callingNumber: e.params.callingNumber,
       },
-      'session up',
+      'call established, starting pppd',
     );
     this.ctx.notify({
       type: 'session-up',
@@ -434,6 +459,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     for (const link of this.links.values()) {
       if (link.endsAt > now) continue;
       link.endsAt = Infinity;
+      link.endedBy = 'its session timeout';
       this.ctx.log.info({ sessionId: link.localSessionId }, 'session timeout: hanging up');
       this.tunnel.hangup(now, link.localSessionId, {
         result: CdnResult.Administrative,
@@ -486,6 +512,36 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       })),
     };
   }
+}
+
+/** Who ended a tunnel or session, for log lines. */
+const INITIATORS: Record<Initiator, string> = {
+  local: 'us',
+  peer: 'the peer',
+  timeout: 'the peer not responding',
+  error: 'a protocol error',
+  'tie-breaker': 'a tie breaker',
+  tunnel: 'its tunnel closing',
+};
+
+/** "session down after 1h2m3s, ended by the peer: CDN result 1, lost carrier; in 10 packets/1200 bytes, out ...". */
+function sessionEndLine(
+  endedBy: string,
+  result: string,
+  traffic: (TrafficCounters & { durationMs: number }) | undefined,
+): string {
+  if (traffic === undefined)
+    return `session down before its data path, ended by ${endedBy}: ${result}`;
+  const t = traffic;
+  const duration = formatDuration(Math.round(t.durationMs / 1000) * 1000);
+  return (
+    `session down after ${duration}, ended by ${endedBy}: ${result}; ` +
+    `in ${t.rxPackets} packets/${t.rxBytes} bytes, out ${t.txPackets} packets/${t.txBytes} bytes`
+  );
+}
+
+function utf8(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'utf8'));
 }
 
 /** The CDN result for a pppd that went away on its own (RFC 2661 §4.4.2). */

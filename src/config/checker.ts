@@ -21,7 +21,9 @@ export interface ConfigIssue {
 export function formatIssue(issue: ConfigIssue): string {
   const hint = issue.suggestion === undefined ? '' : ` (did you mean '${issue.suggestion}'?)`;
   const where = issue.path === '' ? '' : `${issue.path}: `;
-  return `${issue.file}:${issue.line}:${issue.column}: ${where}${issue.message}${hint}`;
+  // Line 0: about the file as a whole, whose message names what it is about.
+  const place = issue.line === 0 ? '' : `${issue.file}:${issue.line}:${issue.column}: `;
+  return `${place}${where}${issue.message}${hint}`;
 }
 
 /** A YAML value with the place to blame when it is wrong (the key when the value is empty). */

@@ -85,8 +85,11 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadResult 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const issue = { file, line: 0, column: 0, path: '', message: (err as Error).message };
-    return { ok: false, errors: [issue], warnings: [] };
+    return fileProblem(file, readFailure(file, err as NodeJS.ErrnoException));
+  }
+  // An empty file is a mistake (a truncated copy, the wrong path), not a wish for defaults.
+  if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
+    return fileProblem(file, `${file} is empty: write at least one setting (see docs/CONFIG.md)`);
   }
   const result = parseConfig(text, file, options);
   const inSecret = result.ok ? secretKeyInFile(result.config) : null;
@@ -99,6 +102,17 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadResult 
   }
   if (result.ok) result.warnings.push(...checkFiles(result.config, file));
   return result;
+}
+
+function fileProblem(file: string, message: string): LoadResult {
+  return { ok: false, errors: [{ file, line: 0, column: 0, path: '', message }], warnings: [] };
+}
+
+function readFailure(file: string, err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return `not found: ${file}`;
+  if (err.code === 'EISDIR') return `${file} is a directory, not a config file`;
+  if (err.code === 'EACCES') return `permission denied: ${file}`;
+  return `cannot read ${file}: ${err.message}`;
 }
 
 /** The first key holding a secret in the config file itself, if any: then the file must be private. */

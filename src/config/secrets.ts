@@ -6,6 +6,7 @@
 // so specific lines belong above wildcard lines (parseSecrets warns when one is shadowed).
 // A secret never appears in a log line or an error message.
 import { readFileSync, statSync, type Stats } from 'node:fs';
+import type { L2tpdConfig } from './schema.js';
 
 export interface SecretEntry {
   us: string;
@@ -31,6 +32,45 @@ export class TunnelSecrets {
   lookup(ourName: string, theirName: string): Uint8Array | undefined {
     return this.entries.find((e) => matches(e.us, ourName) && matches(e.them, theirName))?.secret;
   }
+
+  /**
+   * A LAC's secrets before it knows the LNS's Host Name (it arrives in SCCRP): the lines for
+   * `ourName` in file order, a line naming the LNS's address standing for any name. The
+   * tunnel takes the first whose `them` is '*' or the Host Name, as xl2tpd does.
+   */
+  candidatesFor(ourName: string, peerAddress: string): PeerSecret[] {
+    return this.entries
+      .filter((e) => matches(e.us, ourName))
+      .map((e) => ({ them: matches(e.them, peerAddress) ? '*' : e.them, secret: e.secret }));
+  }
+
+  /** Whether any line can serve `ourName` (the "us" column). */
+  hasLinesFor(ourName: string): boolean {
+    return this.entries.some((e) => matches(e.us, ourName));
+  }
+}
+
+/** A candidate secret of a LAC tunnel: `them` is '*' or the LNS Host Name it is for. */
+export interface PeerSecret {
+  them: string;
+  secret: Uint8Array;
+}
+
+/**
+ * Warnings for sections with challenge or hidden AVPs whose host name has no line in the
+ * secrets file: such a LAC never dials and such an LNS refuses every tunnel.
+ */
+export function unservedSections(config: L2tpdConfig, secrets: TunnelSecrets): string[] {
+  const sections = [
+    ...config.lns.map((s) => ({ s, kind: 'lns', outcome: 'every tunnel is refused' })),
+    ...config.lac.map((s) => ({ s, kind: 'lac', outcome: 'it cannot dial' })),
+  ];
+  return sections
+    .filter(({ s }) => (s.challenge || s.hidden) && !secrets.hasLinesFor(s.hostname))
+    .map(
+      ({ s, kind, outcome }) =>
+        `${kind} '${s.name}' uses challenge or hidden AVPs but ${config.secrets} has no line for ${s.hostname} (the "us" column): ${outcome}`,
+    );
 }
 
 function matches(pattern: string, name: string): boolean {
@@ -87,7 +127,9 @@ export type LoadSecretsResult =
 export function loadSecrets(file: string): LoadSecretsResult {
   let text: string;
   try {
-    const problem = privateFileProblem(file, statSync(file));
+    const stats = statSync(file);
+    if (stats.isDirectory()) return { ok: false, error: `secrets file ${file} is a directory` };
+    const problem = privateFileProblem(file, stats);
     if (problem !== null) return { ok: false, error: problem };
     text = readFileSync(file, 'utf8');
   } catch (err) {

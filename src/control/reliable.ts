@@ -18,19 +18,23 @@ export interface ReliableConfig {
   ackDelayMs: number;
   /** Derive the timeout from measured round trips (RFC 6298 style). Default true. */
   adaptive: boolean;
-  /** Floor for the adaptive timeout. Default 250. */
+  /**
+   * Floor for the adaptive timeout. Default: the initial timeout (1 s, RFC 6298 §2.4's
+   * minimum). A round trip measured on an ack says little about how long the peer takes to
+   * answer the next request (an ICRP may wait for its RADIUS): a lower floor resends early.
+   */
   minTimeoutMs?: number;
 }
 
-export const DEFAULT_RELIABLE_CONFIG: Readonly<Required<ReliableConfig>> = Object.freeze({
-  receiveWindow: 16,
-  initialTimeoutMs: 1000,
-  maxTimeoutMs: 8000,
-  maxRetries: 5,
-  ackDelayMs: 100,
-  adaptive: true,
-  minTimeoutMs: 250,
-});
+export const DEFAULT_RELIABLE_CONFIG: Readonly<Required<Omit<ReliableConfig, 'minTimeoutMs'>>> =
+  Object.freeze({
+    receiveWindow: 16,
+    initialTimeoutMs: 1000,
+    maxTimeoutMs: 8000,
+    maxRetries: 5,
+    ackDelayMs: 100,
+    adaptive: true,
+  });
 
 /** Peer window when SCCRQ/SCCRP carries no Receive Window Size AVP (§4.4.3). */
 export const DEFAULT_PEER_WINDOW = 4;
@@ -119,6 +123,12 @@ export class ReliableChannel<M> {
   private rxHeld = 0;
   private ackPending = false;
   private ackDeadline = Infinity;
+  /**
+   * Inside receive(): what the upper layer sends or acks while messages are delivered goes
+   * out when the whole arrival is processed, so it carries the latest Nr (held messages the
+   * arrival released included).
+   */
+  private receiving = false;
 
   private failedValue = false;
   private lastReceive = -Infinity;
@@ -146,7 +156,7 @@ export class ReliableChannel<M> {
     this.maxTimeoutMs = checkInt('maxTimeoutMs', config.maxTimeoutMs, 1, 2 ** 31);
     this.minTimeoutMs = checkInt(
       'minTimeoutMs',
-      config.minTimeoutMs ?? Math.min(DEFAULT_RELIABLE_CONFIG.minTimeoutMs, this.maxTimeoutMs),
+      config.minTimeoutMs ?? Math.min(this.initialTimeoutMs, this.maxTimeoutMs),
       1,
       this.maxTimeoutMs,
     );
@@ -180,7 +190,7 @@ export class ReliableChannel<M> {
     e.ns = seqAdd(this.nsUna, this.qCount);
     e.retries = 0;
     this.qCount++;
-    this.pump(now);
+    if (!this.receiving) this.pump(now);
   }
 
   /** A received control message's Ns/Nr; msg null = ZLB. */
@@ -194,17 +204,30 @@ export class ReliableChannel<M> {
       this.statsValue.zlbReceived++;
     } else {
       this.statsValue.received++;
-      this.processNs(now, ns & 0xffff, msg);
+      this.receiving = true;
+      try {
+        this.processNs(now, ns & 0xffff, msg);
+      } finally {
+        this.receiving = false;
+      }
     }
     if (this.failedValue) return;
     this.pump(now);
     if (this.ackPending && this.ackDeadline <= now) this.sendZlb(now);
   }
 
-  /** Acknowledge now with a ZLB (e.g. a StopCCN arrived: §5.7 requires an immediate ZLB). */
+  /**
+   * Acknowledge now with a ZLB (e.g. a StopCCN arrived: §5.7 requires an immediate ZLB).
+   * From inside deliver(), at the end of the arrival, with the latest Nr.
+   */
   flushAck(now: number): void {
     if (this.failedValue) return;
-    this.sendZlb(now);
+    if (!this.receiving) {
+      this.sendZlb(now);
+      return;
+    }
+    this.ackPending = true;
+    this.ackDeadline = now;
   }
 
   /** When onTimer must run next; Infinity when no timer is needed. */

@@ -9,6 +9,7 @@ import { L2tpError, type L2tpErrorCode } from '../protocol/errors.js';
 import { write16, type L2tpHeader } from '../protocol/header.js';
 import {
   buildMessage,
+  clearHostName,
   decodeControlBody,
   encodeControlMessage,
   encodeZlb,
@@ -61,9 +62,14 @@ export interface TunnelConfig {
   firmwareRevision: number;
   /** Tunnel secret: challenge authentication and hidden AVPs (§4.3, §5.1.1). */
   secret?: Uint8Array;
-  /** Demand that the peer authenticate (send a Challenge). Needs `secret`. */
+  /**
+   * Originator without `secret`: the secret is the first of these whose `them` is '*' or the
+   * responder's Host Name in SCCRP (xl2tpd's l2tp-secrets rule), matched case-insensitively.
+   */
+  peerSecrets?: readonly { them: string; secret: Uint8Array }[];
+  /** Demand that the peer authenticate (send a Challenge). Needs `secret` or `peerSecrets`. */
   challenge: boolean;
-  /** Hide every AVP the RFC allows to be hidden. Needs `secret`. */
+  /** Hide every AVP the RFC allows to be hidden. Needs `secret` or `peerSecrets`. */
   hideAvps: boolean;
   framing: FramingBits;
   bearer: BearerBits;
@@ -138,6 +144,8 @@ export class Tunnel implements SessionHost {
   private readonly sink: TunnelSink;
   private readonly channel: ReliableChannel<Item>;
   private readonly holdMs: number;
+  /** The tunnel secret: from the config, or picked from `peerSecrets` when SCCRP arrives. */
+  private secret: Uint8Array | undefined;
   private stateValue: TunnelState = 'idle';
   private originator = false;
   private peerTunnelIdValue = 0;
@@ -171,10 +179,15 @@ export class Tunnel implements SessionHost {
         `tunnel ID ${config.localTunnelId} is not in 1..65535`,
       );
     }
-    if ((config.challenge || config.hideAvps) && !config.secret?.length) {
+    if (
+      (config.challenge || config.hideAvps) &&
+      !config.secret?.length &&
+      !config.peerSecrets?.length
+    ) {
       throw new L2tpError('ERR_L2TP_CONFIG', 'challenge and hidden AVPs need a tunnel secret');
     }
     this.config = config;
+    this.secret = config.secret;
     this.sink = sink;
     this.holdMs = stopCcnHoldMs(config.reliable);
     this.callSerial = readU32(config.random(4));
@@ -247,8 +260,12 @@ export class Tunnel implements SessionHost {
         this.channel.receive(now, header.ns, header.nr, null);
         return;
       }
+      // Before decoding: the SCCRP's Host Name (never hidden) picks the secret that unhides it.
+      if (this.secret === undefined && this.stateValue === 'wait-ctl-reply') {
+        this.secret = this.peerSecretFor(clearHostName(datagram));
+      }
       const result = decodeControlBody(datagram, header.payloadStart, header.payloadEnd, {
-        secret: this.config.secret,
+        secret: this.secret,
       });
       if (!result.ok && result.reaction === 'discard') {
         // The framing of the AVPs is broken, so its Ns cannot be trusted: no ack (§7.1).
@@ -533,11 +550,7 @@ export class Tunnel implements SessionHost {
     if (!this.acceptPeerSetup(m)) return;
     const values = this.setupValues();
     if (v.Challenge) {
-      values.ChallengeResponse = challengeResponse(
-        MessageType.SCCRP,
-        this.config.secret!,
-        v.Challenge,
-      );
+      values.ChallengeResponse = challengeResponse(MessageType.SCCRP, this.secret!, v.Challenge);
     }
     this.sendTunnelMessage(MessageType.SCCRP, values, this.peerTunnelIdValue);
     this.stateValue = 'wait-ctl-conn';
@@ -549,14 +562,17 @@ export class Tunnel implements SessionHost {
     this.peerTunnelIdValue = v.AssignedTunnelId ?? 0;
     this.peerHostName = v.HostName;
     if (!this.acceptPeerSetup(m)) return;
+    if ((this.config.challenge || this.config.hideAvps) && this.secret === undefined) {
+      this.refuse(m, {
+        result: StopCcnResult.NotAuthorized,
+        message: `no tunnel secret for host name '${v.HostName ?? ''}'`,
+      });
+      return;
+    }
     if (!this.peerAuthenticated(MessageType.SCCRP, v.ChallengeResponse)) return;
     const values: Partial<AvpValues> = {};
     if (v.Challenge) {
-      values.ChallengeResponse = challengeResponse(
-        MessageType.SCCCN,
-        this.config.secret!,
-        v.Challenge,
-      );
+      values.ChallengeResponse = challengeResponse(MessageType.SCCCN, this.secret!, v.Challenge);
     }
     this.sendTunnelMessage(MessageType.SCCCN, values, this.peerTunnelIdValue);
     this.tunnelUp(m);
@@ -626,10 +642,10 @@ export class Tunnel implements SessionHost {
       });
       return false;
     }
-    if (v.Challenge && !this.config.secret?.length) {
+    if (v.Challenge && !this.secret?.length) {
       this.refuse(m, {
         result: StopCcnResult.NotAuthorized,
-        message: 'challenge received but no secret for this peer',
+        message: `challenge received but no secret for host name '${v.HostName ?? ''}'`,
       });
       return false;
     }
@@ -642,10 +658,7 @@ export class Tunnel implements SessionHost {
   /** §5.1.1: when we sent a Challenge, the reply must carry the right response. */
   private peerAuthenticated(replyType: 2 | 3, response: Uint8Array | undefined): boolean {
     if (!this.ourChallenge) return true;
-    if (
-      response &&
-      verifyChallengeResponse(replyType, this.config.secret!, this.ourChallenge, response)
-    ) {
+    if (response && verifyChallengeResponse(replyType, this.secret!, this.ourChallenge, response)) {
       return true;
     }
     const message = response ? 'challenge response does not match' : 'no challenge response';
@@ -722,6 +735,12 @@ export class Tunnel implements SessionHost {
       values.Challenge = this.ourChallenge;
     }
     return values;
+  }
+
+  private peerSecretFor(hostName: string): Uint8Array | undefined {
+    const name = hostName.toLowerCase();
+    return this.config.peerSecrets?.find((e) => e.them === '*' || e.them.toLowerCase() === name)
+      ?.secret;
   }
 
   // ---- sessions ------------------------------------------------------------------------------
@@ -990,7 +1009,7 @@ export class Tunnel implements SessionHost {
     }
     const message = buildMessage(type, values, { hide });
     const wire = encodeControlMessage(message, tunnelId, sessionId, 0, 0, {
-      secret: this.config.secret,
+      secret: this.secret,
       random: this.config.random,
     });
     this.channel.send(this.now, { dir: 'out', type, wire });

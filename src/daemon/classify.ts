@@ -4,39 +4,18 @@
 import { selectLnsSection } from '../config/access.js';
 import type { L2tpdConfig } from '../config/schema.js';
 import type { TunnelSecrets } from '../config/secrets.js';
-import { AVP_FLAG_H, AVP_HEADER_LENGTH, AVP_LENGTH_MASK } from '../protocol/avp.js';
-import { CONTROL_HEADER_LENGTH, read16 } from '../protocol/header.js';
+import { read16 } from '../protocol/header.js';
 import { AvpType, StopCcnResult } from '../protocol/types.js';
-import { buildMessage, encodeControlMessage } from '../protocol/message.js';
+import {
+  buildMessage,
+  clearHostName,
+  encodeControlMessage,
+  findClearAvp,
+} from '../protocol/message.js';
 import type { ClassifyVerdict } from '../runtime/supervisor.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
 import type { ActorParams } from '../actor/actor-params.js';
 import { lnsParams } from './section-params.js';
-
-/** The value of the first clear (not hidden) AVP of `type` in an SCCRQ, or undefined. */
-export function findClearAvp(sccrq: Uint8Array, type: number): Uint8Array | undefined {
-  const end = read16(sccrq, 2);
-  let pos = CONTROL_HEADER_LENGTH;
-  while (end - pos >= AVP_HEADER_LENGTH) {
-    const flags = read16(sccrq, pos);
-    const length = flags & AVP_LENGTH_MASK;
-    if (length < AVP_HEADER_LENGTH || length > end - pos) return undefined;
-    if (read16(sccrq, pos + 2) === 0 && read16(sccrq, pos + 4) === type && !(flags & AVP_FLAG_H)) {
-      return sccrq.subarray(pos + AVP_HEADER_LENGTH, pos + length);
-    }
-    pos += length;
-  }
-  return undefined;
-}
-
-/** The Host Name AVP of an SCCRQ (never hidden, §4.4.3), or '' when absent. */
-export function sccrqHostName(sccrq: Uint8Array): string {
-  const value = findClearAvp(sccrq, AvpType.HostName);
-  // A view, not a copy: this runs on the main thread for every SCCRQ.
-  return value === undefined
-    ? ''
-    : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
-}
 
 /** Assigned Tunnel ID of the SCCRQ (for the StopCCN header), 0 if absent or hidden. */
 function sccrqAssignedTunnel(sccrq: Uint8Array): number {
@@ -66,7 +45,7 @@ export function classifyNewTunnel(
   const verdict = selectLnsSection(config.lns, peer.address);
   if (!verdict.ok) return { accept: false, reason: verdict.reason, reply: notAuthorized(sccrq) };
   const section = verdict.section;
-  const theirName = sccrqHostName(sccrq);
+  const theirName = clearHostName(sccrq);
   const secretBytes = secrets?.lookup(section.hostname, theirName);
   const secret = secretBytes === undefined ? null : Buffer.from(secretBytes).toString('utf8');
   if ((section.challenge || section.hidden) && secret === null) {

@@ -23,7 +23,11 @@ export function daeBackend(daemon: Daemon): DaeBackend {
         );
     },
     async disconnect(tunnelId, sessionId) {
-      await daemon.actorCommand(tunnelId, { type: 'hangup', sessionId });
+      await daemon.actorCommand(tunnelId, {
+        type: 'hangup',
+        sessionId,
+        by: 'a RADIUS Disconnect-Request',
+      });
     },
     async setSessionTimeout(tunnelId, sessionId, seconds) {
       await daemon.actorCommand(tunnelId, { type: 'session-timeout', sessionId, seconds });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { loadConfig, formatIssue, type LoadOptions } from '../config/load.js';
 import type { L2tpdConfig, LacSection, ListenAddress } from '../config/schema.js';
-import { loadSecrets } from '../config/secrets.js';
+import { loadSecrets, unservedSections } from '../config/secrets.js';
 import type { TunnelSecrets } from '../config/secrets.js';
 import {
   ControlError,
@@ -27,7 +27,8 @@ import { Supervisor, type ClassifyVerdict, type SupervisorEvent } from '../runti
 import type { ActorEvent, PeerAddress } from '../runtime/actor-api.js';
 import type { AddressGrant, AddressRelease } from '../actor/actor-params.js';
 import { AddressPools } from './address-pools.js';
-import { classifyNewTunnel, findClearAvp } from './classify.js';
+import { classifyNewTunnel } from './classify.js';
+import { findClearAvp } from '../protocol/message.js';
 import { resolveSccrqCollision } from '../control/tie-breaker.js';
 import { AvpType } from '../protocol/types.js';
 import { LacDialer } from './lac-dialer.js';
@@ -76,7 +77,7 @@ export function readConfiguration(
     const s = loadSecrets(result.config.secrets);
     if (!s.ok) return { ok: false, errors: [s.error] };
     secrets = s.secrets;
-    warnings.push(...s.warnings);
+    warnings.push(...s.warnings, ...unservedSections(result.config, secrets));
   }
   return { ok: true, config: result.config, secrets, warnings };
 }
@@ -272,17 +273,15 @@ export class Daemon implements DaemonControl, MetricsSource {
     peer: { address: string; port: number },
     section: LacSection,
   ): Promise<number> {
-    const secret =
-      this.secrets?.lookup(section.hostname, '*') ??
-      this.secrets?.lookup(section.hostname, peer.address);
-    if ((section.challenge || section.hidden) && secret === undefined) {
+    // The secret is picked by the LNS's Host Name once its SCCRP arrives (xl2tpd's rule).
+    const candidates = this.secrets?.candidatesFor(section.hostname, peer.address) ?? [];
+    if ((section.challenge || section.hidden) && candidates.length === 0) {
       throw new Error(
         `lac '${section.name}' requires a tunnel secret and the secrets file has none for ${section.hostname}`,
       );
     }
     const tieBreaker = new Uint8Array(randomBytes(8));
-    const secretText = secret === undefined ? null : Buffer.from(secret).toString('utf8');
-    const params = lacParams(this.config, section, secretText, tieBreaker);
+    const params = lacParams(this.config, section, candidates, tieBreaker);
     const tid = await this.supervisor.createTunnel(peer, params);
     this.outstandingSccrq.set(peer.address, { tunnelId: tid, tieBreaker });
     this.tunnelSection.set(tid, { role: 'lac', section: section.name, up: false });
@@ -388,7 +387,6 @@ export class Daemon implements DaemonControl, MetricsSource {
         break;
       case 'session-up':
         this.counters.add('sessionSetups');
-        if (this.tunnelSection.get(tunnelId)?.role === 'lac') this.dialer.onSessionUp(tunnelId);
         break;
       case 'call-refused':
         this.counters.addLabelled('callsRefused', resultLabel(e.result));
@@ -451,6 +449,7 @@ export class Daemon implements DaemonControl, MetricsSource {
         const answer = (await this.tunnelCommand(candidates[0]!, {
           type: 'hangup',
           sessionId: session,
+          by: 'the operator',
         })) as { ok: boolean; error?: string };
         if (!answer.ok)
           throw new ControlError('NOT_FOUND', answer.error ?? `no session ${session}`);

@@ -103,22 +103,18 @@ export class LacDialer {
     dial.attempts = 0;
   }
 
-  /** One of the LAC's calls came up: the call redial's failure count starts again. */
-  onSessionUp(tunnelId: number): void {
-    const dial = this.byTunnel.get(tunnelId);
-    if (dial !== undefined) dial.callFailures = 0;
-  }
-
   /**
    * The LAC's call dropped while its tunnel stayed up: redial the call if configured. A call
-   * that never came up counts against `redial.maxAttempts`, so an LNS refusing every call
-   * is not asked again forever.
+   * that never came up (refused, or its pppd failed before PPP's network phase) counts
+   * against `redial.maxAttempts`, so a call that cannot work is not placed again forever; a
+   * call that was up starts the count again.
    */
   onSessionDown(tunnelId: number, wasUp: boolean): void {
     const dial = this.byTunnel.get(tunnelId);
     if (dial === undefined || dial.stopped || !dial.section.redial.enabled) return;
     const { maxAttempts, delay } = dial.section.redial;
-    if (!wasUp && maxAttempts > 0 && ++dial.callFailures >= maxAttempts) {
+    if (wasUp) dial.callFailures = 0;
+    else if (maxAttempts > 0 && ++dial.callFailures >= maxAttempts) {
       this.deps.log.warn(
         { lac: dial.section.name, tunnelId, failures: dial.callFailures },
         'giving up on the call: redial attempts exhausted',

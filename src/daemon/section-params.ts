@@ -1,6 +1,7 @@
 // Turn a config section into the plain-data ActorParams a tunnel actor is created with.
 import type { ActorParams } from '../actor/actor-params.js';
 import type { L2tpdConfig, LacSection, LnsSection } from '../config/schema.js';
+import type { PeerSecret } from '../config/secrets.js';
 import type { ReliableConfig } from '../control/reliable.js';
 import { secretOptionsText } from '../session/pppd.js';
 import { pppMethods } from '../config/load.js';
@@ -81,7 +82,7 @@ export function lnsParams(
 export function lacParams(
   config: L2tpdConfig,
   section: LacSection,
-  secret: string | null,
+  peerSecrets: readonly PeerSecret[],
   tieBreaker: Uint8Array,
 ): ActorParams {
   const ppp = section.ppp;
@@ -89,7 +90,11 @@ export function lacParams(
   return {
     ...common(config, section),
     role: 'lac',
-    secret,
+    secret: null,
+    peerSecrets: peerSecrets.map((p) => ({
+      them: p.them,
+      secret: Buffer.from(p.secret).toString('utf8'),
+    })),
     ppp: {
       path: ppp.path,
       args: {

@@ -8,6 +8,7 @@
 //   "PAP peer authentication succeeded for alice" (upap.c; %q: `"` and `\` escaped)
 //   "remote IP address 198.51.100.50"             (ipcp.c, IPCP up: RADIUS's
 //                                                  Framed-IP-Address wins over our pool's)
+//   "remote LL address fe80::..."                 (ipv6cp.c, IPv6CP up)
 // pppd 2.4.9 logs no name for a CHAP peer it authenticated (only the client side's "CHAP
 // authentication succeeded", without a name); pppd 2.5 logs "CHAP peer authentication
 // succeeded for alice" (and MS-CHAP, EAP alike), which the same pattern takes.
@@ -25,6 +26,14 @@ const USING_INTERFACE = /^Using interface (\S+)$/;
 const CONNECT = /^Connect: (\S+) <--> /;
 const PEER_AUTHENTICATED = /^(?:[A-Z][\w-]*) peer authentication succeeded for (.+)$/;
 const REMOTE_ADDRESS = /^remote IP address (\d{1,3}(?:\.\d{1,3}){3})$/;
+
+/** IPCP or IPv6CP up (ipcp.c, ipv6cp.c): PPP reached its network phase, the link works. */
+const NETWORK_UP = /^remote (?:IP|LL) address /;
+
+/** Whether `line` says the PPP link is up (not merely pppd running). */
+export function pppdNetworkUp(line: string): boolean {
+  return NETWORK_UP.test(line);
+}
 
 /** What `line` says about the session's identity, or undefined (most lines). */
 export function pppdLogIdentity(line: string): PppdIdentity | undefined {

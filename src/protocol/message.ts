@@ -450,6 +450,38 @@ function avpLabel(avp: Avp): string {
   return avp.name === 'Unknown' ? `${avp.vendorId}:${avp.attributeType}` : avp.name;
 }
 
+/**
+ * The value of the first clear (not hidden) AVP of `type` in a control message, or undefined:
+ * read before decoding, to pick a section (SCCRQ) or a secret (SCCRP) by the Host Name.
+ */
+export function findClearAvp(message: Uint8Array, type: number): Uint8Array | undefined {
+  const end = read16(message, 2);
+  let pos = CONTROL_HEADER_LENGTH;
+  while (end - pos >= AVP_HEADER_LENGTH) {
+    const flags = read16(message, pos);
+    const length = flags & AVP_LENGTH_MASK;
+    if (length < AVP_HEADER_LENGTH || length > end - pos) return undefined;
+    if (
+      read16(message, pos + 2) === 0 &&
+      read16(message, pos + 4) === type &&
+      !(flags & AVP_FLAG_H)
+    ) {
+      return message.subarray(pos + AVP_HEADER_LENGTH, pos + length);
+    }
+    pos += length;
+  }
+  return undefined;
+}
+
+/** The Host Name AVP of an SCCRQ or SCCRP (never hidden, §4.4.3), or '' when absent. */
+export function clearHostName(message: Uint8Array): string {
+  const value = findClearAvp(message, AvpType.HostName);
+  // A view, not a copy: this runs on the main thread for every SCCRQ.
+  return value === undefined
+    ? ''
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
+}
+
 /** A ZLB (header only, §5.8): acknowledges without taking an Ns slot. */
 export function encodeZlb(tunnelId: number, ns: number, nr: number): Uint8Array {
   const out = new Uint8Array(CONTROL_HEADER_LENGTH);

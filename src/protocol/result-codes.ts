@@ -20,8 +20,8 @@ const CDN_RESULTS: readonly string[] = [
   'lost carrier',
   'general error',
   'administrative disconnect',
-  'no facilities (temporary)',
-  'no facilities (permanent)',
+  'temporary lack of facilities',
+  'permanent lack of facilities',
   'invalid destination',
   'no carrier detected',
   'busy',
@@ -56,12 +56,17 @@ export function generalErrorName(code: number): string {
   return GENERAL_ERRORS[code] ?? `unknown error ${code}`;
 }
 
-/** One line for logs: "general error (2) / length is wrong (2): text". */
+/**
+ * One line for logs, the RFC's names with the numbers:
+ * "CDN result 2, general error; error 2, length is wrong: text".
+ */
 export function describeResultCode(messageType: number, rc: ResultCodeValue): string {
-  const result =
-    messageType === MessageType.StopCCN ? stopCcnResultName(rc.result) : cdnResultName(rc.result);
-  let text = `${result} (${rc.result})`;
-  if (rc.error !== undefined) text += ` / ${generalErrorName(rc.error)} (${rc.error})`;
+  const stop = messageType === MessageType.StopCCN;
+  const name = stop ? stopCcnResultName(rc.result) : cdnResultName(rc.result);
+  let text = `${stop ? 'StopCCN' : 'CDN'} result ${rc.result}, ${name}`;
+  if (rc.error !== undefined && rc.error !== 0) {
+    text += `; error ${rc.error}, ${generalErrorName(rc.error)}`;
+  }
   if (rc.message) text += `: ${rc.message}`;
   return text;
 }

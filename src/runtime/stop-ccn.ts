@@ -1,7 +1,8 @@
-// The one control message the supervisor itself sends: a StopCCN (RFC 2661 §4.4.2 result 2,
+// The control messages the supervisor itself sends: a StopCCN (RFC 2661 §4.4.2 result 2,
 // "general error") to the peer of a tunnel whose actor or worker died, so the peer tears the
-// tunnel down at once instead of waiting for its retransmissions to run out. Built from the
-// AVP codec's primitives (no message codec needed for three AVPs).
+// tunnel down at once instead of waiting for its retransmissions to run out; and the ZLB
+// that acknowledges a StopCCN for a tunnel we do not know. Built from the AVP codec's
+// primitives (no message codec needed for three AVPs).
 import {
   AVP_HEADER_LENGTH,
   AVP_SPECS,
@@ -10,8 +11,10 @@ import {
   writeAvpValue,
   type AvpSpec,
 } from '../protocol/avp.js';
-import { CONTROL_HEADER_LENGTH, writeControlHeader } from '../protocol/header.js';
+import { CONTROL_HEADER_LENGTH, read16, writeControlHeader } from '../protocol/header.js';
+import { encodeZlb, findClearAvp } from '../protocol/message.js';
 import {
+  AvpType,
   GeneralError,
   MessageType,
   StopCcnResult,
@@ -57,4 +60,20 @@ export function encodeGeneralErrorStopCcn(
   pos = writeAvp('AssignedTunnelId', localTunnelId, buf, pos);
   writeAvp('ResultCode', result, buf, pos);
   return buf;
+}
+
+/**
+ * The ZLB for a StopCCN sent to a tunnel we do not know (RFC 2661 §5.7: a StopCCN is
+ * acknowledged; after our restart, or once our hold ended, the peer would otherwise resend
+ * it for its full retransmission cycle). `message` must be a control message whose first
+ * AVP says StopCCN. It goes to the tunnel its clear Assigned Tunnel ID names (§6.4), with the
+ * Ns the peer expects (its Nr) and an Nr that acks it; undefined without that AVP: no other
+ * message says where an answer should go.
+ */
+export function zlbForStrayStopCcn(message: Uint8Array): Uint8Array | undefined {
+  const assigned = findClearAvp(message, AvpType.AssignedTunnelId);
+  if (assigned?.length !== 2) return undefined;
+  const peerTunnelId = read16(assigned, 0);
+  if (peerTunnelId === 0) return undefined;
+  return encodeZlb(peerTunnelId, read16(message, 10), (read16(message, 8) + 1) & 0xffff);
 }

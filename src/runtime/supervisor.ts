@@ -12,7 +12,7 @@ import { HeaderStatus, peekHeader, type PeekResult } from '../protocol/header.js
 import { toErrorData, type ErrorData } from '../protocol/errors.js';
 import type { ActorEvent, ActorInit, PeerAddress } from './actor-api.js';
 import type { ActorStatus, FaultKind, HostStats, OutboundBatch } from './messages.js';
-import { encodeGeneralErrorStopCcn } from './stop-ccn.js';
+import { encodeGeneralErrorStopCcn, zlbForStrayStopCcn } from './stop-ccn.js';
 import { TunnelTable, type TunnelRecord } from './tunnel-table.js';
 import { scanTunnelZero, TunnelZeroVerdict, type TunnelZeroScan } from './tunnel-zero.js';
 import { WorkerSlot, type SlotListener, type SlotStats } from './worker-slot.js';
@@ -357,6 +357,9 @@ export class Supervisor implements SlotListener {
       const route = t.route[tid]!;
       if (route === 0) {
         this.drops.unknownTunnel++;
+        if (isControl && scanTunnelZero(msg, this.scan) === TunnelZeroVerdict.StopCcn) {
+          this.ackStrayStopCcn(socketIndex, msg, rinfo);
+        }
         return;
       }
       if (t.peerAddress[tid] !== rinfo.address || t.peerSocket[tid] !== socketIndex) {
@@ -430,8 +433,10 @@ export class Supervisor implements SlotListener {
     const verdict = scanTunnelZero(msg, this.scan);
     if (verdict !== TunnelZeroVerdict.Sccrq) {
       if (verdict === TunnelZeroVerdict.Zlb) this.drops.zlbTunnelZero++;
-      else if (verdict === TunnelZeroVerdict.StopCcn) this.drops.stopCcnTunnelZero++;
-      else if (verdict === TunnelZeroVerdict.Other) this.drops.otherTunnelZero++;
+      else if (verdict === TunnelZeroVerdict.StopCcn) {
+        this.drops.stopCcnTunnelZero++;
+        this.ackStrayStopCcn(socketIndex, msg, rinfo);
+      } else if (verdict === TunnelZeroVerdict.Other) this.drops.otherTunnelZero++;
       else this.drops.malformedSccrq++;
       return;
     }
@@ -670,6 +675,14 @@ export class Supervisor implements SlotListener {
     const t = this.table;
     const buf = encodeGeneralErrorStopCcn(tid, rec.peerTunnelId, t.nextNs[tid]!, t.nextNr[tid]!);
     return this.sendTo({ ...rec.peer, port: t.peerPort[tid]! }, buf);
+  }
+
+  /** §5.7: a StopCCN for no tunnel of ours (we restarted, its hold ended) still gets its ZLB. */
+  private ackStrayStopCcn(socketIndex: number, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const zlb = zlbForStrayStopCcn(msg);
+    if (zlb === undefined) return;
+    const family = rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4';
+    this.sendTo({ address: rinfo.address, port: rinfo.port, family, socketIndex }, zlb);
   }
 
   private sendTo(peer: PeerAddress, buf: Uint8Array): boolean {

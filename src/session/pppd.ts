@@ -19,7 +19,7 @@ import {
   type AsyncFrameSink,
   type FrameErrorKind,
 } from '../ppp/hdlc.js';
-import { pppdLogIdentity, type PppdIdentity } from '../ppp/pppd-log.js';
+import { pppdLogIdentity, pppdNetworkUp, type PppdIdentity } from '../ppp/pppd-log.js';
 import { pppdHelper, type SpawnedChild } from './pppd-helper.js';
 import type {
   Pseudowire,
@@ -107,6 +107,8 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
   private pendingEnd = 0;
   /** The interface and the authenticated peer, as pppd's log lines name them. */
   readonly identity: PppdIdentity = {};
+  /** PPP reached its network phase (pppd logged IPCP or IPv6CP up). */
+  networkUp = false;
 
   constructor(opts: PppdOptions, sink: PseudowireSink, logger: Logger) {
     this.opts = opts;
@@ -218,7 +220,12 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
       pppdHelper.kill(this.id, 'SIGTERM');
       this.killTimer = setTimeout(() => {
         if (this.exited) return;
-        this.log.warn(this.fields({ pid: this.pid }), 'pppd ignored SIGTERM, sending SIGKILL');
+        // On SIGTERM pppd sends LCP Terminate-Request and waits for the Ack (RFC 1661 §3.7),
+        // which cannot come once the session is gone: expected, hence info.
+        this.log.info(
+          this.fields({ pid: this.pid }),
+          'pppd still running after SIGTERM (waiting for an LCP Terminate-Ack the gone session cannot bring), sending SIGKILL',
+        );
         pppdHelper.kill(this.id, 'SIGKILL');
       }, this.opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     }
@@ -259,9 +266,14 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
   onLog(line: string): void {
     this.log.info(this.fields({ pppd: line }));
     const found = pppdLogIdentity(line);
-    if (found === undefined) return;
-    Object.assign(this.identity, found);
-    this.sink.onIdentity(this.identity);
+    if (found !== undefined) {
+      Object.assign(this.identity, found);
+      this.sink.onIdentity(this.identity);
+    }
+    if (!this.networkUp && pppdNetworkUp(line)) {
+      this.networkUp = true;
+      this.sink.onNetworkUp();
+    }
   }
 
   onExited(code: number | null, signal: string | null, error: string | undefined): void {

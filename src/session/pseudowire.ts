@@ -51,6 +51,8 @@ export interface PseudowireSink {
   onFramingError(kind: 'fcs' | 'framing'): void;
   /** The session's identity so far (interface, authenticated user, remote address), as it grows. */
   onIdentity(identity: Readonly<PppdIdentity>): void;
+  /** PPP reached its network phase (IPCP or IPv6CP up): the call is up for the subscriber. Once. */
+  onNetworkUp(): void;
   /**
    * The path is gone: the last event, exactly once, also when it never became ready. `code`
    * and `signal` as pppd's exit (pppd(8) codes); both null when it could not start or was lost.

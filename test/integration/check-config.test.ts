@@ -66,3 +66,29 @@ test('--check-config names a pppd that is not executable and an options file tha
     new RegExp(`warning: .*lns\\[0\\]\\.ppp\\.optionsFile: ${dir}/none: not found`),
   );
 });
+
+test('--check-config warns about a LAC or LNS with challenge and no line for its host name', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2tpd-check-'));
+  const file = join(dir, 'l2tpd.yaml');
+  writeFileSync(join(dir, 'l2tp-secrets'), 'lns.example.net lac.example.net s3cret\n', {
+    mode: 0o600,
+  });
+  writeFileSync(
+    file,
+    `
+hostname: lac.example.net
+secrets: ${dir}/l2tp-secrets
+lac:
+  - { name: served, challenge: true, lns: [192.0.2.1], hostname: lns.example.net, ppp: { path: /bin/sh } }
+  - { name: isp, challenge: true, lns: [192.0.2.2], ppp: { path: /bin/sh } }
+`,
+  );
+  const r = checkConfig(file);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /warning: lac 'isp' uses challenge or hidden AVPs but .* has no line for lac\.example\.net .*cannot dial/,
+  );
+  assert.doesNotMatch(r.stderr, /'served'/);
+  assert.doesNotMatch(r.stderr + r.stdout, /s3cret/);
+});

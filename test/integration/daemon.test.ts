@@ -46,6 +46,25 @@ lac:
 ${extra}`;
 }
 
+/** An LNS and a LAC, each with its l2tp-secrets file, both on the stand-in pppd speaking LCP. */
+async function withSecretDaemons(
+  lns: { yaml: string; secrets: string },
+  lac: { yaml: string; secrets: string },
+  body: (lns: DaemonHandle, lac: DaemonHandle) => Promise<void>,
+): Promise<void> {
+  const l = await startDaemonWithSecrets(lns.yaml, lns.secrets, { STANDIN_MODE: 'lcp' });
+  const c = await startDaemonWithSecrets(lac.yaml, lac.secrets, { STANDIN_MODE: 'lcp' });
+  try {
+    await body(l, c);
+  } catch (err) {
+    process.stderr.write(`--- LNS ---\n${l.output()}\n--- LAC ---\n${c.output()}\n`);
+    throw err;
+  } finally {
+    await c.stop();
+    await l.stop();
+  }
+}
+
 const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });
 
 async function withDaemons(
@@ -113,6 +132,16 @@ async function fullCall(lnsPort: number, workers: (yaml: string) => string): Pro
           ? true
           : undefined;
       });
+      // One line at the session's end says how long, what crossed, who ended it and why.
+      const logged = (d: DaemonHandle, line: RegExp) =>
+        waitFor(`${String(line)} in the log`, async () =>
+          line.test(d.output()) ? true : undefined,
+        );
+      await logged(
+        lns,
+        /session down after \d+s, ended by the operator: CDN result 3, administrative disconnect; in [1-9]\d* packets\/\d+ bytes, out [1-9]\d* packets\/\d+ bytes/,
+      );
+      await logged(lac, /session down after \d+s, ended by the peer: CDN result 3/);
 
       // Disconnect the tunnel from the LAC: the LNS learns it by StopCCN, not by timeout.
       await lac.control({ cmd: 'disconnect', args: { lac: 'uplink' } });
@@ -123,6 +152,10 @@ async function fullCall(lnsPort: number, workers: (yaml: string) => string): Pro
           return s.tunnels.every((t) => t.state !== 'established') ? true : undefined;
         },
         3000,
+      );
+      await logged(
+        lns,
+        /tunnel down, ended by the peer: StopCCN result 1, general request to clear control connection/,
       );
     },
   );
@@ -234,27 +267,16 @@ test('tunnel authentication and hidden AVPs with a shared secret; a wrong secret
       'autodial: true',
       `autodial: true\n    ${options(hidden)}`,
     );
-  const run = async (
+  const run = (
     hidden: boolean,
     lacSecret: string,
     body: (lns: DaemonHandle, lac: DaemonHandle) => Promise<void>,
-  ) => {
-    const lns = await startDaemonWithSecrets(lnsText(hidden), 'test-lns * s3cret-one\n', {
-      STANDIN_MODE: 'lcp',
-    });
-    const lac = await startDaemonWithSecrets(lacText(hidden), `test-lac * ${lacSecret}\n`, {
-      STANDIN_MODE: 'lcp',
-    });
-    try {
-      await body(lns, lac);
-    } catch (err) {
-      process.stderr.write(`--- LNS ---\n${lns.output()}\n--- LAC ---\n${lac.output()}\n`);
-      throw err;
-    } finally {
-      await lac.stop();
-      await lns.stop();
-    }
-  };
+  ) =>
+    withSecretDaemons(
+      { yaml: lnsText(hidden), secrets: 'test-lns * s3cret-one\n' },
+      { yaml: lacText(hidden), secrets: `test-lac * ${lacSecret}\n` },
+      body,
+    );
   await run(true, 's3cret-one', async (lns) => {
     await waitFor('an authenticated tunnel with hidden AVPs carrying a session', async () => {
       const st = await status(lns);
@@ -296,6 +318,60 @@ test('a LAC section with calls: 3 brings up three sessions, each with its own pp
       });
       const addresses = s.tunnels[0]!.sessions.map((x) => x.address).sort();
       assert.deepEqual(addresses, ['198.51.100.2', '198.51.100.3', '198.51.100.4']);
+    },
+  );
+});
+
+test("a LAC with challenge finds its secret by the LNS's Host Name (l2tp-secrets 'them' column)", async () => {
+  const lnsPort = basePort + 90;
+  const secured = "\nsecrets: '{dir}/l2tp-secrets'\n";
+  await withSecretDaemons(
+    {
+      yaml: lnsYaml(lnsPort, secured).replace('localIp:', 'challenge: true\n    localIp:'),
+      secrets: 'test-lns test-lac by-name-s3cret\n',
+    },
+    {
+      yaml: lacYaml(lnsPort + 1, lnsPort, secured).replace(
+        'autodial: true',
+        'autodial: true\n    challenge: true',
+      ),
+      // As a migrated xl2tpd LAC has it: lines by name only, the right one not first.
+      secrets: 'test-lac other-lns not-this-one\ntest-lac TEST-LNS by-name-s3cret\n',
+    },
+    async (lns, lac) => {
+      await waitFor('an authenticated tunnel carrying a session', async () => {
+        const st = await status(lac);
+        return st.tunnels[0]?.state === 'established' && st.tunnels[0].sessions.length
+          ? st
+          : undefined;
+      });
+      assert.doesNotMatch(lac.output() + lns.output(), /by-name-s3cret|not-this-one/);
+    },
+  );
+});
+
+test('a LAC call whose pppd fails counts against redial.maxAttempts; "session up" waits for PPP', async () => {
+  const lnsPort = basePort + 80;
+  await withDaemons(
+    { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'lcp', STANDIN_REMOTE_IP: '198.51.100.2' } },
+    {
+      yaml: lacYaml(lnsPort + 1, lnsPort).replace(
+        'autodial: true',
+        'autodial: true\n    redial: { enabled: true, delay: 100ms, maxAttempts: 3 }',
+      ),
+      // pppd refusing its options: exit 2 at once, as a bad `ppp.options` line makes it.
+      env: { STANDIN_MODE: 'no-such-mode' },
+    },
+    async (lns, lac) => {
+      await waitFor('the LAC giving up on the call', async () =>
+        /giving up on the call/.test(lac.output()) ? true : undefined,
+      );
+      assert.equal(lac.output().match(/call established, starting pppd/g)?.length, 3);
+      assert.doesNotMatch(lac.output(), /"msg":"session up"/);
+      // The LNS's pppd said IPCP is up: there the session was up.
+      assert.match(lns.output(), /"msg":"session up"/);
+      const stats = await lac.control<Record<string, number>>({ cmd: 'stats', args: {} });
+      assert.equal(stats.sessionSetups, 3);
     },
   );
 });

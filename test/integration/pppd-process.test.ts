@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { PppdIdentity } from '../../src/ppp/pppd-log.js';
 import {
   PppdProcess,
@@ -26,6 +26,7 @@ class Session {
   exit: Exit | undefined;
   readyPid: number | undefined;
   identity: PppdIdentity | undefined;
+  networkUp = 0;
   private waiters: Array<() => void> = [];
   readonly exited: Promise<Exit>;
   private resolveExit!: (e: Exit) => void;
@@ -52,6 +53,9 @@ class Session {
   onIdentity(identity: Readonly<PppdIdentity>): void {
     this.identity = { ...identity };
   }
+  onNetworkUp(): void {
+    this.networkUp++;
+  }
   async waitFrames(n: number): Promise<void> {
     while (this.frames.length < n && this.exit === undefined) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -60,7 +64,11 @@ class Session {
 }
 
 /** A stand-in started through the helper; resolves once it runs (frames before that are dropped). */
-async function standIn(env: Record<string, string>, extra: Partial<PppdOptions> = {}) {
+async function standIn(
+  env: Record<string, string>,
+  extra: Partial<PppdOptions> = {},
+  log: Logger = silent,
+) {
   const session = new Session();
   const opts: PppdOptions = {
     path: STAND_IN,
@@ -68,7 +76,7 @@ async function standIn(env: Record<string, string>, extra: Partial<PppdOptions> 
     env,
     ...extra,
   };
-  const pppd = new PppdProcess(opts, session, silent);
+  const pppd = new PppdProcess(opts, session, log);
   pppd.start();
   while (!pppd.running && session.exit === undefined) await sleep(5);
   return { pppd, session };
@@ -153,10 +161,12 @@ test('a crashing pppd is reported through onExit, and a stop afterwards signals 
   assert.ok(processGone(pppd.pid));
 });
 
-test('stop() escalates to SIGKILL when pppd ignores SIGTERM', async () => {
+test('stop() escalates to SIGKILL when pppd ignores SIGTERM, and the log says why pppd lingers', async () => {
+  const lines: string[] = [];
   const { pppd, session } = await standIn(
     { STANDIN_MODE: 'echo', STANDIN_IGNORE_TERM: '1' },
     { killGraceMs: 200 },
+    pino({ level: 'info' }, { write: (line: string) => lines.push(line) }),
   );
   // Wait until it runs (its SIGTERM handler is installed) by echoing one frame.
   pppd.writeFrame(testFrame(0));
@@ -164,6 +174,7 @@ test('stop() escalates to SIGKILL when pppd ignores SIGTERM', async () => {
   await pppd.stop();
   assert.deepEqual(session.exit, { code: null, signal: 'SIGKILL' });
   assert.ok(processGone(pppd.pid));
+  assert.ok(lines.some((l) => /LCP Terminate-Ack.*sending SIGKILL/.test(l)));
 });
 
 test('backpressure: frames to a pppd that stops reading are dropped and counted, not queued', async () => {

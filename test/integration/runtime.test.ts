@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { MessageType } from '../../src/protocol/types.js';
+import { write16 } from '../../src/protocol/header.js';
 import {
   Supervisor,
   type SupervisorEvent,
@@ -138,6 +139,9 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
     // Make sure 0xfffe is not a live tunnel.
     const liveFffe = sup.workerOf(0xfffe) !== undefined;
     for (const j of junk) await lac.send(j, port);
+    // The one answer: the StopCCN's ZLB (§5.7), to the tunnel it names.
+    const zlb = (await lac.next()).data;
+    assert.deepEqual([zlb.length, tunnelIdOf(zlb)], [12, 9]);
     // A datagram that does get an answer, to know the junk has been processed.
     const tid = await openTunnel(sup, lac, 77);
     assert.ok(tid > 0);
@@ -153,6 +157,28 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
     assert.equal(d('malformedSccrq'), 2);
     if (!liveFffe) assert.equal(d('unknownTunnel'), 1);
     assert.equal(after.tunnels, before.tunnels + 1);
+    assert.deepEqual(lac.drain(), []);
+  });
+
+  test('a StopCCN for a tunnel we do not know (our restart) is acked with a ZLB, RFC 2661 §5.7', async () => {
+    const lac = await peer();
+    const port = sup.addresses()[0]!.port;
+    const stop = tunnelZeroMessage(MessageType.StopCCN, 31, { ns: 6 });
+    write16(stop, 4, 0xfffd); // for our tunnel 0xfffd, which does not exist
+    write16(stop, 10, 3); // the peer expects our Ns 3
+    assert.equal(sup.workerOf(0xfffd), undefined);
+    await lac.send(stop, port);
+    const zlb = (await lac.next()).data;
+    assert.deepEqual(
+      [zlb.length, tunnelIdOf(zlb), zlb.readUInt16BE(8), zlb.readUInt16BE(10)],
+      [12, 31, 3, 7],
+    );
+    // A HELLO for it names no tunnel of the peer's: nothing to answer.
+    const hello = tunnelZeroMessage(MessageType.HELLO, null);
+    write16(hello, 4, 0xfffd);
+    await lac.send(hello, port);
+    await lac.send(stop, port);
+    assert.equal(tunnelIdOf((await lac.next()).data), 31);
     assert.deepEqual(lac.drain(), []);
   });
 

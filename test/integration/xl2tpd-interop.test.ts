@@ -395,7 +395,7 @@ test(
             ? true
             : undefined;
         });
-        assert.match(p.ours.output(), /"msg":"session down"/);
+        assert.match(p.ours.output(), /"msg":"session down/);
         // Our side is up as soon as ICCN leaves; xl2tpd logs the call when it processes it.
         await waitFor('xl2tpd to see the second call', async () =>
           count(xl.output(), /Call established with/) === 2 ? true : undefined,

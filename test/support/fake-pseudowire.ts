@@ -81,6 +81,11 @@ export abstract class FakePseudowire implements Pseudowire {
     this.sink.onIdentity(this.identity);
   }
 
+  /** PPP reaches its network phase (pppd logs IPCP up). */
+  networkUp(): void {
+    this.sink.onNetworkUp();
+  }
+
   /** The session sends a frame to the peer (pppd's output). */
   send(frame: Uint8Array): void {
     this.sink.onFrame(withHeadroom(frame, this.spec.headroom));

@@ -239,6 +239,20 @@ test('a config file holding a PPP password must not be readable by others', () =
   assert.equal(loadConfig(join(dir, 'missing.yaml')).ok, false);
 });
 
+test('a config file that is missing, a directory or empty is refused in plain words', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2tpd-config-'));
+  const message = (file: string): string => {
+    const r = loadConfig(file);
+    assert.equal(r.ok, false, file);
+    return r.ok ? '' : r.errors.map(formatIssue).join('\n');
+  };
+  assert.equal(message(join(dir, 'missing.yaml')), `not found: ${join(dir, 'missing.yaml')}`);
+  assert.equal(message(dir), `${dir} is a directory, not a config file`);
+  const empty = join(dir, 'empty.yaml');
+  writeFileSync(empty, '# nothing yet\n\n');
+  assert.match(message(empty), /empty\.yaml is empty: write at least one setting/);
+});
+
 test('access control: first accepting section, deny before allow, reason for the log', () => {
   const { config } = valid(
     [

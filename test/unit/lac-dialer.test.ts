@@ -57,11 +57,11 @@ test('calls that never come up stop being redialled after redial.maxAttempts', a
     t.mock.timers.tick(1_000);
   }
   assert.equal(placed.length, 2, 'the third failure gives up');
-  // A call that came up resets the count.
-  dialer.onSessionUp(7);
+  // A call that was up (its pppd reached the network phase) resets the count.
+  dialer.onSessionDown(7, true);
   dialer.onSessionDown(7, false);
   t.mock.timers.tick(1_000);
-  assert.equal(placed.length, 3);
+  assert.equal(placed.length, 4);
 });
 
 test('a call that was up is always redialled, and disconnect cancels every pending redial', async (t) => {

@@ -282,10 +282,20 @@ test('oversized AVPs and messages are refused at encode time', () => {
 test('result codes read well in logs and decode failures map to General Error codes', () => {
   assert.equal(
     describeResultCode(MessageType.StopCCN, { result: 2, error: 8, message: 'AVP 99' }),
-    'general error (2) / unknown mandatory AVP (8): AVP 99',
+    'StopCCN result 2, general error; error 8, unknown mandatory AVP: AVP 99',
   );
-  assert.equal(describeResultCode(MessageType.CDN, { result: 3 }), 'administrative disconnect (3)');
-  assert.equal(describeResultCode(MessageType.CDN, { result: 99 }), 'unknown result 99 (99)');
+  assert.equal(
+    describeResultCode(MessageType.CDN, { result: 4, error: 0 }),
+    'CDN result 4, temporary lack of facilities',
+  );
+  assert.equal(
+    describeResultCode(MessageType.CDN, { result: 3 }),
+    'CDN result 3, administrative disconnect',
+  );
+  assert.equal(
+    describeResultCode(MessageType.CDN, { result: 99 }),
+    'CDN result 99, unknown result 99',
+  );
   assert.equal(generalErrorFor('ERR_L2TP_UNKNOWN_MANDATORY_AVP'), 8);
   assert.equal(generalErrorFor('ERR_L2TP_AVP_LENGTH'), 2);
   assert.equal(generalErrorFor('ERR_L2TP_MISSING_AVP'), 3);

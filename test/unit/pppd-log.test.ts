@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pppdLogIdentity } from '../../src/ppp/pppd-log.js';
+import { pppdLogIdentity, pppdNetworkUp } from '../../src/ppp/pppd-log.js';
 
 test('pppd log lines: the interface and the authenticated peer (pppd 2.4.9 and 2.5 wording)', () => {
   assert.deepEqual(pppdLogIdentity('Using interface ppp0'), { iface: 'ppp0' });
@@ -37,4 +37,16 @@ test('pppd log lines that name no identity', () => {
 test('the remote address IPCP settled on (RADIUS may have chosen it); the local one is ignored', () => {
   assert.deepEqual(pppdLogIdentity('remote IP address 10.0.0.9'), { remoteAddress: '10.0.0.9' });
   assert.equal(pppdLogIdentity('local  IP address 10.0.0.1'), undefined);
+});
+
+test('the link is up when IPCP or IPv6CP is: not when pppd merely starts or authenticates', () => {
+  assert.equal(pppdNetworkUp('remote IP address 10.0.0.9'), true);
+  assert.equal(pppdNetworkUp('remote LL address fe80::1'), true);
+  for (const line of [
+    'Using interface ppp0',
+    'PAP peer authentication succeeded for a',
+    'local  IP address 10.0.0.1',
+  ]) {
+    assert.equal(pppdNetworkUp(line), false, line);
+  }
 });

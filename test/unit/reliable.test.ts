@@ -345,7 +345,7 @@ test('a retransmission piggybacks a pending ack', () => {
 });
 
 test('RTT: RFC 6298 estimate from never-retransmitted messages only (Karn)', () => {
-  const { ch, sink } = channel();
+  const { ch, sink } = channel({ minTimeoutMs: 250 });
   let now = 0;
   ch.send(now, 'a');
   now = 1000;
@@ -376,6 +376,52 @@ test('RTT: RFC 6298 estimate from never-retransmitted messages only (Karn)', () 
     ['d', 3, 0],
     ['d', 3, 0],
   ]);
+});
+
+test('the adaptive timeout keeps a floor of the initial timeout (1 s): a 7 ms round trip does not resend an ICRQ after 270 ms', () => {
+  const { ch, sink } = channel();
+  ch.send(0, 'SCCCN');
+  ch.receive(7, 0, 1, null); // a 7 ms sample: SRTT + 4 RTTVAR = 21 ms
+  assert.equal(ch.stats.rtoMs, 1000);
+  ch.send(7, 'ICRQ');
+  sink.take();
+  runTimers(ch, 7 + 999);
+  assert.deepEqual(sink.take(), [], 'nothing resent within 1 s');
+  // The ICRP came, with its ack: processed, nothing is resent.
+  ch.receive(7 + 999, 0, 2, 'ICRP');
+  runTimers(ch, 5000);
+  assert.deepEqual(
+    sink.take().filter(([m]) => m !== null),
+    [],
+  );
+  assert.equal(ch.stats.retransmitted, 0);
+  // A configured initial timeout below 1 s is the floor then.
+  const lan = channel({ initialTimeoutMs: 200 });
+  lan.ch.send(0, 'a');
+  lan.ch.receive(7, 0, 1, null);
+  assert.equal(lan.ch.stats.rtoMs, 200);
+});
+
+test('RFC 2661 §5.8: what is sent or acked while an arrival is delivered carries the latest Nr', () => {
+  // ICRQ (Ns 1) arrives before the SCCCN (Ns 0) it follows: the ICRP sent when the SCCCN's
+  // delivery releases it must carry Nr 2, not the Nr 1 the SCCCN alone would give.
+  const { ch, sink } = channel({ ackDelayMs: 100 });
+  sink.onDeliver = (msg) => {
+    if (msg === 'SCCCN') ch.send(0, 'HELLO');
+    if (msg === 'ICRQ') ch.send(0, 'ICRP');
+  };
+  ch.receive(0, 1, 0, 'ICRQ');
+  ch.receive(0, 0, 0, 'SCCCN');
+  // The window (cwnd 1) lets one go now; it acks both.
+  assert.deepEqual(sink.take(), [['HELLO', 0, 2]]);
+  // An immediate ack (StopCCN, §5.7) asked for by the first of two delivered messages.
+  const stop = channel({ ackDelayMs: 100 });
+  stop.sink.onDeliver = (msg) => {
+    if (msg === 'StopCCN') stop.ch.flushAck(0);
+  };
+  stop.ch.receive(0, 1, 0, 'HELLO');
+  stop.ch.receive(0, 0, 0, 'StopCCN');
+  assert.deepEqual(stop.sink.take(), [[null, 0, 2]], 'one ZLB, acking both');
 });
 
 test('adaptive RTO is clamped to minTimeoutMs and maxTimeoutMs', () => {

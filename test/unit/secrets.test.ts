@@ -66,3 +66,24 @@ test('a secrets file readable or writable by group or others is refused', () => 
   const missing = loadSecrets(join(dir, 'none'));
   assert.ok(!missing.ok && /cannot read secrets file/.test(missing.error));
 });
+
+test("a LAC's candidates: its lines in file order, the LNS's address standing for any name", () => {
+  const { secrets } = parseSecrets(
+    'lac1 lns.example net-secret\nother * not-ours\nLAC1 192.0.2.1 by-address\nlac1 * fallback\n',
+    'f',
+  );
+  const seen = secrets.candidatesFor('lac1', '192.0.2.1').map((c) => [c.them, text(c.secret)]);
+  assert.deepEqual(seen, [
+    ['lns.example', 'net-secret'],
+    ['*', 'by-address'],
+    ['*', 'fallback'],
+  ]);
+  assert.equal(secrets.hasLinesFor('LAC1'), true);
+  assert.equal(secrets.hasLinesFor('nobody'), false);
+});
+
+test('a secrets path that is a directory is named as such, not sent to chmod', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2tpd-secrets-'));
+  const r = loadSecrets(dir);
+  assert.deepEqual(r, { ok: false, error: `secrets file ${dir} is a directory` });
+});

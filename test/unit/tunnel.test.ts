@@ -264,6 +264,70 @@ test('challenge authentication both ways with hidden AVPs', () => {
   assert.equal(lns.tunnel.state, 'established');
 });
 
+test('a LAC picks its secret by the Host Name in SCCRP, as xl2tpd reads l2tp-secrets', () => {
+  const other = new TextEncoder().encode('for-someone-else');
+  const peerSecrets = [
+    { them: 'lns.other', secret: other },
+    { them: 'PEER.example', secret },
+  ];
+  const lac = new ScriptedPeer(
+    testTunnelConfig({ role: 'lac', peerSecrets, challenge: true, hideAvps: true }),
+    { secret },
+  );
+  lac.tunnel.start(0);
+  const challenge = only(lac.take(), MessageType.SCCRQ).message!.values.Challenge!;
+  // Hidden AVPs in the SCCRP itself: the Host Name picks the secret before they are unhidden.
+  lac.send(
+    MessageType.SCCRP,
+    peerSetup({
+      Challenge: Uint8Array.of(4, 3, 2, 1),
+      ChallengeResponse: challengeResponse(MessageType.SCCRP, secret, challenge),
+    }),
+    { hide: ['AssignedTunnelId', 'ChallengeResponse'] },
+  );
+  const scccn = only(lac.take(), MessageType.SCCCN).message!;
+  assert.deepEqual(
+    scccn.values.ChallengeResponse,
+    challengeResponse(MessageType.SCCCN, secret, Uint8Array.of(4, 3, 2, 1)),
+  );
+  assert.equal(lac.tunnel.state, 'established');
+
+  // No line for this LNS's name: StopCCN result 4, naming the host name it looked for.
+  const stranger = new ScriptedPeer(
+    testTunnelConfig({
+      role: 'lac',
+      peerSecrets: [{ them: 'lns.other', secret: other }],
+      challenge: true,
+    }),
+  );
+  stranger.tunnel.start(0);
+  stranger.take();
+  stranger.send(MessageType.SCCRP, peerSetup());
+  const result = stopCcnOf(stranger).message!.values.ResultCode!;
+  assert.equal(result.result, StopCcnResult.NotAuthorized);
+  assert.match(result.message ?? '', /peer\.example/);
+});
+
+test('RFC 2661 §5.8: a duplicate SCCRP is acknowledged (ZLB), not answered with SCCCN again', () => {
+  const lac = new ScriptedPeer(testTunnelConfig({ role: 'lac', reliable: reliableConfig() }));
+  lac.tunnel.start(0);
+  lac.take();
+  lac.now = 7; // a 7 ms round trip, as on a LAN
+  const sccrp = lac.send(MessageType.SCCRP, peerSetup());
+  assert.equal(only(lac.take(), MessageType.SCCCN).header.ns, 1);
+  // The peer's ack of our SCCCN is slow; its own SCCRP comes again meanwhile.
+  lac.advance(293);
+  lac.deliver(sccrp);
+  const acks = lac.take();
+  assert.deepEqual(
+    acks.map((c) => [c.message?.type ?? 'ZLB', c.header.nr]),
+    [['ZLB', 1]],
+  );
+  lac.advance(699);
+  assert.deepEqual(lac.take(), [], 'no SCCCN again within the 1 s floor');
+  assert.equal(lac.tunnel.state, 'established');
+});
+
 test('T22: a wrong or missing challenge response gets StopCCN result 4', () => {
   const wrong = new TextEncoder().encode('guess');
   const lac = new ScriptedPeer(testTunnelConfig({ role: 'lac', secret, challenge: true }));

@@ -57,11 +57,11 @@ done)
 [ "$(echo "$lns_pppd" | wc -w)" -eq 1 ] || lab_fail "expected one pppd at xl2tpd, got: $lns_pppd"
 lab_step "2. kill -9 of xl2tpd's pppd (pid $lns_pppd)"
 kill -9 "$lns_pppd"
-lab_wait 30 "our LAC got the CDN" lab_log_has "$LAB_LOGDIR/l2tpd.log" '"msg":"session down"'
+lab_wait 30 "our LAC got the CDN" lab_log_has "$LAB_LOGDIR/l2tpd.log" '"msg":"session down'
 lab_wait 30 "no pppd left at our LAC" lab_pppd_is ox-lac 0
 lab_wait 30 "no ppp interface left at our LAC" lab_ppp_count_is ox-lac 0
 lab_wait 5 "our status: the tunnel without a session" lab_ours_has "$SOCK" 1 0
-grep -F '"msg":"session down"' "$LAB_LOGDIR/l2tpd.log" | grep -q '"initiator":"peer"' ||
+grep -F '"msg":"session down' "$LAB_LOGDIR/l2tpd.log" | grep -q '"initiator":"peer"' ||
   lab_fail "the session did not end by the peer's CDN"
 lab_wait 60 "our LAC redials the call" lab_log_has "$LAB_LOGDIR/l2tpd.log" 'redialing the call'
 lab_check_ppp_link ox-lns ox-lac 198.51.100.1 198.51.100.10 198.51.100.20
