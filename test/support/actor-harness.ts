@@ -214,8 +214,9 @@ export class ActorBench {
     return this.peerEvents.filter((e): e is Extract<TunnelEvent, { type: T }> => e.type === type);
   }
 
+  /** Log lines whose message starts with `msg` (many lines carry figures after a fixed start). */
   logsWith(msg: string): Array<Record<string, unknown>> {
-    return this.logs.filter((l) => l.msg === msg);
+    return this.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(msg));
   }
 
   /** Deliver everything in flight both ways and run the timers due now, until quiet. */
