@@ -67,6 +67,7 @@ export class DaeServer {
   }
 
   private async onRequest(msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
+    const received = this.now();
     const client = parsePeerAddress(rinfo.address);
     if (client === null || !this.config.clients.some((r) => rangeContains(r, client))) {
       this.drop('unknown-client', rinfo);
@@ -91,11 +92,19 @@ export class DaeServer {
     }
     this.recent.put(key, null, this.now());
     const decision = decide(kind, packet.attributes, await this.backend.sessions());
-    for (const s of decision.sessions) {
-      if (kind === 'disconnect') await this.backend.disconnect(s.tunnelId, s.sessionId);
-      else if (decision.sessionTimeout !== undefined)
-        await this.backend.setSessionTimeout(s.tunnelId, s.sessionId, decision.sessionTimeout);
-    }
+    // Answered once every actor has carried the request out (RFC 5176 §2.3: the NAS answers
+    // after acting): a Disconnect-ACK goes out after the sessions' CDNs, while their pppd
+    // are still stopping (pppd's Accounting Stop and exit follow on their own).
+    const { sessionTimeout } = decision;
+    await Promise.all(
+      decision.sessions.map((s) =>
+        kind === 'disconnect'
+          ? this.backend.disconnect(s.tunnelId, s.sessionId)
+          : sessionTimeout !== undefined
+            ? this.backend.setSessionTimeout(s.tunnelId, s.sessionId, sessionTimeout)
+            : undefined,
+      ),
+    );
     const answer = encodeAnswer(packet, decision.answer, this.config.secret, decision.errorCause);
     this.recent.put(key, answer, this.now());
     this.backend.count(
@@ -108,6 +117,7 @@ export class DaeServer {
         answer: decision.answer,
         errorCause: decision.errorCause,
         sessions: decision.sessions.map((s) => `${s.tunnelId}/${s.sessionId}`),
+        ms: this.now() - received,
       },
       'dynamic authorization request',
     );

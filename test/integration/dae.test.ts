@@ -151,11 +151,18 @@ lns:
     assert.match(answer.text, /Error-Cause = Session-Context-Not-Found/);
   });
 
-  it('CoA-Request: Session-Timeout is applied, anything else is NAKed with Error-Cause 401', async () => {
+  it('CoA-Request: Session-Timeout is applied, another attribute is NAKed with 401, a Service-Type with 405', async () => {
     const a = await call(lacs[0]);
     const filter = radclient('coa', `NAS-Port = ${a.status.nasPort}\nFilter-Id = "gold"\n`);
     assert.equal(filter.code, 'CoA-NAK', filter.text);
     assert.match(filter.text, /Error-Cause = Unsupported-Attribute/);
+    const authorizeOnly = radclient(
+      'coa',
+      `NAS-Port = ${a.status.nasPort}\nService-Type = Authorize-Only\nState = 0x0102\n`,
+    );
+    assert.equal(authorizeOnly.code, 'CoA-NAK', authorizeOnly.text);
+    assert.match(authorizeOnly.text, /Error-Cause = Unsupported-Service/);
+    assert.match(authorizeOnly.text, /State = 0x0102/, 'State echoed');
     assert.equal(lacs[0].sessions.includes(a.sid), true, 'a refused CoA changes nothing');
     const down = lacs[0].sessionDown(a.sid);
     const t0 = Date.now();

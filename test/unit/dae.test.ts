@@ -7,7 +7,7 @@ import { RecentAnswers } from '../../src/radius/recent-answers.js';
 
 const SECRET = 'dae-secret';
 
-function request(attributes: Array<[string, string | number]>, withMa = false): Buffer {
+function request(attributes: Array<[string, string | number | Buffer]>, withMa = false): Buffer {
   return radius.encode({
     code: 'Disconnect-Request',
     secret: SECRET,
@@ -32,7 +32,7 @@ test('request authenticator and Message-Authenticator: the right secret passes, 
     reason: 'malformed',
   });
   // node-radius signs a request's Message-Authenticator over the Request Authenticator, not
-  // over zeros as RFC 5176 §3.5 and radclient do (radclient's is accepted in dae.test.ts).
+  // over zeros as RFC 5176 §3.4 and radclient do (radclient's is accepted in dae.test.ts).
   assert.deepEqual(verifyRequest(request([['User-Name', 'alice']], true), SECRET), {
     ok: false,
     reason: 'bad-authenticator',
@@ -55,6 +55,26 @@ test('a forged Message-Authenticator is refused even when the request authentica
   });
   const ok = verifyRequest(body, SECRET);
   assert.deepEqual(ok, { ok: false, reason: 'bad-authenticator' });
+});
+
+test('an answer echoes State and Proxy-State unmodified (RFC 5176 §3.1, §3.3)', () => {
+  const v = verifyRequest(
+    request([
+      ['User-Name', 'bob'],
+      ['State', Buffer.from([0, 1, 2, 0xff])],
+      ['Proxy-State', Buffer.from('proxy-1')],
+    ]),
+    SECRET,
+  );
+  assert.ok(v.ok);
+  const nak = radius.decode_without_secret({
+    packet: encodeAnswer(v.packet, 'CoA-NAK', SECRET, 405),
+  });
+  const raw = (type: number) =>
+    nak.raw_attributes.filter(([t]) => t === type).map(([, b]) => b.toString('hex'));
+  assert.deepEqual(raw(24), ['000102ff']);
+  assert.deepEqual(raw(33), [Buffer.from('proxy-1').toString('hex')]);
+  assert.equal(nak.attributes['Error-Cause'], 'Unsupported-Service');
 });
 
 test("answers carry the request's identifier and the Error-Cause (radclient checks their authenticators in dae.test.ts)", () => {
@@ -130,6 +150,28 @@ test('CoA: Session-Timeout is carried, any other attribute is 401 (unsupported a
   assert.equal(ok.sessionTimeout, 600);
   const filter = decide('coa', { 'User-Name': 'alice', 'Filter-Id': 'gold' }, SESSIONS);
   assert.deepEqual([filter.answer, filter.errorCause, filter.sessions.length], ['CoA-NAK', 401, 0]);
+  const state = decide('coa', { 'User-Name': 'alice', State: 'x', 'Session-Timeout': 60 }, SESSIONS);
+  assert.equal(state.answer, 'CoA-ACK', 'State is echoed, not refused');
+});
+
+test('Service-Type: 405 (Unsupported Service) for a CoA-Request, 401 for a Disconnect-Request (RFC 5176 §3.2, §3.5)', () => {
+  const authorizeOnly = decide(
+    'coa',
+    { 'User-Name': 'alice', 'Service-Type': 'Authorize-Only', State: 'x' },
+    SESSIONS,
+  );
+  assert.deepEqual(
+    [authorizeOnly.answer, authorizeOnly.errorCause, authorizeOnly.sessions.length],
+    ['CoA-NAK', 405, 0],
+  );
+  const framed = decide('coa', { 'User-Name': 'alice', 'Service-Type': 'Framed-User' }, SESSIONS);
+  assert.deepEqual([framed.answer, framed.errorCause], ['CoA-NAK', 405]);
+  const disconnect = decide(
+    'disconnect',
+    { 'User-Name': 'alice', 'Service-Type': 'Authorize-Only' },
+    SESSIONS,
+  );
+  assert.deepEqual([disconnect.answer, disconnect.errorCause], ['Disconnect-NAK', 401]);
 });
 
 test("radius.so's Acct-Session-Id: the PID after eight hex digits of time", () => {
