@@ -42,6 +42,8 @@ export class SessionLink implements DataChannelSink, PppdSink {
   addresses: SessionAddresses = {};
   /** RADIUS sections: this session's NAS-Port (pppd's unit). */
   nasPort: number | undefined;
+  /** RADIUS sections: the Acct-Session-Id radius.so sends for this session (src/radius). */
+  acctSessionId: string | undefined;
   /** The LAC's Calling Number AVP, if it sent one. */
   callingNumber: string | undefined;
   /** When the session must end (Session-Timeout from a CoA-Request), ms since the epoch; Infinity: never. */
@@ -77,7 +79,12 @@ export class SessionLink implements DataChannelSink, PppdSink {
    * through the worker's pppd helper (asynchronous). Frames that arrive before it runs wait in
    * PppdProcess (bounded, as a pipe would hold them).
    */
-  startPppd(addresses: SessionAddresses, peerAddress: string, sessionArgs: string[] = []): void {
+  startPppd(
+    addresses: SessionAddresses,
+    peerAddress: string,
+    sessionArgs: string[] = [],
+    sessionEnv: Record<string, string> = {},
+  ): void {
     if (this.stopped) return;
     this.addresses = addresses;
     const args = buildPppdArgs({
@@ -100,7 +107,7 @@ export class SessionLink implements DataChannelSink, PppdSink {
       {
         path: this.params.ppp.path,
         args,
-        env: this.params.ppp.env,
+        env: { ...this.params.ppp.env, ...sessionEnv },
         secretOptions: this.params.ppp.secretOptions,
         // Frames from pppd get room for our data header in their own buffer: no copy on send.
         headroom: this.data.headerLength(),

@@ -19,7 +19,7 @@ import { SessionLink, type SessionLinkHost } from './session-link.js';
 import type { ActorReport } from '../daemon/status.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../session/pppd-helper.js';
-import { radiusPppdArgs } from '../radius/radiusclient.js';
+import { acctSessionId, radiusPppdArgs, radiusPppdEnv } from '../radius/radiusclient.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
 const SHUTDOWN_LINGER_MS = 1000;
@@ -344,8 +344,19 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       return;
     }
     link.nasPort = grant.nasPort;
-    const extra = grant.nasPort === undefined ? [] : this.radiusArgs(link, grant.nasPort, params);
-    link.startPppd({ local: grant.local, remote: grant.remote }, this.init.peer.address, extra);
+    const addresses = { local: grant.local, remote: grant.remote };
+    if (grant.nasPort === undefined) {
+      link.startPppd(addresses, this.init.peer.address);
+      return;
+    }
+    const id = acctSessionId(Date.now(), this.init.localTunnelId, link.localSessionId);
+    link.acctSessionId = id;
+    link.startPppd(
+      addresses,
+      this.init.peer.address,
+      this.radiusArgs(link, grant.nasPort, params),
+      radiusPppdEnv(id),
+    );
   }
 
   private onSessionDown(localSessionId: number): void {
@@ -444,6 +455,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         peerSessionId: link.peerSessionId,
         address: link.identity?.remoteAddress ?? link.addresses.remote,
         nasPort: link.nasPort,
+        acctSessionId: link.acctSessionId,
         callingNumber: link.callingNumber,
         pppdPid: link.pppdPid,
         user: link.identity?.user,

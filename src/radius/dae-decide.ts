@@ -15,8 +15,8 @@ export interface DaeSession {
   nasPort: number | null;
   /** What radius.so sends as Calling-Station-Id: the Calling Number AVP, else the LAC's address. */
   callingStationId: string;
-  /** pppd's PID: radius.so's Acct-Session-Id is 8 hex digits of time then the PID in hex. */
-  pppdPid: number | null;
+  /** The Acct-Session-Id radius.so sends for the session (l2tpd chose it: radiusclient.ts). */
+  acctSessionId: string | null;
 }
 
 export interface DaeDecision {
@@ -35,7 +35,7 @@ const SELECTORS: Record<string, (s: DaeSession, v: unknown) => boolean> = {
   'Framed-IP-Address': (s, v) => s.address !== null && s.address === String(v),
   'Calling-Station-Id': (s, v) => s.callingStationId === String(v),
   'NAS-Port': (s, v) => s.nasPort !== null && s.nasPort === Number(v),
-  'Acct-Session-Id': (s, v) => s.pppdPid !== null && pidOfAcctSessionId(String(v)) === s.pppdPid,
+  'Acct-Session-Id': (s, v) => s.acctSessionId !== null && s.acctSessionId === String(v),
 };
 
 /**
@@ -95,10 +95,4 @@ export function decide(
     sessions: matched,
     sessionTimeout: timeout === undefined ? undefined : Number(timeout),
   };
-}
-
-/** radius.so's Acct-Session-Id is `%08lX%04X` of (time, pid): the PID is what follows the time. */
-export function pidOfAcctSessionId(id: string): number | null {
-  if (!/^[0-9A-F]{12,16}$/i.test(id)) return null;
-  return parseInt(id.slice(8), 16);
 }

@@ -24,11 +24,13 @@ export interface DaeBackend {
 }
 
 export class DaeServer {
-  private readonly recent: RecentAnswers;
+  private recent: RecentAnswers;
+  /** Closed (stop, or a reload moved `listen`): a request still being worked on is not answered. */
+  private closed = false;
 
   private constructor(
     private readonly socket: dgram.Socket,
-    private readonly config: DaeConfig,
+    private config: DaeConfig,
     private readonly backend: DaeBackend,
     private readonly log: Logger,
     private readonly now: () => number,
@@ -62,7 +64,24 @@ export class DaeServer {
     return this.socket.address();
   }
 
+  /** The `dae` block in effect. */
+  get settings(): DaeConfig {
+    return this.config;
+  }
+
+  /**
+   * A reload's clients, secret and duplicate window, on the same socket (a new `listen` needs
+   * a new server). A request being worked on is answered with the secret it was checked with.
+   */
+  reconfigure(config: DaeConfig): void {
+    if (config.duplicateWindow !== this.config.duplicateWindow) {
+      this.recent = new RecentAnswers(config.duplicateWindow);
+    }
+    this.config = config;
+  }
+
   close(): Promise<void> {
+    this.closed = true;
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 
@@ -73,7 +92,8 @@ export class DaeServer {
       this.drop('unknown-client', rinfo);
       return;
     }
-    const verdict = verifyRequest(msg, this.config.secret);
+    const { secret } = this.config;
+    const verdict = verifyRequest(msg, secret);
     if (!verdict.ok) {
       this.drop(verdict.reason, rinfo);
       return;
@@ -105,7 +125,7 @@ export class DaeServer {
             : undefined,
       ),
     );
-    const answer = encodeAnswer(packet, decision.answer, this.config.secret, decision.errorCause);
+    const answer = encodeAnswer(packet, decision.answer, secret, decision.errorCause);
     this.recent.put(key, answer, this.now());
     this.backend.count(
       decision.answer === 'Disconnect-ACK' || decision.answer === 'CoA-ACK' ? 'ack' : 'nak',
@@ -130,6 +150,7 @@ export class DaeServer {
   }
 
   private send(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closed) return;
     this.socket.send(buf, rinfo.port, rinfo.address);
   }
 }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import radius from 'radius';
 import { verifyRequest, encodeAnswer } from '../../src/radius/dae-codec.js';
-import { decide, pidOfAcctSessionId, type DaeSession } from '../../src/radius/dae-decide.js';
+import { decide, type DaeSession } from '../../src/radius/dae-decide.js';
+import { acctSessionId } from '../../src/radius/radiusclient.js';
 import { RecentAnswers } from '../../src/radius/recent-answers.js';
 
 const SECRET = 'dae-secret';
@@ -95,7 +96,7 @@ const SESSIONS: DaeSession[] = [
     address: '10.0.0.2',
     nasPort: 0,
     callingStationId: '192.0.2.1',
-    pppdPid: 0x1a2b,
+    acctSessionId: '0193A1B2C3D4B5F29D3F',
   },
   {
     tunnelId: 1,
@@ -104,7 +105,7 @@ const SESSIONS: DaeSession[] = [
     address: '10.0.0.3',
     nasPort: 1,
     callingStationId: '192.0.2.1',
-    pppdPid: 77,
+    acctSessionId: '0193A1B2C3D5B5F29D40',
   },
   {
     tunnelId: 2,
@@ -113,7 +114,7 @@ const SESSIONS: DaeSession[] = [
     address: null,
     nasPort: 2,
     callingStationId: '5551234',
-    pppdPid: null,
+    acctSessionId: null,
   },
 ];
 
@@ -135,9 +136,11 @@ test('Disconnect: every identification attribute must match; no match is 503, no
     ids(decide('disconnect', { 'NAS-Port': 2, 'NAS-Identifier': 'lns1' }, SESSIONS)),
     ['2/1'],
   );
-  assert.deepEqual(ids(decide('disconnect', { 'Acct-Session-Id': '5F1E2D3C1A2B' }, SESSIONS)), [
-    '1/1',
-  ]);
+  assert.deepEqual(
+    ids(decide('disconnect', { 'Acct-Session-Id': '0193A1B2C3D4B5F29D3F' }, SESSIONS)),
+    ['1/1'],
+  );
+  assert.deepEqual(ids(decide('disconnect', { 'Acct-Session-Id': '0193A1B2C3D4' }, SESSIONS)), []);
   const none = decide('disconnect', { 'User-Name': 'carol' }, SESSIONS);
   assert.deepEqual([none.answer, none.errorCause], ['Disconnect-NAK', 503]);
   const missing = decide('disconnect', { 'NAS-Identifier': 'lns1' }, SESSIONS);
@@ -150,7 +153,11 @@ test('CoA: Session-Timeout is carried, any other attribute is 401 (unsupported a
   assert.equal(ok.sessionTimeout, 600);
   const filter = decide('coa', { 'User-Name': 'alice', 'Filter-Id': 'gold' }, SESSIONS);
   assert.deepEqual([filter.answer, filter.errorCause, filter.sessions.length], ['CoA-NAK', 401, 0]);
-  const state = decide('coa', { 'User-Name': 'alice', State: 'x', 'Session-Timeout': 60 }, SESSIONS);
+  const state = decide(
+    'coa',
+    { 'User-Name': 'alice', State: 'x', 'Session-Timeout': 60 },
+    SESSIONS,
+  );
   assert.equal(state.answer, 'CoA-ACK', 'State is echoed, not refused');
 });
 
@@ -174,10 +181,14 @@ test('Service-Type: 405 (Unsupported Service) for a CoA-Request, 401 for a Disco
   assert.deepEqual([disconnect.answer, disconnect.errorCause], ['Disconnect-NAK', 401]);
 });
 
-test("radius.so's Acct-Session-Id: the PID after eight hex digits of time", () => {
-  assert.equal(pidOfAcctSessionId('5F1E2D3C1A2B'), 0x1a2b);
-  assert.equal(pidOfAcctSessionId('5F1E2D3C0003E8F1'), 0x3e8f1);
-  assert.equal(pidOfAcctSessionId('not-an-id'), null);
+test('Acct-Session-Id: start time in ms, tunnel and session ID, in hex; 20 characters (radius.so keeps 31)', () => {
+  assert.equal(acctSessionId(0x193a1b2c3d4, 0xb5f2, 0x9d3f), '0193A1B2C3D4B5F29D3F');
+  assert.equal(acctSessionId(1, 1, 2), '00000000000100010002');
+  assert.notEqual(
+    acctSessionId(1, 1, 2),
+    acctSessionId(2, 1, 2),
+    'the same IDs a millisecond later',
+  );
 });
 
 test('duplicates: same source, identifier and authenticator within the window', () => {
