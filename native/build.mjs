@@ -1,6 +1,8 @@
 // Builds the native programs from source with the system C compiler (part of `npm run build`):
-// native/l2tpd-helper.c (starts every pppd; see the comment at its top) and
-// bench/spawn-limit.c (this machine's process-start limit, for `npm run bench:load`).
+// native/l2tpd-helper.c (starts every pppd; see the comment at its top),
+// native/l2tpd-acct-session-id.c (a shared library preloaded into the pppd of RADIUS
+// sessions: the Acct-Session-Id radius.so sends) and bench/spawn-limit.c (this machine's
+// process-start limit, for `npm run bench:load`).
 // Nothing is downloaded; a program is rebuilt only when its source is newer.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
@@ -10,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist/native');
 const programs = [
-  ['native/l2tpd-helper.c', 'l2tpd-helper'],
-  ['bench/spawn-limit.c', 'spawn-limit'],
+  ['native/l2tpd-helper.c', 'l2tpd-helper', []],
+  ['native/l2tpd-acct-session-id.c', 'l2tpd-acct-session-id.so', ['-shared', '-fPIC']],
+  ['bench/spawn-limit.c', 'spawn-limit', []],
 ];
 const flags = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror'];
 
@@ -24,11 +27,11 @@ function mtime(path) {
 }
 
 mkdirSync(outDir, { recursive: true });
-for (const [source, name] of programs) {
+for (const [source, name, kind] of programs) {
   const src = join(root, source);
   const out = join(outDir, name);
   if (mtime(out) > mtime(src)) continue;
-  const cc = spawnSync('cc', [...flags, '-o', out, src], {
+  const cc = spawnSync('cc', [...flags, ...kind, '-o', out, src], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (cc.error !== undefined) {

@@ -41,6 +41,8 @@ export interface SessionStart {
   addresses: SessionAddresses;
   /** Per-session pppd options (RADIUS). */
   sessionArgs?: string[];
+  /** Per-session pppd environment (RADIUS: the Acct-Session-Id radius.so sends). */
+  sessionEnv?: Record<string, string>;
 }
 
 /**
@@ -80,6 +82,8 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
   addresses: SessionAddresses = {};
   /** RADIUS sections: this session's NAS-Port (pppd's unit). */
   nasPort: number | undefined;
+  /** RADIUS sections: the Acct-Session-Id radius.so sends for this session (src/radius). */
+  acctSessionId: string | undefined;
   /** The LAC's Calling Number AVP, if it sent one. */
   callingNumber: string | undefined;
   /** What ended the session when it was us (pppd, the operator, its timeout), for its last log line. */
@@ -147,7 +151,7 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
             secretOptions: ppp.secretOptions !== undefined,
           },
           sessionArgs: s.sessionArgs ?? [],
-          env: ppp.env,
+          env: s.sessionEnv === undefined ? ppp.env : { ...ppp.env, ...s.sessionEnv },
           secretOptions: ppp.secretOptions,
         },
         // Frames from the path get room for our data header in their own buffer: no copy on send.

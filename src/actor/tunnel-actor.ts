@@ -29,7 +29,7 @@ import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../session/pppd-helper.js';
 import { pppdSocketPseudowires } from '../session/pppd.js';
 import type { PseudowireFactory } from '../session/pseudowire.js';
-import { radiusPppdArgs } from '../radius/radiusclient.js';
+import { acctSessionId, radiusPppdArgs, radiusPppdEnv } from '../radius/radiusclient.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
 const SHUTDOWN_LINGER_MS = 1000;
@@ -392,17 +392,34 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       return;
     }
     link.nasPort = grant.nasPort;
-    const extra = grant.nasPort === undefined ? [] : this.radiusArgs(link, grant.nasPort, params);
-    this.startPath(link, { local: grant.local, remote: grant.remote }, extra);
+    const addresses = { local: grant.local, remote: grant.remote };
+    if (grant.nasPort === undefined) {
+      this.startPath(link, addresses);
+      return;
+    }
+    const id = acctSessionId(this.deps.now(), this.init.localTunnelId, link.localSessionId);
+    link.acctSessionId = id;
+    this.startPath(
+      link,
+      addresses,
+      this.radiusArgs(link, grant.nasPort, params),
+      radiusPppdEnv(id),
+    );
   }
 
-  private startPath(link: SessionLink, addresses: SessionAddresses, sessionArgs?: string[]): void {
+  private startPath(
+    link: SessionLink,
+    addresses: SessionAddresses,
+    sessionArgs?: string[],
+    sessionEnv?: Record<string, string>,
+  ): void {
     link.start({
       pseudowires: this.deps.pseudowires,
       localTunnelId: this.init.localTunnelId,
       peer: this.init.peer,
       addresses,
       sessionArgs,
+      sessionEnv,
     });
   }
 
@@ -503,6 +520,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         peerSessionId: link.peerSessionId,
         address: link.identity?.remoteAddress ?? link.addresses.remote,
         nasPort: link.nasPort,
+        acctSessionId: link.acctSessionId,
         callingNumber: link.callingNumber,
         pppdPid: link.pppdPid,
         user: link.identity?.user,

@@ -253,6 +253,8 @@ export function formatStatus(status: StatusResult): string {
       ...counterCells(t.counters),
     ]),
   );
+  // RADIUS sessions add their Acct-Session-Id as the last column.
+  const acct = status.tunnels.some((t) => t.sessions.some((s) => s.acctSessionId != null));
   const rows = status.tunnels.flatMap((t) =>
     t.sessions.map((s) => [
       String(t.localId),
@@ -264,6 +266,7 @@ export function formatStatus(status: StatusResult): string {
       s.interface ?? '-',
       formatDuration(s.uptimeMs),
       ...counterCells(s.counters),
+      ...(acct ? [s.acctSessionId ?? '-'] : []),
     ]),
   );
   const sessions =
@@ -280,6 +283,7 @@ export function formatStatus(status: StatusResult): string {
             'IFACE',
             'UPTIME',
             ...COUNTER_HEADS,
+            ...(acct ? ['ACCT-SESSION-ID'] : []),
           ],
           rows,
         );

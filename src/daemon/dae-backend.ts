@@ -18,7 +18,7 @@ export function daeBackend(daemon: Daemon): DaeBackend {
             address: s.address,
             nasPort: s.nasPort ?? null,
             callingStationId: s.callingNumber ?? t.peer.address,
-            pppdPid: s.pppdPid ?? null,
+            acctSessionId: s.acctSessionId ?? null,
           })),
         );
     },

@@ -221,6 +221,13 @@ export class Daemon implements DaemonControl, MetricsSource {
         warnings.push(`metrics.listen: ${err.message}; the endpoint stays as it was`);
       });
     }
+    if (plan.applied.includes('dae')) {
+      await this.edges?.reconfigureDae(next.config.dae).catch((err: Error) => {
+        warnings.push(
+          `dae.listen: ${err.message}; the Dynamic Authorization server stays as it was`,
+        );
+      });
+    }
     const result = { warnings, applied: plan.applied, restartRequired: plan.restartRequired };
     this.log.info(result, 'configuration reloaded');
     if (plan.restartRequired.length > 0) {

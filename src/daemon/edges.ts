@@ -2,7 +2,7 @@
 // the legacy control pipe, the Prometheus endpoint (which a reload can move) and the Dynamic
 // Authorization server.
 import type { Logger } from 'pino';
-import type { L2tpdConfig, ListenAddress } from '../config/schema.js';
+import type { DaeConfig, L2tpdConfig, ListenAddress } from '../config/schema.js';
 import { ControlServer } from '../ops/control-server.js';
 import { ControlPipe } from '../ops/control-pipe.js';
 import { MetricsServer } from '../ops/metrics.js';
@@ -14,6 +14,11 @@ export interface OperatorEdges {
   close(): Promise<void>;
   /** Serve /metrics on `listen` (null: off) from now on; rejects, keeping the old one, if it cannot. */
   moveMetrics(listen: ListenAddress | null): Promise<void>;
+  /**
+   * A reload's `dae` block (null: off): clients, secret and window on the same socket, a new
+   * `listen` on a new one; rejects, keeping the old server, if it cannot bind.
+   */
+  reconfigureDae(config: DaeConfig | null): Promise<void>;
 }
 
 export async function startOperatorEdges(
@@ -23,9 +28,22 @@ export async function startOperatorEdges(
 ): Promise<OperatorEdges> {
   const closers: Array<() => Promise<void>> = [];
   let metrics: MetricsServer | null = null;
+  let dae: DaeServer | null = null;
   const close = async () => {
-    await Promise.all([...closers, () => metrics?.close()].map((c) => c()?.catch(() => undefined)));
+    await Promise.all(
+      [...closers, () => metrics?.close(), () => dae?.close()].map((c) =>
+        c()?.catch(() => undefined),
+      ),
+    );
   };
+  const startDae = (c: DaeConfig | null): Promise<DaeServer | null> =>
+    c === null
+      ? Promise.resolve(null)
+      : DaeServer.start({
+          config: c,
+          backend: daeBackend(daemon),
+          logger: log.child({ component: 'dae' }),
+        });
   const startMetrics = (
     listen: { address: string; port: number } | null,
   ): Promise<MetricsServer | null> =>
@@ -52,14 +70,7 @@ export async function startOperatorEdges(
       closers.push(() => pipe.close());
     }
     metrics = await startMetrics(config.metrics.listen);
-    if (config.dae !== null) {
-      const dae = await DaeServer.start({
-        config: config.dae,
-        backend: daeBackend(daemon),
-        logger: log.child({ component: 'dae' }),
-      });
-      closers.push(() => dae.close());
-    }
+    dae = await startDae(config.dae);
   } catch (err) {
     await close();
     throw err;
@@ -79,5 +90,25 @@ export async function startOperatorEdges(
       }
       if (listen === null) log.info('metrics endpoint off');
     },
+    async reconfigureDae(next) {
+      if (dae !== null && next !== null && sameEndpoint(dae.settings.listen, next.listen)) {
+        dae.reconfigure(next);
+        return;
+      }
+      const old = dae;
+      await old?.close();
+      dae = null;
+      try {
+        dae = await startDae(next);
+      } catch (err) {
+        if (old !== null) dae = await startDae(old.settings).catch(() => null);
+        throw err;
+      }
+      if (next === null) log.info('dynamic authorization server off');
+    },
   };
+}
+
+function sameEndpoint(a: ListenAddress, b: ListenAddress): boolean {
+  return a.address === b.address && a.port === b.port && a.family === b.family;
 }

@@ -1,5 +1,6 @@
 // What a reload changes, and when each change takes effect: pure, no I/O. The daemon
-// applies the run-time part (log level, metrics endpoint, new listen addresses) and names
+// applies the run-time part (log level, metrics endpoint, the Dynamic Authorization server,
+// new listen addresses) and names
 // every changed key that waits for a restart in the reload's reply and its log line.
 // Everything else (sections, tunnel tuning, hostname, secrets) applies to new tunnels and
 // calls, as it always did.
@@ -17,8 +18,8 @@ const RESTART_KEYS = [
   'debug.faultInjection',
 ] as const;
 
-/** Keys applied at once by the reload. */
-const RUN_TIME_KEYS = ['log.level', 'metrics.listen'] as const;
+/** Keys applied at once by the reload (`dae`: the whole block, its secret included). */
+const RUN_TIME_KEYS = ['log.level', 'metrics.listen', 'dae'] as const;
 
 export interface ReloadPlan {
   /** Changed keys the reload applies now (`listen` when addresses were added). */

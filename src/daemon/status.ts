@@ -19,6 +19,7 @@ export interface ActorReport {
     user?: string;
     iface?: string;
     nasPort?: number;
+    acctSessionId?: string;
     callingNumber?: string;
     pppdPid?: number;
     uptimeMs: number;
@@ -38,6 +39,7 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
     user: s.user ?? null,
     interface: s.iface ?? null,
     nasPort: s.nasPort ?? null,
+    acctSessionId: s.acctSessionId ?? null,
     callingNumber: s.callingNumber ?? null,
     pppdPid: s.pppdPid ?? null,
     counters: {

@@ -29,6 +29,8 @@ export interface SessionStatus {
   interface: string | null;
   /** RADIUS sections: the session's NAS-Port (pppd's unit, so its interface is ppp<nasPort>). */
   nasPort?: number | null;
+  /** RADIUS sections: the Acct-Session-Id in the session's accounting (l2tpd's, through radius.so). */
+  acctSessionId?: string | null;
   /** The LAC's Calling Number AVP, if it sent one. */
   callingNumber?: string | null;
   /** pppd's process ID while it runs. */

@@ -2,21 +2,22 @@
 // and response encoding (Response Authenticator, Message-Authenticator) come from the
 // `radius` package; the two checks of a request are done here, because that package gets
 // them wrong for these codes: it computes a request's Message-Authenticator with the Request
-// Authenticator in place, where RFC 5176 §3.5 (and FreeRADIUS's radclient) use sixteen
+// Authenticator in place, where RFC 5176 §3.4 (and FreeRADIUS's radclient) use sixteen
 // zeros, and it compares digests as UTF-8 strings, which is neither exact nor constant time.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import radius, { type DecodedPacket } from 'radius';
 
 export const DISCONNECT_REQUEST = 40;
 export const COA_REQUEST = 43;
+const STATE = 24;
 const MESSAGE_AUTHENTICATOR = 80;
 const HEADER = 20;
 
-/** RFC 5176 §3.6 Error-Cause values we send. */
+/** RFC 5176 §3.5 Error-Cause values we send. */
 export const ErrorCause = {
   UnsupportedAttribute: 401,
   MissingAttribute: 402,
-  InvalidRequest: 404,
+  UnsupportedService: 405,
   SessionContextNotFound: 503,
 } as const;
 
@@ -43,7 +44,7 @@ export function verifyRequest(buf: Buffer, secret: string): RequestVerdict {
     return { ok: false, reason: 'bad-authenticator' };
   }
   if (ma !== undefined) {
-    // Message-Authenticator (RFC 5176 §3.5): HMAC-MD5 with the authenticator and itself zeroed.
+    // Message-Authenticator (RFC 5176 §3.4): HMAC-MD5 with the authenticator and itself zeroed.
     const got = Buffer.from(packet.subarray(ma, ma + 16));
     zeroed.fill(0, ma, ma + 16);
     const mac = createHmac('md5', secret).update(zeroed).digest();
@@ -76,17 +77,22 @@ function messageAuthenticatorOffset(packet: Buffer): number | undefined {
 
 export type DaeAnswer = 'Disconnect-ACK' | 'Disconnect-NAK' | 'CoA-ACK' | 'CoA-NAK';
 
-/** The response, with Error-Cause on a NAK and a Message-Authenticator when the request had one. */
+/**
+ * The response, with Error-Cause on a NAK, the request's State unmodified (RFC 5176 §3.3;
+ * the `radius` package echoes Proxy-State, §3.1) and a Message-Authenticator when the
+ * request had one.
+ */
 export function encodeAnswer(
   request: DecodedPacket,
   code: DaeAnswer,
   secret: string,
   errorCause?: number,
 ): Buffer {
+  const state = request.raw_attributes.filter(([type]) => type === STATE);
   return radius.encode_response({
     packet: request,
     code,
     secret,
-    attributes: errorCause === undefined ? [] : [['Error-Cause', errorCause]],
+    attributes: errorCause === undefined ? state : [...state, ['Error-Cause', errorCause]],
   });
 }

@@ -15,8 +15,8 @@ export interface DaeSession {
   nasPort: number | null;
   /** What radius.so sends as Calling-Station-Id: the Calling Number AVP, else the LAC's address. */
   callingStationId: string;
-  /** pppd's PID: radius.so's Acct-Session-Id is 8 hex digits of time then the PID in hex. */
-  pppdPid: number | null;
+  /** The Acct-Session-Id radius.so sends for the session (l2tpd chose it: radiusclient.ts). */
+  acctSessionId: string | null;
 }
 
 export interface DaeDecision {
@@ -35,10 +35,13 @@ const SELECTORS: Record<string, (s: DaeSession, v: unknown) => boolean> = {
   'Framed-IP-Address': (s, v) => s.address !== null && s.address === String(v),
   'Calling-Station-Id': (s, v) => s.callingStationId === String(v),
   'NAS-Port': (s, v) => s.nasPort !== null && s.nasPort === Number(v),
-  'Acct-Session-Id': (s, v) => s.pppdPid !== null && pidOfAcctSessionId(String(v)) === s.pppdPid,
+  'Acct-Session-Id': (s, v) => s.acctSessionId !== null && s.acctSessionId === String(v),
 };
 
-/** Attributes that identify the NAS or carry the exchange itself: accepted and not acted on. */
+/**
+ * Attributes that identify the NAS or carry the exchange itself: accepted and not acted on
+ * (Proxy-State and State are echoed in the answer, RFC 5176 §3.1, §3.3).
+ */
 const NEUTRAL = new Set([
   'NAS-IP-Address',
   'NAS-IPv6-Address',
@@ -46,6 +49,7 @@ const NEUTRAL = new Set([
   'Event-Timestamp',
   'Message-Authenticator',
   'Proxy-State',
+  'State',
 ]);
 
 /** Per kind, what we can do besides naming sessions. */
@@ -62,6 +66,13 @@ export function decide(
   const nak: DaeAnswer = kind === 'disconnect' ? 'Disconnect-NAK' : 'CoA-NAK';
   const ack: DaeAnswer = kind === 'disconnect' ? 'Disconnect-ACK' : 'CoA-ACK';
   const names = Object.keys(attributes).filter((k) => attributes[k] !== undefined);
+  // RFC 5176 §3.2, §3.5: a CoA-Request with a Service-Type we do not support (we support none:
+  // "Authorize Only" needs an Access-Request of our own, which pppd's radius.so cannot send)
+  // gets 405; 405 is never an answer to a Disconnect-Request, where Service-Type is one more
+  // unsupported attribute (401).
+  if (kind === 'coa' && names.includes('Service-Type')) {
+    return { answer: nak, errorCause: ErrorCause.UnsupportedService, sessions: [] };
+  }
   const unsupported = names.filter(
     (k) => !(k in SELECTORS) && !NEUTRAL.has(k) && !ACTIONS[kind].has(k),
   );
@@ -84,10 +95,4 @@ export function decide(
     sessions: matched,
     sessionTimeout: timeout === undefined ? undefined : Number(timeout),
   };
-}
-
-/** radius.so's Acct-Session-Id is `%08lX%04X` of (time, pid): the PID is what follows the time. */
-export function pidOfAcctSessionId(id: string): number | null {
-  if (!/^[0-9A-F]{12,16}$/i.test(id)) return null;
-  return parseInt(id.slice(8), 16);
 }

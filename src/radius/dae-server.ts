@@ -24,11 +24,13 @@ export interface DaeBackend {
 }
 
 export class DaeServer {
-  private readonly recent: RecentAnswers;
+  private recent: RecentAnswers;
+  /** Closed (stop, or a reload moved `listen`): a request still being worked on is not answered. */
+  private closed = false;
 
   private constructor(
     private readonly socket: dgram.Socket,
-    private readonly config: DaeConfig,
+    private config: DaeConfig,
     private readonly backend: DaeBackend,
     private readonly log: Logger,
     private readonly now: () => number,
@@ -62,17 +64,36 @@ export class DaeServer {
     return this.socket.address();
   }
 
+  /** The `dae` block in effect. */
+  get settings(): DaeConfig {
+    return this.config;
+  }
+
+  /**
+   * A reload's clients, secret and duplicate window, on the same socket (a new `listen` needs
+   * a new server). A request being worked on is answered with the secret it was checked with.
+   */
+  reconfigure(config: DaeConfig): void {
+    if (config.duplicateWindow !== this.config.duplicateWindow) {
+      this.recent = new RecentAnswers(config.duplicateWindow);
+    }
+    this.config = config;
+  }
+
   close(): Promise<void> {
+    this.closed = true;
     return new Promise((resolve) => this.socket.close(() => resolve()));
   }
 
   private async onRequest(msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
+    const received = this.now();
     const client = parsePeerAddress(rinfo.address);
     if (client === null || !this.config.clients.some((r) => rangeContains(r, client))) {
       this.drop('unknown-client', rinfo);
       return;
     }
-    const verdict = verifyRequest(msg, this.config.secret);
+    const { secret } = this.config;
+    const verdict = verifyRequest(msg, secret);
     if (!verdict.ok) {
       this.drop(verdict.reason, rinfo);
       return;
@@ -91,12 +112,20 @@ export class DaeServer {
     }
     this.recent.put(key, null, this.now());
     const decision = decide(kind, packet.attributes, await this.backend.sessions());
-    for (const s of decision.sessions) {
-      if (kind === 'disconnect') await this.backend.disconnect(s.tunnelId, s.sessionId);
-      else if (decision.sessionTimeout !== undefined)
-        await this.backend.setSessionTimeout(s.tunnelId, s.sessionId, decision.sessionTimeout);
-    }
-    const answer = encodeAnswer(packet, decision.answer, this.config.secret, decision.errorCause);
+    // Answered once every actor has carried the request out (RFC 5176 §2.3: the NAS answers
+    // after acting): a Disconnect-ACK goes out after the sessions' CDNs, while their pppd
+    // are still stopping (pppd's Accounting Stop and exit follow on their own).
+    const { sessionTimeout } = decision;
+    await Promise.all(
+      decision.sessions.map((s) =>
+        kind === 'disconnect'
+          ? this.backend.disconnect(s.tunnelId, s.sessionId)
+          : sessionTimeout !== undefined
+            ? this.backend.setSessionTimeout(s.tunnelId, s.sessionId, sessionTimeout)
+            : undefined,
+      ),
+    );
+    const answer = encodeAnswer(packet, decision.answer, secret, decision.errorCause);
     this.recent.put(key, answer, this.now());
     this.backend.count(
       decision.answer === 'Disconnect-ACK' || decision.answer === 'CoA-ACK' ? 'ack' : 'nak',
@@ -108,6 +137,7 @@ export class DaeServer {
         answer: decision.answer,
         errorCause: decision.errorCause,
         sessions: decision.sessions.map((s) => `${s.tunnelId}/${s.sessionId}`),
+        ms: this.now() - received,
       },
       'dynamic authorization request',
     );
@@ -120,6 +150,7 @@ export class DaeServer {
   }
 
   private send(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closed) return;
     this.socket.send(buf, rinfo.port, rinfo.address);
   }
 }

@@ -11,6 +11,7 @@
 // (pppd's `remotenumber`, else `ipparam`), and in accounting Acct-Session-Id, NAS-Port-Type,
 // Framed-IP-Address, counters and Terminate-Cause. Everything else reaches the server through
 // `avpair` options, which radius.so adds to every request, authentication and accounting.
+import { fileURLToPath } from 'node:url';
 import type { RadiusConfig } from '../config/schema.js';
 
 export const RADIUSCLIENT_CONF = 'radiusclient.conf';
@@ -69,6 +70,34 @@ export interface RadiusSessionInput {
   ourAddress: string;
   localTunnelId: number;
   localSessionId: number;
+}
+
+/**
+ * The Acct-Session-Id of a session: the time pppd is started (ms, 12 hex digits) and the
+ * local tunnel and session IDs (4 hex digits each), 20 characters. Unique on this node: a
+ * tunnel/session pair is never live twice in one millisecond. FreeRADIUS's
+ * Acct-Unique-Session-Id adds the NAS, so it is unique across nodes too.
+ */
+export function acctSessionId(
+  nowMs: number,
+  localTunnelId: number,
+  localSessionId: number,
+): string {
+  const hex = (n: number, digits: number) => n.toString(16).toUpperCase().padStart(digits, '0');
+  return `${hex(nowMs, 12)}${hex(localTunnelId, 4)}${hex(localSessionId, 4)}`;
+}
+
+/** native/l2tpd-acct-session-id.c, built beside the pppd helper. */
+const ACCT_SESSION_ID_LIBRARY = fileURLToPath(
+  new URL('../../native/l2tpd-acct-session-id.so', import.meta.url),
+);
+
+/**
+ * pppd's environment for a RADIUS session: the library that makes radius.so send `id` as
+ * Acct-Session-Id (Debian's radius.so cannot build its own: see the library's comment).
+ */
+export function radiusPppdEnv(id: string): Record<string, string> {
+  return { LD_PRELOAD: ACCT_SESSION_ID_LIBRARY, L2TPD_ACCT_SESSION_ID: id };
 }
 
 /** pppd arguments for one session of a `ppp.auth: radius` section (nothing secret). */

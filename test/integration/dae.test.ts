@@ -13,6 +13,7 @@ import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-proce
 import { LacClient, within } from '../support/lac-client.js';
 import { claimPort } from '../support/ports.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
+import { formatStatus } from '../../src/cli/l2tpctl.js';
 
 const SECRET = 'dae-s3cret';
 const skip =
@@ -31,21 +32,25 @@ describe('Dynamic Authorization with radclient', { skip }, () => {
   let secretFile: string;
   const lacs: LacClient[] = [];
 
-  before(async () => {
-    const l2tpPort = claimPort();
-    daePort = claimPort();
-    daemon = await startDaemon(
-      `listen: [{address: 127.0.0.1, port: ${l2tpPort}}]
+  let l2tpPort: number;
+  /** The daemon's config; `dae`: its block's flow mapping, or '' for none. */
+  const config = (dae: string) => `listen: [{address: 127.0.0.1, port: ${l2tpPort}}]
 workers: 2
 control: { socket: '{dir}/ctl.sock', pipe: off }
 radius: { auth: 127.0.0.1, secret: radius-s3cret }
-dae: { listen: '127.0.0.1:${daePort}', clients: [127.0.0.1], secret: ${SECRET} }
+${dae === '' ? '' : `dae: ${dae}`}
 lns:
   - name: subscribers
     localIp: 10.77.0.1
     ipPool: { ranges: [10.77.0.0/24], exclude: [10.77.0.0, 10.77.0.1] }
     ppp: { path: '{standin}', auth: radius }
-`,
+`;
+
+  before(async () => {
+    l2tpPort = claimPort();
+    daePort = claimPort();
+    daemon = await startDaemon(
+      config(`{ listen: '127.0.0.1:${daePort}', clients: [127.0.0.1], secret: ${SECRET} }`),
       // The stand-in authenticates nobody; it prints the notice pppd would, so the daemon learns a user.
       { STANDIN_LOG: '1', STANDIN_USER: 'alice@example.net' },
     );
@@ -62,10 +67,15 @@ lns:
   });
 
   /** radclient as an operator runs it: attributes on stdin, the secret from a 0600 file. */
-  function radclient(kind: 'disconnect' | 'coa', attrs: string, secret = secretFile): Answer {
+  function radclient(
+    kind: 'disconnect' | 'coa',
+    attrs: string,
+    secret = secretFile,
+    port = daePort,
+  ): Answer {
     const r = spawnSync(
       'radclient',
-      ['-x', '-t', '2', '-r', '1', '-S', secret, `127.0.0.1:${daePort}`, kind],
+      ['-x', '-t', '2', '-r', '1', '-S', secret, `127.0.0.1:${port}`, kind],
       { input: attrs, encoding: 'utf8' },
     );
     const text = `${r.stdout}${r.stderr}`;
@@ -133,6 +143,28 @@ lns:
     await within(downB, 5_000, 'CDN for the NAS-Port');
   });
 
+  it('Disconnect-Request by Acct-Session-Id: the ID status shows, which pppd was given for radius.so', async () => {
+    const a = await call(lacs[0]);
+    const id = a.status.acctSessionId;
+    assert.match(id ?? '', /^[0-9A-F]{20}$/);
+    await waitFor('the ID in the stand-in log', async () =>
+      daemon.output().includes(`acct-session-id ${id} preload `) ? true : undefined,
+    );
+    assert.match(
+      daemon.output(),
+      new RegExp(`acct-session-id ${id} preload \\S*/native/l2tpd-acct-session-id\\.so`),
+    );
+    const table = formatStatus(await daemon.control<StatusResult>({ cmd: 'status', args: {} }));
+    assert.match(table, /TX BYTES +ACCT-SESSION-ID\n/);
+    assert.ok(table.includes(` ${id}\n`), table);
+    const other = radclient('disconnect', `Acct-Session-Id = "${id}0"\n`);
+    assert.equal(other.code, 'Disconnect-NAK', other.text);
+    const down = lacs[0].sessionDown(a.sid);
+    const answer = radclient('disconnect', `Acct-Session-Id = "${id}"\n`);
+    assert.equal(answer.code, 'Disconnect-ACK', answer.text);
+    await within(down, 5_000, 'CDN for the Acct-Session-Id');
+  });
+
   it('Disconnect-Request by User-Name (the user pppd reported) ends that session', async () => {
     const a = await call(lacs[0]);
     assert.equal(a.status.user, 'alice@example.net', 'l2tpctl status shows the user');
@@ -151,11 +183,18 @@ lns:
     assert.match(answer.text, /Error-Cause = Session-Context-Not-Found/);
   });
 
-  it('CoA-Request: Session-Timeout is applied, anything else is NAKed with Error-Cause 401', async () => {
+  it('CoA-Request: Session-Timeout is applied, another attribute is NAKed with 401, a Service-Type with 405', async () => {
     const a = await call(lacs[0]);
     const filter = radclient('coa', `NAS-Port = ${a.status.nasPort}\nFilter-Id = "gold"\n`);
     assert.equal(filter.code, 'CoA-NAK', filter.text);
     assert.match(filter.text, /Error-Cause = Unsupported-Attribute/);
+    const authorizeOnly = radclient(
+      'coa',
+      `NAS-Port = ${a.status.nasPort}\nService-Type = Authorize-Only\nState = 0x0102\n`,
+    );
+    assert.equal(authorizeOnly.code, 'CoA-NAK', authorizeOnly.text);
+    assert.match(authorizeOnly.text, /Error-Cause = Unsupported-Service/);
+    assert.match(authorizeOnly.text, /State = 0x0102/, 'State echoed');
     assert.equal(lacs[0].sessions.includes(a.sid), true, 'a refused CoA changes nothing');
     const down = lacs[0].sessionDown(a.sid);
     const t0 = Date.now();
@@ -223,5 +262,39 @@ lns:
     assert.deepEqual(answers[1], answers[0]);
     assert.equal(radius.decode_without_secret({ packet: answers[1] }).code, 'Disconnect-ACK');
     assert.ok(((await stats())['daeRequests.duplicate'] ?? 0) >= 1);
+  });
+  it('a reload applies the dae block: a new secret and clients at once, a new listen address, or none', async () => {
+    const reload = async (dae: string) => {
+      daemon.writeConfig(config(dae));
+      return daemon.control<{ applied: string[]; restartRequired: string[] }>({
+        cmd: 'reload',
+        args: {},
+      });
+    };
+    const newSecret = join(daemon.dir, 'dae-secret-2');
+    writeFileSync(newSecret, 'dae-n3w-s3cret\n', { mode: 0o600 });
+    const unknown = 'User-Name = "nobody"\n';
+    const r1 = await reload(
+      `{ listen: '127.0.0.1:${daePort}', clients: [127.0.0.0/8], secretFile: '${newSecret}' }`,
+    );
+    assert.deepEqual([r1.applied, r1.restartRequired], [['dae'], []]);
+    assert.equal(radclient('disconnect', unknown).code, 'none', 'the old secret is refused');
+    assert.equal(radclient('disconnect', unknown, newSecret).code, 'Disconnect-NAK');
+    const movedTo = claimPort();
+    const r2 = await reload(
+      `{ listen: '127.0.0.1:${movedTo}', clients: [127.0.0.1], secretFile: '${newSecret}' }`,
+    );
+    assert.deepEqual(r2.applied, ['dae']);
+    assert.equal(radclient('disconnect', unknown, newSecret, movedTo).code, 'Disconnect-NAK');
+    assert.equal(
+      radclient('disconnect', unknown, newSecret).code,
+      'none',
+      'the old port is closed',
+    );
+    await reload('');
+    assert.equal(radclient('disconnect', unknown, newSecret, movedTo).code, 'none', 'off');
+    await waitFor('the log line', async () =>
+      daemon.output().includes('dynamic authorization server off') ? true : undefined,
+    );
   });
 });

@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import radius from 'radius';
 import { verifyRequest, encodeAnswer } from '../../src/radius/dae-codec.js';
-import { decide, pidOfAcctSessionId, type DaeSession } from '../../src/radius/dae-decide.js';
+import { decide, type DaeSession } from '../../src/radius/dae-decide.js';
+import { acctSessionId } from '../../src/radius/radiusclient.js';
 import { RecentAnswers } from '../../src/radius/recent-answers.js';
 
 const SECRET = 'dae-secret';
 
-function request(attributes: Array<[string, string | number]>, withMa = false): Buffer {
+function request(attributes: Array<[string, string | number | Buffer]>, withMa = false): Buffer {
   return radius.encode({
     code: 'Disconnect-Request',
     secret: SECRET,
@@ -32,7 +33,7 @@ test('request authenticator and Message-Authenticator: the right secret passes, 
     reason: 'malformed',
   });
   // node-radius signs a request's Message-Authenticator over the Request Authenticator, not
-  // over zeros as RFC 5176 §3.5 and radclient do (radclient's is accepted in dae.test.ts).
+  // over zeros as RFC 5176 §3.4 and radclient do (radclient's is accepted in dae.test.ts).
   assert.deepEqual(verifyRequest(request([['User-Name', 'alice']], true), SECRET), {
     ok: false,
     reason: 'bad-authenticator',
@@ -57,6 +58,26 @@ test('a forged Message-Authenticator is refused even when the request authentica
   assert.deepEqual(ok, { ok: false, reason: 'bad-authenticator' });
 });
 
+test('an answer echoes State and Proxy-State unmodified (RFC 5176 §3.1, §3.3)', () => {
+  const v = verifyRequest(
+    request([
+      ['User-Name', 'bob'],
+      ['State', Buffer.from([0, 1, 2, 0xff])],
+      ['Proxy-State', Buffer.from('proxy-1')],
+    ]),
+    SECRET,
+  );
+  assert.ok(v.ok);
+  const nak = radius.decode_without_secret({
+    packet: encodeAnswer(v.packet, 'CoA-NAK', SECRET, 405),
+  });
+  const raw = (type: number) =>
+    nak.raw_attributes.filter(([t]) => t === type).map(([, b]) => b.toString('hex'));
+  assert.deepEqual(raw(24), ['000102ff']);
+  assert.deepEqual(raw(33), [Buffer.from('proxy-1').toString('hex')]);
+  assert.equal(nak.attributes['Error-Cause'], 'Unsupported-Service');
+});
+
 test("answers carry the request's identifier and the Error-Cause (radclient checks their authenticators in dae.test.ts)", () => {
   const v = verifyRequest(request([['User-Name', 'bob']]), SECRET);
   assert.ok(v.ok);
@@ -75,7 +96,7 @@ const SESSIONS: DaeSession[] = [
     address: '10.0.0.2',
     nasPort: 0,
     callingStationId: '192.0.2.1',
-    pppdPid: 0x1a2b,
+    acctSessionId: '0193A1B2C3D4B5F29D3F',
   },
   {
     tunnelId: 1,
@@ -84,7 +105,7 @@ const SESSIONS: DaeSession[] = [
     address: '10.0.0.3',
     nasPort: 1,
     callingStationId: '192.0.2.1',
-    pppdPid: 77,
+    acctSessionId: '0193A1B2C3D5B5F29D40',
   },
   {
     tunnelId: 2,
@@ -93,7 +114,7 @@ const SESSIONS: DaeSession[] = [
     address: null,
     nasPort: 2,
     callingStationId: '5551234',
-    pppdPid: null,
+    acctSessionId: null,
   },
 ];
 
@@ -115,9 +136,11 @@ test('Disconnect: every identification attribute must match; no match is 503, no
     ids(decide('disconnect', { 'NAS-Port': 2, 'NAS-Identifier': 'lns1' }, SESSIONS)),
     ['2/1'],
   );
-  assert.deepEqual(ids(decide('disconnect', { 'Acct-Session-Id': '5F1E2D3C1A2B' }, SESSIONS)), [
-    '1/1',
-  ]);
+  assert.deepEqual(
+    ids(decide('disconnect', { 'Acct-Session-Id': '0193A1B2C3D4B5F29D3F' }, SESSIONS)),
+    ['1/1'],
+  );
+  assert.deepEqual(ids(decide('disconnect', { 'Acct-Session-Id': '0193A1B2C3D4' }, SESSIONS)), []);
   const none = decide('disconnect', { 'User-Name': 'carol' }, SESSIONS);
   assert.deepEqual([none.answer, none.errorCause], ['Disconnect-NAK', 503]);
   const missing = decide('disconnect', { 'NAS-Identifier': 'lns1' }, SESSIONS);
@@ -130,12 +153,42 @@ test('CoA: Session-Timeout is carried, any other attribute is 401 (unsupported a
   assert.equal(ok.sessionTimeout, 600);
   const filter = decide('coa', { 'User-Name': 'alice', 'Filter-Id': 'gold' }, SESSIONS);
   assert.deepEqual([filter.answer, filter.errorCause, filter.sessions.length], ['CoA-NAK', 401, 0]);
+  const state = decide(
+    'coa',
+    { 'User-Name': 'alice', State: 'x', 'Session-Timeout': 60 },
+    SESSIONS,
+  );
+  assert.equal(state.answer, 'CoA-ACK', 'State is echoed, not refused');
 });
 
-test("radius.so's Acct-Session-Id: the PID after eight hex digits of time", () => {
-  assert.equal(pidOfAcctSessionId('5F1E2D3C1A2B'), 0x1a2b);
-  assert.equal(pidOfAcctSessionId('5F1E2D3C0003E8F1'), 0x3e8f1);
-  assert.equal(pidOfAcctSessionId('not-an-id'), null);
+test('Service-Type: 405 (Unsupported Service) for a CoA-Request, 401 for a Disconnect-Request (RFC 5176 §3.2, §3.5)', () => {
+  const authorizeOnly = decide(
+    'coa',
+    { 'User-Name': 'alice', 'Service-Type': 'Authorize-Only', State: 'x' },
+    SESSIONS,
+  );
+  assert.deepEqual(
+    [authorizeOnly.answer, authorizeOnly.errorCause, authorizeOnly.sessions.length],
+    ['CoA-NAK', 405, 0],
+  );
+  const framed = decide('coa', { 'User-Name': 'alice', 'Service-Type': 'Framed-User' }, SESSIONS);
+  assert.deepEqual([framed.answer, framed.errorCause], ['CoA-NAK', 405]);
+  const disconnect = decide(
+    'disconnect',
+    { 'User-Name': 'alice', 'Service-Type': 'Authorize-Only' },
+    SESSIONS,
+  );
+  assert.deepEqual([disconnect.answer, disconnect.errorCause], ['Disconnect-NAK', 401]);
+});
+
+test('Acct-Session-Id: start time in ms, tunnel and session ID, in hex; 20 characters (radius.so keeps 31)', () => {
+  assert.equal(acctSessionId(0x193a1b2c3d4, 0xb5f2, 0x9d3f), '0193A1B2C3D4B5F29D3F');
+  assert.equal(acctSessionId(1, 1, 2), '00000000000100010002');
+  assert.notEqual(
+    acctSessionId(1, 1, 2),
+    acctSessionId(2, 1, 2),
+    'the same IDs a millisecond later',
+  );
 });
 
 test('duplicates: same source, identifier and authenticator within the window', () => {
