@@ -113,8 +113,12 @@ class TunnelHost implements HostApi {
     }
     this.datagramsIn += tids.length;
     this.consumed += tids.length;
-    this.ackPending = true;
-    this.scheduleFlush();
+    // The count rides on the next outbound batch; a batch of its own (a wake-up of the main
+    // thread per inbound batch, most of them under one-way traffic) only once it matters.
+    if (this.consumed - this.outMessage.acked >= this.task.ackEvery) {
+      this.ackPending = true;
+      this.scheduleFlush();
+    }
   }
 
   private send(entry: ActorEntry, buf: Uint8Array): void {

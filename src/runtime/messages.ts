@@ -15,6 +15,11 @@ export interface HostTask {
   logLevel: string;
   /** Datagrams per outgoing batch before an early flush. */
   batchSize: number;
+  /**
+   * Consumed datagrams the host may leave unreported (`OutboundBatch.acked` rides on the next
+   * outbound batch; a batch of its own, a wake-up of the main thread, only past this many).
+   */
+  ackEvery: number;
   faultInjection: boolean;
 }
 

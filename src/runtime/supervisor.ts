@@ -4,7 +4,8 @@
 // sends what actors send from the socket their tunnel belongs to; cleans up after crashed
 // actors and dead workers. Nothing a peer sends makes it throw or grow without bound.
 import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import dns from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -315,8 +316,8 @@ export class Supervisor implements SlotListener {
     const socketIndex = this.sockets.length;
     // ipv6Only: bind exactly what is configured (`::` would otherwise take IPv4 too).
     const socket = isIPv6(endpoint.address)
-      ? dgram.createSocket({ type: 'udp6', ipv6Only: true })
-      : dgram.createSocket({ type: 'udp4' });
+      ? dgram.createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup })
+      : dgram.createSocket({ type: 'udp4', lookup: literalLookup });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind({ address: endpoint.address, port: endpoint.port, exclusive: true }, () => {
@@ -834,4 +835,19 @@ function toFileUrl(path: string | URL): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * dgram's lookup for every send. Peers are addresses, never names; the default (dns.lookup)
+ * answers an address a tick later, which put a closure and a tick on every datagram we send.
+ * Answering at once makes send() synchronous, as it is on a connected socket.
+ */
+function literalLookup(
+  address: string,
+  options: dns.LookupOneOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const found = isIP(address);
+  if (found !== 0) callback(null, address, found);
+  else dns.lookup(address, options, callback);
 }

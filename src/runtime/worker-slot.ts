@@ -131,6 +131,8 @@ export class WorkerSlot {
       rpcPort: rpc.port2,
       logLevel: this.opts.logLevel,
       batchSize: this.opts.batchSize,
+      // The gauge then overstates what is in flight by under a sixteenth of the high-water mark.
+      ackEvery: Math.max(1, Math.floor(this.opts.dataHighWater / 16)),
       faultInjection: this.opts.faultInjection,
     };
     this.dataPort = data.port1;

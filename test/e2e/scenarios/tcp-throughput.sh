@@ -9,7 +9,9 @@
 # Figures go to report.txt: Mbit/s (iperf3's receiver side, summed) and the LNS side's CPU
 # per megabyte moved (daemon: node or xl2tpd; pppd: pppd and its relay), from /proc.
 # Under TCG the absolute figures mean little: compare the rows of one run. Knobs from the
-# host environment: TP_SECONDS (8), TP_CALLS (10), TP_OURS_WORKERS (1; "1 0" adds workers: 0).
+# host environment: TP_SECONDS (8), TP_CALLS (10), TP_OURS_WORKERS (1; "1 0" adds workers: 0),
+# TP_PROFILE (1: our rows only, each thread of our daemon CPU-profiled into
+# $LAB_LOGDIR/prof/*.cpuprofile; summarise with bench/cpuprofile-top.mjs).
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
@@ -40,6 +42,30 @@ tp_cpu() {
     if (comm ~ re) t += f[12] + f[13] } END { print t + 0 }'
 }
 
+# tp_threads NS COMM_REGEX : "comm/tid user system" clock ticks per thread of the matching
+# processes in NS, and the guest's own "cpu user nice system idle iowait irq softirq" line:
+# where the daemon's time goes (its threads, user or kernel) and whether the guest was busy.
+tp_threads() {
+  files=''
+  for pid in $(ip netns pids "$1"); do files="$files /proc/$pid/task/*/stat"; done
+  # shellcheck disable=SC2086 # one word per file
+  cat $files 2>/dev/null | awk -v re="$2" '{
+    rest = $0; sub(/^[^(]*\(/, "", rest); comm = rest; sub(/\).*$/, "", comm)
+    sub(/^.*\) /, "", rest); split(rest, f, " ")
+    split($0, id, " "); k = comm "/" id[1]
+    if (comm ~ re) { u[k] = f[12]; s[k] = f[13] }
+  } END { for (k in u) print k, u[k], s[k] }'
+  head -n 1 /proc/stat
+}
+
+# tp_threads_diff BEFORE AFTER : per-thread (and guest-wide) ticks spent between the two.
+tp_threads_diff() {
+  awk 'NR == FNR { a[$1] = $0; next }
+    { split(a[$1], b, " "); line = $1; t = 0
+      for (i = 2; i <= NF; i++) { line = line " " ($i - b[i]); t += $i - b[i] }
+      if (t > 0) print line }' "$1" "$2"
+}
+
 # tp_run LABEL N DAEMON_RE : N iperf3 clients at once, one per LAC ppp interface; appends a
 # report row.
 tp_run() {
@@ -47,6 +73,7 @@ tp_run() {
   lab_ppp_links tp-lac | head -n "$n" >"$LAB_TMP/links"
   d0=$(tp_cpu tp-lns "$daemon_re")
   p0=$(tp_cpu tp-lns '^pppd$')
+  tp_threads tp-lns '.' >"$LAB_TMP/threads0"
   i=1
   pids=''
   while read -r dev local peer; do
@@ -58,6 +85,8 @@ tp_run() {
   for pid in $pids; do wait "$pid" || true; done
   d1=$(tp_cpu tp-lns "$daemon_re")
   p1=$(tp_cpu tp-lns '^pppd$')
+  tp_threads tp-lns '.' >"$LAB_TMP/threads1"
+  tp_threads_diff "$LAB_TMP/threads0" "$LAB_TMP/threads1" >>"$LAB_LOGDIR/threads-$label-$n.txt"
   cat "$LAB_LOGDIR"/iperf3-"$label-$n"-*.log | awk -v label="$label" -v n="$n" \
     -v s="$TP_SECONDS" -v dcpu=$((d1 - d0)) -v pcpu=$((p1 - p0)) -v hz=100 '
     / receiver$/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") { mbit += $(i - 1); k++ } }
@@ -101,6 +130,8 @@ tp_no_pppd() {
 }
 
 # tp_stop PID... : stop these daemons and wait until their pppds are gone.
+tp_gone() { ! kill -0 "$1" 2>/dev/null; }
+
 tp_stop() {
   for pid in "$@"; do
     lab_forget "$pid"
@@ -140,8 +171,10 @@ lns:
       options: [logfile, $LAB_LOGDIR/pppd-ours-lns.log, nodefaultroute, noccp,
         lcp-echo-interval, '0']
 CONF
+  [ -z "${TP_PROFILE:-}" ] || LAB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=$LAB_LOGDIR/prof"
   lab_ours "l2tpd-w$workers" tp-lns "$LAB_LOGDIR/l2tpd.yaml"
   ours=$LAB_LAST_PID
+  LAB_NODE_FLAGS=''
   lab_wait 120 "our LNS listening" lab_udp_listening tp-lns 1701
   tp_lac
   label=ours-userspace
@@ -150,7 +183,13 @@ CONF
   tp_run "$label" "$TP_CALLS" '^node$'
   # shellcheck disable=SC2086 # one pid per word
   tp_stop $TP_LACS "$ours"
+  # The profiles are written as the daemon exits.
+  [ -z "${TP_PROFILE:-}" ] || lab_wait 60 "our daemon gone" tp_gone "$ours"
 done
+[ -z "${TP_PROFILE:-}" ] || {
+  cat "$REPORT"
+  exit 0
+}
 
 # 2. and 3. xl2tpd as the LNS: userspace (pty), then kernel mode.
 for mode in yes no; do

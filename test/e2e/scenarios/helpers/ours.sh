@@ -6,7 +6,8 @@ lab_ours() {
   name=$1 ns=$2 conf=$3
   shift 3
   chmod 600 "$conf"
-  lab_bg "$name" ip netns exec "$ns" node "$LAB_DAEMON" -D -c "$conf" "$@"
+  # shellcheck disable=SC2086 # LAB_NODE_FLAGS: node's own flags, one per word
+  lab_bg "$name" ip netns exec "$ns" node ${LAB_NODE_FLAGS:-} "$LAB_DAEMON" -D -c "$conf" "$@"
 }
 
 # lab_ctl SOCKET ARGS... : l2tpctl against the daemon on SOCKET (output to stdout).
