@@ -11,7 +11,7 @@
 # Under TCG the absolute figures mean little: compare the rows of one run. Knobs from the
 # host environment: TP_SECONDS (8), TP_CALLS (10), TP_OURS_WORKERS (1; "1 0" adds workers: 0),
 # TP_PROFILE (1: our rows only, each thread of our daemon CPU-profiled into
-# $LAB_LOGDIR/prof/*.cpuprofile; summarise with bench/cpuprofile-top.mjs).
+# $LAB_LOGDIR/prof/*.cpuprofile; summarise with node dist/bench/cpuprofile-top.js).
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
