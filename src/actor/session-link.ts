@@ -12,7 +12,7 @@ import {
 import type { Pseudowire, PseudowireFactory, PseudowireSink } from '../session/pseudowire.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { L2tpHeader } from '../protocol/header.js';
-import type { CallErrorsValue } from '../protocol/types.js';
+import type { CallErrorsValue, FramingBits } from '../protocol/types.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
 import type { ActorParams } from './actor-params.js';
 
@@ -84,6 +84,8 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
   nasPort: number | undefined;
   /** RADIUS sections: the Acct-Session-Id radius.so sends for this session (src/radius). */
   acctSessionId: string | undefined;
+  /** The call's Framing Type (RFC 2661 §4.4.3), as negotiated; absent if neither end said. */
+  framing: FramingBits | undefined;
   /** The LAC's Calling Number AVP, if it sent one. */
   callingNumber: string | undefined;
   /** What ended the session when it was us (pppd, the operator, its timeout), for its last log line. */

@@ -27,6 +27,7 @@ import { SessionLink, type SessionAddresses, type SessionLinkHost } from './sess
 import type { ActorReport } from '../daemon/status.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../session/pppd-helper.js';
+import { ptyAccmFor } from '../ppp/sync.js';
 import { pppdSocketPseudowires } from '../session/pppd.js';
 import type { PseudowireFactory } from '../session/pseudowire.js';
 import { acctSessionId, radiusPppdArgs, radiusPppdEnv } from '../radius/radiusclient.js';
@@ -245,9 +246,14 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         this.ctx.notify({ ...e, wasUp, traffic });
         break;
       }
-      case 'set-link-info':
-        this.links.get(e.localSessionId)?.setAccm(e.accm.send, e.accm.receive);
+      case 'set-link-info': {
+        const link = this.links.get(e.localSessionId);
+        if (link === undefined) break;
+        // A sync call's SLI describes a link without ACCM: the pppd side keeps safe defaults.
+        const accm = ptyAccmFor(link.framing, e.accm);
+        link.setAccm(accm.send, accm.receive);
         break;
+      }
       case 'wan-error':
         this.ctx.log.warn(
           { sessionId: e.localSessionId, errors: e.errors },
@@ -317,6 +323,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     );
     this.links.set(e.localSessionId, link);
     link.callingNumber = e.params.callingNumber;
+    link.framing = e.params.framingType;
     this.ctx.log.info(
       {
         sessionId: e.localSessionId,

@@ -23,10 +23,13 @@ export function isSyncCall(callFraming: FramingBits): boolean {
 /**
  * ACCMs to apply on the pty for a call: SLI's values for async calls, the safe defaults
  * (escape every control character, remove none) for sync calls, where an ACCM from SLI
- * would describe a link that has none.
+ * would describe a link that has none. A call whose framing is unknown gets SLI's values.
  */
-export function ptyAccmFor(callFraming: FramingBits, sli: AccmValue | undefined): AccmValue {
-  if (sli === undefined || isSyncCall(callFraming)) {
+export function ptyAccmFor(
+  callFraming: FramingBits | undefined,
+  sli: AccmValue | undefined,
+): AccmValue {
+  if (sli === undefined || (callFraming !== undefined && isSyncCall(callFraming))) {
     return { send: DEFAULT_TX_ACCM, receive: DEFAULT_RX_ACCM };
   }
   return { send: sli.send >>> 0, receive: sli.receive >>> 0 };

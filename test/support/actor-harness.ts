@@ -5,7 +5,7 @@
 import pino, { type Logger } from 'pino';
 import { L2tpTunnelActor } from '../../src/actor/tunnel-actor.js';
 import type { ActorParams } from '../../src/actor/actor-params.js';
-import { Tunnel } from '../../src/control/tunnel.js';
+import { Tunnel, type TunnelConfig } from '../../src/control/tunnel.js';
 import type { TunnelEvent } from '../../src/control/events.js';
 import { reliableConfig } from '../../src/control/reliable.js';
 import { DataChannel } from '../../src/session/data-channel.js';
@@ -120,7 +120,14 @@ export class ActorBench {
   private toPeer: Uint8Array[] = [];
   private readonly header = newHeader();
 
-  constructor(opts: { params?: Partial<ActorParams>; pseudowire?: FakeOptions } = {}) {
+  constructor(
+    opts: {
+      params?: Partial<ActorParams>;
+      pseudowire?: FakeOptions;
+      /** The peer's own tunnel settings (its framing capabilities, say). */
+      peer?: Partial<TunnelConfig>;
+    } = {},
+  ) {
     this.pseudowires = new FakePseudowires(this.clock, opts.pseudowire);
     const log: Logger = pino(
       { level: 'debug', base: undefined },
@@ -151,10 +158,13 @@ export class ActorBench {
       pseudowires: this.pseudowires,
     });
     const peerRole = params.role === 'lac' ? 'lns' : 'lac';
-    this.peer = new Tunnel(testTunnelConfig({ role: peerRole, localTunnelId: PEER_TID }), {
-      sendControl: (d) => this.toActor.push(d),
-      event: (e) => this.onPeerEvent(e),
-    });
+    this.peer = new Tunnel(
+      testTunnelConfig({ role: peerRole, localTunnelId: PEER_TID, ...opts.peer }),
+      {
+        sendControl: (d) => this.toActor.push(d),
+        event: (e) => this.onPeerEvent(e),
+      },
+    );
   }
 
   /** SCCRQ, SCCRP, SCCCN: both ends established (a LAC actor sent its SCCRQ when created). */

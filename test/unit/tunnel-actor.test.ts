@@ -287,6 +287,18 @@ test('LAC: a call placed by command starts its pseudowire; SLI from the LNS sets
   assert.deepEqual(bench.peerFrames.get(peerSid), [frame(7)]);
 });
 
+test('LAC: on a sync call, SLI does not change the ACCM on the pppd side (RFC 1662 §7.1)', () => {
+  const { bench, peerSid, sid } = oneCall({
+    params: { role: 'lac', ppp: { path: '/nonexistent/pppd', args: { role: 'lac' } } },
+    peer: { framing: { sync: true, async: false } },
+  });
+  const pw = echoOf(bench, sid);
+  bench.peer.setLinkInfo(bench.clock.now, peerSid, { send: 0, receive: 0xffffffff });
+  bench.settle();
+  // The safe defaults: escape every control character, remove none.
+  assert.deepEqual(pw.accm, { send: 0xffffffff, recv: 0 });
+});
+
 test('identity from the path: status and the log show interface, user and address', () => {
   const { bench, sid } = oneCall({ params: { assignIp: false } });
   bench.settle();
