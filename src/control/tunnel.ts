@@ -50,6 +50,7 @@ import {
 } from './reliable.js';
 import { Session, type SessionHost } from './session.js';
 import { seqNext } from './seq.js';
+import { TUNNEL_FSM, isSetupMessage } from './tunnel-fsm.js';
 
 export type { TunnelEvent } from './events.js';
 
@@ -514,27 +515,16 @@ export class Tunnel implements SessionHost {
 
   /**
    * §7.2.1. StopCCN is T16 in every state; HELLO needs only the transport ack (§6.5); an
-   * unknown type with M=0 is ignored (§4.4.1). Each state accepts one setup message; any
-   * other setup message gets StopCCN with result 7 (T4, T9, T12, T15).
+   * unknown type with M=0 is ignored (§4.4.1). The setup messages follow the state table
+   * (tunnel-fsm.ts); one with no row there gets StopCCN with result 7 (T4, T9, T12, T15).
    */
   private dispatch(m: ControlMessage, sessionId: number): void {
-    const T = MessageType;
     if (isSessionMessage(m.type)) return this.onSessionMessage(m, sessionId);
-    if (m.type === T.StopCCN) return this.onStopCcn(m);
-    if (m.type !== T.SCCRQ && m.type !== T.SCCRP && m.type !== T.SCCCN) return;
-    switch (this.stateValue) {
-      case 'idle':
-        if (m.type === T.SCCRQ) return this.onSccrq(m); // T2, T3
-        if (m.type === T.SCCCN) return this.onStrayScccn(m); // T5
-        break;
-      case 'wait-ctl-reply':
-        if (m.type === T.SCCRP) return this.onSccrp(m); // T6, T7, T20, T22
-        break;
-      case 'wait-ctl-conn':
-        if (m.type === T.SCCCN) return this.onScccn(m); // T10, T11, T22
-        break;
-    }
-    this.onUnexpected(m);
+    if (m.type === MessageType.StopCCN) return this.onStopCcn(m);
+    if (!isSetupMessage(m.type)) return;
+    const handler = TUNNEL_FSM.get(this.stateValue)?.get(m.type);
+    if (handler === undefined) return this.onUnexpected(m);
+    this[handler](m);
   }
 
   /** T2/T3 (idle, we are the responder): answer an SCCRQ with SCCRP, or refuse it. */

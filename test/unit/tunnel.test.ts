@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { challengeResponse } from '../../src/protocol/auth.js';
+import { messageTypeName } from '../../src/protocol/message.js';
 import {
   GeneralError,
   MessageType,
@@ -13,6 +14,8 @@ import {
 import { reliableConfig } from '../../src/control/reliable.js';
 import { compareTieBreakers, resolveSccrqCollision } from '../../src/control/tie-breaker.js';
 import { MIN_STOPCCN_HOLD_MS, stopCcnHoldMs } from '../../src/control/tunnel.js';
+import { TUNNEL_ROWS } from '../../src/control/tunnel-fsm.js';
+import type { TunnelState } from '../../src/control/events.js';
 import { ScriptedPeer, testTunnelConfig, type Captured } from '../support/sim-network.js';
 
 const secret = new TextEncoder().encode('s3cret');
@@ -64,6 +67,32 @@ function establishedLac(overrides = {}) {
   peer.take();
   assert.equal(peer.tunnel.state, 'established');
   return peer;
+}
+
+/** A tunnel brought to a §7.2.1 state by a scripted peer. */
+function tunnelIn(state: TunnelState): ScriptedPeer {
+  if (state === 'wait-ctl-reply') {
+    const peer = new ScriptedPeer(testTunnelConfig({ role: 'lac' }));
+    peer.tunnel.start(peer.now);
+    peer.take();
+    return peer;
+  }
+  const peer = new ScriptedPeer(testTunnelConfig({ role: 'lns' }));
+  if (state === 'wait-ctl-conn') {
+    peer.send(MessageType.SCCRQ, peerSetup());
+    peer.take();
+  }
+  assert.equal(peer.tunnel.state, state);
+  return peer;
+}
+
+for (const row of TUNNEL_ROWS) {
+  test(`§7.2.1 ${row.rfc}: ${row.from} + ${messageTypeName(row.message)} leads to ${row.to}`, () => {
+    const peer = tunnelIn(row.from);
+    const setup = row.message === MessageType.SCCCN ? {} : peerSetup();
+    peer.send(row.message, setup, { tunnelId: row.from === 'idle' ? 0 : 100 });
+    assert.equal(peer.tunnel.state, row.to);
+  });
 }
 
 test('T1/T6: the originator sends SCCRQ, answers SCCRP with SCCCN and comes up', () => {
