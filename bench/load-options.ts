@@ -45,6 +45,8 @@ export interface Options {
   storm?: StormOptions;
   /** Process starts measured first (machine limit against ours); 0 skips. */
   starts: number;
+  /** A process spins on one core for the whole run (a busy host: both targets alike). */
+  busyCore: boolean;
 }
 
 export const USAGE = `usage: node dist/bench/load.js [options]
@@ -86,6 +88,8 @@ export const USAGE = `usage: node dist/bench/load.js [options]
   --starts N                process starts first: N stand-ins in a tight posix_spawn loop
                             (this machine's limit) against N pppd starts through one helper
                             (default 300; 0 skips)
+  --busy-core               a process keeps one core busy for the whole run (both targets:
+                            the case of a host with other work on it)
   --json                    JSON only on stdout
   --keep                    keep each LNS's config and log (temp dir printed)
 
@@ -144,6 +148,7 @@ export function parseArgs(argv: string[]): Options {
     keep: false,
     standIn: 'c',
     starts: 300,
+    busyCore: false,
   };
   let kinds: string[] = [];
   let workers = [1, 2];
@@ -264,6 +269,9 @@ export function parseArgs(argv: string[]): Options {
         break;
       case '--json':
         o.json = true;
+        break;
+      case '--busy-core':
+        o.busyCore = true;
         break;
       case '--keep':
         o.keep = true;

@@ -137,6 +137,10 @@ export interface RunMeta {
   standIn: 'c' | 'node';
   /** What the run did about host limits (open files, pty, pid_max). */
   limits: string[];
+  /** A spinning process held one core for the whole run (`--busy-core`). */
+  busyCore: boolean;
+  /** The host's 1-minute load average when the run started and when it ended. */
+  loadAverage: { start: number; end: number };
 }
 
 function fmt(n: number | undefined, digits = 0): string {
@@ -391,7 +395,7 @@ export function printReport(results: RunResults, meta: RunMeta, json: boolean): 
     return;
   }
   const out = [
-    `load run ${meta.date}: node ${meta.node}, ${meta.cpus} CPUs, ${meta.inflight.join(' and ')} frame(s) in flight per session (${meta.flow === 'ack' ? 'ack flow: one 64-octet frame back per two' : 'echo flow'}), ${meta.durationMs} ms per pump, ${meta.shards} generator thread(s), ${meta.standIn} pppd stand-in`,
+    `load run ${meta.date}: node ${meta.node}, ${meta.cpus} CPUs, ${meta.inflight.join(' and ')} frame(s) in flight per session (${meta.flow === 'ack' ? 'ack flow: one 64-octet frame back per two' : 'echo flow'}), ${meta.durationMs} ms per pump, ${meta.shards} generator thread(s), ${meta.standIn} pppd stand-in${meta.busyCore ? ', one core kept busy' : ''}; load average ${meta.loadAverage.start} at start, ${meta.loadAverage.end} at end`,
     ...meta.limits.map((l) => `limits: ${l}`),
   ];
   if (results.starts !== undefined) out.push(startsLine(results.starts));

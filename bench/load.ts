@@ -7,7 +7,8 @@
 // `--search` finds the largest T x S each target holds; `--storm` measures a reconnect storm.
 // The generator runs in worker threads of this process: never on the LNS's event loop.
 // See docs/BENCHMARKS.md and docs/architecture/bench.md.
-import { availableParallelism } from 'node:os';
+import { spawn } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 import { ACK_FRAME_SIZE } from './load-lac.js';
 import { NODE_STAND_IN, standIn, type StandIn } from './load-lns.js';
 import { raiseLimits } from './load-limits.js';
@@ -60,6 +61,30 @@ async function main(): Promise<void> {
     xl2tpd: o.targets.some((t) => t.kind === 'xl2tpd'),
   });
   if (!o.json) for (const l of limits) process.stderr.write(`limits: ${l}\n`);
+  const loadAtStart = load1();
+  // --busy-core: the host has other work on one core, the whole run long, for every target.
+  const spinner = o.busyCore
+    ? spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' })
+    : undefined;
+  try {
+    await runAll(o, pppd, loadAtStart, limits, spinner !== undefined);
+  } finally {
+    spinner?.kill('SIGKILL');
+  }
+}
+
+/** The host's 1-minute load average, two decimals. */
+function load1(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
+}
+
+async function runAll(
+  o: Options,
+  pppd: StandIn,
+  loadAtStart: number,
+  limits: string[],
+  busyCore: boolean,
+): Promise<void> {
   const results: RunResults = { reports: [], searches: [], storms: [] };
   if (o.starts > 0) {
     results.starts = await measureStarts(pppd.path, o.starts);
@@ -92,6 +117,8 @@ async function main(): Promise<void> {
     shards: o.shards,
     standIn: pppd.kind,
     limits,
+    busyCore,
+    loadAverage: { start: loadAtStart, end: load1() },
   };
   printReport(results, meta, o.json);
 }
