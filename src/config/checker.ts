@@ -239,12 +239,24 @@ export class Checker {
           `${read.error} (an item is read as a pppd options file line)`,
         );
       } else {
+        const taken = read.words.find((w) => PPPD_LOG_OPTIONS.has(w));
+        if (taken !== undefined) {
+          this.warn(
+            item.at,
+            item.path,
+            `'${taken}' is overridden: l2tpd reads pppd's log (it sees the call come up and who ` +
+              'logged in there) and writes every pppd line into its own log',
+          );
+        }
         out.push(...read.words);
       }
     }
     return out;
   }
 }
+
+/** pppd options that would take its log away from l2tpd (`logfd 2` goes last and wins). */
+const PPPD_LOG_OPTIONS = new Set(['logfile', 'logfd']);
 
 /** The valid key closest to `key` (case, '-', '_' and spaces ignored first), if any is close. */
 export function closest(key: string, valid: readonly string[]): string | undefined {

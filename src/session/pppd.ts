@@ -416,9 +416,11 @@ export interface PppdArgsInput {
 /**
  * pppd arguments compatible with those xl2tpd passes, plus `notty` (pppd relays its own
  * pty to our pipes) and `logfd 2` (stdout carries frames, so log lines must not go there).
+ * `logfd 2` comes last: pppd keeps the last of `logfile`/`logfd`, and an options file's
+ * `logfile` would otherwise hide the lines we read (call up, interface, user).
  */
 export function buildPppdArgs(input: PppdArgsInput): string[] {
-  const args = ['notty', 'nodetach', 'logfd', '2'];
+  const args = ['notty', 'nodetach'];
   if (input.role === 'lns') args.push('passive');
   if (input.localAddress !== undefined || input.remoteAddress !== undefined) {
     args.push(`${input.localAddress ?? ''}:${input.remoteAddress ?? ''}`);
@@ -437,6 +439,7 @@ export function buildPppdArgs(input: PppdArgsInput): string[] {
   if (input.optionsFile !== undefined) args.push('file', input.optionsFile);
   if (input.secretOptions) args.push('file', SECRET_OPTIONS_PATH);
   if (input.extra !== undefined) args.push(...input.extra);
+  args.push('logfd', '2');
   return args;
 }
 

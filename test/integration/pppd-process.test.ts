@@ -275,8 +275,6 @@ test('buildPppdArgs: xl2tpd-compatible options for an LNS', () => {
     [
       'notty',
       'nodetach',
-      'logfd',
-      '2',
       'passive',
       '192.0.2.1:192.0.2.10',
       'name',
@@ -291,16 +289,23 @@ test('buildPppdArgs: xl2tpd-compatible options for an LNS', () => {
       '/etc/ppp/options.l2tpd.lns',
       'mtu',
       '1400',
+      'logfd',
+      '2',
     ],
   );
   assert.deepEqual(buildPppdArgs({ role: 'lns', noauth: true }), [
     'notty',
     'nodetach',
-    'logfd',
-    '2',
     'passive',
     'noauth',
+    'logfd',
+    '2',
   ]);
+  // An options file's or the config's logfile would hide pppd's log from us: ours wins.
+  assert.deepEqual(
+    buildPppdArgs({ role: 'lns', extra: ['logfile', '/var/log/ppp.log'] }).slice(-4),
+    ['logfile', '/var/log/ppp.log', 'logfd', '2'],
+  );
 });
 
 test('buildPppdArgs: the LAC password is never on the command line', () => {
@@ -308,12 +313,12 @@ test('buildPppdArgs: the LAC password is never on the command line', () => {
   assert.deepEqual(args, [
     'notty',
     'nodetach',
-    'logfd',
-    '2',
     'user',
     'alice',
     'file',
     '/proc/self/fd/3',
+    'logfd',
+    '2',
   ]);
   assert.equal(secretOptionsText('pa"ss\\word'), 'password "pa\\"ss\\\\word"\n');
   assert.equal(secretOptionsText('two\nlines'), undefined);

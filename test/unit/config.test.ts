@@ -308,6 +308,18 @@ lac:
   ]);
 });
 
+test("ppp.options 'logfile' draws a warning: l2tpd keeps pppd's log", () => {
+  const r = valid(`lns: [{ name: a, ppp: { options: [debug, 'logfile /var/log/ppp.log'] } }]`);
+  assert.deepEqual(
+    r.warnings.map(formatIssue).filter((w) => w.includes('ppp.options')),
+    [
+      `${FILE}:1:42: lns[0].ppp.options[1]: 'logfile' is overridden: l2tpd reads pppd's log (it sees the call come up and who logged in there) and writes every pppd line into its own log`,
+    ],
+  );
+  // Still passed on (pppd keeps the last of logfile/logfd, and ours comes last).
+  assert.deepEqual(r.config.lns[0]!.ppp.options, ['debug', 'logfile', '/var/log/ppp.log']);
+});
+
 test('a quoted option word reads back as that one word', () => {
   fc.assert(
     fc.property(fc.string(), (word) => {

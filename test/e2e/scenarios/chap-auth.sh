@@ -29,10 +29,14 @@ XL2TPD_PORT=1702 XL2TPD_PPP='user alice
 password not-alice-secret' lab_xl2tpd_lac ca-lac bad 192.0.2.1
 
 lab_check_ppp_link ca-lns ca-lac 198.51.100.1 198.51.100.10 198.51.100.20
+# pppd's lines reach our log (its log is ours: logfd 2 goes last), and with them the call's
+# network phase: 'session up' with the interface pppd named.
 lab_wait 30 "our pppd: CHAP success" \
-  lab_log_has "$LAB_LOGDIR/pppd-ours-lns.log" 'sent [CHAP Success'
+  lab_log_has "$LAB_LOGDIR/l2tpd.log" 'sent [CHAP Success'
+lab_wait 30 "our LNS: session up, with pppd's interface" \
+  grep -qE '"iface":"ppp[0-9]+".*"msg":"session up"' "$LAB_LOGDIR/l2tpd.log"
 lab_wait 60 "our pppd: CHAP failure for the wrong password" \
-  lab_log_has "$LAB_LOGDIR/pppd-ours-lns.log" 'Peer alice failed CHAP authentication'
+  lab_log_has "$LAB_LOGDIR/l2tpd.log" 'Peer alice failed CHAP authentication'
 lab_wait 60 "one session left at our LNS (tunnels of both LACs still up)" lab_ours_has "$SOCK" 2 1
 lab_status "$SOCK"
 awk '$1 == "tunnel" && $7 == 1702 && $9 != 0 { exit 1 }' "$LAB_TMP/status.txt" ||

@@ -26,17 +26,8 @@ LINKS=$((TUNNELS * CALLS))
 POOL_FIRST=10
 POOL_LAST=59
 
-# pppd_logging NAME : a pppd wrapper (for ppp.path) giving each pppd its own log file,
-# $LAB_LOGDIR/NAME-PID.log: pppd options are per section, shared by the calls of a tunnel.
-pppd_logging() {
-  cat >"$LAB_LOGDIR/$1.sh" <<WRAP
-#!/bin/sh
-exec /usr/sbin/pppd "\$@" logfile "$LAB_LOGDIR/$1-\$\$.log"
-WRAP
-  chmod 755 "$LAB_LOGDIR/$1.sh"
-}
-pppd_logging pppd-lns
-pppd_logging pppd-lac
+# Each pppd's log is in its daemon's log (one line per pppd line, with its session and PID):
+# no logfile, which would hide those lines from the daemon (call up, interface).
 
 cat >"$LAB_LOGDIR/lns.yaml" <<CONF
 listen:
@@ -57,7 +48,7 @@ lns:
       ranges: [198.51.100.$POOL_FIRST-198.51.100.$POOL_LAST]
     sequencing: true
     ppp:
-      path: $LAB_LOGDIR/pppd-lns.sh
+      path: /usr/sbin/pppd
       auth: none
       options: [debug, nodefaultroute, noccp, lcp-echo-interval, '0']
 CONF
@@ -87,7 +78,7 @@ CONF
     redial: {enabled: true, delay: 2s}
     sequencing: true
     ppp:
-      path: $LAB_LOGDIR/pppd-lac.sh
+      path: /usr/sbin/pppd
       options: [noauth, debug, noipdefault, ipcp-accept-local, ipcp-accept-remote,
         nodefaultroute, noccp, lcp-echo-interval, '0']
 CONF

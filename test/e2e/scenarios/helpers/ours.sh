@@ -125,7 +125,7 @@ lns:
     ppp:
       path: /usr/sbin/pppd
       auth: $2
-      options: [debug, logfile, $LAB_LOGDIR/pppd-ours-lns.log, nodefaultroute, noccp,
+      options: [debug, nodefaultroute, noccp,
         lcp-echo-interval, '0']
 CONF
   lab_ours l2tpd "$1" "$LAB_LOGDIR/l2tpd.yaml"
