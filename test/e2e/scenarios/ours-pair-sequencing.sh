@@ -50,7 +50,9 @@ lns:
     ppp:
       path: /usr/sbin/pppd
       auth: none
-      options: [debug, nodefaultroute, noccp, lcp-echo-interval, '0']
+      # 20 pppds starting at once under TCG on a busy host: a LAC's pppd can be up 20-30 s
+      # before the LNS's answers; LCP keeps asking (3 s apart) instead of giving up at 10.
+      options: [debug, nodefaultroute, noccp, lcp-echo-interval, '0', lcp-max-configure 60]
 CONF
 
 {
@@ -80,7 +82,7 @@ CONF
     ppp:
       path: /usr/sbin/pppd
       options: [noauth, debug, noipdefault, ipcp-accept-local, ipcp-accept-remote,
-        nodefaultroute, noccp, lcp-echo-interval, '0']
+        nodefaultroute, noccp, lcp-echo-interval, '0', lcp-max-configure 60]
 CONF
   done
 } >"$LAB_LOGDIR/lac.yaml"
