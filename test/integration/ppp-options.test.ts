@@ -32,13 +32,16 @@ lns:
           .find((l) => l.includes('"msg":"pppd started"')),
       );
       const { args } = JSON.parse(started) as { args: string[] };
-      assert.deepEqual(args.slice(-6), [
+      // The section's options, then our `logfd 2`, which must come last.
+      assert.deepEqual(args.slice(-8), [
         'mtu',
         '1400',
         'remotename',
         'branch office',
         'lcp-echo-interval',
         '0',
+        'logfd',
+        '2',
       ]);
     },
   );
