@@ -60,12 +60,14 @@ test('20% loss: 100 calls on 10 tunnels come up, carry data, are torn down, noth
       `sessions up: ${lac.sessionsUp}`,
     );
     const sessionsMs = Date.now() - t0;
-    // Data: a frame on every call every 100 ms until each has had at least 3 echoes.
+    // Data: a frame on every call every 100 ms until each has had at least 3 echoes. The
+    // limit is generous: 100 stand-in pppds (Node processes) start meanwhile, slow on a busy host.
     const data = await until(() => {
       lac.sendFrames();
       return lac.sessions.every((s) => s.echoes >= 3);
-    }, 30_000);
-    assert.ok(data, 'every call carried data both ways');
+    }, 120_000);
+    const silent = lac.sessions.filter((s) => s.echoes < 3).length;
+    assert.ok(data, `every call carried data both ways (${silent} calls with fewer than 3 echoes)`);
     const framesSent = lac.sessions.reduce((n, s) => n + s.framesSent, 0);
     const echoes = lac.echoes;
     const up = await status();
