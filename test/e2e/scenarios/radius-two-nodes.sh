@@ -11,9 +11,10 @@
 #   3. The operator's Disconnect: u1's node and Acct-Session-Id looked up in radacct; the
 #      same request sent to the other node gets a NAK 503, sent to u1's node an ACK; u1's
 #      Stop (User-Request, non-zero octets both ways) releases the address in radippool.
-#   4. u4 calls again (node 2) and gets exactly u1's released address: the pool is one
-#      across the nodes. u4's Session-Timeout (30 s, from the Access-Accept) ends the call
-#      (Stop with Session-Timeout) and its address is released again.
+#   4. u5 calls node 2 and gets exactly u1's released address: the pool is one across the
+#      nodes. u5's Session-Timeout (30 s, from the Access-Accept) ends the call (Stop with
+#      Session-Timeout) and its address is released again. (A new LAC: xl2tpd refused to
+#      redial u4's, "Session 'lab' already active!", when asked too soon after the refusal.)
 #   5. u2's Acct-Interim-Interval (60 s, the least radius.so accepts) brings an Interim-Update.
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
@@ -85,6 +86,7 @@ u2  Cleartext-Password := "u2-secret", Pool-Name := "lab"
     Acct-Interim-Interval = 60
 u3  Cleartext-Password := "u3-secret", Pool-Name := "lab"
 u4  Cleartext-Password := "u4-secret", Pool-Name := "lab"
+u5  Cleartext-Password := "u5-secret", Pool-Name := "lab"
     Session-Timeout = 30
 USERS
 lab_postgres_ready
@@ -161,19 +163,19 @@ stopped() {
 lab_wait 60 "u1's Stop in radacct (User-Request, octets both ways), $u1_addr released in radippool" \
   stopped u1 User-Request "$u1_addr" 'AND acctinputoctets > 0 AND acctoutputoctets > 0'
 
-# 4. u4 again, on node 2: u1's address, released by node 1's Stop.
-echo 'c lab' >"$LAB_TMP/u4.ctl"
-lab_wait 90 "u4's link at the hub" lab_ppp_count_is r2-hub 3
+# 4. u5 on node 2: u1's address, released by node 1's Stop.
+lac u5 192.0.2.5 1705
+lab_wait 90 "u5's link at the hub" lab_ppp_count_is r2-hub 3
 lab_wait 60 "two links on node 2" lab_ppp_count_is r2-lns2 2
 [ "$(hub_addrs | tr '\n' ' ')" = "$POOL " ] ||
-  lab_fail "addresses at the hub after u4's call: $(hub_addrs | tr '\n' ' ')"
-[ "$(lab_psql -c "SELECT nasipaddress FROM radippool WHERE username = 'u4' AND expiry_time > now()
+  lab_fail "addresses at the hub after u5's call: $(hub_addrs | tr '\n' ' ')"
+[ "$(lab_psql -c "SELECT nasipaddress FROM radippool WHERE username = 'u5' AND expiry_time > now()
   AND host(framedipaddress) = '$u1_addr'")" = 192.0.2.5 ] ||
-  lab_fail "u4 does not hold $u1_addr on node 2: $(lab_psql -c 'SELECT nasipaddress, username, framedipaddress FROM radippool')"
-lab_step "ok: u4 on node 2 got $u1_addr, released by node 1"
-lab_wait 90 "u4's Session-Timeout (30 s): its Stop with Session-Timeout, $u1_addr released again" \
-  stopped u4 Session-Timeout "$u1_addr"
-lab_wait 60 "u4's link gone at the hub" lab_ppp_count_is r2-hub 2
+  lab_fail "u5 does not hold $u1_addr on node 2: $(lab_psql -c 'SELECT nasipaddress, username, framedipaddress FROM radippool')"
+lab_step "ok: u5 on node 2 got $u1_addr, released by node 1"
+lab_wait 90 "u5's Session-Timeout (30 s): its Stop with Session-Timeout, $u1_addr released again" \
+  stopped u5 Session-Timeout "$u1_addr"
+lab_wait 60 "u5's link gone at the hub" lab_ppp_count_is r2-hub 2
 
 # 5. Interim-Update for u2 (Acct-Interim-Interval 60 s from its Access-Accept).
 interim() { [ "$(lab_psql -c "SELECT count(*) FROM radacct WHERE username = 'u2' AND acctinterval IS NOT NULL")" = 1 ]; }
