@@ -300,8 +300,10 @@ export class Daemon implements DaemonControl, MetricsSource {
   private onActorRequest(tunnelId: number, req: ActorEvent): AddressGrant | { ok: boolean } {
     if (req.type === 'ip-allocate') {
       const section = String(req.section);
-      const assign = this.config.lns.find((s) => s.name === section)?.assignIp ?? true;
-      const grant: AddressGrant = assign ? this.pools.allocate(section) : {};
+      // The section's pools: a remote address only with assignIp, the local one (localIp)
+      // either way, so a RADIUS section whose addresses come from Framed-IP-Address still
+      // gives pppd its own end (pppd: "Could not determine local IP address" without).
+      const grant: AddressGrant = this.pools.allocate(section);
       if (grant.error === undefined && req.nasPort === true) grant.nasPort = this.nasPorts.take();
       if (grant.error === undefined) {
         const held = this.grants.get(tunnelId) ?? [];

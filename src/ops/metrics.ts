@@ -30,7 +30,7 @@ const LABELLED: Record<string, { label: string; help: string }> = {
   drops: { label: 'reason', help: 'Datagrams dropped, by reason' },
   daeRequests: {
     label: 'result',
-    help: 'Dynamic Authorization (RFC 5176) requests: ack, nak, duplicate, or why dropped (unknown-client, bad-authenticator, malformed)',
+    help: 'Dynamic Authorization (RFC 5176) requests: ack, nak, duplicate, or why dropped (unknown-client, bad-authenticator, malformed, stale-timestamp)',
   },
 };
 

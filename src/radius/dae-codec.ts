@@ -75,6 +75,19 @@ function messageAuthenticatorOffset(packet: Buffer): number | undefined {
   return found;
 }
 
+/**
+ * RFC 5176 §6.3: a request's Event-Timestamp, when present, must be "current within an
+ * acceptable time window" or the packet is silently discarded; "the default time window is
+ * 300 seconds". Either side of our clock: the client's may run ahead.
+ */
+export const EVENT_TIMESTAMP_WINDOW_MS = 300_000;
+
+/** False when the request carries an Event-Timestamp outside the window around `nowMs`. */
+export function eventTimestampCurrent(request: DecodedPacket, nowMs: number): boolean {
+  const at = request.attributes['Event-Timestamp'];
+  return !(at instanceof Date) || Math.abs(nowMs - at.getTime()) <= EVENT_TIMESTAMP_WINDOW_MS;
+}
+
 export type DaeAnswer = 'Disconnect-ACK' | 'Disconnect-NAK' | 'CoA-ACK' | 'CoA-NAK';
 
 /**

@@ -1,6 +1,7 @@
 // The Dynamic Authorization server (RFC 5176) on the main thread: one UDP socket (config
-// `dae.listen`). A request from an address outside `dae.clients`, or one whose authenticator
-// does not verify with the secret, is dropped without an answer and counted; a valid one is
+// `dae.listen`). A request from an address outside `dae.clients`, one whose authenticator
+// does not verify with the secret, or one whose Event-Timestamp is not current (RFC 5176
+// §6.3), is dropped without an answer and counted; a valid one is
 // matched against the live sessions (dae-decide.ts) and carried out through the backend
 // (the daemon's hangup path, the actor's session timeout). Nothing here touches datagrams of
 // tunnels: requests are rare and each costs one status sweep of the workers.
@@ -9,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { parsePeerAddress, rangeContains } from '../config/address.js';
 import type { DaeConfig } from '../config/schema.js';
-import { encodeAnswer, verifyRequest } from './dae-codec.js';
+import { encodeAnswer, eventTimestampCurrent, verifyRequest } from './dae-codec.js';
 import { decide, type DaeSession } from './dae-decide.js';
 import { RecentAnswers } from './recent-answers.js';
 
@@ -99,6 +100,10 @@ export class DaeServer {
       return;
     }
     const { packet, kind } = verdict;
+    if (!eventTimestampCurrent(packet, received)) {
+      this.drop('stale-timestamp', rinfo);
+      return;
+    }
     const key = RecentAnswers.key(
       `${rinfo.address}:${rinfo.port}`,
       packet.identifier,

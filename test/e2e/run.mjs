@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { missingPackages } from './lab/packages.mjs';
 import { prepareKernel } from './lab/kernel.mjs';
 import { prepareInitramfs } from './lab/initramfs.mjs';
+import { preparePostgres } from './lab/postgres.mjs';
 import { bootGuest } from './lab/qemu.mjs';
 import { listScenarios, selectScenarios } from './lab/scenarios.mjs';
 
@@ -56,10 +57,11 @@ async function main() {
     return 2;
   }
   mkdirSync(cacheDir, { recursive: true });
-  let kernel, initrd;
+  let kernel, initrd, pgCluster;
   try {
     kernel = prepareKernel(cacheDir, log);
     initrd = prepareInitramfs(cacheDir, kernel, join(here, 'guest/init.sh'), log);
+    pgCluster = preparePostgres(cacheDir, log);
   } catch (err) {
     console.error(`lab: cannot prepare the guest: ${err.message}`);
     return 2;
@@ -92,7 +94,9 @@ async function main() {
   );
   writeFileSync(
     join(rundir, 'guest.env'),
-    `LAB_KERNEL_ROOT='${kernel.root}'\nLAB_REPO='${repo}'\n` + scenarioKnobs(),
+    `LAB_KERNEL_ROOT='${kernel.root}'\nLAB_REPO='${repo}'\n` +
+      `export LAB_PG_CLUSTER='${pgCluster}'\n` +
+      scenarioKnobs(),
   );
   const suiteMs = Number(opts.timeout) * 1000;
   log(`lab: booting the guest for ${selection.run.length} scenario(s), limit ${opts.timeout} s`);

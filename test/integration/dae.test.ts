@@ -239,6 +239,23 @@ lns:
     assert.equal(answered, false);
   });
 
+  it('an Event-Timestamp more than 300 s off is dropped and counted; a current one is answered (RFC 5176 §6.3)', async () => {
+    const before = await stats();
+    const seconds = Math.floor(Date.now() / 1000);
+    const stale = radclient(
+      'disconnect',
+      `User-Name = "nobody"\nEvent-Timestamp = ${seconds - 600}\n`,
+    );
+    assert.equal(stale.code, 'none', stale.text);
+    const current = radclient('disconnect', `User-Name = "nobody"\nEvent-Timestamp = ${seconds}\n`);
+    assert.equal(current.code, 'Disconnect-NAK', current.text);
+    const after = await stats();
+    assert.ok(
+      (after['daeRequests.stale-timestamp'] ?? 0) > (before['daeRequests.stale-timestamp'] ?? 0),
+      'the stale request was counted',
+    );
+  });
+
   it('a repeated request is answered again, the same way, and carried out once', async () => {
     const a = await call(lacs[0]);
     const socket = dgram.createSocket('udp4');

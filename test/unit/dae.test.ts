@@ -1,14 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import radius from 'radius';
-import { verifyRequest, encodeAnswer } from '../../src/radius/dae-codec.js';
+import radius, { type AttributeValue } from 'radius';
+import {
+  verifyRequest,
+  encodeAnswer,
+  eventTimestampCurrent,
+  EVENT_TIMESTAMP_WINDOW_MS,
+} from '../../src/radius/dae-codec.js';
 import { decide, type DaeSession } from '../../src/radius/dae-decide.js';
 import { acctSessionId } from '../../src/radius/radiusclient.js';
 import { RecentAnswers } from '../../src/radius/recent-answers.js';
 
 const SECRET = 'dae-secret';
 
-function request(attributes: Array<[string, string | number | Buffer]>, withMa = false): Buffer {
+function request(attributes: Array<[string, AttributeValue]>, withMa = false): Buffer {
   return radius.encode({
     code: 'Disconnect-Request',
     secret: SECRET,
@@ -56,6 +61,31 @@ test('a forged Message-Authenticator is refused even when the request authentica
   });
   const ok = verifyRequest(body, SECRET);
   assert.deepEqual(ok, { ok: false, reason: 'bad-authenticator' });
+});
+
+test('Event-Timestamp: current within 300 s either way, or the request is not (RFC 5176 §6.3)', () => {
+  const now = Date.UTC(2026, 11, 3, 7, 0, 0);
+  const at = (ms: number) => {
+    const v = verifyRequest(
+      request([
+        ['User-Name', 'a'],
+        ['Event-Timestamp', new Date(ms)],
+      ]),
+      SECRET,
+    );
+    assert.ok(v.ok);
+    return v.ok && eventTimestampCurrent(v.packet, now);
+  };
+  assert.equal(at(now), true);
+  assert.equal(at(now - EVENT_TIMESTAMP_WINDOW_MS), true);
+  assert.equal(at(now + EVENT_TIMESTAMP_WINDOW_MS), true, 'a client clock slightly ahead');
+  assert.equal(at(now - EVENT_TIMESTAMP_WINDOW_MS - 1000), false, 'stale: a replay');
+  assert.equal(at(now + EVENT_TIMESTAMP_WINDOW_MS + 1000), false);
+  const none = verifyRequest(request([['User-Name', 'a']]), SECRET);
+  assert.ok(
+    none.ok && eventTimestampCurrent(none.packet, now),
+    'no Event-Timestamp: nothing to check',
+  );
 });
 
 test('an answer echoes State and Proxy-State unmodified (RFC 5176 §3.1, §3.3)', () => {

@@ -16,6 +16,8 @@ export const REQUIRED_PACKAGES = [
   ['tshark', 'dumpcap: captures on the tunnel links'],
   ['freeradius', 'the RADIUS server of the radius-auth scenario'],
   ['freeradius-utils', 'radclient: Disconnect-Request in the radius-auth scenario'],
+  ['freeradius-postgresql', "FreeRADIUS's sql driver for PostgreSQL (radius-two-nodes)"],
+  ['postgresql', 'the shared address pool (sqlippool) and radacct of radius-two-nodes'],
 ];
 
 /** Names of the required packages that dpkg does not report as installed. */

@@ -13,6 +13,7 @@
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
+. "$LAB_REPO/test/e2e/scenarios/helpers/freeradius.sh"
 
 SOCK=$LAB_TMP/lns.sock
 RADDB=$LAB_TMP/raddb
@@ -20,11 +21,7 @@ RADIUS_SECRET=lab-radius-secret
 DAE_SECRET=lab-dae-secret
 
 # FreeRADIUS: Debian's configuration, copied; running as root, logging and state under $LAB_TMP.
-cp -a /etc/freeradius/3.0 "$RADDB"
-mkdir -p "$LAB_TMP/radlog" "$LAB_TMP/radrun"
-sed -i -e 's/^\s*user = freerad/#&/' -e 's/^\s*group = freerad/#&/' \
-  -e "s|^logdir = .*|logdir = $LAB_TMP/radlog|" -e "s|^run_dir = .*|run_dir = $LAB_TMP/radrun|" \
-  "$RADDB/radiusd.conf"
+lab_raddb "$RADDB"
 cat >"$RADDB/clients.conf" <<CONF
 client lab-lns {
   ipaddr = 127.0.0.1
