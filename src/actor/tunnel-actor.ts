@@ -243,6 +243,9 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
           `tunnel down, ended by ${INITIATORS[e.initiator]}: ${describeResultCode(MessageType.StopCCN, e.result)}`,
         );
         this.ctx.notify({ ...e, retransmissions: this.tunnel.retransmissions });
+        // Its sessions are gone: the kernel tunnel goes now, not after the StopCCN hold (§5.7,
+        // a full retransmission cycle), during which control messages still use its socket.
+        void this.deleteKernelTunnel();
         break;
       case 'tunnel-closed':
         this.finish();
@@ -582,18 +585,23 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.ctx.closed();
       return;
     }
-    // Deleted before the tunnel ID is freed (it may soon be another tunnel's); the socket's
-    // close by the supervisor would delete it too. Deleting also SIGTERMs its pppds.
-    const done = this.guard(() => this.ctx.closed());
-    this.deps
-      .kernel!.deleteTunnel(this.init.localTunnelId, this.ctx.log)
-      .then(done, (err: Error) => {
-        this.ctx.log.warn(
-          { err: err.message },
-          'kernel tunnel not deleted (its socket closing will)',
-        );
-        done();
-      });
+    // Deleted before the tunnel ID is freed (it may soon be another tunnel's).
+    void this.deleteKernelTunnel().then(this.guard(() => this.ctx.closed()));
+  }
+
+  /**
+   * Delete the kernel tunnel, if there is one (the helper also SIGTERMs its pppds). Never
+   * rejects: the supervisor closing the tunnel's socket deletes it anyway.
+   */
+  private deleteKernelTunnel(): Promise<void> {
+    if (!this.kernelUp) return Promise.resolve();
+    this.kernelUp = false;
+    const log = this.ctx.log;
+    return this.deps.kernel!.deleteTunnel(this.init.localTunnelId, log).then(
+      () => log.info('kernel tunnel deleted'),
+      (err: Error) =>
+        log.warn({ err: err.message }, 'kernel tunnel not deleted (its socket closing will)'),
+    );
   }
 
   /** A session's data counters and how long it was up, or undefined before it had a data path. */

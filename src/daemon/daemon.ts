@@ -42,7 +42,7 @@ import { effectiveLogLevel } from '../ops/log.js';
 import { logStatus } from '../ops/status-log.js';
 import { NasPorts } from '../radius/nas-ports.js';
 import { writeRadiusClientFiles } from '../radius/write-radiusclient.js';
-import { pppdHelper, type KernelProbe } from '../session/pppd-helper.js';
+import { PppdHelperClient, type KernelProbe } from '../session/pppd-helper.js';
 import { dataPathChoice, kernelProblems, wantsKernel } from './data-path.js';
 
 const ACTOR_MODULE = new URL('../actor/tunnel-actor.js', import.meta.url);
@@ -180,7 +180,9 @@ export class Daemon implements DaemonControl, MetricsSource {
    */
   private async chooseDataPath(): Promise<void> {
     if (!wantsKernel(this.config)) return;
-    const probe = await pppdHelper.probeKernel(this.log);
+    // A helper of its own, ended after: the workers' helpers are theirs.
+    const prober = new PppdHelperClient();
+    const probe = await prober.probeKernel(this.log).finally(() => prober.close());
     const problems = kernelProblems(this.config, probe);
     if (problems.length > 0) throw new Error(problems.join('; '));
     this.kernel = probe;

@@ -132,6 +132,20 @@ export class PppdHelperClient {
     this.helper ??= this.startHelper(log);
   }
 
+  /**
+   * End the helper (its control socket closed, it exits) and the listener, quietly: for a
+   * client used once (the daemon's kernel probe). Pending operations are rejected.
+   */
+  close(): void {
+    const helper = this.helper;
+    if (helper !== undefined) {
+      helper.pid = undefined; // asked for: no "pppd helper exited" line
+      helper.control.destroy(); // 'close' follows: onHelperGone
+    }
+    this.server?.close();
+    this.server = undefined;
+  }
+
   /** Ask for a pppd; `log` is used for the helper's own events if this starts one. */
   spawn(req: SpawnOptions, child: SpawnedChild, log: Logger): number {
     return this.startPppd(req, undefined, child, log);

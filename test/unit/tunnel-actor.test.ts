@@ -365,7 +365,7 @@ test('admission: with starts pending at the cap, a new call gets CDN result 4', 
 
 const PEER = { address: '192.0.2.7', port: 1701 };
 
-test('dataPath kernel: once up, the tunnel gets a socket of its own and the helper makes it a kernel tunnel; calls start on the kernel path; its end deletes the tunnel before closing', async () => {
+test('dataPath kernel: once up, the tunnel gets a socket of its own and the helper makes it a kernel tunnel; calls start on the kernel path; tunnel down deletes it, once, before closing', async () => {
   const bench = new ActorBench({ params: { dataPath: 'kernel' } });
   bench.establish();
   await bench.answer('tunnel-socket', { fd: 42, peer: PEER });
@@ -378,9 +378,17 @@ test('dataPath kernel: once up, the tunnel gets a socket of its own and the help
   const report = (await bench.actor.command({ type: 'status' })) as ActorReport;
   assert.equal(report.sessions[0]!.dataPath, 'kernel');
   bench.actor.command({ type: 'disconnect' });
+  bench.settle();
+  await bench.promises();
+  assert.deepEqual(
+    bench.kernel.deleted,
+    [100],
+    'deleted at tunnel down, before the StopCCN hold ends',
+  );
+  assert.equal(bench.closed, false);
   bench.advance(60_000);
   await bench.promises();
-  assert.deepEqual(bench.kernel.deleted, [100]);
+  assert.deepEqual(bench.kernel.deleted, [100], 'once');
   assert.equal(bench.closed, true);
 });
 
