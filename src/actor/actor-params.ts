@@ -19,6 +19,8 @@ export interface ActorParams {
   /** pppd starts pending in this worker's pppd helper beyond which new calls are refused (CDN 4). */
   maxSessionsStarting: number;
   reliable: ReliableConfig;
+  /** The sessions' data path (config `dataPath`, `auto` settled by the daemon's kernel probe). */
+  dataPath: 'kernel' | 'userspace';
   data: {
     lengthBit: boolean;
     sequencing: boolean;

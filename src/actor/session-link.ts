@@ -35,6 +35,8 @@ export interface SessionAddresses {
 /** What the actor knows of a session's tunnel when it starts the session's path. */
 export interface SessionStart {
   pseudowires: PseudowireFactory;
+  /** Which path `pseudowires` is (status shows it). */
+  dataPath: 'kernel' | 'userspace';
   localTunnelId: number;
   peer: PeerAddress;
   /** IPCP addresses (either may be absent: pppd or RADIUS decides). */
@@ -92,6 +94,8 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
   endedBy: string | undefined;
   /** When the session must end (Session-Timeout from a CoA-Request), ms since the epoch; Infinity: never. */
   endsAt = Infinity;
+  /** The path carrying the session's data, once started. */
+  dataPath: 'kernel' | 'userspace' | undefined;
 
   constructor(
     readonly localSessionId: number,
@@ -124,6 +128,7 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
   start(s: SessionStart): void {
     if (this.ended || this.path !== undefined) return;
     this.addresses = s.addresses;
+    this.dataPath = s.dataPath;
     const ppp = this.params.ppp;
     const guard = this.host.guard;
     // Guarded once per session: an exception in any of them ends this tunnel, not the worker.
@@ -168,6 +173,11 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
   dataStats(): DataChannelStats {
     const own = this.path?.counters?.();
     return own === undefined ? this.data.stats : { ...this.data.stats, ...own };
+  }
+
+  /** Read the path's own counters again (the kernel's), before `dataStats`. */
+  refreshCounters(): Promise<void> {
+    return this.path?.refreshCounters?.() ?? Promise.resolve();
   }
 
   /** L2TP data for this session (header decoded by the actor). */

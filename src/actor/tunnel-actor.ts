@@ -29,7 +29,10 @@ import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../session/pppd-helper.js';
 import { ptyAccmFor } from '../ppp/sync.js';
 import { pppdSocketPseudowires } from '../session/pppd.js';
+import { kernelPseudowires } from '../session/kernel-pseudowire.js';
+import type { KernelTunnel } from '../session/helper-protocol.js';
 import type { PseudowireFactory } from '../session/pseudowire.js';
+import type { TunnelSocketGrant, TunnelSocketRequest } from '../runtime/messages.js';
 import { acctSessionId, radiusPppdArgs, radiusPppdEnv } from '../radius/radiusclient.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
@@ -43,12 +46,27 @@ export interface ActorDeps {
   random(n: number): Uint8Array;
   /** Starts each session's data path (pppd over a socket in the daemon, fakes in unit tests). */
   pseudowires: PseudowireFactory;
+  /** The kernel data path (`dataPath: kernel`): absent, such tunnels stay on `pseudowires`. */
+  kernel?: KernelPath;
+}
+
+/** The kernel data path's tunnels (the worker's helper) and sessions. */
+export interface KernelPath {
+  /** Make the supervisor's socket `t.fd` a kernel L2TPv2 tunnel; rejects with the reason. */
+  createTunnel(t: KernelTunnel, log: Logger): Promise<void>;
+  deleteTunnel(tunnelId: number, log: Logger): Promise<void>;
+  pseudowires: PseudowireFactory;
 }
 
 const DAEMON_DEPS: ActorDeps = {
   now: Date.now,
   random: (n) => new Uint8Array(randomBytes(n)),
   pseudowires: pppdSocketPseudowires,
+  kernel: {
+    createTunnel: (t, log) => pppdHelper.createTunnel(t, log),
+    deleteTunnel: (tunnelId, log) => pppdHelper.deleteTunnel(tunnelId, log),
+    pseudowires: kernelPseudowires,
+  },
 };
 
 export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost {
@@ -61,6 +79,13 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   private timer: ActorTimer | undefined;
   private armedFor = Infinity;
   private finished = false;
+  /**
+   * `dataPath: kernel`: whether the tunnel became a kernel tunnel (asked once it is up: a
+   * socket of its own from the supervisor, registered by the helper). Sessions wait for it.
+   */
+  private kernelTunnel: Promise<boolean> | undefined;
+  /** The kernel tunnel exists (deleted at the tunnel's end). */
+  private kernelUp = false;
   readonly guard: SessionLinkHost['guard'];
   private readonly counters = { dataForUnknownSession: 0, badHeaders: 0, pppdExits: 0 };
 
@@ -128,8 +153,12 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   command(cmd: ActorEvent): unknown {
     const now = this.deps.now();
     switch (cmd.type) {
-      case 'status':
-        return this.status();
+      case 'status': {
+        // The kernel's counters are the helper's to read: asynchronous, only when there are any.
+        const kernel = [...this.links.values()].filter((link) => link.dataPath === 'kernel');
+        if (kernel.length === 0) return this.status();
+        return Promise.all(kernel.map((link) => link.refreshCounters())).then(() => this.status());
+      }
       case 'hangup': {
         const sid = Number(cmd.sessionId);
         if (!this.links.has(sid))
@@ -204,6 +233,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
           'tunnel up',
         );
         this.ctx.notify({ ...e });
+        if (this.params.dataPath === 'kernel')
+          this.kernelTunnel = this.openKernelTunnel(e.peerTunnelId);
         for (let i = 0; i < this.params.autoCalls; i++)
           this.tunnel.placeCall(this.deps.now(), 'incoming');
         break;
@@ -213,6 +244,9 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
           `tunnel down, ended by ${INITIATORS[e.initiator]}: ${describeResultCode(MessageType.StopCCN, e.result)}`,
         );
         this.ctx.notify({ ...e, retransmissions: this.tunnel.retransmissions });
+        // Its sessions are gone: the kernel tunnel goes now, not after the StopCCN hold (§5.7,
+        // a full retransmission cycle), during which control messages still use its socket.
+        void this.deleteKernelTunnel();
         break;
       case 'tunnel-closed':
         this.finish();
@@ -222,28 +256,16 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         break;
       case 'session-down': {
         const link = this.links.get(e.localSessionId);
-        const traffic = this.trafficOf(e.localSessionId);
-        const framesDropped = link?.framesDropped;
-        // Up for the subscriber (and the LAC's redial count) only once PPP got that far.
-        const wasUp = e.wasUp && link?.networkUp === true;
-        const endedBy = link?.endedBy ?? INITIATORS[e.initiator];
+        if (link?.dataPath !== 'kernel') {
+          const traffic = this.trafficOf(link);
+          this.onSessionDown(e.localSessionId);
+          this.sessionDown(e, link, traffic);
+          break;
+        }
+        // The kernel's last counters, asked before pppd's SIGTERM (the helper answers in order).
+        const counted = link.refreshCounters();
         this.onSessionDown(e.localSessionId);
-        this.ctx.log.info(
-          {
-            sessionId: e.localSessionId,
-            peerSessionId: e.peerSessionId,
-            result: e.result,
-            initiator: e.initiator,
-            endedBy,
-            wasUp,
-            traffic,
-            framesDropped,
-            ...link?.identity,
-          },
-          sessionEndLine(endedBy, describeResultCode(MessageType.CDN, e.result), traffic),
-        );
-        // Its last counters, so the daemon's totals keep them (Prometheus counters only grow).
-        this.ctx.notify({ ...e, wasUp, traffic });
+        void counted.then(this.guard(() => this.sessionDown(e, link, this.trafficOf(link))));
         break;
       }
       case 'set-link-info': {
@@ -309,6 +331,34 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   }
 
   // --- sessions ---
+
+  /** A session's last log line and its `session-down` for the daemon, with its last counters. */
+  private sessionDown(
+    e: Extract<TunnelEvent, { type: 'session-down' }>,
+    link: SessionLink | undefined,
+    traffic: (TrafficCounters & { durationMs: number }) | undefined,
+  ): void {
+    // Up for the subscriber (and the LAC's redial count) only once PPP got that far.
+    const wasUp = e.wasUp && link?.networkUp === true;
+    const endedBy = link?.endedBy ?? INITIATORS[e.initiator];
+    this.ctx.log.info(
+      {
+        sessionId: e.localSessionId,
+        peerSessionId: e.peerSessionId,
+        result: e.result,
+        initiator: e.initiator,
+        endedBy,
+        wasUp,
+        traffic,
+        framesDropped: link?.framesDropped,
+        dataPath: link?.dataPath,
+        ...link?.identity,
+      },
+      sessionEndLine(endedBy, describeResultCode(MessageType.CDN, e.result), traffic),
+    );
+    // Its last counters, so the daemon's totals keep them (Prometheus counters only grow).
+    this.ctx.notify({ ...e, wasUp, traffic });
+  }
 
   private onSessionUp(e: SessionUpEvent): void {
     const link = new SessionLink(
@@ -420,14 +470,50 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     sessionArgs?: string[],
     sessionEnv?: Record<string, string>,
   ): void {
-    link.start({
-      pseudowires: this.deps.pseudowires,
-      localTunnelId: this.init.localTunnelId,
-      peer: this.init.peer,
-      addresses,
-      sessionArgs,
-      sessionEnv,
-    });
+    const start = (kernel: boolean): void =>
+      link.start({
+        pseudowires: kernel ? this.deps.kernel!.pseudowires : this.deps.pseudowires,
+        dataPath: kernel ? 'kernel' : 'userspace',
+        localTunnelId: this.init.localTunnelId,
+        peer: this.init.peer,
+        addresses,
+        sessionArgs,
+        sessionEnv,
+      });
+    if (this.kernelTunnel === undefined) start(false);
+    else void this.kernelTunnel.then(this.guard(start));
+  }
+
+  /**
+   * Make this tunnel a kernel tunnel: a socket of its own from the supervisor (bound to our
+   * listening address and port, connected to the peer), registered by the worker's helper.
+   * False (and the tunnel stays on the userspace path) when it cannot be: another tunnel
+   * holds the peer's address and port, the helper refuses (EBUSY, EEXIST ...).
+   */
+  private async openKernelTunnel(peerTunnelId: number): Promise<boolean> {
+    const kernel = this.deps.kernel;
+    const log = this.ctx.log;
+    let reason: string;
+    try {
+      if (kernel === undefined) throw new Error('no kernel data path here');
+      const request: TunnelSocketRequest = { type: 'tunnel-socket' };
+      const grant = (await this.ctx.request({ ...request })) as TunnelSocketGrant;
+      if ('error' in grant) throw new Error(grant.error);
+      if (this.finished) return false;
+      const tunnelId = this.init.localTunnelId;
+      await kernel.createTunnel({ fd: grant.fd, tunnelId, peerTunnelId, peer: grant.peer }, log);
+      if (this.finished) {
+        void kernel.deleteTunnel(tunnelId, log).catch(() => undefined);
+        return false;
+      }
+      this.kernelUp = true;
+      log.info({ dataPath: 'kernel' }, 'kernel tunnel created: sessions carried by the kernel');
+      return true;
+    } catch (err) {
+      reason = (err as Error).message;
+    }
+    log.warn({ reason }, `tunnel stays on the userspace data path: ${reason}`);
+    return false;
   }
 
   private onSessionDown(localSessionId: number): void {
@@ -502,14 +588,33 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.releaseAddresses({ ...link.addresses, nasPort: link.nasPort });
     }
     this.links.clear();
-    this.ctx.closed();
+    if (!this.kernelUp) {
+      this.ctx.closed();
+      return;
+    }
+    // Deleted before the tunnel ID is freed (it may soon be another tunnel's).
+    void this.deleteKernelTunnel().then(this.guard(() => this.ctx.closed()));
+  }
+
+  /**
+   * Delete the kernel tunnel, if there is one (the helper also SIGTERMs its pppds). Never
+   * rejects: the supervisor closing the tunnel's socket deletes it anyway.
+   */
+  private deleteKernelTunnel(): Promise<void> {
+    if (!this.kernelUp) return Promise.resolve();
+    this.kernelUp = false;
+    const log = this.ctx.log;
+    return this.deps.kernel!.deleteTunnel(this.init.localTunnelId, log).then(
+      () => log.info('kernel tunnel deleted'),
+      (err: Error) =>
+        log.warn({ err: err.message }, 'kernel tunnel not deleted (its socket closing will)'),
+    );
   }
 
   /** A session's data counters and how long it was up, or undefined before it had a data path. */
   private trafficOf(
-    localSessionId: number,
+    link: SessionLink | undefined,
   ): (TrafficCounters & { durationMs: number }) | undefined {
-    const link = this.links.get(localSessionId);
     if (link === undefined) return undefined;
     const { rxPackets, txPackets, rxBytes, txBytes } = link.dataStats();
     return { rxPackets, txPackets, rxBytes, txBytes, durationMs: this.deps.now() - link.startedAt };
@@ -533,6 +638,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         user: link.identity?.user,
         iface: link.identity?.iface,
         uptimeMs: now - link.startedAt,
+        dataPath: link.dataPath,
         data: link.dataStats(),
       })),
     };

@@ -12,6 +12,7 @@ import { checkFiles } from './file-checks.js';
 import { readDae, readRadius, type SecretFileReader } from './radius.js';
 import {
   DEFAULTS,
+  type DataPath,
   L2TP_PORT,
   type L2tpdConfig,
   type LacPeer,
@@ -54,6 +55,7 @@ export const readPrivateSecretFile: SecretFileReader = (file) => {
 const TOP_KEYS = [
   'listen',
   'workers',
+  'dataPath',
   'socketBuffer',
   'hostname',
   'secrets',
@@ -76,6 +78,7 @@ const LOG_LEVELS: readonly LogLevel[] = [
   'trace',
   'silent',
 ];
+const DATA_PATHS: readonly DataPath[] = ['auto', 'kernel', 'userspace'];
 const PPP_AUTH: readonly PppAuth[] = ['chap', 'pap', 'mschap-v2', 'radius', 'none'];
 const MAX_ID = 65_535;
 
@@ -162,11 +165,14 @@ function readTop(c: Checker, f: Fields, options: LoadOptions): L2tpdConfig {
   const control = c.fields(f.get('control'), ['socket', 'pipe']);
   const log = c.fields(f.get('log'), ['level']);
   const debug = c.fields(f.get('debug'), ['faultInjection']);
+  const dataPath = c.oneOf(f.get('dataPath'), DATA_PATHS, DEFAULTS.dataPath);
+  const sections = { hostname, dataPath };
   const config: L2tpdConfig = {
     listen: readListen(c, f.get('listen')),
     workers: readWorkers(c, f.get('workers')),
     socketBuffer: c.int(f.get('socketBuffer'), DEFAULTS.socketBuffer, 0, 1 << 30),
     hostname,
+    dataPath,
     secrets,
     control: {
       socket: control
@@ -191,8 +197,8 @@ function readTop(c: Checker, f: Fields, options: LoadOptions): L2tpdConfig {
       options.readSecretFile ?? readPrivateSecretFile,
     ),
     dae: readDae(c, f.get('dae'), options.readSecretFile ?? readPrivateSecretFile),
-    lns: c.list(f.get('lns'), 'LNS sections').map((v) => readLns(c, v, hostname)),
-    lac: c.list(f.get('lac'), 'LAC sections').map((v) => readLac(c, v, hostname)),
+    lns: c.list(f.get('lns'), 'LNS sections').map((v) => readLns(c, v, sections)),
+    lac: c.list(f.get('lac'), 'LAC sections').map((v) => readLac(c, v, sections)),
   };
   crossCheck(c, f, config);
   return config;
@@ -302,10 +308,17 @@ const LNS_KEYS = [
   'sequencing',
   'lengthBit',
   'hostname',
+  'dataPath',
   'ppp',
 ] as const;
 
-function readLns(c: Checker, v: Located, hostname: string): LnsSection {
+/** What a section inherits from the top level. */
+interface SectionDefaults {
+  hostname: string;
+  dataPath: DataPath;
+}
+
+function readLns(c: Checker, v: Located, top: SectionDefaults): LnsSection {
   const d = DEFAULTS.lns;
   const f = c.fields(v, LNS_KEYS) ?? c.fields(absent(v.path), [])!;
   const peers = c.fields(f.get('peers'), ['allow', 'deny']);
@@ -329,7 +342,8 @@ function readLns(c: Checker, v: Located, hostname: string): LnsSection {
     assignIp: c.bool(f.get('assignIp'), d.assignIp),
     sequencing: c.bool(f.get('sequencing'), d.sequencing),
     lengthBit: c.bool(f.get('lengthBit'), d.lengthBit),
-    hostname: c.string(f.get('hostname'), hostname),
+    hostname: c.string(f.get('hostname'), top.hostname),
+    dataPath: c.oneOf(f.get('dataPath'), DATA_PATHS, top.dataPath),
     ppp: {
       path: ppp ? c.string(ppp.get('path'), d.ppp.path) : d.ppp.path,
       auth,
@@ -369,7 +383,7 @@ function readName(c: Checker, f: Fields, v: Located): string {
   return text;
 }
 
-function readLac(c: Checker, v: Located, hostname: string): LacSection {
+function readLac(c: Checker, v: Located, top: SectionDefaults): LacSection {
   const d = DEFAULTS.lac;
   const f =
     c.fields(v, [
@@ -383,6 +397,7 @@ function readLac(c: Checker, v: Located, hostname: string): LacSection {
       'hidden',
       'sequencing',
       'lengthBit',
+      'dataPath',
       'ppp',
     ]) ?? c.fields(absent(v.path), [])!;
   const redial = c.fields(f.get('redial'), ['enabled', 'delay', 'maxAttempts']);
@@ -406,11 +421,12 @@ function readLac(c: Checker, v: Located, hostname: string): LacSection {
         ? c.int(redial.get('maxAttempts'), d.redial.maxAttempts, 0, 1_000_000)
         : 0,
     },
-    hostname: c.string(f.get('hostname'), hostname),
+    hostname: c.string(f.get('hostname'), top.hostname),
     challenge: c.bool(f.get('challenge'), d.challenge),
     hidden: c.bool(f.get('hidden'), d.hidden),
     sequencing: c.bool(f.get('sequencing'), d.sequencing),
     lengthBit: c.bool(f.get('lengthBit'), d.lengthBit),
+    dataPath: c.oneOf(f.get('dataPath'), DATA_PATHS, top.dataPath),
     ppp: {
       path: ppp ? c.string(ppp.get('path'), d.ppp.path) : d.ppp.path,
       user: ppp ? c.string(ppp.get('user'), null) : null,

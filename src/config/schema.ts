@@ -76,6 +76,13 @@ export interface TunnelConfig {
   maxSessionsStarting: number;
 }
 
+/**
+ * Which data path carries a section's sessions: `kernel` (pppd on a PPPoL2TP socket, data
+ * frames never entering the daemon), `userspace` (every frame through the daemon and pppd's
+ * pty) or `auto` (the kernel where it can, userspace elsewhere).
+ */
+export type DataPath = 'auto' | 'kernel' | 'userspace';
+
 /** Access control of an LNS section by peer (LAC) address. */
 export interface PeerRules {
   /** Peers this section accepts; empty means any peer not denied. Default []. */
@@ -127,6 +134,8 @@ export interface LnsSection {
   lengthBit: boolean;
   /** Host Name AVP we send for tunnels of this section. Default: the global hostname. */
   hostname: string;
+  /** Default: the top-level `dataPath`. */
+  dataPath: DataPath;
   ppp: LnsPppConfig;
 }
 
@@ -178,6 +187,8 @@ export interface LacSection {
   sequencing: boolean;
   /** Default false. */
   lengthBit: boolean;
+  /** Default: the top-level `dataPath`. */
+  dataPath: DataPath;
   ppp: LacPppConfig;
 }
 
@@ -244,6 +255,8 @@ export interface L2tpdConfig {
   socketBuffer: number;
   /** Host Name AVP (§4.4.3). Default: the machine's host name. */
   hostname: string;
+  /** The sections' data path unless they name their own. Default 'auto'. */
+  dataPath: DataPath;
   /** l2tp-secrets file; null means no tunnel secrets (then no section may use challenge or hidden). Default null. */
   secrets: string | null;
   control: ControlConfig;
@@ -273,6 +286,7 @@ export const DAE_PORT = 3799;
 export const DEFAULTS = {
   listen: [{ address: '0.0.0.0', family: 4, port: L2TP_PORT }] as ListenAddress[],
   workers: 'auto' as const,
+  dataPath: 'auto' as DataPath,
   socketBuffer: 4 * 1024 * 1024,
   secrets: null,
   control: { socket: '/run/l2tpd/l2tpctl.sock', pipe: '/run/l2tpd/l2tp-control' },

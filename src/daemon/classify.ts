@@ -41,6 +41,8 @@ export function classifyNewTunnel(
   secrets: TunnelSecrets | null,
   peer: PeerAddress,
   sccrq: Uint8Array,
+  /** The kernel can carry sessions (probed at start): `dataPath: auto` sections use it. */
+  kernelOk = false,
 ): ClassifyVerdict {
   const verdict = selectLnsSection(config.lns, peer.address);
   if (!verdict.ok) return { accept: false, reason: verdict.reason, reply: notAuthorized(sccrq) };
@@ -55,7 +57,7 @@ export function classifyNewTunnel(
       reply: notAuthorized(sccrq),
     };
   }
-  return { accept: true, params: cachedLnsParams(config, section, secret) };
+  return { accept: true, params: cachedLnsParams(config, section, secret, kernelOk) };
 }
 
 /**
@@ -69,12 +71,13 @@ function cachedLnsParams(
   config: L2tpdConfig,
   section: L2tpdConfig['lns'][number],
   secret: string | null,
+  kernelOk: boolean,
 ): ActorParams {
   let byKey = paramsCache.get(config);
   if (byKey === undefined) paramsCache.set(config, (byKey = new Map()));
-  // Bounded by sections x distinct secrets of the secrets file.
+  // Bounded by sections x distinct secrets of the secrets file (kernelOk is fixed at start).
   const key = secret === null ? `${section.name}\0` : `${section.name}\0${secret}\0`;
   let params = byKey.get(key);
-  if (params === undefined) byKey.set(key, (params = lnsParams(config, section, secret)));
+  if (params === undefined) byKey.set(key, (params = lnsParams(config, section, secret, kernelOk)));
   return params;
 }

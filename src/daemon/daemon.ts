@@ -42,6 +42,8 @@ import { effectiveLogLevel } from '../ops/log.js';
 import { logStatus } from '../ops/status-log.js';
 import { NasPorts } from '../radius/nas-ports.js';
 import { writeRadiusClientFiles } from '../radius/write-radiusclient.js';
+import { PppdHelperClient, type KernelProbe } from '../session/pppd-helper.js';
+import { dataPathChoice, kernelProblems, wantsKernel } from './data-path.js';
 
 const ACTOR_MODULE = new URL('../actor/tunnel-actor.js', import.meta.url);
 const VERSION: string = (
@@ -119,6 +121,8 @@ export class Daemon implements DaemonControl, MetricsSource {
   private readonly bound: ListenAddress[];
   /** Reloads run one after another. */
   private reloading: Promise<unknown> = Promise.resolve();
+  /** What the kernel can do, probed once at start when a section wants it (config `dataPath`). */
+  private kernel: KernelProbe | undefined;
 
   constructor(
     private readonly opts: DaemonOptions,
@@ -157,6 +161,7 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   async start(): Promise<void> {
     writeRadiusClientFiles(this.config);
+    await this.chooseDataPath();
     await this.supervisor.start();
     this.log.info(
       {
@@ -167,6 +172,32 @@ export class Daemon implements DaemonControl, MetricsSource {
       'l2tpd started',
     );
     this.dialer.autodial();
+  }
+
+  /**
+   * Probe the kernel once (the main thread's helper) and log the choice once; a section with
+   * `dataPath: kernel` the kernel cannot carry stops the start.
+   */
+  private async chooseDataPath(): Promise<void> {
+    if (!wantsKernel(this.config)) return;
+    // A helper of its own, ended after: the workers' helpers are theirs.
+    const prober = new PppdHelperClient();
+    const probe = await prober.probeKernel(this.log).finally(() => prober.close());
+    const problems = kernelProblems(this.config, probe);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    this.kernel = probe;
+    // Tunnels' own sockets share the listening port: every socket on it needs SO_REUSEADDR.
+    if (probe.ok) this.supervisor.allowTunnelSockets();
+    this.log.info(
+      { sections: dataPathChoice(this.config, probe.ok) },
+      probe.ok
+        ? 'data path: the kernel (PPPoL2TP) where sections allow it'
+        : `data path: userspace, the kernel cannot carry L2TP sessions (${probe.reason})`,
+    );
+  }
+
+  private get kernelOk(): boolean {
+    return this.kernel?.ok === true;
   }
 
   async shutdown(): Promise<void> {
@@ -198,6 +229,14 @@ export class Daemon implements DaemonControl, MetricsSource {
         'reload refused: the new configuration is invalid; keeping the old one',
       );
       throw new ControlError('INVALID_CONFIG', next.errors.join('\n'));
+    }
+    const kernel = kernelProblems(
+      next.config,
+      this.kernel ?? { ok: false, reason: 'not probed: every section was userspace at start' },
+    );
+    if (kernel.length > 0) {
+      this.log.error({ errors: kernel }, 'reload refused; keeping the old configuration');
+      throw new ControlError('INVALID_CONFIG', kernel.join('\n'));
     }
     writeRadiusClientFiles(next.config);
     const plan = planReload(this.startConfig, this.config, this.bound, next.config);
@@ -244,7 +283,7 @@ export class Daemon implements DaemonControl, MetricsSource {
   private classify(peer: PeerAddress, sccrq: Uint8Array): ClassifyVerdict {
     const collision = this.settleCollision(peer, sccrq);
     if (collision !== undefined) return collision;
-    const verdict = classifyNewTunnel(this.config, this.secrets, peer, sccrq);
+    const verdict = classifyNewTunnel(this.config, this.secrets, peer, sccrq, this.kernelOk);
     if (!verdict.accept) {
       this.counters.add('tunnelsRefused');
       this.log.warn(
@@ -288,7 +327,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       );
     }
     const tieBreaker = new Uint8Array(randomBytes(8));
-    const params = lacParams(this.config, section, candidates, tieBreaker);
+    const params = lacParams(this.config, section, candidates, tieBreaker, this.kernelOk);
     const tid = await this.supervisor.createTunnel(peer, params);
     this.outstandingSccrq.set(peer.address, { tunnelId: tid, tieBreaker });
     this.tunnelSection.set(tid, { role: 'lac', section: section.name, up: false });

@@ -6,6 +6,7 @@ import type { ReliableConfig } from '../control/reliable.js';
 import { secretOptionsText } from '../session/pppd.js';
 import { pppMethods } from '../config/load.js';
 import { radiusClientDir } from '../radius/write-radiusclient.js';
+import { resolveDataPath } from './data-path.js';
 
 /** Default data-path reorder window (packets) and gap timeout (ms) when sequencing is on. */
 const REORDER_WINDOW = 16;
@@ -23,8 +24,9 @@ function reliableConfig(config: L2tpdConfig): ReliableConfig {
   };
 }
 
-function common(config: L2tpdConfig, section: LnsSection | LacSection) {
+function common(config: L2tpdConfig, section: LnsSection | LacSection, kernelOk: boolean) {
   return {
+    dataPath: resolveDataPath(section.dataPath, kernelOk),
     section: section.name,
     hostName: section.hostname,
     challenge: section.challenge,
@@ -47,11 +49,12 @@ export function lnsParams(
   config: L2tpdConfig,
   section: LnsSection,
   secret: string | null,
+  kernelOk = false,
 ): ActorParams {
   const ppp = section.ppp;
   const required = pppMethods(ppp.auth);
   return {
-    ...common(config, section),
+    ...common(config, section, kernelOk),
     role: 'lns',
     secret,
     ppp: {
@@ -84,11 +87,12 @@ export function lacParams(
   section: LacSection,
   peerSecrets: readonly PeerSecret[],
   tieBreaker: Uint8Array,
+  kernelOk = false,
 ): ActorParams {
   const ppp = section.ppp;
   const secretOptions = ppp.password === null ? undefined : secretOptionsText(ppp.password);
   return {
-    ...common(config, section),
+    ...common(config, section, kernelOk),
     role: 'lac',
     secret: null,
     peerSecrets: peerSecrets.map((p) => ({

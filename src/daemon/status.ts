@@ -23,6 +23,8 @@ export interface ActorReport {
     callingNumber?: string;
     pppdPid?: number;
     uptimeMs: number;
+    /** Undefined before its path started (an address answer pending). */
+    dataPath?: 'kernel' | 'userspace';
     data: DataChannelStats;
   }>;
 }
@@ -42,6 +44,7 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
     acctSessionId: s.acctSessionId ?? null,
     callingNumber: s.callingNumber ?? null,
     pppdPid: s.pppdPid ?? null,
+    dataPath: s.dataPath ?? null,
     counters: {
       rxPackets: s.data.rxPackets,
       txPackets: s.data.txPackets,

@@ -35,6 +35,9 @@ export interface SessionStatus {
   callingNumber?: string | null;
   /** pppd's process ID while it runs. */
   pppdPid?: number | null;
+  /** What carries the session's data frames: the kernel (PPPoL2TP) or the daemon; null before its path started. */
+  dataPath?: 'kernel' | 'userspace' | null;
+  /** The kernel's counters on the kernel path (as of this status), the daemon's otherwise. */
   counters: TrafficCounters;
 }
 

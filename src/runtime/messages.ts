@@ -48,6 +48,21 @@ export interface ActorReply {
   error: string | undefined;
 }
 
+/**
+ * An actor's `request` the supervisor answers itself (it owns the sockets): a socket of the
+ * tunnel's own, bound to the listening address and port and connected to the peer, for a
+ * kernel tunnel (src/runtime/tunnel-sockets.ts). Asked once the tunnel is up.
+ */
+export interface TunnelSocketRequest {
+  type: 'tunnel-socket';
+}
+/**
+ * `fd`: its descriptor number (the helper copies it), `peer`: where it is connected (the port
+ * the peer answered from, §8.1); `error`: why there is none (the tunnel stays userspace).
+ */
+export type TunnelSocketGrant =
+  { fd: number; peer: { address: string; port: number } } | { error: string };
+
 export type HostEvent =
   | { kind: 'notify'; tid: number; event: ActorEvent }
   | { kind: 'closed'; tid: number }

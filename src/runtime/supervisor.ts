@@ -12,9 +12,16 @@ import { pino, type Logger } from 'pino';
 import { HeaderStatus, peekHeader, type PeekResult } from '../protocol/header.js';
 import { toErrorData, type ErrorData } from '../protocol/errors.js';
 import type { ActorEvent, ActorInit, PeerAddress } from './actor-api.js';
-import type { ActorStatus, FaultKind, HostStats, OutboundBatch } from './messages.js';
+import type {
+  ActorStatus,
+  FaultKind,
+  HostStats,
+  OutboundBatch,
+  TunnelSocketGrant,
+} from './messages.js';
 import { encodeGeneralErrorStopCcn, zlbForStrayStopCcn } from './stop-ccn.js';
 import { TunnelTable, type TunnelRecord } from './tunnel-table.js';
+import { TunnelSockets } from './tunnel-sockets.js';
 import { scanTunnelZero, TunnelZeroVerdict, type TunnelZeroScan } from './tunnel-zero.js';
 import { WorkerSlot, type SlotListener, type SlotStats } from './worker-slot.js';
 
@@ -198,9 +205,22 @@ export class Supervisor implements SlotListener {
   private readonly afterSend = (err: Error | null): void => {
     if (err) this.sendErrors++;
   };
+  /** Kernel tunnels' own sockets (bound to a listener's address and port, connected to the peer). */
+  private readonly tunnelSockets: TunnelSockets;
+  /** Listeners take SO_REUSEADDR, so tunnels' sockets can share their port (`allowTunnelSockets`). */
+  private reuseAddr = false;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.log = opts.logger ?? pino({ level: 'info' });
+    this.tunnelSockets = new TunnelSockets({
+      socketBufferBytes: opts.socketBufferBytes,
+      lookup: literalLookup,
+      onMessage: (socketIndex, msg, rinfo) => this.onDatagram(socketIndex, msg, rinfo),
+      onError: (err, tunnelId) => {
+        this.sendErrors++;
+        this.log.debug({ error: toErrorData(err), tunnelId }, 'tunnel socket error');
+      },
+    });
     this.maxTunnels = Math.min(opts.maxTunnels ?? 8192, 0xfffe);
     this.maxHalfOpen = opts.maxHalfOpen ?? 4096;
     this.halfOpenGraceMs = opts.halfOpenGraceMs ?? 1000;
@@ -239,6 +259,21 @@ export class Supervisor implements SlotListener {
       this.sweepTimer.unref();
     }
     this.log.info({ workers: this.slots.length, listen: this.addresses() }, 'supervisor started');
+  }
+
+  /**
+   * Before `start`: tunnels may ask for sockets of their own (`tunnel-socket`, the kernel data
+   * path), so the listeners are bound with SO_REUSEADDR (Linux wants it on every socket
+   * sharing the port). Never SO_REUSEPORT.
+   */
+  allowTunnelSockets(): void {
+    if (this.started) throw new Error('allowTunnelSockets() comes before start()');
+    this.reuseAddr = true;
+  }
+
+  /** Tunnels with a socket of their own (the kernel data path), and the datagrams they received. */
+  tunnelSocketStats(): { open: number; received: number } {
+    return { open: this.tunnelSockets.size, received: this.tunnelSockets.received };
   }
 
   /** Bind one more endpoint while running (a reload added it to `listen`). */
@@ -281,6 +316,7 @@ export class Supervisor implements SlotListener {
     // `closed` events ride behind the actors' last datagrams: an empty table means all were sent.
     while (this.table.size > 0 && Date.now() < deadline - 250) await sleep(5);
     for (const rec of [...this.table.all()]) this.free(rec.tunnelId);
+    this.tunnelSockets.closeAll();
     await Promise.all(this.slots.map((slot) => slot.stop(Math.max(50, deadline - Date.now()))));
     await sleep(1); // let the last sends leave before closing
     await Promise.all(
@@ -315,9 +351,10 @@ export class Supervisor implements SlotListener {
   private bind(endpoint: ListenEndpoint): Promise<void> {
     const socketIndex = this.sockets.length;
     // ipv6Only: bind exactly what is configured (`::` would otherwise take IPv4 too).
+    const reuseAddr = this.reuseAddr;
     const socket = isIPv6(endpoint.address)
-      ? dgram.createSocket({ type: 'udp6', ipv6Only: true, lookup: literalLookup })
-      : dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+      ? dgram.createSocket({ type: 'udp6', ipv6Only: true, reuseAddr, lookup: literalLookup })
+      : dgram.createSocket({ type: 'udp4', reuseAddr, lookup: literalLookup });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind({ address: endpoint.address, port: endpoint.port, exclusive: true }, () => {
@@ -545,6 +582,8 @@ export class Supervisor implements SlotListener {
     const slot = this.slots[rec.slot];
     if (slot) slot.tunnels--;
     this.expiring.delete(tid);
+    // A kernel tunnel goes with its socket's last close (its pppds are its worker's to end).
+    this.tunnelSockets.close(tid);
     return rec;
   }
 
@@ -567,10 +606,13 @@ export class Supervisor implements SlotListener {
         // The first one (the SCCRP of a half-open tunnel) starts the wait for the answer.
         if (t.waitingSince[tid] === 0) t.waitingSince[tid] = now || (now = Date.now());
       }
+      const own = this.tunnelSockets.get(tid);
       const socket = this.sockets[t.peerSocket[tid]!];
       if (!socket) continue;
       try {
-        socket.send(buf, t.peerPort[tid]!, t.peerAddress[tid]!, this.afterSend);
+        // A kernel tunnel's control messages leave from its own (connected) socket.
+        if (own !== undefined) own.send(buf, this.afterSend);
+        else socket.send(buf, t.peerPort[tid]!, t.peerAddress[tid]!, this.afterSend);
         this.sent++;
       } catch {
         this.sendErrors++;
@@ -632,8 +674,9 @@ export class Supervisor implements SlotListener {
     };
     let result: unknown;
     try {
-      if (handler === undefined) throw new Error('no request handler');
-      result = handler(tid, event);
+      if (event.type === 'tunnel-socket') result = this.openTunnelSocket(tid);
+      else if (handler === undefined) throw new Error('no request handler');
+      else result = handler(tid, event);
     } catch (err) {
       answer(undefined, toErrorData(err).message);
       return;
@@ -667,6 +710,27 @@ export class Supervisor implements SlotListener {
       'worker died; replacing it',
     );
     this.emit({ type: 'worker-died', worker: slot.index, error, lostTunnels: lost.length });
+  }
+
+  /** A socket of the tunnel's own for its kernel tunnel (`TunnelSocketRequest`). */
+  private openTunnelSocket(tid: number): Promise<TunnelSocketGrant> | TunnelSocketGrant {
+    const rec = this.table.get(tid);
+    if (rec === undefined) return { error: 'no such tunnel' };
+    if (!this.reuseAddr)
+      return { error: 'tunnel sockets are off (the kernel data path is not in use)' };
+    const t = this.table;
+    const listener = this.sockets[t.peerSocket[tid]!];
+    if (listener === undefined) return { error: 'its listening socket is gone' };
+    // The port learnt from the peer's answer (§8.1), not the one first dialled.
+    const peer = { ...rec.peer, port: t.peerPort[tid]! };
+    return this.tunnelSockets.open(tid, listener.address(), peer).then((grant) => {
+      // Freed while it was being made: not this tunnel's any more.
+      if ('fd' in grant && this.table.get(tid) !== rec) {
+        this.tunnelSockets.close(tid);
+        return { error: 'the tunnel ended' };
+      }
+      return grant;
+    });
   }
 
   /** StopCCN result 2 (general error) when the peer's tunnel ID is known (RFC 2661 §4.4.2). */

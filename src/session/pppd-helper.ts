@@ -20,7 +20,6 @@
 // `kernelStats` (that session's counters).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { Socket as DgramSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -131,6 +130,20 @@ export class PppdHelperClient {
   /** Start the helper now rather than on the first pppd (no-op if it runs). */
   start(log: Logger): void {
     this.helper ??= this.startHelper(log);
+  }
+
+  /**
+   * End the helper (its control socket closed, it exits) and the listener, quietly: for a
+   * client used once (the daemon's kernel probe). Pending operations are rejected.
+   */
+  close(): void {
+    const helper = this.helper;
+    if (helper !== undefined) {
+      helper.pid = undefined; // asked for: no "pppd helper exited" line
+      helper.control.destroy(); // 'close' follows: onHelperGone
+    }
+    this.server?.close();
+    this.server = undefined;
   }
 
   /** Ask for a pppd; `log` is used for the helper's own events if this starts one. */
@@ -443,24 +456,6 @@ export class PppdHelperClient {
       entry.child.onHelperLost();
     }
   }
-}
-
-/**
- * The descriptor number of a bound dgram socket, for `createTunnel` (the helper copies it
- * from this process with pidfd_getfd). Node has no public accessor: this reads the
- * socket's internal state (what the deprecated `socket._handle.fd` returns, without its
- * DEP0112 warning). Throws if this Node keeps it elsewhere.
- */
-export function udpSocketFd(socket: DgramSocket): number {
-  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
-  const state = key === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[key];
-  const fd = (state as { handle?: { fd?: unknown } } | undefined)?.handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) {
-    throw new Error(
-      `no descriptor for this dgram socket (unbound, or Node ${process.version} changed)`,
-    );
-  }
-  return fd;
 }
 
 /** "EBUSY: creating the kernel tunnel: ..." -> "EBUSY". */

@@ -265,15 +265,7 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
 
   onLog(line: string): void {
     this.log.info(this.fields({ pppd: line }));
-    const found = pppdLogIdentity(line);
-    if (found !== undefined) {
-      Object.assign(this.identity, found);
-      this.sink.onIdentity(this.identity);
-    }
-    if (!this.networkUp && pppdNetworkUp(line)) {
-      this.networkUp = true;
-      this.sink.onNetworkUp();
-    }
+    notePppdLine(line, this, this.sink);
   }
 
   onExited(code: number | null, signal: string | null, error: string | undefined): void {
@@ -318,6 +310,26 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
     const waiters = this.stopWaiters;
     this.stopWaiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve();
+  }
+}
+
+/**
+ * What one of pppd's log lines says of its session, told to the sink: the identity as it
+ * grows (interface, user, address) and, once, PPP reaching its network phase. Both paths'.
+ */
+export function notePppdLine(
+  line: string,
+  seen: { readonly identity: PppdIdentity; networkUp: boolean },
+  sink: Pick<PseudowireSink, 'onIdentity' | 'onNetworkUp'>,
+): void {
+  const found = pppdLogIdentity(line);
+  if (found !== undefined) {
+    Object.assign(seen.identity, found);
+    sink.onIdentity(seen.identity);
+  }
+  if (!seen.networkUp && pppdNetworkUp(line)) {
+    seen.networkUp = true;
+    sink.onNetworkUp();
   }
 }
 
@@ -414,13 +426,17 @@ export interface PppdArgsInput {
 }
 
 /**
- * pppd arguments compatible with those xl2tpd passes, plus `notty` (pppd relays its own
- * pty to our pipes) and `logfd 2` (stdout carries frames, so log lines must not go there).
- * `logfd 2` comes last: pppd keeps the last of `logfile`/`logfd`, and an options file's
- * `logfile` would otherwise hide the lines we read (call up, interface, user).
+ * pppd arguments compatible with those xl2tpd passes, plus the device: `notty` by default
+ * (pppd relays its own pty to our socket; the kernel path gives its plugin instead), and
+ * `logfd 2` (stdout carries frames, so log lines must not go there). `logfd 2` comes last:
+ * pppd keeps the last of `logfile`/`logfd`, and an options file's `logfile` would otherwise
+ * hide the lines we read (call up, interface, user).
  */
-export function buildPppdArgs(input: PppdArgsInput): string[] {
-  const args = ['notty', 'nodetach'];
+export function buildPppdArgs(
+  input: PppdArgsInput,
+  device: readonly string[] = ['notty'],
+): string[] {
+  const args = [...device, 'nodetach'];
   if (input.role === 'lns') args.push('passive');
   if (input.localAddress !== undefined || input.remoteAddress !== undefined) {
     args.push(`${input.localAddress ?? ''}:${input.remoteAddress ?? ''}`);

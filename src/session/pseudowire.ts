@@ -1,7 +1,7 @@
 // The pseudowire seam: how a tunnel actor drives one session's data path, whatever carries
-// it. Today that is pppd over a socket, started by the worker's helper, with every frame
-// crossing this thread (PppdProcess, pppd.ts); a kernel path (pppd on a PPPoL2TP socket,
-// frames never entering Node) implements the same interface without the frame methods.
+// it: pppd over a socket, started by the worker's helper, with every frame crossing this
+// thread (PppdProcess, pppd.ts), or pppd on a PPPoL2TP socket of a kernel tunnel, frames
+// never entering Node (KernelPseudowire, kernel-pseudowire.ts: no frame methods).
 // Unit tests use fakes (test/support/fake-pseudowire.ts). Types only: no I/O here.
 import type { Logger } from 'pino';
 import type { PeerAddress } from '../runtime/actor-api.js';
@@ -69,8 +69,10 @@ export interface Pseudowire {
   writeFrame?(frame: Uint8Array): boolean;
   /** SLI's ACCMs (RFC 2661 §6.16), for a path that speaks async HDLC to pppd. */
   setAccm?(send: number, recv: number): void;
-  /** The session's data counters, where the path keeps them itself (the kernel's). */
+  /** The session's data counters, where the path keeps them itself (the kernel's), as last read. */
   counters?(): TrafficCounters;
+  /** Read those counters again (the kernel's are asked of the helper); never rejects. */
+  refreshCounters?(): Promise<void>;
   /**
    * End the path (pppd: SIGTERM, SIGKILL after a grace period); a start still pending is
    * cancelled. Resolves once it is gone and `onExit` has run. Safe to call more than once.

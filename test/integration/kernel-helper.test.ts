@@ -12,9 +12,9 @@ import { isAlive } from '../support/proc.js';
 import {
   HelperOpError,
   PppdHelperClient,
-  udpSocketFd,
   type SpawnedChild,
 } from '../../src/session/pppd-helper.js';
+import { udpSocketFd } from '../../src/runtime/tunnel-sockets.js';
 
 const kernelCanDoIt = existsSync('/dev/ppp');
 

@@ -38,6 +38,7 @@ const STATUS: StatusResult = {
           address: '10.8.0.2',
           user: 'alice',
           interface: 'ppp0',
+          dataPath: 'kernel',
           counters: { rxPackets: 500, txPackets: 480, rxBytes: 64_000, txBytes: 61_440 },
         },
       ],
@@ -138,11 +139,11 @@ describe('l2tpctl against a daemon', () => {
     assert.ok(sessionHead > tunnelHead);
     assert.match(
       lines[sessionHead],
-      /^TUNNEL +SESSION +REMOTE +STATE +ADDRESS +USER +IFACE +UPTIME +RX PKTS/,
+      /^TUNNEL +SESSION +REMOTE +STATE +ADDRESS +USER +IFACE +PATH +UPTIME +RX PKTS/,
     );
     assert.match(
       lines[sessionHead + 1],
-      /^40001 +7 +99 +established +10\.8\.0\.2 +alice +ppp0 +1m05s +500 +480 +64000 +61440$/,
+      /^40001 +7 +99 +established +10\.8\.0\.2 +alice +ppp0 +kernel +1m05s +500 +480 +64000 +61440$/,
     );
   });
 

@@ -3,7 +3,8 @@
 // Tunnel and DataChannels of the other role (the pure state machines) as its peer. No
 // socket, thread, process or real timer: time moves only when the test says so.
 import pino, { type Logger } from 'pino';
-import { L2tpTunnelActor } from '../../src/actor/tunnel-actor.js';
+import { L2tpTunnelActor, type KernelPath } from '../../src/actor/tunnel-actor.js';
+import type { KernelTunnel } from '../../src/session/helper-protocol.js';
 import type { ActorParams } from '../../src/actor/actor-params.js';
 import { Tunnel, type TunnelConfig } from '../../src/control/tunnel.js';
 import type { TunnelEvent } from '../../src/control/events.js';
@@ -83,6 +84,7 @@ export function testActorParams(overrides: Partial<ActorParams> = {}): ActorPara
     maxSessions: 100,
     maxSessionsStarting: 1000,
     reliable: reliableConfig({ ackDelayMs: 0, adaptive: false }),
+    dataPath: 'userspace',
     data: { lengthBit: false, sequencing: false, reorderWindow: 8, reorderTimeoutMs: 100 },
     ppp: { path: '/nonexistent/pppd', args: { role: 'lns', noauth: true } },
     assignIp: false,
@@ -90,6 +92,30 @@ export function testActorParams(overrides: Partial<ActorParams> = {}): ActorPara
     logLevel: 'info',
     ...overrides,
   };
+}
+
+/** The kernel data path's tunnel operations, recorded; sessions on null fakes (no frames). */
+export class FakeKernel implements KernelPath {
+  readonly created: KernelTunnel[] = [];
+  readonly deleted: number[] = [];
+  readonly pseudowires: FakePseudowires;
+  /** createTunnel's refusal, if any (the helper's "EBUSY: ..."). */
+  refuse: string | undefined;
+
+  constructor(clock: Scheduler) {
+    this.pseudowires = new FakePseudowires(clock, { kind: 'null' });
+  }
+
+  createTunnel(t: KernelTunnel): Promise<void> {
+    if (this.refuse !== undefined) return Promise.reject(new Error(this.refuse));
+    this.created.push(t);
+    return Promise.resolve();
+  }
+
+  deleteTunnel(tunnelId: number): Promise<void> {
+    this.deleted.push(tunnelId);
+    return Promise.resolve();
+  }
 }
 
 const ACTOR_TID = 100;
@@ -102,6 +128,8 @@ const PEER_TID = 7;
 export class ActorBench {
   readonly clock = new FakeClock();
   readonly pseudowires: FakePseudowires;
+  /** The kernel path the actor may use (`params.dataPath: 'kernel'`). */
+  readonly kernel: FakeKernel;
   readonly actor: L2tpTunnelActor;
   /** The peer's control connection (the other role). */
   readonly peer: Tunnel;
@@ -129,6 +157,7 @@ export class ActorBench {
     } = {},
   ) {
     this.pseudowires = new FakePseudowires(this.clock, opts.pseudowire);
+    this.kernel = new FakeKernel(this.clock);
     const log: Logger = pino(
       { level: 'debug', base: undefined },
       { write: (line: string) => this.logs.push(JSON.parse(line) as Record<string, unknown>) },
@@ -156,6 +185,7 @@ export class ActorBench {
       now: () => this.clock.now,
       random: rng.bytes,
       pseudowires: this.pseudowires,
+      kernel: this.kernel,
     });
     const peerRole = params.role === 'lac' ? 'lns' : 'lac';
     this.peer = new Tunnel(

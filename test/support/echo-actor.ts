@@ -116,6 +116,9 @@ class EchoActor implements TunnelActor {
       case 'close':
         this.ctx.closed();
         return true;
+      case 'tunnel-socket':
+        // The kernel data path's request: the supervisor's answer, as the tunnel actor gets it.
+        return this.ctx.request({ type: 'tunnel-socket' });
       default:
         return { unknownCommand: cmd.type };
     }

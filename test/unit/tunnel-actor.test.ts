@@ -374,3 +374,72 @@ test('admission: with starts pending at the cap, a new call gets CDN result 4', 
     ['ready', 'ready'],
   );
 });
+
+const PEER = { address: '192.0.2.7', port: 1701 };
+
+test('dataPath kernel: once up, the tunnel gets a socket of its own and the helper makes it a kernel tunnel; calls start on the kernel path; tunnel down deletes it, once, before closing', async () => {
+  const bench = new ActorBench({ params: { dataPath: 'kernel' } });
+  bench.establish();
+  await bench.answer('tunnel-socket', { fd: 42, peer: PEER });
+  assert.deepEqual(bench.kernel.created, [{ fd: 42, tunnelId: 100, peerTunnelId: 7, peer: PEER }]);
+  const { sid } = bench.call();
+  await bench.promises();
+  const pw = bench.kernel.pseudowires.of(sid);
+  assert.ok(pw instanceof NullPseudowire);
+  assert.equal(bench.pseudowires.started.length, 0, 'nothing on the userspace path');
+  const report = (await bench.actor.command({ type: 'status' })) as ActorReport;
+  assert.equal(report.sessions[0]!.dataPath, 'kernel');
+  bench.actor.command({ type: 'disconnect' });
+  bench.settle();
+  await bench.promises();
+  assert.deepEqual(
+    bench.kernel.deleted,
+    [100],
+    'deleted at tunnel down, before the StopCCN hold ends',
+  );
+  assert.equal(bench.closed, false);
+  bench.advance(60_000);
+  await bench.promises();
+  assert.deepEqual(bench.kernel.deleted, [100], 'once');
+  assert.equal(bench.closed, true);
+});
+
+test('dataPath kernel: no socket of its own (another tunnel holds the peer address and port): the tunnel stays on the userspace path, said once', async () => {
+  const bench = new ActorBench({ params: { dataPath: 'kernel' } });
+  bench.establish();
+  await bench.answer('tunnel-socket', {
+    error: 'tunnel 9 holds the kernel socket for 192.0.2.7:1701',
+  });
+  const { sid } = bench.call();
+  await bench.promises();
+  assert.ok(bench.pseudowires.of(sid) instanceof EchoPseudowire);
+  assert.equal(bench.kernel.created.length, 0);
+  assert.equal(status(bench).sessions[0]!.dataPath, 'userspace');
+  assert.equal(bench.logsWith('tunnel stays on the userspace data path').length, 1);
+  bench.actor.command({ type: 'disconnect' });
+  bench.advance(60_000);
+  await bench.promises();
+  assert.deepEqual(bench.kernel.deleted, [], 'no kernel tunnel to delete');
+  assert.equal(bench.closed, true);
+});
+
+test('dataPath kernel: the helper refuses the tunnel (EBUSY): userspace for its calls', async () => {
+  const bench = new ActorBench({ params: { dataPath: 'kernel' } });
+  bench.kernel.refuse = 'EBUSY: creating the kernel tunnel: Device or resource busy';
+  bench.establish();
+  await bench.answer('tunnel-socket', { fd: 42, peer: PEER });
+  const { sid } = bench.call();
+  await bench.promises();
+  assert.ok(bench.pseudowires.of(sid) instanceof EchoPseudowire);
+  assert.match(
+    String(bench.logsWith('tunnel stays on the userspace data path')[0]?.reason),
+    /EBUSY/,
+  );
+});
+
+test('dataPath userspace: no socket asked for, no kernel tunnel', () => {
+  const { bench, sid } = oneCall();
+  assert.equal(bench.requests.filter((r) => r.event.type === 'tunnel-socket').length, 0);
+  assert.equal(status(bench).sessions[0]!.dataPath, 'userspace');
+  assert.ok(bench.pseudowires.of(sid) instanceof EchoPseudowire);
+});

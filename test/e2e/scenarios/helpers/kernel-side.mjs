@@ -9,7 +9,8 @@
 import { createSocket } from 'node:dgram';
 import { clearInterval, setInterval } from 'node:timers';
 import pino from 'pino';
-import { PppdHelperClient, udpSocketFd } from '../../../../dist/src/session/pppd-helper.js';
+import { PppdHelperClient } from '../../../../dist/src/session/pppd-helper.js';
+import { udpSocketFd } from '../../../../dist/src/runtime/tunnel-sockets.js';
 import { KERNEL_SESSION_FD } from '../../../../dist/src/session/helper-protocol.js';
 
 const [role, local, peer, portText, tid, ptid, sid, psid, pppLocal, pppPeer, onUsr2] =

@@ -1,0 +1,103 @@
+// `dataPath` (auto | kernel | userspace) as an operator meets it on a host whose kernel has no
+// PPP (this one): auto falls back to userspace, said once at start, and each session shows its
+// path in status; kernel is a clear start-up error; a misspelt value is a config error with
+// its line and column. The kernel path itself runs in the lab
+// (test/e2e/scenarios/xl2tpd-lac-ours-lns-kernel.sh).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StatusResult } from '../../src/ops/control-protocol.js';
+import { L2TPD_BIN, startDaemon, waitFor } from '../support/daemon-process.js';
+import { LacClient } from '../support/lac-client.js';
+import { claimPortBlock } from '../support/ports.js';
+
+const port = claimPortBlock();
+const noKernel = { skip: existsSync('/dev/ppp') ? 'this kernel has PPP' : false };
+
+function config(dataPath: string): string {
+  return `
+listen: [{ address: 127.0.0.1, port: ${port} }]
+workers: 1
+control: { socket: '{dir}/ctl.sock', pipe: off }
+lns:
+  - name: local
+    peers: { allow: [127.0.0.0/8] }
+    ppp: { path: '{standin}', auth: none }
+    assignIp: false
+    ${dataPath}
+`;
+}
+
+test(
+  'dataPath auto on a kernel without PPP: userspace, said once at start; status shows each session on it',
+  noKernel,
+  async () => {
+    const lns = await startDaemon(config(''));
+    const lac = await LacClient.open({ port });
+    try {
+      await lac.up;
+      const sid = await lac.call();
+      await lac.echo(sid);
+      const session = await waitFor('the session in status', async () => {
+        const s = await lns.control<StatusResult>({ cmd: 'status', args: {} });
+        return s.tunnels[0]?.sessions[0];
+      });
+      assert.equal(session.dataPath, 'userspace');
+      const chosen = lns
+        .output()
+        .match(/data path: userspace, the kernel cannot carry L2TP sessions \(ENOENT: \/dev\/ppp/g);
+      assert.equal(chosen?.length, 1, lns.output());
+      assert.match(lns.output(), /"sections":\{"lns local":"userspace"\}/);
+    } finally {
+      lac.destroy();
+      await lns.stop();
+    }
+  },
+);
+
+test(
+  'dataPath kernel where the kernel cannot: the daemon refuses to start and says why',
+  noKernel,
+  async () => {
+    await assert.rejects(
+      startDaemon(config('dataPath: kernel')),
+      /lns 'local': dataPath is kernel, but this kernel cannot carry L2TP sessions \(ENOENT: \/dev\/ppp[^)]*\); use auto or userspace/,
+    );
+  },
+);
+
+test('dataPath userspace: no probe, no choice logged', async () => {
+  const lns = await startDaemon(config('dataPath: userspace'));
+  try {
+    await waitFor('started', () =>
+      Promise.resolve(/l2tpd started/.test(lns.output()) || undefined),
+    );
+    assert.doesNotMatch(lns.output(), /data path:/);
+  } finally {
+    await lns.stop();
+  }
+});
+
+test('--check-config: a dataPath that is none of auto, kernel, userspace, at the top and in a section, with line and column', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2tpd-datapath-'));
+  const file = join(dir, 'l2tpd.yaml');
+  writeFileSync(
+    file,
+    'dataPath: kernal\nlac:\n  - name: isp\n    lns: [192.0.2.1]\n    dataPath: fast\n',
+  );
+  const r = spawnSync(process.execPath, [L2TPD_BIN, '--check-config', '-c', file], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 1);
+  assert.match(
+    r.stderr,
+    /l2tpd\.yaml:1:11: dataPath: must be one of auto, kernel, userspace \(did you mean 'kernel'\?\)/,
+  );
+  assert.match(
+    r.stderr,
+    /l2tpd\.yaml:5:15: lac\[0\]\.dataPath: must be one of auto, kernel, userspace/,
+  );
+});
