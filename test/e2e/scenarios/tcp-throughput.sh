@@ -234,6 +234,7 @@ AWK
     "$TP_ROUNDS rounds; three LNSs at once, $TP_CALLS sessions each."
   echo "LAC: xl2tpd $(dpkg-query -W -f='${Version}' xl2tpd) in kernel mode." \
     "Guest kernel $(uname -r) under qemu TCG (emulated CPU: compare within a round)."
+  echo "Ours: workers: ${TP_OURS_WORKERS:-1}${TP_PROFILE:+, CPU-profiled}."
   echo "Guest load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$REPORT"
 : >"$ROWS"
