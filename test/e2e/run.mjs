@@ -19,6 +19,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { setInterval, clearInterval } from 'node:timers';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -103,6 +105,7 @@ async function main() {
   log(`lab: logs in ${rundir}`);
   const consoleLog = join(rundir, 'console.log');
   const distBefore = newestMtime(join(repo, 'dist'));
+  const hostLoad = watchHostLoad();
   const boot = await bootGuest({
     vmlinuz: kernel.vmlinuz,
     initrd,
@@ -122,6 +125,7 @@ async function main() {
     consoleLog,
     timeoutMs: suiteMs,
   });
+  hostLoad.stop();
   if (newestMtime(join(repo, 'dist')) !== distBefore) {
     // The guest caches the share (cache=loose): a build racing with the run can leave it a
     // half-written module, and the daemon then fails with a SyntaxError.
@@ -133,8 +137,35 @@ async function main() {
 }
 
 /**
- * Benchmark knobs from the host's environment (TP_SECONDS, TP_CALLS, TP_OURS_WORKERS for
- * tcp-throughput), exported in the guest: shell-safe values only.
+ * The host's 1-minute load average at boot, every 10 s, and at power-off: the guest's CPUs
+ * are host threads, so every figure measured inside depends on it (benchmarks state it).
+ */
+function watchHostLoad() {
+  const now = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const samples = [loadavg()[0]];
+  log(`lab: host load average at boot ${now()}`);
+  const timer = setInterval(() => samples.push(loadavg()[0]), 10_000).unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      samples.push(loadavg()[0]);
+      const sorted = [...samples].sort((a, b) => a - b);
+      log(
+        `lab: host load average at power-off ${now()};` +
+          ` 1-minute figure during the run: min ${sorted[0].toFixed(1)},` +
+          ` median ${sorted[sorted.length >> 1].toFixed(1)}, max ${sorted.at(-1).toFixed(1)}` +
+          ` (${samples.length} samples)`,
+      );
+    },
+  };
+}
+
+/**
+ * Benchmark knobs from the host's environment (TP_SECONDS, TP_CALLS, TP_ROUNDS,
+ * TP_OURS_WORKERS, TP_PROFILE for tcp-throughput), exported in the guest: shell-safe values only.
  */
 function scenarioKnobs() {
   return Object.entries(process.env)

@@ -1,60 +1,86 @@
 #!/bin/sh
 # lab: pending needs-daemon timeout=1200
-# Benchmark, not a pass/fail test (`npm run bench:lab`): TCP throughput through an L2TP
-# session with real pppd, in one boot. The LAC side is always xl2tpd in kernel mode,
-# TP_CALLS instances (one tunnel and one call each); the LNS is, in turn, our daemon
-# (userspace data path), xl2tpd with `force userspace = yes` (pppd on its pty) and xl2tpd in
-# kernel mode. For each: iperf3 TCP from the LAC side to the LNS side for TP_SECONDS
-# through one session, then through all sessions at once (one iperf3 per ppp interface).
-# Figures go to report.txt: Mbit/s (iperf3's receiver side, summed) and the LNS side's CPU
-# per megabyte moved (daemon: node or xl2tpd; pppd: pppd and its relay), from /proc.
-# Under TCG the absolute figures mean little: compare the rows of one run. Knobs from the
-# host environment: TP_SECONDS (8), TP_CALLS (10), TP_OURS_WORKERS (1; "1 0" adds workers: 0),
-# TP_PROFILE (1: our rows only, each thread of our daemon CPU-profiled into
-# $LAB_LOGDIR/prof/*.cpuprofile; summarise with node dist/bench/cpuprofile-top.js).
+# Benchmark, not a pass/fail test (`npm run bench:lab`): TCP throughput through L2TP
+# sessions with real pppd. Three LNSs run at once in one namespace, each on its own address
+# with its own pool: our daemon (userspace data path) on 192.0.2.1, xl2tpd with
+# `force userspace = yes` (pppd on its pty) on 192.0.2.2, xl2tpd in kernel mode on
+# 192.0.2.3. Each has TP_CALLS sessions from its own xl2tpd LACs (kernel mode, one tunnel and
+# one call each). TP_ROUNDS rounds, interleaved so that each round sees the same host load:
+# ours, xl2tpd-userspace, xl2tpd-kernel back to back through 1 session, then the same through
+# all TP_CALLS sessions at once (one iperf3 TCP from the LAC side per ppp interface, summed).
+# Figures go to report.txt: every round, the medians, ours/xl2tpd-userspace per round and its
+# median, and each LNS's CPU per megabyte moved, from /proc, per PID (both xl2tpds are named
+# xl2tpd): the daemon (threads included) and, apart, its pppds (ours: the helper, pppd and
+# pppd's `notty` relay). Under TCG the absolute figures mean little and swing with the host's
+# load: compare within a round. Knobs from the host environment: TP_SECONDS (6), TP_CALLS
+# (10), TP_ROUNDS (3), TP_OURS_WORKERS (1), TP_PROFILE (1: each thread of our daemon
+# CPU-profiled into $LAB_LOGDIR/prof/*.cpuprofile, which slows ours; summarise with
+# node dist/bench/cpuprofile-top.js).
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
 
-TP_SECONDS=${TP_SECONDS:-8}
+TP_SECONDS=${TP_SECONDS:-6}
 TP_CALLS=${TP_CALLS:-10}
+TP_ROUNDS=${TP_ROUNDS:-3}
 REPORT="$LAB_LOGDIR/report.txt"
+ROWS="$LAB_LOGDIR/rows.txt"
+HZ=$(getconf CLK_TCK)
+# LNS label, listen address, PPP local address (its pool: .10 to .60 of the same /24).
+TP_LNSS='ours-userspace:192.0.2.1:10.0.1.1 xl2tpd-userspace:192.0.2.2:10.0.2.1 xl2tpd-kernel:192.0.2.3:10.0.3.1'
 
 lab_ns tp-lns tp-lac
-lab_link tp-lns veth-lns 192.0.2.1/24 tp-lac veth-lac 192.0.2.2/24
+lab_link tp-lns veth-lns 192.0.2.1/24 tp-lac veth-lac 192.0.2.100/24
+ip -n tp-lns addr add 192.0.2.2/24 dev veth-lns
+ip -n tp-lns addr add 192.0.2.3/24 dev veth-lns
+# TCP keeps no per-destination metrics between runs (ssthresh from an earlier round).
+for ns in tp-lns tp-lac; do ip netns exec "$ns" sysctl -qw net.ipv4.tcp_no_metrics_save=1; done
 lab_ping tp-lac 192.0.2.1
-# One iperf3 server per session (an iperf3 server runs one test at a time).
+# One iperf3 server per session (an iperf3 server runs one test at a time); the LNSs take
+# turns, so they share them.
 i=1
 while [ "$i" -le "$TP_CALLS" ]; do
   lab_bg "iperf3-s$i" ip netns exec tp-lns iperf3 -s -p $((5200 + i))
   i=$((i + 1))
 done
 
-# tp_cpu NS COMM_REGEX : CPU clock ticks (user + system) of the processes in NS whose name
-# matches. One awk over all /proc/PID/stat files: a fork per process costs seconds here.
-tp_cpu() {
-  files=''
-  for pid in $(ip netns pids "$1"); do files="$files /proc/$pid/stat"; done
-  # shellcheck disable=SC2086 # one word per file
-  cat $files 2>/dev/null | awk -v re="$2" '{
-    rest = $0; sub(/^[^(]*\(/, "", rest); comm = rest; sub(/\).*$/, "", comm)
-    sub(/^.*\) /, "", rest); split(rest, f, " ")
-    if (comm ~ re) t += f[12] + f[13] } END { print t + 0 }'
+# tp_listening ADDR : true once something in tp-lns listens on UDP ADDR:1701.
+tp_listening() {
+  ip netns exec tp-lns ss -Hlun | awk -v a="$1:1701" '$4 == a { f = 1 } END { exit !f }'
 }
 
-# tp_threads NS COMM_REGEX : "comm/tid user system" clock ticks per thread of the matching
-# processes in NS, and the guest's own "cpu user nice system idle iowait irq softirq" line:
-# where the daemon's time goes (its threads, user or kernel) and whether the guest was busy.
-tp_threads() {
+# tp_cpu ROOT_PID [HELPER_COMM] : "DAEMON PPPD" CPU clock ticks (user + system): the process
+# ROOT_PID (all its threads), and everything below it or below a process named HELPER_COMM
+# (our pppd helper detaches from the daemon: init is its parent). One awk over all
+# /proc/PID/stat files of tp-lns: a fork per process costs seconds here.
+tp_cpu() {
   files=''
-  for pid in $(ip netns pids "$1"); do files="$files /proc/$pid/task/*/stat"; done
+  for pid in $(ip netns pids tp-lns); do files="$files /proc/$pid/stat"; done
   # shellcheck disable=SC2086 # one word per file
-  cat $files 2>/dev/null | awk -v re="$2" '{
+  cat $files 2>/dev/null | awk -v root="$1" -v helper="${2:-}" '{
     rest = $0; sub(/^[^(]*\(/, "", rest); comm = rest; sub(/\).*$/, "", comm)
     sub(/^.*\) /, "", rest); split(rest, f, " ")
-    split($0, id, " "); k = comm "/" id[1]
-    if (comm ~ re) { u[k] = f[12]; s[k] = f[13] }
-  } END { for (k in u) print k, u[k], s[k] }'
+    pid = $1 + 0; parent[pid] = f[2] + 0; ticks[pid] = f[12] + f[13]
+    if (comm == helper) top[pid] = 1
+  } END {
+    top[root] = 1
+    for (pid in ticks) {
+      if (pid == root) { d += ticks[pid]; continue }
+      for (p = pid; p > 1; p = parent[p]) if (p in top) { c += ticks[pid]; break }
+    }
+    print d + 0, c + 0
+  }'
+}
+
+# tp_threads ROOT_PID : "comm/tid user system" clock ticks per thread of ROOT_PID, and the
+# guest's own "cpu user nice system idle iowait irq softirq" line: where the daemon's time
+# goes (its threads, user or kernel) and whether the guest was busy.
+tp_threads() {
+  # shellcheck disable=SC2086 # one word per file
+  cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{
+    rest = $0; sub(/^[^(]*\(/, "", rest); comm = rest; sub(/\).*$/, "", comm)
+    sub(/^.*\) /, "", rest); split(rest, f, " ")
+    print comm "/" $1, f[12], f[13] }'
   head -n 1 /proc/stat
 }
 
@@ -66,94 +92,166 @@ tp_threads_diff() {
       if (t > 0) print line }' "$1" "$2"
 }
 
-# tp_run LABEL N DAEMON_RE : N iperf3 clients at once, one per LAC ppp interface; appends a
-# report row.
+# tp_lns_links LOCAL : "IFACE LOCAL PEER" of the LAC side's ppp interfaces whose peer is the
+# LNS's PPP address LOCAL.
+tp_lns_links() {
+  lab_ppp_links tp-lac | awk -v p="$1" '$3 == p'
+}
+
+# tp_run ROUND LABEL N ROOT_PID PEER [HELPER_COMM] : N iperf3 clients at once, one per LAC
+# ppp interface towards PEER; appends "ROUND LABEL N MBIT DAEMON_MS/MB PPPD_MS/MB RAN" to
+# ROWS (RAN: how many iperf3 clients reported; fewer than N means a link failed).
 tp_run() {
-  label=$1 n=$2 daemon_re=$3
-  lab_ppp_links tp-lac | head -n "$n" >"$LAB_TMP/links"
-  d0=$(tp_cpu tp-lns "$daemon_re")
-  p0=$(tp_cpu tp-lns '^pppd$')
-  tp_threads tp-lns '.' >"$LAB_TMP/threads0"
+  round=$1 label=$2 n=$3 root=$4 peer=$5 helper=${6:-}
+  tp_lns_links "$peer" | head -n "$n" >"$LAB_TMP/links"
+  [ "$label" != ours-userspace ] || tp_threads "$root" >"$LAB_TMP/threads0"
+  cpu0=$(tp_cpu "$root" "$helper")
   i=1
   pids=''
   while read -r dev local peer; do
     ip netns exec tp-lac iperf3 -c "$peer" -p $((5200 + i)) -B "$local" --bind-dev "$dev" \
-      -t "$TP_SECONDS" -f m >"$LAB_LOGDIR/iperf3-$label-$n-$i.log" 2>&1 &
+      -t "$TP_SECONDS" -f m >"$LAB_LOGDIR/iperf3-r$round-$label-$n-$i.log" 2>&1 &
     pids="$pids $!"
     i=$((i + 1))
   done <"$LAB_TMP/links"
   for pid in $pids; do wait "$pid" || true; done
-  d1=$(tp_cpu tp-lns "$daemon_re")
-  p1=$(tp_cpu tp-lns '^pppd$')
-  tp_threads tp-lns '.' >"$LAB_TMP/threads1"
-  tp_threads_diff "$LAB_TMP/threads0" "$LAB_TMP/threads1" >>"$LAB_LOGDIR/threads-$label-$n.txt"
-  cat "$LAB_LOGDIR"/iperf3-"$label-$n"-*.log | awk -v label="$label" -v n="$n" \
-    -v s="$TP_SECONDS" -v dcpu=$((d1 - d0)) -v pcpu=$((p1 - p0)) -v hz=100 '
+  cpu1=$(tp_cpu "$root" "$helper")
+  if [ "$label" = ours-userspace ]; then
+    tp_threads "$root" >"$LAB_TMP/threads1"
+    { echo "round $round"; tp_threads_diff "$LAB_TMP/threads0" "$LAB_TMP/threads1"; } \
+      >>"$LAB_LOGDIR/threads-$label-$n.txt"
+  fi
+  cat "$LAB_LOGDIR"/iperf3-r"$round-$label-$n"-*.log | awk -v round="$round" -v label="$label" \
+    -v n="$n" -v s="$TP_SECONDS" -v c0="$cpu0" -v c1="$cpu1" -v hz="$HZ" '
     / receiver$/ { for (i = 1; i <= NF; i++) if ($i == "Mbits/sec") { mbit += $(i - 1); k++ } }
     END {
+      split(c0, a, " "); split(c1, b, " ")
       mb = mbit * s / 8
-      printf "%-22s %8d %6d %10.1f %14.1f %12.1f\n", label, n, k + 0, mbit,
-        (mb > 0 ? dcpu * 1000 / hz / mb : 0), (mb > 0 ? pcpu * 1000 / hz / mb : 0)
-    }' >>"$REPORT"
-  lab_step "$(tail -n 1 "$REPORT")"
+      d = mb > 0 ? (b[1] - a[1]) * 1000 / hz / mb : 0
+      p = mb > 0 ? (b[2] - a[2]) * 1000 / hz / mb : 0
+      printf "%d %s %d %.1f %.1f %.1f %d\n", round, label, n, mbit, d, p, k
+    }' >>"$ROWS"
+  lab_step "round $round: $(tail -n 1 "$ROWS")"
 }
 
-# tp_lac : TP_CALLS xl2tpd LACs (kernel mode) dialling 192.0.2.1, one tunnel and one call
-# each, on ports 1701, 1702...: xl2tpd gives each kernel tunnel a socket connected to the
-# LNS, so two tunnels of one xl2tpd to one LNS would share a 4-tuple and steal each other's
-# datagrams. One after the other, each link up before the next LAC starts (xl2tpd as LNS
-# lost one of ten calls placed at once). Their pids go to TP_LACS. Then a warm-up transfer
-# (not measured), so that no row pays for the LNS's first seconds (Node's JIT under TCG).
+# tp_lac NAME PORT LNS_IP : one xl2tpd LAC in tp-lac (kernel mode, one tunnel and one call,
+# redialling a lost call), on its own UDP port: xl2tpd gives each kernel tunnel a socket
+# connected to the LNS, so two tunnels of one xl2tpd to one LNS would share a 4-tuple and
+# steal each other's datagrams. Shell builtins only, but for xl2tpd itself: a fork costs
+# seconds in a guest this busy (lab_xl2tpd_lac's took 5 s a LAC).
 tp_lac() {
-  TP_LACS=''
+  printf '%s\n' '[global]' "port = $2" 'access control = no' 'force userspace = no' \
+    '[lac lab]' "lns = $3" 'autodial = yes' 'redial = yes' 'redial timeout = 2' \
+    'max redials = 20' 'require authentication = no' "name = $1" 'length bit = yes' \
+    "pppoptfile = $LAB_TMP/lac.ppp" >"$LAB_TMP/$1.conf"
+  ip netns exec tp-lac xl2tpd -D -c "$LAB_TMP/$1.conf" -s "$LAB_TMP/l2tp-secrets" \
+    -p "$LAB_TMP/$1.pid" -C "$LAB_TMP/$1.ctl" >"$LAB_LOGDIR/xl2tpd-$1.log" 2>&1 &
+}
+
+# tp_lacs : TP_CALLS LACs per LNS: call i of every LNS placed at once, and all up before
+# call i + 1 (30 calls at once timed tunnels out against our LNS: its control answers came
+# too late for xl2tpd's retransmissions in a guest that busy; xl2tpd as LNS lost one of ten).
+# Then a warm-up transfer per LNS (not measured), so that no row pays for an LNS's first
+# seconds (Node's JIT under TCG).
+tp_lacs() {
+  lab_xl2tpd_secrets
+  printf '%s\n' noauth noipdefault ipcp-accept-local ipcp-accept-remote nodefaultroute noccp \
+    'lcp-echo-interval 0' "logfile $LAB_LOGDIR/pppd-lacs.log" >"$LAB_TMP/lac.ppp"
   i=1
   while [ "$i" -le "$TP_CALLS" ]; do
-    XL2TPD_PORT=$((1700 + i))
-    lab_xl2tpd_lac tp-lac "lac$i" 192.0.2.1
-    TP_LACS="$TP_LACS $LAB_LAST_PID"
-    lab_wait 90 "$i ppp links on the LAC side" lab_ppp_count_is tp-lac "$i"
+    k=0
+    for lns in $TP_LNSS; do
+      addr=${lns#*:}
+      tp_lac "lac$k-$i" $((1701 + k * TP_CALLS + i - 1)) "${addr%%:*}"
+      k=$((k + 1))
+    done
+    lab_wait 120 "$((i * k)) ppp links on the LAC side" lab_ppp_count_is tp-lac $((i * k))
     i=$((i + 1))
   done
-  XL2TPD_PORT=1701
-  lab_wait 60 "$TP_CALLS ppp links on the LNS side" lab_ppp_count_is tp-lns "$TP_CALLS"
-  lab_ping_all tp-lns tp-lac
-  ip netns exec tp-lac iperf3 -c 198.51.100.1 -p 5201 -t 3 >"$LAB_LOGDIR/iperf3-warm-up.log" 2>&1 || true
-}
-
-# tp_no_pppd : true when neither side runs a pppd any more.
-tp_no_pppd() {
-  for pid in $(ip netns pids tp-lns) $(ip netns pids tp-lac); do
-    comm=''
-    read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
-    [ "$comm" != pppd ] || return 1
+  lab_wait 60 "$((TP_CALLS * k)) ppp links on the LNS side" lab_ppp_count_is tp-lns $((TP_CALLS * k))
+  for lns in $TP_LNSS; do
+    peer=${lns##*:}
+    ip netns exec tp-lac iperf3 -c "$peer" -p 5201 -t 3 >"$LAB_LOGDIR/iperf3-warm-up-$peer.log" 2>&1 || true
   done
 }
 
-# tp_stop PID... : stop these daemons and wait until their pppds are gone.
+# tp_gone PID : true once PID has exited.
 tp_gone() { ! kill -0 "$1" 2>/dev/null; }
 
-tp_stop() {
-  for pid in "$@"; do
-    lab_forget "$pid"
-    kill "$pid" 2>/dev/null || true
-  done
-  lab_wait 60 "no pppd left" tp_no_pppd
+# tp_report : the rounds, the medians and the ratios from ROWS.
+tp_report() {
+  echo "Every round (daemon and pppd: CPU ms per MB moved, from /proc per PID):"
+  printf '%-5s %-22s %8s %10s %12s %10s %4s\n' round LNS sessions Mbit/s 'daemon ms/MB' \
+    'pppd ms/MB' ran
+  awk '{ printf "%-5s %-22s %8s %10s %12s %10s %4s\n", $1, $2, $3, $4, $5, $6, $7 }' "$ROWS"
+  echo
+  echo "Median of $TP_ROUNDS rounds (total = daemon + pppd):"
+  printf '%-22s %8s %10s %12s %10s %10s\n' LNS sessions Mbit/s 'daemon ms/MB' 'pppd ms/MB' 'total'
+  awk -f - "$ROWS" <<'AWK'
+function median(key, col,   m, i, j, t, v) {
+  m = cnt[key]
+  for (i = 1; i <= m; i++) v[i] = val[key, col, i]
+  for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+    t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+  }
+  return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+}
+{
+  key = $2 " " $3
+  if (!(key in cnt)) order[++nk] = key
+  c = ++cnt[key]
+  val[key, 4, c] = $4; val[key, 5, c] = $5; val[key, 6, c] = $6; val[key, 7, c] = $5 + $6
+  mbit[$1, $2, $3] = $4
+  if ($1 > nr) nr = $1
+}
+END {
+  for (i = 1; i <= nk; i++) {
+    split(order[i], k, " ")
+    printf "%-22s %8s %10.1f %12.1f %10.1f %10.1f\n", k[1], k[2], median(order[i], 4),
+      median(order[i], 5), median(order[i], 6), median(order[i], 7)
+  }
+  print ""
+  print "ours-userspace / xl2tpd-userspace, Mbit/s:"
+  for (i = 1; i <= nk; i++) {
+    split(order[i], k, " ")
+    if (k[1] != "ours-userspace") continue
+    line = sprintf("  %s session(s): rounds", k[2]); m = 0
+    for (r = 1; r <= nr; r++) {
+      u = mbit[r, "xl2tpd-userspace", k[2]]; o = mbit[r, "ours-userspace", k[2]]
+      if (u > 0) { x = o / u; line = line sprintf(" %d: %.2fx", r, x); ratio["r", ++m] = x }
+    }
+    for (j = 1; j <= m; j++) val["ratio", 4, j] = ratio["r", j]
+    cnt["ratio"] = m
+    if (m > 0) line = line sprintf("; median %.2fx", median("ratio", 4))
+    print line
+  }
+}
+AWK
 }
 
 {
-  echo "TCP through one L2TP session each, iperf3 from the LAC to the LNS, $TP_SECONDS s."
+  echo "TCP through L2TP sessions, iperf3 from the LAC side to the LNS side, $TP_SECONDS s per run," \
+    "$TP_ROUNDS rounds; three LNSs at once, $TP_CALLS sessions each."
   echo "LAC: xl2tpd $(dpkg-query -W -f='${Version}' xl2tpd) in kernel mode." \
-    "Guest kernel $(uname -r) under qemu TCG (emulated CPU: compare rows, not absolutes)."
-  printf '%-22s %8s %6s %10s %14s %12s\n' LNS sessions runs Mbit/s 'daemon ms/MB' 'pppd ms/MB'
+    "Guest kernel $(uname -r) under qemu TCG (emulated CPU: compare within a round)."
+  echo "Ours: workers: ${TP_OURS_WORKERS:-1}${TP_PROFILE:+, CPU-profiled}."
+  echo "Guest load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$REPORT"
+: >"$ROWS"
 
-# 1. Our LNS, userspace data path, with TP_OURS_WORKERS worker threads (a list runs each:
-# "1 0" shows what the thread hop costs; 0 runs the tunnel actors on the main thread).
-for workers in ${TP_OURS_WORKERS:-1}; do
-  cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
+# The three LNSs. xl2tpd first: lab_xl2tpd_lns waits for any listener on port 1701.
+XL2TPD_FORCE_USERSPACE=yes
+lab_xl2tpd_lns tp-lns lns-u 192.0.2.2 10.0.2.1 10.0.2.10-10.0.2.60
+pid_u=$LAB_LAST_PID
+XL2TPD_FORCE_USERSPACE=no
+lab_wait 20 "xl2tpd userspace on 192.0.2.2" tp_listening 192.0.2.2
+lab_xl2tpd_lns tp-lns lns-k 192.0.2.3 10.0.3.1 10.0.3.10-10.0.3.60
+pid_k=$LAB_LAST_PID
+lab_wait 20 "xl2tpd kernel on 192.0.2.3" tp_listening 192.0.2.3
+cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
 listen:
   - address: 192.0.2.1
-workers: $workers
+workers: ${TP_OURS_WORKERS:-1}
 hostname: lab-ours-lns
 control:
   socket: $LAB_TMP/l2tpctl.sock
@@ -162,47 +260,38 @@ log:
   level: info
 lns:
   - name: lab
-    localIp: 198.51.100.1
+    localIp: 10.0.1.1
     ipPool:
-      ranges: [198.51.100.10-198.51.100.60]
+      ranges: [10.0.1.10-10.0.1.60]
     ppp:
       path: /usr/sbin/pppd
       auth: none
       options: [logfile, $LAB_LOGDIR/pppd-ours-lns.log, nodefaultroute, noccp,
         lcp-echo-interval, '0']
 CONF
-  [ -z "${TP_PROFILE:-}" ] || LAB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=$LAB_LOGDIR/prof"
-  lab_ours "l2tpd-w$workers" tp-lns "$LAB_LOGDIR/l2tpd.yaml"
-  ours=$LAB_LAST_PID
-  LAB_NODE_FLAGS=''
-  lab_wait 120 "our LNS listening" lab_udp_listening tp-lns 1701
-  tp_lac
-  label=ours-userspace
-  [ "$workers" -eq 1 ] || label="ours-userspace-w$workers"
-  tp_run "$label" 1 '^node$'
-  tp_run "$label" "$TP_CALLS" '^node$'
-  # shellcheck disable=SC2086 # one pid per word
-  tp_stop $TP_LACS "$ours"
-  # The profiles are written as the daemon exits.
-  [ -z "${TP_PROFILE:-}" ] || lab_wait 60 "our daemon gone" tp_gone "$ours"
-done
-[ -z "${TP_PROFILE:-}" ] || {
-  cat "$REPORT"
-  exit 0
-}
+[ -z "${TP_PROFILE:-}" ] || LAB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=$LAB_LOGDIR/prof"
+lab_ours l2tpd tp-lns "$LAB_LOGDIR/l2tpd.yaml"
+pid_ours=$LAB_LAST_PID
+LAB_NODE_FLAGS=''
+lab_wait 120 "our LNS on 192.0.2.1" tp_listening 192.0.2.1
+tp_lacs
 
-# 2. and 3. xl2tpd as the LNS: userspace (pty), then kernel mode.
-for mode in yes no; do
-  label=xl2tpd-kernel
-  [ "$mode" = no ] || label=xl2tpd-userspace
-  XL2TPD_FORCE_USERSPACE=$mode
-  lab_xl2tpd_lns tp-lns lns 192.0.2.1 198.51.100.1 198.51.100.10-198.51.100.60
-  lns=$LAB_LAST_PID
-  XL2TPD_FORCE_USERSPACE=no
-  tp_lac
-  tp_run "$label" 1 '^xl2tpd$'
-  tp_run "$label" "$TP_CALLS" '^xl2tpd$'
-  # shellcheck disable=SC2086 # one pid per word
-  tp_stop $TP_LACS "$lns"
+round=1
+while [ "$round" -le "$TP_ROUNDS" ]; do
+  for n in 1 "$TP_CALLS"; do
+    tp_run "$round" ours-userspace "$n" "$pid_ours" 10.0.1.1 l2tpd-helper
+    tp_run "$round" xl2tpd-userspace "$n" "$pid_u" 10.0.2.1
+    tp_run "$round" xl2tpd-kernel "$n" "$pid_k" 10.0.3.1
+  done
+  round=$((round + 1))
 done
+echo "Guest load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$REPORT"
+echo >>"$REPORT"
+tp_report >>"$REPORT"
+if [ -n "${TP_PROFILE:-}" ]; then
+  # The profiles are written as the daemon exits.
+  lab_forget "$pid_ours"
+  kill "$pid_ours"
+  lab_wait 60 "our daemon gone" tp_gone "$pid_ours"
+fi
 cat "$REPORT"
