@@ -6,7 +6,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { parseRange, rangesOverlap, subtractRange } from './address.js';
 import { parseSecrets } from './secrets.js';
-import { quoteOptionWord } from './options-words.js';
 import type { AddressRange } from './schema.js';
 
 export interface ImportMessage {
@@ -302,7 +301,7 @@ class Importer {
           refuseAuth = yes;
           break;
         case 'name':
-          options.push('name', quoteOptionWord(e.value));
+          ppp.name = e.value;
           break;
         default:
           this.warn(e, `unknown or LAC-only key in [lns ${name}]; not carried over`);

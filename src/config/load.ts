@@ -310,7 +310,14 @@ function readLns(c: Checker, v: Located, hostname: string): LnsSection {
   const f = c.fields(v, LNS_KEYS) ?? c.fields(absent(v.path), [])!;
   const peers = c.fields(f.get('peers'), ['allow', 'deny']);
   const pool = c.fields(f.get('ipPool'), ['ranges', 'exclude']);
-  const ppp = c.fields(f.get('ppp'), ['path', 'auth', 'refusePap', 'optionsFile', 'options']);
+  const ppp = c.fields(f.get('ppp'), [
+    'path',
+    'auth',
+    'refusePap',
+    'optionsFile',
+    'name',
+    'options',
+  ]);
   const localIp = f.get('localIp');
   const auth = ppp ? readAuth(c, ppp.get('auth')) : [...d.ppp.auth];
   return {
@@ -335,6 +342,7 @@ function readLns(c: Checker, v: Located, hostname: string): LnsSection {
       auth,
       refusePap: ppp ? c.bool(ppp.get('refusePap'), !pppMethods(auth).includes('pap')) : true,
       optionsFile: ppp ? c.string(ppp.get('optionsFile'), null) : null,
+      name: ppp ? c.string(ppp.get('name'), null) : null,
       options: ppp ? c.optionWords(ppp.get('options')) : [],
     },
   };

@@ -104,6 +104,12 @@ export interface LnsPppConfig {
   refusePap: boolean;
   /** pppd options file (pppd `file`). Default null. */
   optionsFile: string | null;
+  /**
+   * pppd `name`: our name in PPP authentication (chap-secrets' server column). Default null:
+   * no `name` (pppd uses the machine's), as xl2tpd; the section's `hostname` is the L2TP Host
+   * Name AVP only.
+   */
+  name: string | null;
   /** Extra pppd arguments, passed through in order. Default []. */
   options: string[];
 }
@@ -299,7 +305,13 @@ export const DEFAULTS = {
     assignIp: true,
     sequencing: false,
     lengthBit: false,
-    ppp: { path: DEFAULT_PPPD, auth: ['chap'] as PppAuth[], optionsFile: null, options: [] },
+    ppp: {
+      path: DEFAULT_PPPD,
+      auth: ['chap'] as PppAuth[],
+      optionsFile: null,
+      name: null,
+      options: [],
+    },
   },
   lac: {
     autodial: false,

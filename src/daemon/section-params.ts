@@ -58,7 +58,8 @@ export function lnsParams(
       path: ppp.path,
       args: {
         role: 'lns',
-        name: section.hostname,
+        // Our PPP name only when asked: the L2TP Host Name is not pppd's (xl2tpd never passed it).
+        name: ppp.name ?? undefined,
         requireAuth: required,
         noauth: required.length === 0,
         refusePap: ppp.refusePap,

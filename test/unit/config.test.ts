@@ -49,6 +49,7 @@ test('section defaults are filled in', () => {
     auth: ['chap'],
     refusePap: true,
     optionsFile: null,
+    name: null,
     options: [],
   });
   assert.equal(lns.assignIp, true);
