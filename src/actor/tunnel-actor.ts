@@ -55,6 +55,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   private readonly params: ActorParams;
   private readonly header = newHeader();
   private readonly links = new Map<number, SessionLink>();
+  /** The daemon drains (l2tpctl drain): new calls are refused, established ones stay. */
+  private draining = false;
   /** Sessions whose data channel has a deadline (reorder gap): checked when the timer fires. */
   private readonly timedLinks = new Set<SessionLink>();
   private timer: ActorTimer | undefined;
@@ -152,6 +154,9 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         // Lost an SCCRQ collision (§4.4.3): drop our tunnel silently.
         this.tunnel.abandon(now);
         this.schedule();
+        return { ok: true };
+      case 'drain':
+        this.draining = cmd.on === true;
         return { ok: true };
       case 'disconnect':
         this.tunnel.close(now, { result: StopCcnResult.ClearConnection });
@@ -261,8 +266,17 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     }
   }
 
-  /** Admission: a worker whose data paths are this far behind in starting takes no more calls for now. */
+  /**
+   * Admission: no calls while the daemon drains (l2tpctl drain), nor on a worker whose data
+   * paths are this far behind in starting. CDN result 4 (temporary): the LAC may try elsewhere.
+   */
   admitCall(): ResultCodeValue | undefined {
+    if (this.draining) {
+      return {
+        result: CdnResult.NoFacilitiesTemporary,
+        message: 'LNS draining for maintenance',
+      };
+    }
     if (this.deps.pseudowires.pendingStarts < this.params.maxSessionsStarting) return undefined;
     return {
       result: CdnResult.NoFacilitiesTemporary,
@@ -518,6 +532,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       sessions: [...this.links.values()].map((link) => ({
         localSessionId: link.localSessionId,
         peerSessionId: link.peerSessionId,
+        state: link.phase,
         address: link.identity?.remoteAddress ?? link.addresses.remote,
         nasPort: link.nasPort,
         acctSessionId: link.acctSessionId,
@@ -528,6 +543,15 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         uptimeMs: now - link.startedAt,
         data: link.dataStats(),
       })),
+      // Calls still being set up in L2TP (ICRQ answered, no ICCN yet ...) have no link yet.
+      pending: this.tunnel
+        .sessions()
+        .filter((s) => s.state !== 'established')
+        .map((s) => ({
+          localSessionId: s.localSessionId,
+          peerSessionId: s.peerSessionId,
+          state: s.state,
+        })),
     };
   }
 }

@@ -95,6 +95,20 @@ test('l2tpctl: commands and options', () => {
     cmd: 'hangup',
     args: { session: 7, tunnel: 42 },
   });
+  assert.deepEqual(run(['hangup', '--user', 'alice']).command, {
+    cmd: 'hangup',
+    args: { user: 'alice' },
+  });
+  assert.deepEqual(run(['hangup', '--address', '10.0.0.2']).command, {
+    cmd: 'hangup',
+    args: { address: '10.0.0.2' },
+  });
+  assert.deepEqual(run(['hangup', '--iface', 'ppp3']).command, {
+    cmd: 'hangup',
+    args: { iface: 'ppp3' },
+  });
+  assert.deepEqual(run(['drain']).command, { cmd: 'drain', args: {} });
+  assert.deepEqual(run(['resume']).command, { cmd: 'resume', args: {} });
   assert.deepEqual(run(['reload']).command, { cmd: 'reload', args: {} });
   assert.deepEqual(run(['fault', '42', 'actor-throw']).command, {
     cmd: 'fault',
@@ -110,6 +124,11 @@ test('l2tpctl: usage errors', () => {
     ['hangup', 'x'],
     ['hangup', '70000'],
     ['hangup', '0'],
+    ['hangup', '7', '--user', 'alice'],
+    ['hangup', '--user', 'alice', '--iface', 'ppp0'],
+    ['status', '--iface', 'ppp0'],
+    ['stats', '--user', 'alice'],
+    ['drain', 'now'],
     ['status', 'extra'],
     ['--nope', 'status'],
     ['connect', 'a', 'b'],
