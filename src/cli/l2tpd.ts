@@ -60,6 +60,7 @@ async function run(args: RunArgs): Promise<number> {
   const load = {
     ...(args.secretsFile !== null ? { secrets: args.secretsFile } : {}),
     ...(args.controlPipe !== null ? { pipe: args.controlPipe } : {}),
+    ...(args.listen !== null ? { listen: args.listen } : {}),
   };
   const read = readConfiguration(args.configFile, load);
   if (!read.ok) {

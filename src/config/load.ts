@@ -34,6 +34,8 @@ export interface LoadOptions {
   secrets?: string;
   /** Control pipe given on the command line (-C); replaces `control.pipe`. */
   pipe?: string;
+  /** Addresses given on the command line (--listen); replace `listen`. */
+  listen?: ListenAddress[];
   /** Host name used when the file sets none. Default: os.hostname(). */
   hostname?: string;
   /** Reads `radius.secretFile` / `dae.secretFile`. Default: the file's first line, refused unless 0600. */
@@ -163,7 +165,7 @@ function readTop(c: Checker, f: Fields, options: LoadOptions): L2tpdConfig {
   const log = c.fields(f.get('log'), ['level']);
   const debug = c.fields(f.get('debug'), ['faultInjection']);
   const config: L2tpdConfig = {
-    listen: readListen(c, f.get('listen')),
+    listen: options.listen?.map((l) => ({ ...l })) ?? readListen(c, f.get('listen')),
     workers: readWorkers(c, f.get('workers')),
     socketBuffer: c.int(f.get('socketBuffer'), DEFAULTS.socketBuffer, 0, 1 << 30),
     hostname,
@@ -451,6 +453,28 @@ export function parseHostPort(text: string): LacPeer | null {
   const port = portText === undefined ? L2TP_PORT : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) return null;
   return { host, port };
+}
+
+/**
+ * `--listen ADDRESS[:PORT]`: an IPv4 address, or an IPv6 one in brackets (`[::1]:1701`,
+ * `[::]`); the port defaults to 1701. A string saying what is wrong otherwise.
+ */
+export function parseListenArg(text: string): ListenAddress | string {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(\d{1,5}))?$/.exec(text);
+  const usage = `--listen '${text}': expected ADDRESS[:PORT], IPv6 in brackets ([2001:db8::1]:1701)`;
+  if (m === null) {
+    return parseAddress(text)?.family === 6
+      ? `--listen '${text}': put an IPv6 address in brackets: [${text}] or [${text}]:1701`
+      : usage;
+  }
+  const address = m[1] ?? m[2] ?? '';
+  const parsed = parseAddress(address);
+  if (parsed === null || (m[1] !== undefined) !== (parsed.family === 6)) {
+    return `--listen '${text}': '${address}' is not an ${m[1] !== undefined ? 'IPv6' : 'IPv4'} address`;
+  }
+  const port = m[3] === undefined ? L2TP_PORT : Number(m[3]);
+  if (port < 1 || port > 65_535) return `--listen '${text}': port ${m[3]} is not 1-65535`;
+  return { address, family: parsed.family, port };
 }
 
 function readLacPeer(c: Checker, v: Located): LacPeer | null {

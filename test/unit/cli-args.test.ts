@@ -11,6 +11,7 @@ test('l2tpd: defaults and every flag', () => {
     secretsFile: null,
     pidFile: null,
     controlPipe: null,
+    listen: null,
     verbosity: 0,
     checkConfig: false,
   });
@@ -25,6 +26,10 @@ test('l2tpd: defaults and every flag', () => {
       '/run/l2tpd.pid',
       '-C',
       '/run/ctl',
+      '--listen',
+      '192.0.2.1',
+      '--listen',
+      '[2001:db8::1]:1702',
       '-vv',
       '-v',
       '--check-config',
@@ -36,6 +41,10 @@ test('l2tpd: defaults and every flag', () => {
       secretsFile: 'sec',
       pidFile: '/run/l2tpd.pid',
       controlPipe: '/run/ctl',
+      listen: [
+        { address: '192.0.2.1', family: 4, port: 1701 },
+        { address: '2001:db8::1', family: 6, port: 1702 },
+      ],
       verbosity: 3,
       checkConfig: true,
     },
@@ -46,7 +55,15 @@ test('l2tpd: defaults and every flag', () => {
 });
 
 test('l2tpd: bad flags are errors, not crashes', () => {
-  for (const argv of [['-x'], ['-c'], ['stray'], ['--check-config=yes']]) {
+  for (const argv of [
+    ['-x'],
+    ['-c'],
+    ['stray'],
+    ['--check-config=yes'],
+    ['--listen', 'example.net'],
+    ['--listen', '[192.0.2.1]'],
+    ['--listen', '192.0.2.1:0'],
+  ]) {
     assert.equal(parseL2tpdArgs(argv).kind, 'error', argv.join(' '));
   }
 });
