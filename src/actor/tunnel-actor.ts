@@ -13,6 +13,7 @@ import type {
 import { Tunnel, type TunnelSink } from '../control/tunnel.js';
 import type { Initiator, TunnelEvent, SessionUpEvent } from '../control/events.js';
 import { HeaderStatus, decodeHeader, newHeader } from '../protocol/header.js';
+import { describeControl } from '../protocol/describe.js';
 import {
   CdnResult,
   GeneralError,
@@ -103,6 +104,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   onDatagram(buf: Uint8Array, now: number): void {
     const status = decodeHeader(buf, this.header);
     if (status === HeaderStatus.Control) {
+      if (this.ctx.log.isLevelEnabled('debug')) this.logControl('received', buf);
       this.tunnel.receive(now, this.header, buf);
       this.schedule();
       return;
@@ -197,7 +199,15 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   // --- TunnelSink: what the control state machine tells us ---
 
   sendControl(datagram: Uint8Array): void {
+    if (this.ctx.log.isLevelEnabled('debug')) this.logControl('sent', datagram);
     this.ctx.sendDatagram(datagram);
+  }
+
+  /** Debug (-v): a control message with its AVPs, secrets masked. Never runs at info. */
+  private logControl(direction: 'sent' | 'received', datagram: Uint8Array): void {
+    const control = describeControl(datagram);
+    const type = 'type' in control ? control.type : 'invalid';
+    this.ctx.log.debug({ control }, `control ${direction}: ${type}`);
   }
 
   event(e: TunnelEvent): void {
