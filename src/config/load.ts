@@ -501,7 +501,22 @@ function crossCheck(c: Checker, f: Fields, config: L2tpdConfig): void {
       }
     }
   }
-  config.lns.forEach((section, i) => checkPool(c, section, lnsItems[i]));
+  // A range that did not parse is left out of its list: checks across ranges of a list
+  // with such an error would report its absence again, elsewhere (one error, one report).
+  const flawed = (path: string): boolean =>
+    c.errors.some(
+      (e) => e.path === path || e.path.startsWith(`${path}.`) || e.path.startsWith(`${path}[`),
+    );
+  // Decided before the checks below add errors of their own.
+  const flawedPools = new Set(
+    config.lns
+      .map((_, i) => i)
+      .filter((i) => flawed(`${lnsItems[i].path}.ipPool`) || flawed(`${lnsItems[i].path}.localIp`)),
+  );
+  const poolFlawed = (i: number): boolean => flawedPools.has(i);
+  config.lns.forEach((section, i) => {
+    if (!poolFlawed(i)) checkPool(c, section, lnsItems[i]);
+  });
   config.lns.forEach((section, i) => {
     if (section.ppp.auth.includes('radius') && config.radius === null) {
       c.error(
@@ -513,7 +528,9 @@ function crossCheck(c: Checker, f: Fields, config: L2tpdConfig): void {
   });
   // Two sections handing out the same address would give it to two users at once.
   for (let i = 0; i < config.lns.length; i++) {
+    if (poolFlawed(i)) continue;
     for (let j = i + 1; j < config.lns.length; j++) {
+      if (poolFlawed(j)) continue;
       for (const a of config.lns[i].ipPool.ranges) {
         const b = config.lns[j].ipPool.ranges.find((r) => rangesOverlap(a, r));
         if (b !== undefined) {
@@ -530,6 +547,7 @@ function crossCheck(c: Checker, f: Fields, config: L2tpdConfig): void {
     const later = config.lns[i + 1];
     if (
       later !== undefined &&
+      !flawed(`${lnsItems[i].path}.peers`) &&
       section.peers.allow.length === 0 &&
       section.peers.deny.length === 0
     ) {
