@@ -4,6 +4,7 @@
 // line, column and key path; the daemon refuses to start, and reload keeps the old config.
 import { readFileSync, statSync } from 'node:fs';
 import { hostname as machineHostname } from 'node:os';
+import { resolveConfigPaths, resolverFor } from './paths.js';
 import { LineCounter, isMap, parseDocument } from 'yaml';
 import { Checker, type ConfigIssue, type Fields, type Located } from './checker.js';
 import { coveredBy, parseAddress, rangesOverlap } from './address.js';
@@ -93,7 +94,14 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadResult 
   if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
     return fileProblem(file, `${file} is empty: write at least one setting (see docs/CONFIG.md)`);
   }
-  const result = parseConfig(text, file, options);
+  // Secret files named in the config are read during parsing: from the config's directory.
+  const fromConfigDir = resolverFor(file);
+  const readSecretFile = options.readSecretFile ?? readPrivateSecretFile;
+  const result = parseConfig(text, file, {
+    ...options,
+    readSecretFile: (path) => readSecretFile(fromConfigDir(path)),
+  });
+  if (result.ok) resolveConfigPaths(result.config, file);
   const inSecret = result.ok ? secretKeyInFile(result.config) : null;
   if (inSecret !== null) {
     const problem = privateFileProblem(file, statSync(file));
@@ -304,6 +312,7 @@ const LNS_KEYS = [
   'sequencing',
   'lengthBit',
   'hostname',
+  'receiveWindow',
   'ppp',
 ] as const;
 
@@ -339,6 +348,7 @@ function readLns(c: Checker, v: Located, hostname: string): LnsSection {
     sequencing: c.bool(f.get('sequencing'), d.sequencing),
     lengthBit: c.bool(f.get('lengthBit'), d.lengthBit),
     hostname: c.string(f.get('hostname'), hostname),
+    receiveWindow: readReceiveWindow(c, f),
     ppp: {
       path: ppp ? c.string(ppp.get('path'), d.ppp.path) : d.ppp.path,
       auth,
@@ -368,6 +378,12 @@ export function pppMethods(auth: readonly PppAuth[]): Array<Exclude<PppAuth, 'ra
   return auth.includes('radius') && methods.length === 0 ? ['chap', 'pap'] : methods;
 }
 
+/** A section's own Receive Window Size; null: the global `tunnel.receiveWindow`. */
+function readReceiveWindow(c: Checker, f: Fields): number | null {
+  const v = f.get('receiveWindow');
+  return v.node === null ? null : c.int(v, 0, 1, MAX_ID);
+}
+
 function readName(c: Checker, f: Fields, v: Located): string {
   const name = f.get('name');
   if (name.node === null) {
@@ -389,6 +405,7 @@ function readLac(c: Checker, v: Located, hostname: string): LacSection {
       'calls',
       'redial',
       'hostname',
+      'receiveWindow',
       'challenge',
       'hidden',
       'sequencing',
@@ -417,6 +434,7 @@ function readLac(c: Checker, v: Located, hostname: string): LacSection {
         : 0,
     },
     hostname: c.string(f.get('hostname'), hostname),
+    receiveWindow: readReceiveWindow(c, f),
     challenge: c.bool(f.get('challenge'), d.challenge),
     hidden: c.bool(f.get('hidden'), d.hidden),
     sequencing: c.bool(f.get('sequencing'), d.sequencing),

@@ -133,6 +133,8 @@ export interface LnsSection {
   lengthBit: boolean;
   /** Host Name AVP we send for tunnels of this section. Default: the global hostname. */
   hostname: string;
+  /** Receive Window Size for this section's tunnels (xl2tpd's per-section `tunnel rws`). Default null: `tunnel.receiveWindow`. */
+  receiveWindow: number | null;
   ppp: LnsPppConfig;
 }
 
@@ -176,6 +178,8 @@ export interface LacSection {
   redial: RedialConfig;
   /** Host Name AVP we send. Default: the global hostname. */
   hostname: string;
+  /** Receive Window Size for this section's tunnels. Default null: `tunnel.receiveWindow`. */
+  receiveWindow: number | null;
   /** Require the LNS to authenticate (Challenge AVP). Default false. */
   challenge: boolean;
   /** Hide AVPs. Default false. */

@@ -11,10 +11,10 @@ import { radiusClientDir } from '../radius/write-radiusclient.js';
 const REORDER_WINDOW = 16;
 const REORDER_TIMEOUT_MS = 100;
 
-function reliableConfig(config: L2tpdConfig): ReliableConfig {
+function reliableConfig(config: L2tpdConfig, section: LnsSection | LacSection): ReliableConfig {
   const t = config.tunnel;
   return {
-    receiveWindow: t.receiveWindow,
+    receiveWindow: section.receiveWindow ?? t.receiveWindow,
     initialTimeoutMs: t.retransmit.initial,
     maxTimeoutMs: t.retransmit.cap,
     maxRetries: t.retransmit.retries,
@@ -32,7 +32,7 @@ function common(config: L2tpdConfig, section: LnsSection | LacSection) {
     helloIntervalMs: config.tunnel.helloInterval,
     maxSessions: config.tunnel.maxSessionsPerTunnel,
     maxSessionsStarting: config.tunnel.maxSessionsStarting,
-    reliable: reliableConfig(config),
+    reliable: reliableConfig(config, section),
     data: {
       lengthBit: section.lengthBit,
       sequencing: section.sequencing,
