@@ -64,8 +64,11 @@ test(`l2tpctl status, --json, its filters and the pipe's s list ${SESSIONS} sess
     await waitFor(
       `${SESSIONS} sessions up`,
       async () => {
+        // Every call through L2TP and, where the section assigns them, its address granted.
         const s = await lns.control<StatusResult>({ cmd: 'status', args: {} });
-        return s.tunnels.reduce((n, t) => n + t.sessions.length, 0) === SESSIONS ? true : undefined;
+        const sessions = s.tunnels.flatMap((t) => t.sessions);
+        const addressed = sessions.filter((x) => x.address !== null).length;
+        return sessions.length === SESSIONS && addressed === SESSIONS - CALLS ? true : undefined;
       },
       120_000,
     );
