@@ -202,6 +202,13 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
     this.earlyBytes += held;
   }
 
+  /** What the session is doing, for status: its path starting, PPP negotiating, up, or ending. */
+  get phase(): 'starting' | 'negotiating' | 'established' | 'ending' {
+    if (this.ended) return 'ending';
+    if (this.networkUp) return 'established';
+    return this.ready ? 'negotiating' : 'starting';
+  }
+
   /** PseudowireSink: the path runs; what waited goes to it first, in order. */
   onReady(pid: number | undefined): void {
     if (this.ended) return;

@@ -13,6 +13,7 @@ import type {
 import { Tunnel, type TunnelSink } from '../control/tunnel.js';
 import type { Initiator, TunnelEvent, SessionUpEvent } from '../control/events.js';
 import { HeaderStatus, decodeHeader, newHeader } from '../protocol/header.js';
+import { describeControl } from '../protocol/describe.js';
 import {
   CdnResult,
   GeneralError,
@@ -74,6 +75,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   private readonly params: ActorParams;
   private readonly header = newHeader();
   private readonly links = new Map<number, SessionLink>();
+  /** The daemon drains (l2tpctl drain): new calls are refused, established ones stay. */
+  private draining = false;
   /** Sessions whose data channel has a deadline (reorder gap): checked when the timer fires. */
   private readonly timedLinks = new Set<SessionLink>();
   private timer: ActorTimer | undefined;
@@ -127,6 +130,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   onDatagram(buf: Uint8Array, now: number): void {
     const status = decodeHeader(buf, this.header);
     if (status === HeaderStatus.Control) {
+      if (this.ctx.log.isLevelEnabled('debug')) this.logControl('received', buf);
       this.tunnel.receive(now, this.header, buf);
       this.schedule();
       return;
@@ -183,6 +187,9 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         this.tunnel.abandon(now);
         this.schedule();
         return { ok: true };
+      case 'drain':
+        this.draining = cmd.on === true;
+        return { ok: true };
       case 'disconnect':
         this.tunnel.close(now, { result: StopCcnResult.ClearConnection });
         this.schedule();
@@ -222,7 +229,15 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   // --- TunnelSink: what the control state machine tells us ---
 
   sendControl(datagram: Uint8Array): void {
+    if (this.ctx.log.isLevelEnabled('debug')) this.logControl('sent', datagram);
     this.ctx.sendDatagram(datagram);
+  }
+
+  /** Debug (-v): a control message with its AVPs, secrets masked. Never runs at info. */
+  private logControl(direction: 'sent' | 'received', datagram: Uint8Array): void {
+    const control = describeControl(datagram);
+    const type = 'type' in control ? control.type : 'invalid';
+    this.ctx.log.debug({ control }, `control ${direction}: ${type}`);
   }
 
   event(e: TunnelEvent): void {
@@ -289,8 +304,17 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     }
   }
 
-  /** Admission: a worker whose data paths are this far behind in starting takes no more calls for now. */
+  /**
+   * Admission: no calls while the daemon drains (l2tpctl drain), nor on a worker whose data
+   * paths are this far behind in starting. CDN result 4 (temporary): the LAC may try elsewhere.
+   */
   admitCall(): ResultCodeValue | undefined {
+    if (this.draining) {
+      return {
+        result: CdnResult.NoFacilitiesTemporary,
+        message: 'LNS draining for maintenance',
+      };
+    }
     if (this.deps.pseudowires.pendingStarts < this.params.maxSessionsStarting) return undefined;
     return {
       result: CdnResult.NoFacilitiesTemporary,
@@ -630,6 +654,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       sessions: [...this.links.values()].map((link) => ({
         localSessionId: link.localSessionId,
         peerSessionId: link.peerSessionId,
+        state: link.phase,
         address: link.identity?.remoteAddress ?? link.addresses.remote,
         nasPort: link.nasPort,
         acctSessionId: link.acctSessionId,
@@ -641,6 +666,15 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         dataPath: link.dataPath,
         data: link.dataStats(),
       })),
+      // Calls still being set up in L2TP (ICRQ answered, no ICCN yet ...) have no link yet.
+      pending: this.tunnel
+        .sessions()
+        .filter((s) => s.state !== 'established')
+        .map((s) => ({
+          localSessionId: s.localSessionId,
+          peerSessionId: s.peerSessionId,
+          state: s.state,
+        })),
     };
   }
 }

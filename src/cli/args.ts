@@ -1,9 +1,11 @@
 // Command line of the daemon, l2tpd's and xl2tpd's flags plus our own:
-//   l2tpd [-D] [-c FILE] [-s FILE] [-p FILE] [-C PATH] [-v...] [--check-config]
+//   l2tpd [-D] [-c FILE] [-s FILE] [-p FILE] [-C PATH] [--listen ADDRESS[:PORT]...] [-v...]
+//         [--check-config]
 //   l2tpd --version | --help
 //   l2tpd import-xl2tpd [xl2tpd.conf] [l2tp-secrets]
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG_FILE } from '../config/schema.js';
+import { DEFAULT_CONFIG_FILE, type ListenAddress } from '../config/schema.js';
+import { parseListenArg } from '../config/load.js';
 
 export interface RunArgs {
   kind: 'run';
@@ -13,6 +15,8 @@ export interface RunArgs {
   secretsFile: string | null;
   pidFile: string | null;
   controlPipe: string | null;
+  /** --listen (repeatable): replaces the config's `listen`; null when not given. */
+  listen: ListenAddress[] | null;
   /** Number of -v flags: each lowers the log level by one step. */
   verbosity: number;
   /** --check-config: validate, print the effective config, exit. */
@@ -38,6 +42,8 @@ Options:
   -s FILE            tunnel secrets file (overrides 'secrets' in the config)
   -p FILE            write the process ID to FILE
   -C PATH            legacy control pipe (overrides 'control.pipe')
+  --listen ADDR[:PORT]  UDP address to listen on, IPv6 in brackets ([::1]:1701);
+                     repeat for more; replaces 'listen' in the config (port 1701)
   -v                 more verbose logging (repeat for more)
   --check-config     validate the configuration, print it with defaults, and exit
   --version          print the version and exit
@@ -73,6 +79,7 @@ export function parseL2tpdArgs(argv: readonly string[]): L2tpdArgs {
         s: { type: 'string' },
         p: { type: 'string' },
         C: { type: 'string' },
+        listen: { type: 'string', multiple: true },
         v: { type: 'boolean', multiple: true },
         'check-config': { type: 'boolean' },
         version: { type: 'boolean' },
@@ -85,6 +92,12 @@ export function parseL2tpdArgs(argv: readonly string[]): L2tpdArgs {
   const { values } = parsed;
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
+  const listen: ListenAddress[] = [];
+  for (const text of values.listen ?? []) {
+    const parsed = parseListenArg(text);
+    if (typeof parsed === 'string') return { kind: 'error', message: parsed };
+    listen.push(parsed);
+  }
   return {
     kind: 'run',
     foreground: values.D === true,
@@ -92,6 +105,7 @@ export function parseL2tpdArgs(argv: readonly string[]): L2tpdArgs {
     secretsFile: values.s ?? null,
     pidFile: values.p ?? null,
     controlPipe: values.C ?? null,
+    listen: listen.length > 0 ? listen : null,
     verbosity: values.v?.length ?? 0,
     checkConfig: values['check-config'] === true,
   };

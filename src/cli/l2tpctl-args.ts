@@ -1,11 +1,17 @@
 // Command line of l2tpctl:
 //   l2tpctl [--socket PATH] [--json] status [--section NAME] [--peer ADDRESS] [--user NAME]
-//   l2tpctl [--socket PATH] [--json] stats|reload
-//   l2tpctl [--socket PATH] [--json] connect LAC | disconnect TUNNEL|LAC | hangup [TUNNEL/]SESSION
+//   l2tpctl [--socket PATH] [--json] stats|reload|drain|resume
+//   l2tpctl [--socket PATH] [--json] connect LAC | disconnect TUNNEL|LAC
+//   l2tpctl [--socket PATH] [--json] hangup [TUNNEL/]SESSION | --user NAME | --address IP | --iface IFACE
 //   l2tpctl [--socket PATH] [--json] fault TUNNEL KIND   (debug only)
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../config/schema.js';
-import { FAULT_KINDS, isFaultKind, type ControlCommand } from '../ops/control-protocol.js';
+import {
+  FAULT_KINDS,
+  isFaultKind,
+  type ControlCommand,
+  type HangupTarget,
+} from '../ops/control-protocol.js';
 
 export type L2tpctlArgs =
   | { kind: 'run'; socket: string; json: boolean; command: ControlCommand }
@@ -23,7 +29,12 @@ Commands:
   stats                    daemon counters
   connect LAC              dial the LAC section named LAC
   disconnect TUNNEL|LAC    close a tunnel by its local ID, or the tunnel of a LAC section
-  hangup [TUNNEL/]SESSION  end a session by its local ID
+  hangup [TUNNEL/]SESSION  end a session by its local ID, or every session of
+    --user NAME              a PPP user
+    --address IP             a remote address
+    --iface IFACE            a pppd interface (ppp0 ...)
+  drain                    maintenance: refuse new tunnels and calls, established ones stay
+  resume                   accept new tunnels and calls again
   reload                   re-read the configuration (established tunnels stay up)
   fault TUNNEL KIND        debug only (debug.faultInjection): KIND is ${FAULT_KINDS.join(', ')}
 
@@ -50,6 +61,8 @@ export function parseL2tpctlArgs(argv: readonly string[]): L2tpctlArgs {
         section: { type: 'string' },
         peer: { type: 'string' },
         user: { type: 'string' },
+        address: { type: 'string' },
+        iface: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -62,17 +75,32 @@ export function parseL2tpctlArgs(argv: readonly string[]): L2tpctlArgs {
   if (values.version === true) return { kind: 'version' };
   const [name, target, ...extra] = positionals;
   if (name === undefined) return { kind: 'error', message: 'missing command (try --help)' };
-  const command = name === 'fault' ? faultCommand(target, extra.shift()) : toCommand(name, target);
+  const selectors = { user: values.user, address: values.address, iface: values.iface };
+  const selected = Object.entries(selectors).filter(([, v]) => v !== undefined);
+  const command =
+    name === 'fault'
+      ? faultCommand(target, extra.shift())
+      : name === 'hangup' && selected.length > 0
+        ? hangupBy(selected, target)
+        : toCommand(name, target);
   if (typeof command === 'string') return { kind: 'error', message: command };
   const wanted =
-    command.cmd === 'status' || command.cmd === 'stats' || command.cmd === 'reload' ? 0 : 1;
+    NO_TARGET.has(command.cmd) || (command.cmd === 'hangup' && selected.length > 0) ? 0 : 1;
   if (extra.length > 0 || (wanted === 0 && target !== undefined)) {
     return { kind: 'error', message: `too many arguments for '${name}'` };
   }
   const filter = { section: values.section, peer: values.peer, user: values.user };
-  const filtered = Object.values(filter).some((v) => v !== undefined);
-  if (filtered && command.cmd !== 'status') {
-    return { kind: 'error', message: '--section, --peer and --user go with status only' };
+  if (command.cmd !== 'status' && command.cmd !== 'hangup' && selected.length > 0) {
+    return {
+      kind: 'error',
+      message: '--user goes with status or hangup, --address and --iface with hangup',
+    };
+  }
+  if (command.cmd !== 'status' && (values.section !== undefined || values.peer !== undefined)) {
+    return { kind: 'error', message: '--section and --peer go with status only' };
+  }
+  if (command.cmd === 'status' && (values.address !== undefined || values.iface !== undefined)) {
+    return { kind: 'error', message: '--address and --iface go with hangup only' };
   }
   if (command.cmd === 'status') {
     for (const [key, v] of Object.entries(filter)) {
@@ -87,11 +115,28 @@ export function parseL2tpctlArgs(argv: readonly string[]): L2tpctlArgs {
   };
 }
 
+/** Commands that take no positional argument. */
+const NO_TARGET: ReadonlySet<string> = new Set(['status', 'stats', 'reload', 'drain', 'resume']);
+
+/** `hangup --user NAME` (or --address, --iface): exactly one selector, no session ID. */
+function hangupBy(
+  selected: Array<[string, string | undefined]>,
+  target: string | undefined,
+): ControlCommand | string {
+  if (selected.length > 1 || target !== undefined) {
+    return 'usage: l2tpctl hangup [TUNNEL/]SESSION | --user NAME | --address IP | --iface IFACE (one of them)';
+  }
+  const [key, value] = selected[0]!;
+  return { cmd: 'hangup', args: { [key]: value } as HangupTarget };
+}
+
 function toCommand(name: string, target: string | undefined): ControlCommand | string {
   switch (name) {
     case 'status':
     case 'stats':
     case 'reload':
+    case 'drain':
+    case 'resume':
       return { cmd: name, args: {} };
     case 'connect':
       return target === undefined

@@ -192,15 +192,21 @@ export function formatResult(command: ControlCommand, result: unknown): string {
       return formatReload(result as ControlResults['reload']);
     case 'connect':
       return `dialling LAC ${(result as ControlResults['connect']).lac}\n`;
-    case 'disconnect': {
-      const { tunnels } = result as ControlResults['disconnect'];
-      return tunnels.length === 0
-        ? 'no tunnel to disconnect\n'
-        : `disconnecting tunnel${tunnels.length > 1 ? 's' : ''} ${tunnels.join(', ')}\n`;
-    }
+    case 'disconnect':
+      return formatDisconnect(result as ControlResults['disconnect']);
     case 'hangup': {
-      const { tunnel, session } = result as ControlResults['hangup'];
-      return `hanging up session ${session} of tunnel ${tunnel}\n`;
+      const { sessions } = result as ControlResults['hangup'];
+      return sessions
+        .map((s) => `hanging up session ${s.session} of tunnel ${s.tunnel}\n`)
+        .join('');
+    }
+    case 'drain':
+    case 'resume': {
+      const d = result as ControlResults['drain'];
+      const now = d.draining
+        ? 'draining: new tunnels and calls are refused'
+        : 'resumed: new tunnels and calls are accepted';
+      return `${now}; ${count(d.tunnels, 'tunnel')} and ${count(d.sessions, 'session')} established stay\n`;
     }
     case 'tunnel': {
       const { host, port } = result as ControlResults['tunnel'];
@@ -211,6 +217,13 @@ export function formatResult(command: ControlCommand, result: unknown): string {
       return `fault ${kind} injected into tunnel ${tunnel}\n`;
     }
   }
+}
+
+function formatDisconnect({ tunnels, lac }: ControlResults['disconnect']): string {
+  const of = lac === undefined ? '' : ` of lac ${lac}`;
+  if (tunnels.length === 0)
+    return `no tunnel${of} to disconnect${lac === undefined ? '' : ' (redial stopped)'}\n`;
+  return `disconnecting tunnel${tunnels.length > 1 ? 's' : ''} ${tunnels.join(', ')}${of}\n`;
 }
 
 function formatReload(r: ControlResults['reload']): string {
@@ -234,6 +247,7 @@ export function formatStatus(status: StatusResult): string {
       'TUNNEL',
       'REMOTE',
       'PEER',
+      'HOSTNAME',
       'ROLE',
       'SECTION',
       'STATE',
@@ -245,6 +259,7 @@ export function formatStatus(status: StatusResult): string {
       String(t.localId),
       String(t.remoteId),
       formatPeer(t.peer.address, t.peer.port),
+      t.peerHostname ?? '-',
       t.role,
       t.section,
       t.state,

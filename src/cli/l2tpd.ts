@@ -3,6 +3,7 @@
 // and wire signals: SIGUSR1 status dump, SIGHUP reload, SIGTERM/SIGINT graceful stop
 // (a second one exits at once).
 import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { L2TPD_USAGE, effectiveLogLevel, parseL2tpdArgs, type RunArgs } from './args.js';
 import { importXl2tpd } from '../config/import-xl2tpd.js';
 import { createLogger } from '../ops/log.js';
@@ -47,7 +48,14 @@ function importCommand(confFile: string, secretsFile: string): number {
   } catch {
     secretsText = null;
   }
-  const result = importXl2tpd({ confText, confFile, secretsText, secretsFile, secretsMode });
+  // Paths in the output resolve against the new config's directory: make them absolute.
+  const result = importXl2tpd({
+    confText,
+    confFile,
+    secretsText,
+    secretsFile: resolve(secretsFile),
+    secretsMode,
+  });
   for (const m of result.messages) {
     const where = m.line === null ? confFile : `${confFile}:${m.line}`;
     process.stderr.write(`${m.level}: ${where}: ${m.message}\n`);
@@ -58,8 +66,10 @@ function importCommand(confFile: string, secretsFile: string): number {
 
 async function run(args: RunArgs): Promise<number> {
   const load = {
-    ...(args.secretsFile !== null ? { secrets: args.secretsFile } : {}),
-    ...(args.controlPipe !== null ? { pipe: args.controlPipe } : {}),
+    // Command-line paths are the caller's, relative to the working directory.
+    ...(args.secretsFile !== null ? { secrets: resolve(args.secretsFile) } : {}),
+    ...(args.controlPipe !== null ? { pipe: resolve(args.controlPipe) } : {}),
+    ...(args.listen !== null ? { listen: args.listen } : {}),
   };
   const read = readConfiguration(args.configFile, load);
   if (!read.ok) {

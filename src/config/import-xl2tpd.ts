@@ -3,10 +3,10 @@
 // l2tpd will not), or reported with a note (xl2tpd parses it but it changes nothing, or
 // l2tpd always does it). Pure: the caller reads the files.
 import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { parseRange, rangesOverlap, subtractRange } from './address.js';
 import { parseSecrets } from './secrets.js';
-import { quoteOptionWord } from './options-words.js';
 import type { AddressRange } from './schema.js';
 
 export interface ImportMessage {
@@ -95,12 +95,20 @@ type Yaml = Record<string, unknown>;
 
 class Importer {
   readonly messages: ImportMessage[] = [];
+
+  /** `dir`: the xl2tpd.conf's directory, against which its relative paths are resolved. */
+  constructor(private readonly dir: string) {}
+
+  /** A path as xl2tpd.conf wrote it, relative ones resolved against that file's directory. */
+  path(value: string): string {
+    return isAbsolute(value) ? value : resolve(this.dir, value);
+  }
+
   readonly global: Yaml = {};
   readonly lns: Yaml[] = [];
   readonly lac: Yaml[] = [];
   accessControl = false;
   authFile: string | null = null;
-  receiveWindows = new Set<number>();
   challengeNames: Array<{ us: string | null; section: string }> = [];
 
   warn(e: Entry | null, message: string): void {
@@ -129,7 +137,7 @@ class Importer {
           this.global.port = Number(e.value);
           break;
         case 'auth file':
-          this.authFile = e.value;
+          this.authFile = this.path(e.value);
           break;
         case 'access control':
           this.accessControl = YES.has(e.value.toLowerCase());
@@ -142,7 +150,10 @@ class Importer {
         case 'debug packet':
         case 'debug state':
         case 'debug tunnel':
-          this.note(e, "use 'log.level: debug' or 'l2tpd -v' instead");
+          // 'no' is the default: nothing to carry over or say.
+          if (YES.has(e.value.toLowerCase())) {
+            this.note(e, "use 'log.level: debug' or 'l2tpd -v' instead");
+          }
           break;
         case 'rand source':
           this.note(e, 'l2tpd always uses the system CSPRNG');
@@ -180,14 +191,15 @@ class Importer {
         out.hostname = e.value;
         return true;
       case 'pppoptfile':
-        ppp.optionsFile = e.value;
+        ppp.optionsFile = this.path(e.value);
         return true;
       case 'ppp debug':
         if (yes) options.push('debug');
         return true;
       case 'tunnel rws': {
+        // Per section in xl2tpd, per section here.
         const rws = Number(e.value);
-        if (Number.isInteger(rws) && rws > 0) this.receiveWindows.add(rws);
+        if (Number.isInteger(rws) && rws > 0 && rws <= 65_535) out.receiveWindow = rws;
         else this.warn(e, `'${e.value}' is not a window size; not carried over`);
         return true;
       }
@@ -200,7 +212,8 @@ class Importer {
         this.warn(e, 'Connect Speed AVPs are not configurable in l2tpd; not carried over');
         return true;
       case 'exclusive':
-        this.warn(e, 'one-tunnel-per-peer mode is not supported; not carried over');
+        // 'no' is xl2tpd's default and ours: nothing to say.
+        if (yes) this.warn(e, 'one-tunnel-per-peer mode is not supported; not carried over');
         return true;
       case 'pass peer':
         this.warn(e, 'not carried over: l2tpd passes the peer address to pppd as ipparam');
@@ -302,7 +315,7 @@ class Importer {
           refuseAuth = yes;
           break;
         case 'name':
-          options.push('name', quoteOptionWord(e.value));
+          ppp.name = e.value;
           break;
         default:
           this.warn(e, `unknown or LAC-only key in [lns ${name}]; not carried over`);
@@ -469,7 +482,7 @@ class Importer {
 }
 
 export function importXl2tpd(input: ImportInput): ImportResult {
-  const im = new Importer();
+  const im = new Importer(dirname(resolve(input.confFile)));
   const sections = splitSections(input.confText, im.messages);
   // [global] first: access control changes how LNS sections convert.
   for (const s of sections) if (s.kind === 'global') im.global_(s);
@@ -494,15 +507,6 @@ export function importXl2tpd(input: ImportInput): ImportResult {
   if (needsSecrets || input.secretsText !== null) config.secrets = secretsFile;
   checkSecrets(im, input, secretsFile);
   const tunnel: Yaml = {};
-  if (im.receiveWindows.size > 0) {
-    tunnel.receiveWindow = Math.max(...im.receiveWindows);
-    if (im.receiveWindows.size > 1) {
-      im.warn(
-        null,
-        `sections set different 'tunnel rws'; l2tpd has one receive window: used ${String(tunnel.receiveWindow)}`,
-      );
-    }
-  }
   if (g.retries !== undefined) tunnel.retransmit = { retries: g.retries };
   if (Object.keys(tunnel).length > 0) config.tunnel = tunnel;
   const lns = [...im.lns, ...im.lnsDefault];

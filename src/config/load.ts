@@ -4,6 +4,7 @@
 // line, column and key path; the daemon refuses to start, and reload keeps the old config.
 import { readFileSync, statSync } from 'node:fs';
 import { hostname as machineHostname } from 'node:os';
+import { resolveConfigPaths, resolverFor } from './paths.js';
 import { LineCounter, isMap, parseDocument } from 'yaml';
 import { Checker, type ConfigIssue, type Fields, type Located } from './checker.js';
 import { coveredBy, parseAddress, rangesOverlap } from './address.js';
@@ -35,6 +36,8 @@ export interface LoadOptions {
   secrets?: string;
   /** Control pipe given on the command line (-C); replaces `control.pipe`. */
   pipe?: string;
+  /** Addresses given on the command line (--listen); replace `listen`. */
+  listen?: ListenAddress[];
   /** Host name used when the file sets none. Default: os.hostname(). */
   hostname?: string;
   /** Reads `radius.secretFile` / `dae.secretFile`. Default: the file's first line, refused unless 0600. */
@@ -94,7 +97,14 @@ export function loadConfig(file: string, options: LoadOptions = {}): LoadResult 
   if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
     return fileProblem(file, `${file} is empty: write at least one setting (see docs/CONFIG.md)`);
   }
-  const result = parseConfig(text, file, options);
+  // Secret files named in the config are read during parsing: from the config's directory.
+  const fromConfigDir = resolverFor(file);
+  const readSecretFile = options.readSecretFile ?? readPrivateSecretFile;
+  const result = parseConfig(text, file, {
+    ...options,
+    readSecretFile: (path) => readSecretFile(fromConfigDir(path)),
+  });
+  if (result.ok) resolveConfigPaths(result.config, file);
   const inSecret = result.ok ? secretKeyInFile(result.config) : null;
   if (inSecret !== null) {
     const problem = privateFileProblem(file, statSync(file));
@@ -168,7 +178,7 @@ function readTop(c: Checker, f: Fields, options: LoadOptions): L2tpdConfig {
   const dataPath = c.oneOf(f.get('dataPath'), DATA_PATHS, DEFAULTS.dataPath);
   const sections = { hostname, dataPath };
   const config: L2tpdConfig = {
-    listen: readListen(c, f.get('listen')),
+    listen: options.listen?.map((l) => ({ ...l })) ?? readListen(c, f.get('listen')),
     workers: readWorkers(c, f.get('workers')),
     socketBuffer: c.int(f.get('socketBuffer'), DEFAULTS.socketBuffer, 0, 1 << 30),
     hostname,
@@ -309,6 +319,7 @@ const LNS_KEYS = [
   'lengthBit',
   'hostname',
   'dataPath',
+  'receiveWindow',
   'ppp',
 ] as const;
 
@@ -323,7 +334,14 @@ function readLns(c: Checker, v: Located, top: SectionDefaults): LnsSection {
   const f = c.fields(v, LNS_KEYS) ?? c.fields(absent(v.path), [])!;
   const peers = c.fields(f.get('peers'), ['allow', 'deny']);
   const pool = c.fields(f.get('ipPool'), ['ranges', 'exclude']);
-  const ppp = c.fields(f.get('ppp'), ['path', 'auth', 'refusePap', 'optionsFile', 'options']);
+  const ppp = c.fields(f.get('ppp'), [
+    'path',
+    'auth',
+    'refusePap',
+    'optionsFile',
+    'name',
+    'options',
+  ]);
   const localIp = f.get('localIp');
   const auth = ppp ? readAuth(c, ppp.get('auth')) : [...d.ppp.auth];
   return {
@@ -344,11 +362,13 @@ function readLns(c: Checker, v: Located, top: SectionDefaults): LnsSection {
     lengthBit: c.bool(f.get('lengthBit'), d.lengthBit),
     hostname: c.string(f.get('hostname'), top.hostname),
     dataPath: c.oneOf(f.get('dataPath'), DATA_PATHS, top.dataPath),
+    receiveWindow: readReceiveWindow(c, f),
     ppp: {
       path: ppp ? c.string(ppp.get('path'), d.ppp.path) : d.ppp.path,
       auth,
       refusePap: ppp ? c.bool(ppp.get('refusePap'), !pppMethods(auth).includes('pap')) : true,
       optionsFile: ppp ? c.string(ppp.get('optionsFile'), null) : null,
+      name: ppp ? c.string(ppp.get('name'), null) : null,
       options: ppp ? c.optionWords(ppp.get('options')) : [],
     },
   };
@@ -372,6 +392,12 @@ export function pppMethods(auth: readonly PppAuth[]): Array<Exclude<PppAuth, 'ra
   return auth.includes('radius') && methods.length === 0 ? ['chap', 'pap'] : methods;
 }
 
+/** A section's own Receive Window Size; null: the global `tunnel.receiveWindow`. */
+function readReceiveWindow(c: Checker, f: Fields): number | null {
+  const v = f.get('receiveWindow');
+  return v.node === null ? null : c.int(v, 0, 1, MAX_ID);
+}
+
 function readName(c: Checker, f: Fields, v: Located): string {
   const name = f.get('name');
   if (name.node === null) {
@@ -393,6 +419,7 @@ function readLac(c: Checker, v: Located, top: SectionDefaults): LacSection {
       'calls',
       'redial',
       'hostname',
+      'receiveWindow',
       'challenge',
       'hidden',
       'sequencing',
@@ -422,6 +449,7 @@ function readLac(c: Checker, v: Located, top: SectionDefaults): LacSection {
         : 0,
     },
     hostname: c.string(f.get('hostname'), top.hostname),
+    receiveWindow: readReceiveWindow(c, f),
     challenge: c.bool(f.get('challenge'), d.challenge),
     hidden: c.bool(f.get('hidden'), d.hidden),
     sequencing: c.bool(f.get('sequencing'), d.sequencing),
@@ -461,6 +489,28 @@ export function parseHostPort(text: string): LacPeer | null {
   return { host, port };
 }
 
+/**
+ * `--listen ADDRESS[:PORT]`: an IPv4 address, or an IPv6 one in brackets (`[::1]:1701`,
+ * `[::]`); the port defaults to 1701. A string saying what is wrong otherwise.
+ */
+export function parseListenArg(text: string): ListenAddress | string {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::(\d{1,5}))?$/.exec(text);
+  const usage = `--listen '${text}': expected ADDRESS[:PORT], IPv6 in brackets ([2001:db8::1]:1701)`;
+  if (m === null) {
+    return parseAddress(text)?.family === 6
+      ? `--listen '${text}': put an IPv6 address in brackets: [${text}] or [${text}]:1701`
+      : usage;
+  }
+  const address = m[1] ?? m[2] ?? '';
+  const parsed = parseAddress(address);
+  if (parsed === null || (m[1] !== undefined) !== (parsed.family === 6)) {
+    return `--listen '${text}': '${address}' is not an ${m[1] !== undefined ? 'IPv6' : 'IPv4'} address`;
+  }
+  const port = m[3] === undefined ? L2TP_PORT : Number(m[3]);
+  if (port < 1 || port > 65_535) return `--listen '${text}': port ${m[3]} is not 1-65535`;
+  return { address, family: parsed.family, port };
+}
+
 function readLacPeer(c: Checker, v: Located): LacPeer | null {
   const text = c.string(v, null);
   if (text === null) return null;
@@ -485,7 +535,22 @@ function crossCheck(c: Checker, f: Fields, config: L2tpdConfig): void {
       }
     }
   }
-  config.lns.forEach((section, i) => checkPool(c, section, lnsItems[i]));
+  // A range that did not parse is left out of its list: checks across ranges of a list
+  // with such an error would report its absence again, elsewhere (one error, one report).
+  const flawed = (path: string): boolean =>
+    c.errors.some(
+      (e) => e.path === path || e.path.startsWith(`${path}.`) || e.path.startsWith(`${path}[`),
+    );
+  // Decided before the checks below add errors of their own.
+  const flawedPools = new Set(
+    config.lns
+      .map((_, i) => i)
+      .filter((i) => flawed(`${lnsItems[i].path}.ipPool`) || flawed(`${lnsItems[i].path}.localIp`)),
+  );
+  const poolFlawed = (i: number): boolean => flawedPools.has(i);
+  config.lns.forEach((section, i) => {
+    if (!poolFlawed(i)) checkPool(c, section, lnsItems[i]);
+  });
   config.lns.forEach((section, i) => {
     if (section.ppp.auth.includes('radius') && config.radius === null) {
       c.error(
@@ -497,7 +562,9 @@ function crossCheck(c: Checker, f: Fields, config: L2tpdConfig): void {
   });
   // Two sections handing out the same address would give it to two users at once.
   for (let i = 0; i < config.lns.length; i++) {
+    if (poolFlawed(i)) continue;
     for (let j = i + 1; j < config.lns.length; j++) {
+      if (poolFlawed(j)) continue;
       for (const a of config.lns[i].ipPool.ranges) {
         const b = config.lns[j].ipPool.ranges.find((r) => rangesOverlap(a, r));
         if (b !== undefined) {
@@ -514,6 +581,7 @@ function crossCheck(c: Checker, f: Fields, config: L2tpdConfig): void {
     const later = config.lns[i + 1];
     if (
       later !== undefined &&
+      !flawed(`${lnsItems[i].path}.peers`) &&
       section.peers.allow.length === 0 &&
       section.peers.deny.length === 0
     ) {

@@ -66,7 +66,7 @@ function lnsSection(s: LnsSection): unknown {
 }
 
 function lacSection(s: LacSection): unknown {
-  return {
+  return withoutNulls({
     ...s,
     lns: s.lns.map(peer),
     ppp: withoutNulls({
@@ -74,7 +74,7 @@ function lacSection(s: LacSection): unknown {
       password: s.ppp.password === null ? null : REDACTED,
       options: s.ppp.options.map(quoteOptionWord),
     }),
-  };
+  });
 }
 
 const texts = (ranges: readonly AddressRange[]): string[] => ranges.map((r) => r.text);

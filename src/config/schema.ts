@@ -111,6 +111,12 @@ export interface LnsPppConfig {
   refusePap: boolean;
   /** pppd options file (pppd `file`). Default null. */
   optionsFile: string | null;
+  /**
+   * pppd `name`: our name in PPP authentication (chap-secrets' server column). Default null:
+   * no `name` (pppd uses the machine's), as xl2tpd; the section's `hostname` is the L2TP Host
+   * Name AVP only.
+   */
+  name: string | null;
   /** Extra pppd arguments, passed through in order. Default []. */
   options: string[];
 }
@@ -136,6 +142,8 @@ export interface LnsSection {
   hostname: string;
   /** Default: the top-level `dataPath`. */
   dataPath: DataPath;
+  /** Receive Window Size for this section's tunnels (xl2tpd's per-section `tunnel rws`). Default null: `tunnel.receiveWindow`. */
+  receiveWindow: number | null;
   ppp: LnsPppConfig;
 }
 
@@ -179,6 +187,8 @@ export interface LacSection {
   redial: RedialConfig;
   /** Host Name AVP we send. Default: the global hostname. */
   hostname: string;
+  /** Receive Window Size for this section's tunnels. Default null: `tunnel.receiveWindow`. */
+  receiveWindow: number | null;
   /** Require the LNS to authenticate (Challenge AVP). Default false. */
   challenge: boolean;
   /** Hide AVPs. Default false. */
@@ -313,7 +323,13 @@ export const DEFAULTS = {
     assignIp: true,
     sequencing: false,
     lengthBit: false,
-    ppp: { path: DEFAULT_PPPD, auth: ['chap'] as PppAuth[], optionsFile: null, options: [] },
+    ppp: {
+      path: DEFAULT_PPPD,
+      auth: ['chap'] as PppAuth[],
+      optionsFile: null,
+      name: null,
+      options: [],
+    },
   },
   lac: {
     autodial: false,

@@ -23,17 +23,27 @@ function sccrqAssignedTunnel(sccrq: Uint8Array): number {
   return value?.length === 2 ? read16(value, 0) : 0;
 }
 
+/** The StopCCN answering a refused SCCRQ, with the result code given. */
+function stopCcnFor(sccrq: Uint8Array, result: number): Uint8Array {
+  const msg = buildMessage(4, { AssignedTunnelId: 0xffff, ResultCode: { result } });
+  // The peer's Ns was 0, so our Nr is 1; we have sent nothing, so our Ns is 0.
+  return encodeControlMessage(msg, sccrqAssignedTunnel(sccrq), 0, 0, 1);
+}
+
 /**
  * StopCCN "not authorized" (result 4) for a refused SCCRQ. It says nothing about which rule
  * refused the peer: that goes to our log only.
  */
-function notAuthorized(sccrq: Uint8Array): Uint8Array {
-  const msg = buildMessage(4, {
-    AssignedTunnelId: 0xffff,
-    ResultCode: { result: StopCcnResult.NotAuthorized },
-  });
-  // The peer's Ns was 0, so our Nr is 1; we have sent nothing, so our Ns is 0.
-  return encodeControlMessage(msg, sccrqAssignedTunnel(sccrq), 0, 0, 1);
+const notAuthorized = (sccrq: Uint8Array): Uint8Array =>
+  stopCcnFor(sccrq, StopCcnResult.NotAuthorized);
+
+/** While draining (l2tpctl drain): StopCCN result 6, "requester is being shut down" (§4.4.2). */
+export function refuseWhileDraining(sccrq: Uint8Array): ClassifyVerdict {
+  return {
+    accept: false,
+    reason: 'draining for maintenance (l2tpctl resume ends it)',
+    reply: stopCcnFor(sccrq, StopCcnResult.ShuttingDown),
+  };
 }
 
 export function classifyNewTunnel(

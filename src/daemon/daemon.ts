@@ -15,9 +15,12 @@ import {
   type MetricsSource,
   type CommandResult,
 } from '../ops/daemon-api.js';
-import type { ReloadResult } from '../ops/control-protocol.js';
 import type {
   ControlCommand,
+  DrainResult,
+  HangupResult,
+  HangupTarget,
+  ReloadResult,
   StatusFilter,
   StatusResult,
   TrafficCounters,
@@ -27,7 +30,7 @@ import { Supervisor, type ClassifyVerdict, type SupervisorEvent } from '../runti
 import type { ActorEvent, PeerAddress } from '../runtime/actor-api.js';
 import type { AddressGrant, AddressRelease } from '../actor/actor-params.js';
 import { AddressPools } from './address-pools.js';
-import { classifyNewTunnel } from './classify.js';
+import { classifyNewTunnel, refuseWhileDraining } from './classify.js';
 import { findClearAvp } from '../protocol/message.js';
 import { resolveSccrqCollision } from '../control/tie-breaker.js';
 import { AvpType } from '../protocol/types.js';
@@ -91,6 +94,8 @@ export class Daemon implements DaemonControl, MetricsSource {
   private readonly pools: AddressPools;
   private readonly dialer: LacDialer;
   private readonly counters = new DaemonCounters();
+  /** l2tpctl drain: new tunnels and calls refused until resume. */
+  private draining = false;
   private readonly traffic = new GrowingTotals([
     'rxPackets',
     'txPackets',
@@ -283,7 +288,9 @@ export class Daemon implements DaemonControl, MetricsSource {
   private classify(peer: PeerAddress, sccrq: Uint8Array): ClassifyVerdict {
     const collision = this.settleCollision(peer, sccrq);
     if (collision !== undefined) return collision;
-    const verdict = classifyNewTunnel(this.config, this.secrets, peer, sccrq, this.kernelOk);
+    const verdict = this.draining
+      ? refuseWhileDraining(sccrq)
+      : classifyNewTunnel(this.config, this.secrets, peer, sccrq, this.kernelOk);
     if (!verdict.accept) {
       this.counters.add('tunnelsRefused');
       this.log.warn(
@@ -419,6 +426,12 @@ export class Daemon implements DaemonControl, MetricsSource {
           this.tunnelSection.set(tunnelId, { role: 'lns', section: '', up: true });
         else known.up = true;
         this.dialer.onTunnelUp(tunnelId);
+        // A tunnel accepted just before a drain began did not get the drain command.
+        if (this.draining) {
+          void this.supervisor
+            .command(tunnelId, { type: 'drain', on: true })
+            .catch(() => undefined);
+        }
         break;
       }
       case 'tunnel-down':
@@ -476,7 +489,7 @@ export class Daemon implements DaemonControl, MetricsSource {
         const args = command.args;
         if ('lac' in args) {
           try {
-            return { tunnels: await this.dialer.disconnect(args.lac) };
+            return { tunnels: await this.dialer.disconnect(args.lac), lac: args.lac };
           } catch (err) {
             throw new ControlError('NOT_FOUND', (err as Error).message);
           }
@@ -484,25 +497,11 @@ export class Daemon implements DaemonControl, MetricsSource {
         await this.tunnelCommand(args.tunnel, { type: 'disconnect' });
         return { tunnels: [args.tunnel] };
       }
-      case 'hangup': {
-        const { session, tunnel } = command.args;
-        const candidates = tunnel !== undefined ? [tunnel] : await this.tunnelsWithSession(session);
-        if (candidates.length === 0) throw new ControlError('NOT_FOUND', `no session ${session}`);
-        if (candidates.length > 1) {
-          throw new ControlError(
-            'AMBIGUOUS',
-            `session ${session} exists in tunnels ${candidates.join(', ')}: give TUNNEL/SESSION`,
-          );
-        }
-        const answer = (await this.tunnelCommand(candidates[0]!, {
-          type: 'hangup',
-          sessionId: session,
-          by: 'the operator',
-        })) as { ok: boolean; error?: string };
-        if (!answer.ok)
-          throw new ControlError('NOT_FOUND', answer.error ?? `no session ${session}`);
-        return { tunnel: candidates[0]!, session };
-      }
+      case 'hangup':
+        return this.hangup(command.args);
+      case 'drain':
+      case 'resume':
+        return this.setDraining(command.cmd === 'drain');
       case 'tunnel':
         throw new ControlError(
           'UNSUPPORTED',
@@ -530,6 +529,91 @@ export class Daemon implements DaemonControl, MetricsSource {
         return { tunnel, kind };
       }
     }
+  }
+
+  /** Ends sessions by ID, or every session of a user, address or interface (accel-cmd terminate). */
+  private async hangup(target: HangupTarget): Promise<HangupResult> {
+    const picked =
+      'session' in target ? await this.sessionById(target) : await this.sessionsOf(target);
+    const sessions: HangupResult['sessions'] = [];
+    for (const { tunnel, session } of picked) {
+      const answer = (await this.tunnelCommand(tunnel, {
+        type: 'hangup',
+        sessionId: session,
+        by: 'the operator',
+      })) as { ok: boolean; error?: string };
+      if (answer.ok) sessions.push({ tunnel, session });
+      else if (picked.length === 1) {
+        throw new ControlError('NOT_FOUND', answer.error ?? `no session ${session}`);
+      }
+    }
+    return { sessions };
+  }
+
+  private async sessionById(target: {
+    session: number;
+    tunnel?: number;
+  }): Promise<HangupResult['sessions']> {
+    const { session, tunnel } = target;
+    const candidates = tunnel !== undefined ? [tunnel] : await this.tunnelsWithSession(session);
+    if (candidates.length === 0) throw new ControlError('NOT_FOUND', `no session ${session}`);
+    if (candidates.length > 1) {
+      throw new ControlError(
+        'AMBIGUOUS',
+        `session ${session} exists in tunnels ${candidates.join(', ')}: give TUNNEL/SESSION`,
+      );
+    }
+    return [{ tunnel: candidates[0]!, session }];
+  }
+
+  private async sessionsOf(
+    target: Exclude<HangupTarget, { session: number }>,
+  ): Promise<HangupResult['sessions']> {
+    const [key, value] =
+      'user' in target
+        ? (['user', target.user] as const)
+        : 'address' in target
+          ? (['address', target.address] as const)
+          : (['interface', target.iface] as const);
+    const { tunnels } = await this.status();
+    const picked = tunnels.flatMap((t) =>
+      t.sessions
+        .filter((s) => s[key] === value)
+        .map((s) => ({ tunnel: t.localId, session: s.localId })),
+    );
+    if (picked.length === 0) {
+      throw new ControlError(
+        'NOT_FOUND',
+        `no session with ${key === 'interface' ? 'interface' : key} ${value}`,
+      );
+    }
+    return picked;
+  }
+
+  /**
+   * Drain (maintenance): new tunnels get StopCCN result 6 (shutting down), new calls in
+   * established tunnels CDN result 4 (temporary lack of facilities), so a LAC tries another
+   * LNS; established tunnels and sessions stay. Resume undoes it.
+   */
+  private async setDraining(on: boolean): Promise<DrainResult> {
+    this.draining = on;
+    const actors = await this.supervisor.status();
+    await Promise.all(
+      actors.map((a) =>
+        this.supervisor.command(a.tunnelId, { type: 'drain', on }).catch(() => undefined),
+      ),
+    );
+    const sessions = actors.reduce(
+      (n, a) => n + ((a.status as { sessions?: unknown[] }).sessions?.length ?? 0),
+      0,
+    );
+    this.log.info(
+      { tunnels: actors.length, sessions },
+      on
+        ? 'draining: new tunnels and calls refused, established ones stay'
+        : 'resumed: new tunnels and calls accepted',
+    );
+    return { draining: on, tunnels: actors.length, sessions };
   }
 
   /** Runs a command on one tunnel's actor (Dynamic Authorization: hangup, session-timeout). */
@@ -580,12 +664,23 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   async stats(): Promise<Record<string, number>> {
     const s = this.supervisor.stats();
+    const { tunnels } = await this.status();
+    let sessions = 0;
+    let established = 0;
+    for (const t of tunnels) {
+      sessions += t.sessions.length;
+      for (const sess of t.sessions) if (sess.state === 'established') established++;
+    }
     const out: Record<string, number> = {
       received: s.received,
       forwarded: s.forwarded,
       sent: s.sent,
       sendErrors: s.sendErrors,
       tunnels: s.tunnels,
+      tunnelsEstablished: tunnels.filter((t) => t.state === 'established').length,
+      sessions,
+      sessionsEstablished: established,
+      draining: this.draining ? 1 : 0,
       halfOpen: s.halfOpen,
       workerRestarts: s.workerRestarts,
       ...this.counters.flat(),

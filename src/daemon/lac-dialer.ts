@@ -86,9 +86,11 @@ export class LacDialer {
     dial.stopped = true;
     cancelTimers(dial);
     this.dials.delete(name);
-    if (dial.tunnelId === null) return [];
-    await this.deps.disconnect(dial.tunnelId);
-    return [dial.tunnelId];
+    const tunnelId = dial.tunnelId;
+    if (tunnelId === null) return [];
+    // Read before awaiting: the tunnel going down meanwhile clears dial.tunnelId.
+    await this.deps.disconnect(tunnelId);
+    return [tunnelId];
   }
 
   /** Which LAC section a tunnel belongs to (for status). */

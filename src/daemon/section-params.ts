@@ -12,10 +12,10 @@ import { resolveDataPath } from './data-path.js';
 const REORDER_WINDOW = 16;
 const REORDER_TIMEOUT_MS = 100;
 
-function reliableConfig(config: L2tpdConfig): ReliableConfig {
+function reliableConfig(config: L2tpdConfig, section: LnsSection | LacSection): ReliableConfig {
   const t = config.tunnel;
   return {
-    receiveWindow: t.receiveWindow,
+    receiveWindow: section.receiveWindow ?? t.receiveWindow,
     initialTimeoutMs: t.retransmit.initial,
     maxTimeoutMs: t.retransmit.cap,
     maxRetries: t.retransmit.retries,
@@ -34,7 +34,7 @@ function common(config: L2tpdConfig, section: LnsSection | LacSection, kernelOk:
     helloIntervalMs: config.tunnel.helloInterval,
     maxSessions: config.tunnel.maxSessionsPerTunnel,
     maxSessionsStarting: config.tunnel.maxSessionsStarting,
-    reliable: reliableConfig(config),
+    reliable: reliableConfig(config, section),
     data: {
       lengthBit: section.lengthBit,
       sequencing: section.sequencing,
@@ -61,7 +61,8 @@ export function lnsParams(
       path: ppp.path,
       args: {
         role: 'lns',
-        name: section.hostname,
+        // Our PPP name only when asked: the L2TP Host Name is not pppd's (xl2tpd never passed it).
+        name: ppp.name ?? undefined,
         requireAuth: required,
         noauth: required.length === 0,
         refusePap: ppp.refusePap,

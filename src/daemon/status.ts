@@ -1,6 +1,11 @@
 // Turn what a tunnel actor reports about itself into the control protocol's TunnelStatus.
 import type { TunnelSnapshot } from '../control/events.js';
-import type { SessionStatus, StatusFilter, TunnelStatus } from '../ops/control-protocol.js';
+import type {
+  SessionPhase,
+  SessionStatus,
+  StatusFilter,
+  TunnelStatus,
+} from '../ops/control-protocol.js';
 import type { ActorStatus } from '../runtime/messages.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
 import type { DataChannelStats } from '../session/data-channel.js';
@@ -14,6 +19,7 @@ export interface ActorReport {
   sessions: Array<{
     localSessionId: number;
     peerSessionId: number;
+    state: SessionPhase;
     address?: string;
     /** From pppd's log lines (src/ppp/pppd-log.ts). */
     user?: string;
@@ -27,7 +33,11 @@ export interface ActorReport {
     dataPath?: 'kernel' | 'userspace';
     data: DataChannelStats;
   }>;
+  /** Calls not yet established in L2TP: no data path, no counters yet. */
+  pending?: Array<{ localSessionId: number; peerSessionId: number; state: SessionPhase }>;
 }
+
+const NO_TRAFFIC = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 } as const;
 
 export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): TunnelStatus {
   const r = a.status as ActorReport;
@@ -35,7 +45,7 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
   const sessions: SessionStatus[] = r.sessions.map((s) => ({
     localId: s.localSessionId,
     remoteId: s.peerSessionId,
-    state: 'established',
+    state: s.state,
     uptimeMs: s.uptimeMs,
     address: s.address ?? null,
     user: s.user ?? null,
@@ -52,6 +62,18 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
       txBytes: s.data.txBytes,
     },
   }));
+  for (const p of r.pending ?? []) {
+    sessions.push({
+      localId: p.localSessionId,
+      remoteId: p.peerSessionId,
+      state: p.state,
+      uptimeMs: 0,
+      address: null,
+      user: null,
+      interface: null,
+      counters: { ...NO_TRAFFIC },
+    });
+  }
   const sum = (k: 'rxPackets' | 'txPackets' | 'rxBytes' | 'txBytes') =>
     sessions.reduce((n, s) => n + s.counters[k], 0);
   return {

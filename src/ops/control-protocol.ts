@@ -17,10 +17,25 @@ export interface TrafficCounters {
   txBytes: number;
 }
 
+/**
+ * A session as it is: an L2TP state before the call is established (§7.4, §7.5), then
+ * 'starting' (its address or pppd on the way), 'negotiating' (pppd runs: LCP,
+ * authentication), 'established' (PPP's network phase: IPCP or IPv6CP up), 'ending'.
+ */
+export type SessionPhase =
+  | 'wait-tunnel'
+  | 'wait-reply'
+  | 'wait-connect'
+  | 'wait-cs-answer'
+  | 'starting'
+  | 'negotiating'
+  | 'established'
+  | 'ending';
+
 export interface SessionStatus {
   localId: number;
   remoteId: number;
-  state: string;
+  state: SessionPhase;
   uptimeMs: number;
   /** Remote PPP address once IPCP is up. */
   address: string | null;
@@ -77,8 +92,25 @@ export interface ReloadResult {
   restartRequired: string[];
 }
 
-/** Counter name to value, as also exported to Prometheus. */
+/** Counter name to value, as also exported to Prometheus; every name present, zeros included. */
 export type StatsResult = Record<string, number>;
+
+/** Which sessions a hangup ends: one by local ID, or every session of a user, address or interface. */
+export type HangupTarget =
+  /** `tunnel` disambiguates (session IDs are per tunnel). */
+  { session: number; tunnel?: number } | { user: string } | { address: string } | { iface: string };
+
+/** The sessions a hangup ended, each with its tunnel. */
+export interface HangupResult {
+  sessions: Array<{ tunnel: number; session: number }>;
+}
+
+/** Drain (maintenance): new tunnels and calls refused, established ones stay; resume undoes it. */
+export interface DrainResult {
+  draining: boolean;
+  tunnels: number;
+  sessions: number;
+}
 
 /** Every command, with its arguments. */
 export type ControlCommand =
@@ -89,8 +121,10 @@ export type ControlCommand =
   | { cmd: 'connect'; args: { lac: string } }
   /** Disconnect one tunnel by local ID, or the tunnel of a LAC section (and stop its redial). */
   | { cmd: 'disconnect'; args: { tunnel: number } | { lac: string } }
-  /** Hang up a session by local session ID; `tunnel` disambiguates (IDs are per tunnel). */
-  | { cmd: 'hangup'; args: { session: number; tunnel?: number } }
+  /** Hang up sessions (accel-cmd terminate): by local session ID, user, address or interface. */
+  | { cmd: 'hangup'; args: HangupTarget }
+  | { cmd: 'drain'; args: Record<string, never> }
+  | { cmd: 'resume'; args: Record<string, never> }
   /** Open a tunnel to a host without a LAC section (legacy pipe 't'). */
   | { cmd: 'tunnel'; args: { host: string; port: number } }
   /** Debug only (config debug.faultInjection): crash a tunnel's actor or its worker. */
@@ -105,8 +139,11 @@ export interface ControlResults {
   stats: StatsResult;
   reload: ReloadResult;
   connect: { lac: string };
-  disconnect: { tunnels: number[] };
-  hangup: { tunnel: number; session: number };
+  /** `lac`: the LAC section asked for (its tunnel, if one was up, is in `tunnels`). */
+  disconnect: { tunnels: number[]; lac?: string };
+  hangup: HangupResult;
+  drain: DrainResult;
+  resume: DrainResult;
   tunnel: { host: string; port: number };
   fault: { tunnel: number; kind: FaultKind };
 }
@@ -186,6 +223,8 @@ export function parseRequest(line: string): ParsedRequest {
     }
     case 'stats':
     case 'reload':
+    case 'drain':
+    case 'resume':
       return ok({ cmd, args: {} });
     case 'connect':
       return isName(a.lac)
@@ -195,8 +234,19 @@ export function parseRequest(line: string): ParsedRequest {
       if (isLocalId(a.tunnel)) return ok({ cmd, args: { tunnel: a.tunnel } });
       if (isName(a.lac)) return ok({ cmd, args: { lac: a.lac } });
       return bad(id, 'BAD_REQUEST', "disconnect needs 'tunnel' (1-65535) or 'lac'");
-    case 'hangup':
-      if (!isLocalId(a.session)) return bad(id, 'BAD_REQUEST', "hangup needs 'session' (1-65535)");
+    case 'hangup': {
+      for (const key of ['user', 'address', 'iface'] as const) {
+        if (a[key] === undefined) continue;
+        if (!isName(a[key])) return bad(id, 'BAD_REQUEST', `hangup '${key}' must be a name`);
+        return ok({ cmd, args: { [key]: a[key] } as HangupTarget });
+      }
+      if (!isLocalId(a.session)) {
+        return bad(
+          id,
+          'BAD_REQUEST',
+          "hangup needs 'session' (1-65535), 'user', 'address' or 'iface'",
+        );
+      }
       if (a.tunnel !== undefined && !isLocalId(a.tunnel)) {
         return bad(id, 'BAD_REQUEST', "'tunnel' must be 1-65535");
       }
@@ -207,6 +257,7 @@ export function parseRequest(line: string): ParsedRequest {
             ? { session: a.session }
             : { session: a.session, tunnel: a.tunnel as number },
       });
+    }
     case 'tunnel': {
       const port = a.port ?? 1701;
       if (!isName(a.host) || !isLocalId(port))

@@ -92,3 +92,30 @@ lac:
   assert.doesNotMatch(r.stderr, /'served'/);
   assert.doesNotMatch(r.stderr + r.stdout, /s3cret/);
 });
+
+test('one bad range is one error, at its own line: no follow-on errors elsewhere', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2tpd-check-'));
+  const file = join(dir, 'l2tpd.yaml');
+  writeFileSync(
+    file,
+    `lns:
+  - name: subs
+    localIp: 10.0.0.1
+    ipPool: { ranges: [10.0.0.300-10.0.0.20], exclude: [10.0.0.5] }
+    peers: { allow: [192.0.2.0/33] }
+    ppp: { auth: none }
+  - name: other
+    ipPool: { ranges: [10.1.0.0/24] }
+    ppp: { auth: none }
+`,
+    { mode: 0o600 },
+  );
+  const r = checkConfig(file);
+  assert.equal(r.status, 1);
+  const issues = r.stderr.split('\n').filter((l) => /^l2tpd: .*:\d+:\d+: /.test(l));
+  assert.deepEqual(
+    issues.map((l) => /:(\d+):\d+: (\S+):/.exec(l)!.slice(1).join(' ')),
+    ['4 lns[0].ipPool.ranges[0]', '5 lns[0].peers.allow[0]'],
+    r.stderr,
+  );
+});

@@ -125,15 +125,15 @@ describe('l2tpctl against a daemon', () => {
     const tunnelHead = lines.findIndex((l) => l.startsWith('TUNNEL  REMOTE'));
     assert.match(
       lines[tunnelHead],
-      /^TUNNEL +REMOTE +PEER +ROLE +SECTION +STATE +UPTIME +SESSIONS +RX PKTS +TX PKTS +RX BYTES +TX BYTES$/,
+      /^TUNNEL +REMOTE +PEER +HOSTNAME +ROLE +SECTION +STATE +UPTIME +SESSIONS +RX PKTS +TX PKTS +RX BYTES +TX BYTES$/,
     );
     assert.match(
       lines[tunnelHead + 1],
-      /^40001 +12 +192\.0\.2\.10:1701 +lns +roadwarriors +established +2m05s +1 +10 +11 +1000 +1100$/,
+      /^40001 +12 +192\.0\.2\.10:1701 +lac-a +lns +roadwarriors +established +2m05s +1 +10 +11 +1000 +1100$/,
     );
     assert.match(
       lines[tunnelHead + 2],
-      /^513 +8 +\[2001:db8::1\]:1701 +lac +isp +wait-ctl-reply +2s +0 +0 +1 +0 +90$/,
+      /^513 +8 +\[2001:db8::1\]:1701 +- +lac +isp +wait-ctl-reply +2s +0 +0 +1 +0 +90$/,
     );
     const sessionHead = lines.findIndex((l) => l.startsWith('TUNNEL  SESSION'));
     assert.ok(sessionHead > tunnelHead);

@@ -46,3 +46,44 @@ lns:
     },
   );
 });
+
+/** pppd's argument words of the first session's pppd, from its "pppd started" log line. */
+async function firstPppdArgs(lns: { output(): string }): Promise<string[]> {
+  const started = await waitFor('pppd started', async () =>
+    lns
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"msg":"pppd started"')),
+  );
+  return (JSON.parse(started) as { args: string[] }).args;
+}
+
+// Item 7 of issue 16: the section's hostname is the L2TP Host Name AVP, never pppd's `name`
+// (xl2tpd never passed it; CHAP fails where chap-secrets names the server differently).
+test("an LNS section's hostname never reaches pppd; ppp.name does, as pppd's name", async () => {
+  const section = (pppName: string) => `
+listen: [{ address: 127.0.0.1, port: ${port + 1} }]
+workers: 1
+control: { socket: '{dir}/ctl.sock', pipe: off }
+lns:
+  - name: subs
+    hostname: lns.example.net
+    assignIp: false
+    ppp:
+      path: '{standin}'
+      auth: none
+${pppName}`;
+  await withLnsAndLac(section(''), port + 1, async (lns, lac) => {
+    await lac.call();
+    const args = await firstPppdArgs(lns);
+    assert.ok(!args.includes('name'), `no pppd name: ${JSON.stringify(args)}`);
+    assert.ok(!args.includes('lns.example.net'), JSON.stringify(args));
+  });
+  await withLnsAndLac(section('      name: chap-server'), port + 1, async (lns, lac) => {
+    await lac.call();
+    const args = await firstPppdArgs(lns);
+    const at = args.indexOf('name');
+    assert.deepEqual(args.slice(at, at + 2), ['name', 'chap-server']);
+    assert.ok(!args.includes('lns.example.net'), JSON.stringify(args));
+  });
+});

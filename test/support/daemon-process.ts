@@ -31,8 +31,10 @@ export interface DaemonHandle {
 export async function startDaemon(
   yaml: string,
   env: Record<string, string> = {},
+  /** More command-line arguments after `-D -c FILE`. */
+  args: readonly string[] = [],
 ): Promise<DaemonHandle> {
-  return startDaemonIn(mkdtempSync(join(tmpdir(), 'l2tpd-test-')), yaml, env);
+  return startDaemonIn(mkdtempSync(join(tmpdir(), 'l2tpd-test-')), yaml, env, args);
 }
 
 /** The same, with an l2tp-secrets file (mode 0600) at `{dir}/l2tp-secrets`. */
@@ -50,6 +52,7 @@ async function startDaemonIn(
   dir: string,
   yaml: string,
   env: Record<string, string>,
+  args: readonly string[] = [],
 ): Promise<DaemonHandle> {
   const socket = join(dir, 'ctl.sock');
   const config = join(dir, 'l2tpd.yaml');
@@ -58,7 +61,7 @@ async function startDaemonIn(
     chmodSync(config, 0o600);
   };
   writeConfig(yaml);
-  const child = spawn(process.execPath, [L2TPD_BIN, '-D', '-c', config], {
+  const child = spawn(process.execPath, [L2TPD_BIN, '-D', '-c', config, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

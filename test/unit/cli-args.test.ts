@@ -11,6 +11,7 @@ test('l2tpd: defaults and every flag', () => {
     secretsFile: null,
     pidFile: null,
     controlPipe: null,
+    listen: null,
     verbosity: 0,
     checkConfig: false,
   });
@@ -25,6 +26,10 @@ test('l2tpd: defaults and every flag', () => {
       '/run/l2tpd.pid',
       '-C',
       '/run/ctl',
+      '--listen',
+      '192.0.2.1',
+      '--listen',
+      '[2001:db8::1]:1702',
       '-vv',
       '-v',
       '--check-config',
@@ -36,6 +41,10 @@ test('l2tpd: defaults and every flag', () => {
       secretsFile: 'sec',
       pidFile: '/run/l2tpd.pid',
       controlPipe: '/run/ctl',
+      listen: [
+        { address: '192.0.2.1', family: 4, port: 1701 },
+        { address: '2001:db8::1', family: 6, port: 1702 },
+      ],
       verbosity: 3,
       checkConfig: true,
     },
@@ -46,7 +55,15 @@ test('l2tpd: defaults and every flag', () => {
 });
 
 test('l2tpd: bad flags are errors, not crashes', () => {
-  for (const argv of [['-x'], ['-c'], ['stray'], ['--check-config=yes']]) {
+  for (const argv of [
+    ['-x'],
+    ['-c'],
+    ['stray'],
+    ['--check-config=yes'],
+    ['--listen', 'example.net'],
+    ['--listen', '[192.0.2.1]'],
+    ['--listen', '192.0.2.1:0'],
+  ]) {
     assert.equal(parseL2tpdArgs(argv).kind, 'error', argv.join(' '));
   }
 });
@@ -95,6 +112,20 @@ test('l2tpctl: commands and options', () => {
     cmd: 'hangup',
     args: { session: 7, tunnel: 42 },
   });
+  assert.deepEqual(run(['hangup', '--user', 'alice']).command, {
+    cmd: 'hangup',
+    args: { user: 'alice' },
+  });
+  assert.deepEqual(run(['hangup', '--address', '10.0.0.2']).command, {
+    cmd: 'hangup',
+    args: { address: '10.0.0.2' },
+  });
+  assert.deepEqual(run(['hangup', '--iface', 'ppp3']).command, {
+    cmd: 'hangup',
+    args: { iface: 'ppp3' },
+  });
+  assert.deepEqual(run(['drain']).command, { cmd: 'drain', args: {} });
+  assert.deepEqual(run(['resume']).command, { cmd: 'resume', args: {} });
   assert.deepEqual(run(['reload']).command, { cmd: 'reload', args: {} });
   assert.deepEqual(run(['fault', '42', 'actor-throw']).command, {
     cmd: 'fault',
@@ -110,6 +141,11 @@ test('l2tpctl: usage errors', () => {
     ['hangup', 'x'],
     ['hangup', '70000'],
     ['hangup', '0'],
+    ['hangup', '7', '--user', 'alice'],
+    ['hangup', '--user', 'alice', '--iface', 'ppp0'],
+    ['status', '--iface', 'ppp0'],
+    ['stats', '--user', 'alice'],
+    ['drain', 'now'],
     ['status', 'extra'],
     ['--nope', 'status'],
     ['connect', 'a', 'b'],

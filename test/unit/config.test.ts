@@ -49,6 +49,7 @@ test('section defaults are filled in', () => {
     auth: ['chap'],
     refusePap: true,
     optionsFile: null,
+    name: null,
     options: [],
   });
   assert.equal(lns.assignIp, true);
@@ -219,7 +220,7 @@ test('host:port parsing for LAC peers', () => {
 test('the example config validates', () => {
   const text = readFileSync(new URL('../../../config/l2tpd.example.yaml', import.meta.url), 'utf8');
   const { config } = valid(text);
-  assert.equal(config.lns[0].ppp.path, 'test/tools/stand-in-pppd.mjs');
+  assert.equal(config.lns[0].ppp.path, '../test/tools/stand-in-pppd.mjs');
   assert.deepEqual(config.listen, [{ address: '127.0.0.1', family: 4, port: 1701 }]);
   assert.equal(selectLnsSection(config.lns, '127.0.0.1').ok, true);
 });

@@ -48,6 +48,15 @@ test('bad requests yield the error response to send', () => {
   assert.equal(code('{"id":7,"cmd":"explode"}'), '7:UNKNOWN_COMMAND');
   assert.equal(code('{"id":7,"cmd":"connect","args":{}}'), '7:BAD_REQUEST');
   assert.equal(code('{"id":7,"cmd":"hangup","args":{"session":0}}'), '7:BAD_REQUEST');
+  assert.equal(code('{"id":7,"cmd":"hangup","args":{"user":""}}'), '7:BAD_REQUEST');
+  assert.deepEqual(parseRequest('{"id":8,"cmd":"hangup","args":{"iface":"ppp2"}}'), {
+    ok: true,
+    request: { id: 8, cmd: 'hangup', args: { iface: 'ppp2' } },
+  });
+  assert.deepEqual(parseRequest('{"id":9,"cmd":"drain"}'), {
+    ok: true,
+    request: { id: 9, cmd: 'drain', args: {} },
+  });
   assert.equal(code('{"id":7,"cmd":"hangup","args":{"session":1,"tunnel":"x"}}'), '7:BAD_REQUEST');
   assert.equal(code('{"id":7,"cmd":"disconnect","args":{"tunnel":65536}}'), '7:BAD_REQUEST');
   assert.equal(code('{"id":7,"cmd":"status","args":[]}'), '7:BAD_REQUEST');
