@@ -66,8 +66,12 @@ export class WorkerSlot {
   private readonly pool: Piscina | undefined;
   private dataPort: MessagePort | undefined;
   private rpc: Comlink.Remote<HostApi> | undefined;
-  private rejectDeath: (err: Error) => void = () => {};
-  private death: Promise<never> = Promise.resolve() as unknown as Promise<never>;
+  /**
+   * Rejecters of the RPCs in flight, called if the worker dies first. Not a race against a
+   * long-lived "death" promise: every race left a reaction on it holding its answer (a full
+   * status of thousands of sessions per `l2tpctl status`) until the worker died.
+   */
+  private readonly calls = new Set<(err: Error) => void>();
   private alive = false;
   private stopping = false;
   private startedAt = 0;
@@ -120,10 +124,6 @@ export class WorkerSlot {
   async start(): Promise<void> {
     const data = new MessageChannel();
     const rpc = new MessageChannel();
-    this.death = new Promise<never>((_, reject) => {
-      this.rejectDeath = reject;
-    });
-    this.death.catch(() => {});
     const task: HostTask = {
       workerIndex: this.index,
       actorModule: this.opts.actorModule,
@@ -168,7 +168,19 @@ export class WorkerSlot {
   call<T>(fn: (api: Comlink.Remote<HostApi>) => Promise<T>): Promise<T> {
     const rpc = this.rpc;
     if (!rpc) return Promise.reject(new Error(`worker ${this.index} is not running`));
-    return Promise.race([fn(rpc), this.death]);
+    return new Promise<T>((resolve, reject) => {
+      this.calls.add(reject);
+      fn(rpc).then(
+        (value) => {
+          this.calls.delete(reject);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.calls.delete(reject);
+          reject(err as Error);
+        },
+      );
+    });
   }
 
   /** Queue a datagram for this worker. False (and counted) when backpressure drops it. */
@@ -256,7 +268,9 @@ export class WorkerSlot {
 
   private onTaskEnd(err: unknown, dataPort: MessagePort, rpcPort: MessagePort): void {
     const error = toErrorData(err);
-    this.rejectDeath(new Error(`worker ${this.index} died: ${error.message}`));
+    const died = new Error(`worker ${this.index} died: ${error.message}`);
+    for (const reject of this.calls) reject(died);
+    this.calls.clear();
     dataPort.close();
     rpcPort.close();
     if (this.dataPort === dataPort) {
