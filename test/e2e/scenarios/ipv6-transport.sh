@@ -18,6 +18,8 @@ ip -n v6-lac link set veth-lac up
 lab_wait 30 "IPv6 between the namespaces" ip netns exec v6-lac ping -n -c 1 -W 1 2001:db8::1
 
 cat >"$LAB_LOGDIR/lns.yaml" <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: '2001:db8::1'
 workers: 1
@@ -41,6 +43,8 @@ lns:
         lcp-echo-interval, '0']
 CONF
 cat >"$LAB_LOGDIR/lac.yaml" <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: '2001:db8::2'
 workers: 1

@@ -22,6 +22,8 @@ lab_ping ox-lac 192.0.2.1
 lab_xl2tpd_lns ox-lns lns 192.0.2.1 198.51.100.1 198.51.100.10-198.51.100.20
 
 cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: 192.0.2.2
     port: 1701

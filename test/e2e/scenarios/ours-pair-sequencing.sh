@@ -30,6 +30,8 @@ POOL_LAST=59
 # no logfile, which would hide those lines from the daemon (call up, interface).
 
 cat >"$LAB_LOGDIR/lns.yaml" <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: 192.0.2.1
 workers: 2
@@ -57,6 +59,8 @@ CONF
 
 {
   cat <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: 192.0.2.2
 workers: 1

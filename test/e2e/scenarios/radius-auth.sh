@@ -45,6 +45,8 @@ lab_wait 60 "FreeRADIUS listening" lab_udp_listening ra-lns 1812
 printf '%s\n' "$DAE_SECRET" >"$LAB_TMP/dae-secret"
 chmod 600 "$LAB_TMP/dae-secret"
 cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: 192.0.2.1
 workers: 1

@@ -38,6 +38,8 @@ lns_node() {
   # Its own run directory: l2tpd writes radius.so's files beside its control socket.
   mkdir -p "$LAB_TMP/$1"
   cat >"$LAB_LOGDIR/$1.yaml" <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: $3
 workers: 1

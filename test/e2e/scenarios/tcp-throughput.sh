@@ -249,6 +249,8 @@ lab_xl2tpd_lns tp-lns lns-k 192.0.2.3 10.0.3.1 10.0.3.10-10.0.3.60
 pid_k=$LAB_LAST_PID
 lab_wait 20 "xl2tpd kernel on 192.0.2.3" tp_listening 192.0.2.3
 cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: 192.0.2.1
 workers: ${TP_OURS_WORKERS:-1}

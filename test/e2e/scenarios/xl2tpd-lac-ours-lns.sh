@@ -13,6 +13,8 @@ lab_link ol-lns veth-lns 192.0.2.1/24 ol-lac veth-lac 192.0.2.2/24
 lab_ping ol-lac 192.0.2.1
 
 cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: 192.0.2.1
     port: 1701

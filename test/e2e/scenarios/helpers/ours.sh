@@ -107,6 +107,8 @@ lab_log_has() {
 # optional. Waits until it listens.
 lab_ours_lns() {
   cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
+# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
+dataPath: userspace
 listen:
   - address: 192.0.2.1
 workers: 1
