@@ -108,6 +108,10 @@ ${extra}`;
   try {
     const metrics = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.status);
     await assert.rejects(metrics(), 'no metrics endpoint yet');
+    // A tunnel from before the reload: its logger must follow the new level too.
+    const early = await LacClient.open({ host: '127.0.0.1', port });
+    lacs.push(early);
+    await early.up;
     const changed = `socketBuffer: 0\ntunnel: { maxTunnels: 5000 }`;
     lns.writeConfig(
       yaml(
@@ -132,9 +136,13 @@ ${extra}`;
     assert.equal(await metrics(), 200, 'the metrics endpoint serves at once');
     // The new listen address takes tunnels, and the worker logs them at the new level.
     lacs.push(await LacClient.open({ host: '127.0.0.2', port }));
-    await lacs[0]!.up;
+    await lacs[1]!.up;
     await waitFor('an info line from a worker', async () =>
       count(/"worker":0.*"msg":"tunnel up"/) === 1 ? true : undefined,
+    );
+    early.stopCcn();
+    await waitFor('an info line from the tunnel that came up at warn', async () =>
+      count(/"msg":"tunnel down, ended by the peer/) === 1 ? true : undefined,
     );
 
     // Back to warn, metrics off: both at once; the rest still waits for a restart.
