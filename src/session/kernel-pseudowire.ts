@@ -116,16 +116,10 @@ export class KernelPseudowire implements Pseudowire, SpawnedChild {
     if (this.finished || this.id === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => (this.stopWaiters ??= []).push(resolve));
     if (!this.exited && this.killTimer === undefined) {
-      pppdHelper.kill(this.id, 'SIGTERM');
-      this.killTimer = setTimeout(() => {
-        if (this.exited) return;
-        // pppd waits for an LCP Terminate-Ack the gone session cannot bring (RFC 1661 §3.7).
-        this.log.info(
-          { ...this.fields, pid: this.pid },
-          'pppd still running after SIGTERM, sending SIGKILL',
-        );
-        pppdHelper.kill(this.id, 'SIGKILL');
-      }, KILL_GRACE_MS);
+      this.killTimer = pppdHelper.terminate(this.id, KILL_GRACE_MS, () => this.exited, this.log, {
+        ...this.fields,
+        pid: this.pid,
+      });
     }
     return done;
   }

@@ -252,6 +252,30 @@ export class PppdHelperClient {
     this.send({ t: 'kill', id, signal: constants.signals[signal] });
   }
 
+  /**
+   * End pppd `id`: SIGTERM now, SIGKILL after `graceMs` unless it has exited by then
+   * (`exited`). Returns the SIGKILL timer, for the caller to clear at the exit.
+   */
+  terminate(
+    id: number,
+    graceMs: number,
+    exited: () => boolean,
+    log: Logger,
+    fields: Record<string, unknown>,
+  ): NodeJS.Timeout {
+    this.kill(id, 'SIGTERM');
+    return setTimeout(() => {
+      if (exited()) return;
+      // On SIGTERM pppd sends LCP Terminate-Request and waits for the Ack (RFC 1661 §3.7),
+      // which cannot come once the session is gone: expected, hence info.
+      log.info(
+        fields,
+        'pppd still running after SIGTERM (waiting for an LCP Terminate-Ack the gone session cannot bring), sending SIGKILL',
+      );
+      this.kill(id, 'SIGKILL');
+    }, graceMs);
+  }
+
   private send(r: HelperRequest): void {
     const control = this.helper?.control;
     if (control !== undefined && !control.destroyed) control.write(encodeRequest(r));

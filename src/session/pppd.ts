@@ -217,17 +217,13 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
     if (this.finished || this.id === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => (this.stopWaiters ??= []).push(resolve));
     if (!this.exited && this.killTimer === undefined) {
-      pppdHelper.kill(this.id, 'SIGTERM');
-      this.killTimer = setTimeout(() => {
-        if (this.exited) return;
-        // On SIGTERM pppd sends LCP Terminate-Request and waits for the Ack (RFC 1661 §3.7),
-        // which cannot come once the session is gone: expected, hence info.
-        this.log.info(
-          this.fields({ pid: this.pid }),
-          'pppd still running after SIGTERM (waiting for an LCP Terminate-Ack the gone session cannot bring), sending SIGKILL',
-        );
-        pppdHelper.kill(this.id, 'SIGKILL');
-      }, this.opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+      this.killTimer = pppdHelper.terminate(
+        this.id,
+        this.opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+        () => this.exited,
+        this.log,
+        this.fields({ pid: this.pid }),
+      );
     }
     return done;
   }
