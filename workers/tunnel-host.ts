@@ -3,11 +3,13 @@
 // thread died). Datagrams arrive in batches on the data port and leave in batches; the
 // control plane arrives over comlink on the RPC port. Every call into an actor runs inside
 // a crash boundary: an exception ends that actor alone.
+import dgram from 'node:dgram';
 import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { Logger } from 'pino';
 import { createWorkerLogger } from '../src/ops/log.js';
 import { toErrorData } from '../src/protocol/errors.js';
+import { HeaderStatus, peekHeader } from '../src/protocol/header.js';
 import { setTimeoutAfterArrivals } from '../src/runtime/after-arrivals.js';
 import type {
   ActorContext,
@@ -20,6 +22,8 @@ import type {
 } from '../src/runtime/actor-api.js';
 import type {
   ActorStatus,
+  DataSocketGrant,
+  DataSocketRequest,
   FaultKind,
   HostApi,
   HostEvent,
@@ -35,6 +39,11 @@ interface ActorEntry {
   ended: boolean;
   timers: Set<ActorTimer>;
   log: Logger;
+  /**
+   * The tunnel's data socket (`ActorContext.ownDataSocket`): undefined before it is asked
+   * for, null while it is being asked for and bound (or after a refusal: asked once).
+   */
+  dataSocket: dgram.Socket | null | undefined;
 }
 
 /** Exit code of an injected worker-exit fault. */
@@ -53,7 +62,16 @@ class TunnelHost implements HostApi {
     tids: this.outTids,
     bufs: this.outBufs,
     events: undefined,
+    fwdTids: undefined,
+    fwdBufs: undefined,
   };
+  private fwdTids: number[] | undefined;
+  private fwdBufs: ArrayBuffer[] | undefined;
+  private readonly peek = { tunnelId: 0, sessionId: 0 };
+  private dataSockets = 0;
+  private directIn = 0;
+  private directOut = 0;
+  private directErrors = 0;
   private flushScheduled = false;
   private ackPending = false;
   private datagramsIn = 0;
@@ -123,6 +141,19 @@ class TunnelHost implements HostApi {
 
   private send(entry: ActorEntry, buf: Uint8Array): void {
     if (entry.ended) return;
+    const own = entry.dataSocket;
+    // A data message (T bit clear) leaves from the tunnel's own socket, if it has one: no
+    // hop through the main thread. Control messages always go through the supervisor, which
+    // watches them (Ns/Nr for a StopCCN should this worker die).
+    if (own && (buf[0]! & 0x80) === 0) {
+      try {
+        own.send(buf);
+        this.directOut++;
+      } catch {
+        this.directErrors++;
+      }
+      return;
+    }
     let ab = buf.buffer;
     if (buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || !(ab instanceof ArrayBuffer)) {
       const copy = new Uint8Array(buf.byteLength);
@@ -150,19 +181,135 @@ class TunnelHost implements HostApi {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.outTids.length === 0 && this.events === undefined && !this.ackPending) return;
+    const fwdBufs = this.fwdBufs;
+    if (
+      this.outTids.length === 0 &&
+      this.events === undefined &&
+      !this.ackPending &&
+      fwdBufs === undefined
+    ) {
+      return;
+    }
     const msg = this.outMessage;
     msg.acked = this.consumed;
     msg.events = this.events;
+    msg.fwdTids = this.fwdTids;
+    msg.fwdBufs = fwdBufs;
     try {
-      this.task.dataPort.postMessage(msg, this.outBufs);
+      const transfer = fwdBufs === undefined ? this.outBufs : [...this.outBufs, ...fwdBufs];
+      this.task.dataPort.postMessage(msg, transfer);
     } catch (err) {
       this.log.error({ err: toErrorData(err) }, 'outbound batch lost');
     }
     this.outTids.length = 0;
     this.outBufs.length = 0;
     this.events = undefined;
+    this.fwdTids = this.fwdBufs = msg.fwdTids = msg.fwdBufs = undefined;
     this.ackPending = false;
+  }
+
+  // ---- data sockets (docs/architecture/data-path.md, "Data sockets") ----
+
+  /** Ask the supervisor for the tunnel's peer address and port, then bind and connect. */
+  private openDataSocket(entry: ActorEntry): void {
+    if (entry.ended || entry.dataSocket !== undefined) return;
+    entry.dataSocket = null;
+    const request: DataSocketRequest = { type: 'data-socket' };
+    this.request(entry, { ...request }).then(
+      (grant) => this.bindDataSocket(entry, grant as DataSocketGrant),
+      (err: unknown) => entry.log.warn({ error: toErrorData(err) }, 'data socket not granted'),
+    );
+  }
+
+  private bindDataSocket(entry: ActorEntry, grant: DataSocketGrant): void {
+    if (entry.ended) return;
+    if ('error' in grant) {
+      entry.log.info(
+        { reason: grant.error },
+        `data messages stay on the listening socket: ${grant.error}`,
+      );
+      return;
+    }
+    const v6 = grant.family === 'IPv6';
+    const socket = dgram.createSocket({
+      type: v6 ? 'udp6' : 'udp4',
+      ipv6Only: v6,
+      reuseAddr: true,
+    });
+    const failed = (err: Error): void => {
+      entry.log.warn(
+        { error: toErrorData(err) },
+        'data socket could not be bound or connected: data messages stay on the listening socket',
+      );
+      closeQuietly(socket);
+    };
+    socket.once('error', failed);
+    socket.bind({ address: grant.listen.address, port: grant.listen.port }, () => {
+      socket.connect(grant.peer.port, grant.peer.address, () => {
+        socket.off('error', failed);
+        if (entry.ended) {
+          closeQuietly(socket);
+          return;
+        }
+        if (grant.socketBufferBytes > 0) {
+          socket.setRecvBufferSize(grant.socketBufferBytes);
+          socket.setSendBufferSize(grant.socketBufferBytes);
+        }
+        socket.on('error', () => this.directErrors++);
+        socket.on('message', (msg: Buffer) => this.onDirect(entry, msg));
+        entry.dataSocket = socket;
+        this.dataSockets++;
+        entry.log.debug("data messages on a socket of the tunnel's own");
+      });
+    });
+  }
+
+  /**
+   * A datagram on a tunnel's data socket: its own data messages go straight to the actor;
+   * anything else (control, another tunnel's from the same address and port, malformed)
+   * goes to the supervisor, which dispatches it as its listener would.
+   */
+  private onDirect(entry: ActorEntry, msg: Buffer): void {
+    const actor = entry.actor;
+    if (
+      peekHeader(msg, this.peek) === HeaderStatus.Data &&
+      this.peek.tunnelId === entry.tid &&
+      actor !== undefined &&
+      !entry.ended
+    ) {
+      this.directIn++;
+      try {
+        actor.onDatagram(msg, Date.now());
+      } catch (err) {
+        this.crash(entry, err);
+      }
+      return;
+    }
+    let ab = msg.buffer;
+    if (msg.byteOffset !== 0 || msg.byteLength !== ab.byteLength) {
+      ab = new Uint8Array(msg).buffer;
+      this.copies++;
+    }
+    (this.fwdTids ??= []).push(entry.tid);
+    (this.fwdBufs ??= []).push(ab as ArrayBuffer);
+    this.scheduleFlush();
+  }
+
+  private closeDataSocket(entry: ActorEntry): void {
+    const socket = entry.dataSocket;
+    entry.dataSocket = null;
+    if (!socket) return;
+    this.dataSockets--;
+    closeQuietly(socket);
+  }
+
+  /** An actor's `request`: answered by an ActorReply in a later inbound batch. */
+  private request(entry: ActorEntry, event: ActorEvent): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const requestId = this.nextRequestId++;
+      this.pending.set(requestId, { resolve, reject });
+      this.pushEvent({ kind: 'request', tid: entry.tid, requestId, event: structuredClone(event) });
+    });
   }
 
   // ---- actor lifecycle ----
@@ -178,6 +325,7 @@ class TunnelHost implements HostApi {
       actor: undefined,
       ended: false,
       timers: new Set(),
+      dataSocket: undefined,
       log: this.log.child({ tunnelId: tid, peer: `${init.peer.address}:${init.peer.port}` }),
     };
     this.actors.set(tid, entry);
@@ -202,17 +350,8 @@ class TunnelHost implements HostApi {
         // Non-cloneable data would make the whole outbound batch fail: catch it here.
         this.pushEvent({ kind: 'notify', tid: entry.tid, event: structuredClone(event) });
       },
-      request: (event) =>
-        new Promise<unknown>((resolve, reject) => {
-          const requestId = this.nextRequestId++;
-          this.pending.set(requestId, { resolve, reject });
-          this.pushEvent({
-            kind: 'request',
-            tid: entry.tid,
-            requestId,
-            event: structuredClone(event),
-          });
-        }),
+      request: (event) => this.request(entry, event),
+      ownDataSocket: () => this.openDataSocket(entry),
       closed: () => {
         if (this.end(entry)) this.pushEvent({ kind: 'closed', tid: entry.tid });
       },
@@ -258,6 +397,7 @@ class TunnelHost implements HostApi {
   private end(entry: ActorEntry): boolean {
     if (entry.ended) return false;
     entry.ended = true;
+    this.closeDataSocket(entry);
     for (const timer of entry.timers) clearTimeout(timer);
     entry.timers.clear();
     this.actors.delete(entry.tid);
@@ -327,6 +467,10 @@ class TunnelHost implements HostApi {
       noActor: this.noActor,
       crashes: this.crashes,
       heapUsed: process.memoryUsage().heapUsed,
+      dataSockets: this.dataSockets,
+      directIn: this.directIn,
+      directOut: this.directOut,
+      directErrors: this.directErrors,
     };
   }
 
@@ -387,6 +531,15 @@ class TunnelHost implements HostApi {
     } else {
       setImmediate(exhaustHeap);
     }
+  }
+}
+
+function closeQuietly(socket: dgram.Socket): void {
+  socket.on('error', () => undefined);
+  try {
+    socket.close();
+  } catch {
+    // closed already
   }
 }
 

@@ -250,6 +250,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         this.ctx.notify({ ...e });
         if (this.params.dataPath === 'kernel')
           this.kernelTunnel = this.openKernelTunnel(e.peerTunnelId);
+        // Userspace: data messages on a socket of this thread's, off the main thread.
+        else this.ctx.ownDataSocket?.();
         for (let i = 0; i < this.params.autoCalls; i++)
           this.tunnel.placeCall(this.deps.now(), 'incoming');
         break;

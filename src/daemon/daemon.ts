@@ -191,8 +191,9 @@ export class Daemon implements DaemonControl, MetricsSource {
     const problems = kernelProblems(this.config, probe);
     if (problems.length > 0) throw new Error(problems.join('; '));
     this.kernel = probe;
-    // Tunnels' own sockets share the listening port: every socket on it needs SO_REUSEADDR.
-    if (probe.ok) this.supervisor.allowTunnelSockets();
+    // Tunnels' own sockets (kernel tunnels', and userspace tunnels' data sockets) share the
+    // listening port: every socket on it needs SO_REUSEADDR.
+    this.supervisor.allowTunnelSockets();
     this.log.info(
       { sections: dataPathChoice(this.config, probe.ok) },
       probe.ok
@@ -664,7 +665,14 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   async stats(): Promise<Record<string, number>> {
     const s = this.supervisor.stats();
-    const { tunnels } = await this.status();
+    const [{ tunnels }, hosts] = await Promise.all([this.status(), this.supervisor.workerStats()]);
+    // Data messages on tunnels' own data sockets never cross the supervisor: their workers count them.
+    const direct = { dataSockets: 0, directReceived: 0, directSent: 0 };
+    for (const h of hosts) {
+      direct.dataSockets += h.dataSockets;
+      direct.directReceived += h.directIn;
+      direct.directSent += h.directOut;
+    }
     let sessions = 0;
     let established = 0;
     for (const t of tunnels) {
@@ -676,6 +684,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       forwarded: s.forwarded,
       sent: s.sent,
       sendErrors: s.sendErrors,
+      ...direct,
       tunnels: s.tunnels,
       tunnelsEstablished: tunnels.filter((t) => t.state === 'established').length,
       sessions,

@@ -48,6 +48,15 @@ export interface ActorContext {
    * pool shared by all workers. Rare (per session setup), never per packet.
    */
   request(event: ActorEvent): Promise<unknown>;
+  /**
+   * Carry this tunnel's data messages on a socket of its own, opened on this thread (bound to
+   * the listening address and port, connected to the peer), so they no longer cross the main
+   * thread either way; control messages keep the supervisor's path. Asked once the tunnel is
+   * up (the peer's port is known, RFC 2661 §8.1). Best effort: when the supervisor refuses
+   * (another tunnel holds the peer's address and port, tunnel sockets are off) or the socket
+   * cannot be bound, data stays on the shared path. Optional: test contexts may omit it.
+   */
+  ownDataSocket?(): void;
   /** The actor is finished: the supervisor frees the tunnel ID and its routing entry. */
   closed(): void;
   /**

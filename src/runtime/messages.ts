@@ -63,6 +63,25 @@ export interface TunnelSocketRequest {
 export type TunnelSocketGrant =
   { fd: number; peer: { address: string; port: number } } | { error: string };
 
+/**
+ * The tunnel host's own `request` (ActorContext.ownDataSocket), answered by the supervisor: may
+ * the tunnel's worker open a socket of its own (bound to the listening address and port with
+ * SO_REUSEADDR, connected to the peer) for the tunnel's data messages? The supervisor keeps
+ * the peer's address and port for that tunnel (one socket per 4-tuple, as for kernel tunnels).
+ */
+export interface DataSocketRequest {
+  type: 'data-socket';
+}
+export type DataSocketGrant =
+  | {
+      listen: { address: string; port: number };
+      peer: { address: string; port: number };
+      family: 'IPv4' | 'IPv6';
+      /** SO_RCVBUF and SO_SNDBUF, as the listeners have (0: the kernel's default). */
+      socketBufferBytes: number;
+    }
+  | { error: string };
+
 export type HostEvent =
   | { kind: 'notify'; tid: number; event: ActorEvent }
   | { kind: 'closed'; tid: number }
@@ -81,6 +100,14 @@ export interface OutboundBatch {
   tids: number[];
   bufs: ArrayBuffer[];
   events: HostEvent[] | undefined;
+  /**
+   * Datagrams that arrived on a tunnel's own data socket but are not its data messages
+   * (control messages, another tunnel's from the same address and port, anything malformed):
+   * the supervisor dispatches them as if its listener had received them from that tunnel's
+   * peer. `fwdBufs` are in the transfer list. Undefined when there are none (most batches).
+   */
+  fwdTids: number[] | undefined;
+  fwdBufs: ArrayBuffer[] | undefined;
 }
 
 export interface ActorStatus {
@@ -100,6 +127,12 @@ export interface HostStats {
   noActor: number;
   crashes: number;
   heapUsed: number;
+  /** Tunnels with a data socket of their own on this worker, and the data messages it carried. */
+  dataSockets: number;
+  directIn: number;
+  directOut: number;
+  /** Errors on data sockets (an ICMP error on a connected socket, a failed send). */
+  directErrors: number;
 }
 
 export type FaultKind = 'actor-throw' | 'worker-exit' | 'worker-oom';

@@ -18,6 +18,7 @@ import type {
   HostStats,
   OutboundBatch,
   TunnelSocketGrant,
+  DataSocketGrant,
 } from './messages.js';
 import { encodeGeneralErrorStopCcn, zlbForStrayStopCcn } from './stop-ccn.js';
 import { TunnelTable, type TunnelRecord } from './tunnel-table.js';
@@ -618,6 +619,7 @@ export class Supervisor implements SlotListener {
         this.sendErrors++;
       }
     }
+    if (batch.fwdTids !== undefined) this.onForwarded(route, batch.fwdTids, batch.fwdBufs!);
     if (batch.events) {
       for (const ev of batch.events) {
         try {
@@ -627,6 +629,26 @@ export class Supervisor implements SlotListener {
           this.log.error({ error: toErrorData(err) }, 'host event handling failed');
         }
       }
+    }
+  }
+
+  /**
+   * What arrived on tunnels' data sockets and is not their data (`OutboundBatch.fwdTids`):
+   * dispatched as if the tunnel's listener had received it from the tunnel's peer.
+   */
+  private onForwarded(route: number, tids: number[], bufs: ArrayBuffer[]): void {
+    const t = this.table;
+    for (let i = 0; i < tids.length; i++) {
+      const tid = tids[i]!;
+      const rec = t.get(tid);
+      // Freed meanwhile: its peer's next datagrams reach the listener again.
+      if (rec === undefined || t.route[tid] !== route) continue;
+      this.onDatagram(t.peerSocket[tid]!, Buffer.from(bufs[i]!), {
+        address: t.peerAddress[tid]!,
+        port: t.peerPort[tid]!,
+        family: rec.peer.family,
+        size: bufs[i]!.byteLength,
+      });
     }
   }
 
@@ -675,6 +697,7 @@ export class Supervisor implements SlotListener {
     let result: unknown;
     try {
       if (event.type === 'tunnel-socket') result = this.openTunnelSocket(tid);
+      else if (event.type === 'data-socket') result = this.grantDataSocket(tid);
       else if (handler === undefined) throw new Error('no request handler');
       else result = handler(tid, event);
     } catch (err) {
@@ -731,6 +754,29 @@ export class Supervisor implements SlotListener {
       }
       return grant;
     });
+  }
+
+  /**
+   * May the tunnel's worker carry its data messages on a socket of its own
+   * (`DataSocketRequest`)? The peer's address and port stay reserved for it until it is freed.
+   */
+  private grantDataSocket(tid: number): DataSocketGrant {
+    const rec = this.table.get(tid);
+    if (rec === undefined) return { error: 'no such tunnel' };
+    if (!this.reuseAddr) return { error: 'tunnel sockets are off' };
+    const t = this.table;
+    const listener = this.sockets[t.peerSocket[tid]!];
+    if (listener === undefined) return { error: 'its listening socket is gone' };
+    const peer = { ...rec.peer, port: t.peerPort[tid]! };
+    const refused = this.tunnelSockets.reserve(tid, peer);
+    if (refused !== undefined) return { error: refused };
+    const { address, port } = listener.address();
+    return {
+      listen: { address, port },
+      peer: { address: peer.address, port: peer.port },
+      family: peer.family,
+      socketBufferBytes: this.opts.socketBufferBytes ?? 0,
+    };
   }
 
   /** StopCCN result 2 (general error) when the peer's tunnel ID is known (RFC 2661 §4.4.2). */

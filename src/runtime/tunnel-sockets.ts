@@ -1,5 +1,6 @@
-// Sockets of their own for tunnels on the kernel data path (docs/architecture/ppp.md, "Kernel
-// operations"). A kernel L2TPv2 tunnel is a UDP socket bound to our listening address and
+// Sockets of their own for tunnels: a kernel tunnel's, held here (docs/architecture/ppp.md,
+// "Kernel operations"), and a userspace tunnel's data socket, held by its worker and only
+// reserved here (docs/architecture/data-path.md, "Data sockets"). A kernel L2TPv2 tunnel is a UDP socket bound to our listening address and
 // port and connected to the peer: the kernel gives that socket the peer's datagrams instead
 // of the listener, takes the data messages off it and passes the control messages up. The
 // supervisor owns these sockets as it owns the listeners; the tunnel's worker asks its
@@ -42,6 +43,20 @@ export class TunnelSockets {
   }
 
   /**
+   * Keep `peer`'s address and port for a socket the tunnel's worker opens itself (its data
+   * socket, `DataSocketRequest`). Undefined when granted, else why not. `close` ends it.
+   */
+  reserve(tunnelId: number, peer: PeerAddress): string | undefined {
+    if (this.peerOf.has(tunnelId)) return 'the tunnel has its socket already';
+    const key = peerKey(peer);
+    const holder = this.byPeer.get(key);
+    if (holder !== undefined) return heldBy(holder, peer);
+    this.byPeer.set(key, tunnelId);
+    this.peerOf.set(tunnelId, key);
+    return undefined;
+  }
+
+  /**
    * Bind a socket to `listen` (the listener the tunnel came in on) with SO_REUSEADDR and
    * connect it to `peer`. Resolves with its descriptor, or why there is none.
    */
@@ -50,16 +65,8 @@ export class TunnelSockets {
     listen: { address: string; port: number },
     peer: PeerAddress,
   ): Promise<TunnelSocketGrant> {
-    if (this.byTunnel.has(tunnelId)) return { error: 'the tunnel has its socket already' };
-    const key = `${peer.socketIndex}/${peer.address}/${peer.port}`;
-    const holder = this.byPeer.get(key);
-    if (holder !== undefined) {
-      return {
-        error: `tunnel ${holder} holds the kernel socket for ${peer.address}:${peer.port} (one per peer address and port)`,
-      };
-    }
-    this.byPeer.set(key, tunnelId);
-    this.peerOf.set(tunnelId, key);
+    const refused = this.reserve(tunnelId, peer);
+    if (refused !== undefined) return { error: refused };
     const socket = dgram.createSocket({
       type: peer.family === 'IPv6' ? 'udp6' : 'udp4',
       ipv6Only: peer.family === 'IPv6',
@@ -95,14 +102,18 @@ export class TunnelSockets {
     return { fd: udpSocketFd(socket), peer: { address: peer.address, port: peer.port } };
   }
 
-  /** Close the tunnel's socket: its last close also deletes its kernel tunnel. */
+  /**
+   * Close the tunnel's socket (its last close also deletes its kernel tunnel) and free its
+   * peer's address and port, also when its worker held the socket.
+   */
   close(tunnelId: number): void {
+    const key = this.peerOf.get(tunnelId);
+    if (key === undefined) return;
+    this.peerOf.delete(tunnelId);
+    if (this.byPeer.get(key) === tunnelId) this.byPeer.delete(key);
     const socket = this.byTunnel.get(tunnelId);
     if (socket === undefined) return;
     this.byTunnel.delete(tunnelId);
-    const key = this.peerOf.get(tunnelId)!;
-    this.peerOf.delete(tunnelId);
-    if (this.byPeer.get(key) === tunnelId) this.byPeer.delete(key);
     socket.on('error', () => undefined); // closing a socket still binding
     try {
       socket.close();
@@ -112,8 +123,16 @@ export class TunnelSockets {
   }
 
   closeAll(): void {
-    for (const tunnelId of [...this.byTunnel.keys()]) this.close(tunnelId);
+    for (const tunnelId of [...this.peerOf.keys()]) this.close(tunnelId);
   }
+}
+
+function peerKey(peer: PeerAddress): string {
+  return `${peer.socketIndex}/${peer.address}/${peer.port}`;
+}
+
+function heldBy(holder: number, peer: PeerAddress): string {
+  return `tunnel ${holder} holds the socket for ${peer.address}:${peer.port} (one per peer address and port)`;
 }
 
 /**

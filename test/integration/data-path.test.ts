@@ -1,7 +1,8 @@
 // `dataPath` (auto | kernel | userspace) as an operator meets it on a host whose kernel has no
 // PPP (this one): auto falls back to userspace, said once at start, and each session shows its
 // path in status; kernel is a clear start-up error; a misspelt value is a config error with
-// its line and column. The kernel path itself runs in the lab
+// its line and column; userspace data messages use the tunnel's own data socket. The kernel
+// path itself runs in the lab
 // (test/e2e/scenarios/xl2tpd-lac-ours-lns-kernel.sh).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +47,14 @@ test(
         return s.tunnels[0]?.sessions[0];
       });
       assert.equal(session.dataPath, 'userspace');
+      // Its data messages ride the tunnel's own socket on its worker (opened once the tunnel
+      // is up), not the main thread: counted apart in stats.
+      const direct = await waitFor("data on the tunnel's data socket", async () => {
+        await lac.echo(sid);
+        const s = await lns.control<Record<string, number>>({ cmd: 'stats', args: {} });
+        return s.directReceived > 0 && s.directSent > 0 ? s : undefined;
+      });
+      assert.equal(direct.dataSockets, 1);
       const chosen = lns
         .output()
         .match(/data path: userspace, the kernel cannot carry L2TP sessions \(ENOENT: \/dev\/ppp/g);

@@ -4,7 +4,8 @@
 // datagrams arrive on it and reach their tunnels by ID, replies leave from it. A second
 // tunnel from the same peer address and port gets none (it stays userspace) and still works.
 // The socket closes with its tunnel, and with a dead worker's tunnels. No kernel tunnel is
-// made here (this host has no L2TP): the lab does that.
+// made here (this host has no L2TP): the lab does that. A userspace tunnel's data socket
+// (opened by its worker, `data-socket`) carries its data messages off the main thread.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -80,7 +81,7 @@ describe('tunnel sockets', () => {
     assert.ok('error' in second);
     assert.match(
       second.error,
-      new RegExp(`tunnel ${t1} holds the kernel socket for 127\\.0\\.0\\.1:${a.port}`),
+      new RegExp(`tunnel ${t1} holds the socket for 127\\.0\\.0\\.1:${a.port}`),
     );
     assert.equal(sup.tunnelSocketStats().open, 1);
 
@@ -103,6 +104,67 @@ describe('tunnel sockets', () => {
     await until('every socket closed', () => sup.tunnelSocketStats().open === 0, 5000);
   });
 
+  /** Every worker's data-socket counters, summed. */
+  const direct = async (): Promise<{ sockets: number; in: number; out: number }> => {
+    const hosts = await sup.workerStats();
+    return {
+      sockets: hosts.reduce((n, h) => n + h.dataSockets, 0),
+      in: hosts.reduce((n, h) => n + h.directIn, 0),
+      out: hosts.reduce((n, h) => n + h.directOut, 0),
+    };
+  };
+  /** A control message (a ZLB) to `tid`: the echo actor sends it back, through the supervisor. */
+  const zlb = (tid: number, ns: number): Uint8Array => {
+    const buf = new Uint8Array(12);
+    buf.set([0xc8, 0x02, 0, 12, tid >> 8, tid & 0xff, 0, 0, ns >> 8, ns & 0xff, 0, 0]);
+    return buf;
+  };
+
+  test("a userspace tunnel's data socket: its data messages skip the main thread both ways; control messages and a second tunnel from the same address and port still go through the supervisor", async () => {
+    const a = await peer();
+    const t1 = await open(a, 31);
+    const t2 = await open(a, 32);
+    const start = await direct();
+    await sup.command(t1, { type: 'data-socket' });
+    await waitFor(
+      't1 has its data socket',
+      async () => ((await direct()).sockets === start.sockets + 1 ? true : undefined),
+      10_000,
+    );
+    // Its data messages arrive on its own socket and the echo leaves from it: both counted by
+    // the worker, none by the supervisor, and the reply still comes from our listening port.
+    const forwardedBefore = sup.stats().forwarded;
+    await echoes(a, t1, 301);
+    await echoes(a, t1, 302);
+    const after1 = await direct();
+    assert.equal(after1.in, start.in + 2);
+    assert.equal(after1.out, start.out + 2);
+    assert.equal(sup.stats().forwarded, forwardedBefore, 'no datagram crossed the supervisor');
+
+    // A control message to t1 reaches it through the supervisor (which watches control).
+    await a.send(zlb(t1, 7), port);
+    const back = await a.next((x) => x.data[0] === 0xc8);
+    assert.equal(back.port, port);
+    assert.equal(sup.stats().forwarded, forwardedBefore + 1);
+
+    // t2 shares t1's address and port: its data reach t1's socket and are handed over.
+    const refused = await direct();
+    await sup.command(t2, { type: 'data-socket' });
+    await echoes(a, t2, 303);
+    assert.equal((await direct()).sockets, refused.sockets, 't2 got no data socket');
+    assert.equal(sup.stats().forwarded, forwardedBefore + 2);
+
+    // t1 ends: its data socket closes, the address and port go back to the listener.
+    await sup.command(t1, { type: 'close' });
+    await waitFor(
+      "t1's data socket closed",
+      async () => ((await direct()).sockets === start.sockets ? true : undefined),
+      10_000,
+    );
+    await echoes(a, t2, 304);
+    await sup.command(t2, { type: 'close' });
+  });
+
   test("a worker's death closes its tunnels' sockets and no other", async () => {
     const a = await peer();
     const b = await peer();
@@ -123,5 +185,58 @@ describe('tunnel sockets', () => {
     await until('worker died', () => events.some((e) => e.type === 'worker-died'), 10_000);
     await until("the dead worker's socket closed", () => sup.tunnelSocketStats().open === 1, 5000);
     await echoes(pb, tb, 201);
+  });
+
+  test("a worker's death takes its tunnels' data sockets and leaves the other worker's working", async () => {
+    // One tunnel with a data socket on each worker.
+    // (The worker the test before killed may still be restarting: new tunnels go elsewhere.)
+    const byWorker = new Map<number, { p: UdpPeer; tid: number; assigned: number }>();
+    let assigned = 40;
+    await waitFor(
+      'a tunnel on each worker',
+      async () => {
+        const p = await peer();
+        const tid = await open(p, assigned);
+        const w = sup.workerOf(tid);
+        // No worker alive to take it (refused with a StopCCN): try again.
+        if (w === undefined) return undefined;
+        if (!byWorker.has(w)) {
+          byWorker.set(w, { p, tid, assigned });
+          await sup.command(tid, { type: 'data-socket' });
+        }
+        assigned++;
+        return byWorker.size === 2 ? true : undefined;
+      },
+      10_000,
+    );
+    await waitFor(
+      'both data sockets open',
+      async () => ((await direct()).sockets >= 2 ? true : undefined),
+      10_000,
+    );
+    const both = (await direct()).sockets;
+    const [victim, survivor] = [...byWorker.values()];
+    const diedBefore = events.filter((e) => e.type === 'worker-died').length;
+    await sup.injectFault(victim!.tid, 'worker-exit');
+    await until(
+      'worker died',
+      () => events.filter((e) => e.type === 'worker-died').length > diedBefore,
+      10_000,
+    );
+    const inBefore = (await direct()).in;
+    await echoes(survivor!.p, survivor!.tid, 401);
+    assert.equal((await direct()).in, inBefore + 1, "the survivor's data still on its own socket");
+    // The dead worker's socket went with it: a new tunnel from that peer gets the 4-tuple.
+    // (First the supervisor's StopCCN for the lost tunnel, to the peer's tunnel ID.)
+    const stop = await victim!.p.next();
+    assert.equal(tunnelIdOf(stop.data), victim!.assigned);
+    const again = await open(victim!.p, assigned++);
+    await sup.command(again, { type: 'data-socket' });
+    await waitFor(
+      "the victim's peer has a data socket again",
+      async () => ((await direct()).sockets === both ? true : undefined),
+      10_000,
+    );
+    await echoes(victim!.p, again, 402);
   });
 });

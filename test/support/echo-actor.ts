@@ -119,6 +119,10 @@ class EchoActor implements TunnelActor {
       case 'tunnel-socket':
         // The kernel data path's request: the supervisor's answer, as the tunnel actor gets it.
         return this.ctx.request({ type: 'tunnel-socket' });
+      case 'data-socket':
+        // A userspace tunnel's data socket, as the tunnel actor asks for it at tunnel-up.
+        this.ctx.ownDataSocket?.();
+        return true;
       default:
         return { unknownCommand: cmd.type };
     }
