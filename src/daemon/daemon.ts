@@ -184,6 +184,9 @@ export class Daemon implements DaemonControl, MetricsSource {
    * `dataPath: kernel` the kernel cannot carry stops the start.
    */
   private async chooseDataPath(): Promise<void> {
+    // Tunnels' own sockets (kernel tunnels', and userspace tunnels' data sockets) share the
+    // listening port: every socket on it needs SO_REUSEADDR.
+    this.supervisor.allowTunnelSockets();
     if (!wantsKernel(this.config)) return;
     // A helper of its own, ended after: the workers' helpers are theirs.
     const prober = new PppdHelperClient();
@@ -191,9 +194,6 @@ export class Daemon implements DaemonControl, MetricsSource {
     const problems = kernelProblems(this.config, probe);
     if (problems.length > 0) throw new Error(problems.join('; '));
     this.kernel = probe;
-    // Tunnels' own sockets (kernel tunnels', and userspace tunnels' data sockets) share the
-    // listening port: every socket on it needs SO_REUSEADDR.
-    this.supervisor.allowTunnelSockets();
     this.log.info(
       { sections: dataPathChoice(this.config, probe.ok) },
       probe.ok

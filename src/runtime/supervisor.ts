@@ -349,7 +349,10 @@ export class Supervisor implements SlotListener {
     return slot;
   }
 
-  private bind(endpoint: ListenEndpoint): Promise<void> {
+  private async bind(endpoint: ListenEndpoint): Promise<void> {
+    // SO_REUSEADDR would let a second daemon bind our port too (and take half the peers'
+    // datagrams): a first bind without it fails with EADDRINUSE as it always did.
+    if (this.reuseAddr && endpoint.port !== 0) await bindAlone(endpoint);
     const socketIndex = this.sockets.length;
     // ipv6Only: bind exactly what is configured (`::` would otherwise take IPv4 too).
     const reuseAddr = this.reuseAddr;
@@ -960,4 +963,19 @@ function literalLookup(
   const found = isIP(address);
   if (found !== 0) callback(null, address, found);
   else dns.lookup(address, options, callback);
+}
+
+/** Bind `endpoint` without SO_REUSEADDR and close again: rejects if anything holds it. */
+function bindAlone(endpoint: ListenEndpoint): Promise<void> {
+  const v6 = isIPv6(endpoint.address);
+  const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: v6 });
+  return new Promise<void>((resolve, reject) => {
+    socket.once('error', (err) => {
+      socket.close();
+      reject(err);
+    });
+    socket.bind({ address: endpoint.address, port: endpoint.port, exclusive: true }, () =>
+      socket.close(() => resolve()),
+    );
+  });
 }

@@ -58,3 +58,25 @@ test('--listen with a bad address or port: a clear error, exit 2', () => {
     assert.match(r.stderr, said);
   }
 });
+
+test("a second daemon on a port the first holds refuses to start (EADDRINUSE), though listeners share their port with tunnels' own sockets (SO_REUSEADDR)", async () => {
+  const yaml = `
+listen: [{ address: 127.0.0.1, port: ${port + 3} }]
+workers: 1
+control: { socket: '{dir}/ctl.sock', pipe: off }
+lns:
+  - name: subs
+    assignIp: false
+    ppp: { path: '{standin}', auth: none }
+`;
+  const first = await startDaemon(yaml);
+  try {
+    await assert.rejects(startDaemon(yaml), /EADDRINUSE/);
+    // The first one still takes tunnels (the second took nothing of its port).
+    const lac = await LacClient.open({ port: port + 3 });
+    await lac.up;
+    lac.destroy();
+  } finally {
+    await first.stop();
+  }
+});
