@@ -87,17 +87,18 @@ export function acctSessionId(
   return `${hex(nowMs, 12)}${hex(localTunnelId, 4)}${hex(localSessionId, 4)}`;
 }
 
-/** native/l2tpd-acct-session-id.c, built beside the pppd helper. */
-const ACCT_SESSION_ID_LIBRARY = fileURLToPath(
-  new URL('../../native/l2tpd-acct-session-id.so', import.meta.url),
-);
+/** native/l2tpd-acct-session-id.c and l2tpd-nas-port-virtual.c, built beside the pppd helper. */
+const PRELOAD_LIBRARIES = ['l2tpd-acct-session-id.so', 'l2tpd-nas-port-virtual.so']
+  .map((name) => fileURLToPath(new URL(`../../native/${name}`, import.meta.url)))
+  .join(':');
 
 /**
- * pppd's environment for a RADIUS session: the library that makes radius.so send `id` as
- * Acct-Session-Id (Debian's radius.so cannot build its own: see the library's comment).
+ * pppd's environment for a RADIUS session: the libraries that make radius.so send `id` as
+ * Acct-Session-Id (Debian's radius.so cannot build its own) and NAS-Port-Type Virtual on the
+ * kernel data path too (see each library's comment).
  */
 export function radiusPppdEnv(id: string): Record<string, string> {
-  return { LD_PRELOAD: ACCT_SESSION_ID_LIBRARY, L2TPD_ACCT_SESSION_ID: id };
+  return { LD_PRELOAD: PRELOAD_LIBRARIES, L2TPD_ACCT_SESSION_ID: id };
 }
 
 /** pppd arguments for one session of a `ppp.auth: radius` section (nothing secret). */

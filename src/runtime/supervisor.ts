@@ -580,15 +580,34 @@ export class Supervisor implements SlotListener {
     return rec;
   }
 
-  private free(tid: number): TunnelRecord | undefined {
+  /** `deadSlot`: a dead worker whose other tunnels are being freed too. */
+  private free(tid: number, deadSlot?: number): TunnelRecord | undefined {
     const rec = this.table.remove(tid);
     if (!rec) return undefined;
     const slot = this.slots[rec.slot];
     if (slot) slot.tunnels--;
     this.expiring.delete(tid);
-    // A kernel tunnel goes with its socket's last close (its pppds are its worker's to end).
-    this.tunnelSockets.close(tid);
+    // A kernel tunnel goes with its socket's last close (its pppds are its worker's to end);
+    // its peer's other tunnels, whose datagrams that socket receives too, get a new one.
+    this.tunnelSockets.close(tid, (peer) => this.tunnelFrom(peer, deadSlot));
     return rec;
+  }
+
+  /** A live tunnel (not on `deadSlot`) from this peer address and port. A scan: kernel tunnels' ends only. */
+  private tunnelFrom(peer: PeerAddress, deadSlot: number | undefined): number | undefined {
+    const t = this.table;
+    for (const rec of t.all()) {
+      const id = rec.tunnelId;
+      if (
+        rec.slot !== deadSlot &&
+        t.peerPort[id] === peer.port &&
+        t.peerSocket[id] === peer.socketIndex &&
+        t.peerAddress[id] === peer.address
+      ) {
+        return id;
+      }
+    }
+    return undefined;
   }
 
   // ---- from the workers ----
@@ -721,7 +740,7 @@ export class Supervisor implements SlotListener {
     const lost = this.table.onSlot(slot.index);
     for (const rec of lost) {
       const stopCcnSent = this.sendLostTunnelStopCcn(rec);
-      this.free(rec.tunnelId);
+      this.free(rec.tunnelId, slot.index);
       this.emit({
         type: 'tunnel-lost',
         tunnelId: rec.tunnelId,
@@ -752,7 +771,7 @@ export class Supervisor implements SlotListener {
     return this.tunnelSockets.open(tid, listener.address(), peer).then((grant) => {
       // Freed while it was being made: not this tunnel's any more.
       if ('fd' in grant && this.table.get(tid) !== rec) {
-        this.tunnelSockets.close(tid);
+        this.tunnelSockets.close(tid, (p) => this.tunnelFrom(p, undefined));
         return { error: 'the tunnel ended' };
       }
       return grant;

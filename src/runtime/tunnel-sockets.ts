@@ -8,8 +8,11 @@
 //
 // One socket per peer address and port: a second tunnel from the same 4-tuple (clients
 // behind one NAT address and port) gets none and stays on the userspace path, its datagrams
-// arriving on the first tunnel's socket and routed by tunnel ID like the listener's.
-// No SO_REUSEPORT (a known kernel crash involved L2TP and reuseport).
+// arriving on the first tunnel's socket and routed by tunnel ID like the listener's. So when
+// that first tunnel ends while others from its peer live on, its socket is replaced, not just
+// closed (`close` with a successor): closing it alone lost the datagrams queued on it (the
+// lab's worker kill under ping). No SO_REUSEPORT (a known kernel crash involved L2TP and
+// reuseport).
 import dgram from 'node:dgram';
 import type { PeerAddress } from './actor-api.js';
 import type { TunnelSocketGrant } from './messages.js';
@@ -23,11 +26,36 @@ export interface TunnelSocketsOptions {
   onError(err: Error, tunnelId: number): void;
 }
 
+/** Picks a live tunnel from the given peer address and port (other than the one ending), if any. */
+export type SocketSuccessor = (peer: PeerAddress) => number | undefined;
+
+/** One socket for one peer address and port, and the tunnel it belongs to. */
+interface Entry {
+  socket: dgram.Socket;
+  key: string;
+  listen: { address: string; port: number };
+  peer: PeerAddress;
+  holder: number;
+  /** Bound and connected: undefined, or why not. */
+  ready: Promise<string | undefined>;
+  /** A successor's socket, never handed out: the next tunnel from its peer that asks takes it. */
+  spare: boolean;
+}
+
+/**
+ * How long a replaced socket stays open to be read empty (it gets no new datagrams once its
+ * successor is connected); it then closes after the next poll phase (`setImmediate`).
+ */
+const DRAIN_MS = 100;
+
 export class TunnelSockets {
-  private readonly byTunnel = new Map<number, dgram.Socket>();
+  private readonly byTunnel = new Map<number, Entry>();
   /** `socketIndex/address/port` -> the tunnel holding that 4-tuple's socket. */
   private readonly byPeer = new Map<string, number>();
-  private readonly peerOf = new Map<number, string>();
+  /** Peers' addresses and ports kept for workers' data sockets: tunnel -> its `byPeer` key. */
+  private readonly reserved = new Map<number, string>();
+  /** Replaced sockets being read empty. */
+  private readonly draining = new Set<Entry>();
   /** Datagrams that arrived on tunnels' sockets (control, and data before the kernel took over). */
   received = 0;
 
@@ -39,7 +67,7 @@ export class TunnelSockets {
 
   /** The tunnel's own socket (connected: send without an address), if it has one. */
   get(tunnelId: number): dgram.Socket | undefined {
-    return this.byTunnel.get(tunnelId);
+    return this.byTunnel.get(tunnelId)?.socket;
   }
 
   /**
@@ -47,83 +75,154 @@ export class TunnelSockets {
    * socket, `DataSocketRequest`). Undefined when granted, else why not. `close` ends it.
    */
   reserve(tunnelId: number, peer: PeerAddress): string | undefined {
-    if (this.peerOf.has(tunnelId)) return 'the tunnel has its socket already';
+    if (this.byTunnel.has(tunnelId) || this.reserved.has(tunnelId)) {
+      return 'the tunnel has its socket already';
+    }
     const key = peerKey(peer);
     const holder = this.byPeer.get(key);
     if (holder !== undefined) return heldBy(holder, peer);
     this.byPeer.set(key, tunnelId);
-    this.peerOf.set(tunnelId, key);
+    this.reserved.set(tunnelId, key);
     return undefined;
   }
 
   /**
    * Bind a socket to `listen` (the listener the tunnel came in on) with SO_REUSEADDR and
-   * connect it to `peer`. Resolves with its descriptor, or why there is none.
+   * connect it to `peer`. Resolves with its descriptor, or why there is none. A spare socket
+   * for that peer (left by an ended kernel tunnel for its peer's other tunnels) is taken over.
    */
   async open(
     tunnelId: number,
     listen: { address: string; port: number },
     peer: PeerAddress,
   ): Promise<TunnelSocketGrant> {
-    const refused = this.reserve(tunnelId, peer);
-    if (refused !== undefined) return { error: refused };
+    const own = this.byTunnel.get(tunnelId);
+    if ((own !== undefined && !own.spare) || this.reserved.has(tunnelId)) {
+      return { error: 'the tunnel has its socket already' };
+    }
+    const key = peerKey(peer);
+    const holder = this.byPeer.get(key);
+    let entry: Entry;
+    if (holder !== undefined) {
+      const held = this.byTunnel.get(holder);
+      // A worker's data socket, or a kernel tunnel's.
+      if (held === undefined || !held.spare) return { error: heldBy(holder, peer) };
+      // Never registered as a kernel tunnel: this tunnel may make it one.
+      this.byTunnel.delete(holder);
+      entry = held;
+    } else {
+      entry = this.connected(key, listen, peer);
+    }
+    this.hold(tunnelId, entry, false);
+    const error = await entry.ready;
+    if (error !== undefined) {
+      this.close(tunnelId);
+      return { error: `binding or connecting its socket: ${error}` };
+    }
+    // Closed meanwhile (the tunnel ended while the socket was being set up).
+    if (this.byTunnel.get(tunnelId) !== entry) return { error: 'the tunnel ended' };
+    return { fd: udpSocketFd(entry.socket), peer: { address: peer.address, port: peer.port } };
+  }
+
+  /**
+   * Close the tunnel's socket: its last close also deletes its kernel tunnel. The socket is
+   * connected to the peer, so the kernel gives it the datagrams of every tunnel from that
+   * address and port, and any still queued on it at its close are lost: when `successor`
+   * names a live tunnel from the same peer, a new socket for that peer first takes the
+   * arrivals over (of sockets bound and connected alike, the kernel picks the newest), and
+   * this one closes once read empty.
+   */
+  close(tunnelId: number, successor?: SocketSuccessor): void {
+    const key = this.reserved.get(tunnelId);
+    if (key !== undefined) {
+      // Its worker closes the socket (or its death did).
+      this.reserved.delete(tunnelId);
+      if (this.byPeer.get(key) === tunnelId) this.byPeer.delete(key);
+      return;
+    }
+    const entry = this.byTunnel.get(tunnelId);
+    if (entry === undefined) return;
+    this.byTunnel.delete(tunnelId);
+    if (this.byPeer.get(entry.key) === tunnelId) this.byPeer.delete(entry.key);
+    const next = successor?.(entry.peer);
+    if (next === undefined || this.byTunnel.has(next)) {
+      destroy(entry);
+      return;
+    }
+    const spare = this.connected(entry.key, entry.listen, entry.peer);
+    this.hold(next, spare, true);
+    this.draining.add(entry);
+    void spare.ready.then((error) => {
+      if (error !== undefined && this.byTunnel.get(next) === spare) this.close(next);
+      setTimeout(() => {
+        setImmediate(() => {
+          if (this.draining.delete(entry)) destroy(entry);
+        });
+      }, DRAIN_MS);
+    });
+  }
+
+  closeAll(): void {
+    for (const tunnelId of [...this.byTunnel.keys(), ...this.reserved.keys()]) this.close(tunnelId);
+    for (const entry of this.draining) destroy(entry);
+    this.draining.clear();
+  }
+
+  private hold(tunnelId: number, entry: Entry, spare: boolean): void {
+    entry.holder = tunnelId;
+    entry.spare = spare;
+    this.byTunnel.set(tunnelId, entry);
+    this.byPeer.set(entry.key, tunnelId);
+  }
+
+  /**
+   * A socket bound with SO_REUSEADDR to `listen` and connected to `peer`. Its handlers come
+   * first: until connected it is one more unconnected socket on the listener's address and
+   * port, the newest, which the kernel prefers to the listener, so it takes any peer's
+   * datagrams then (dispatched like the listener's).
+   */
+  private connected(
+    key: string,
+    listen: { address: string; port: number },
+    peer: PeerAddress,
+  ): Entry {
     const socket = dgram.createSocket({
       type: peer.family === 'IPv6' ? 'udp6' : 'udp4',
       ipv6Only: peer.family === 'IPv6',
       reuseAddr: true,
       lookup: this.opts.lookup,
     });
-    this.byTunnel.set(tunnelId, socket);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.bind({ address: listen.address, port: listen.port }, () => {
-          socket.connect(peer.port, peer.address, () => {
-            socket.off('error', reject);
-            resolve();
-          });
-        });
-      });
-    } catch (err) {
-      this.close(tunnelId);
-      return { error: `binding or connecting its socket: ${(err as Error).message}` };
-    }
-    // Closed meanwhile (the tunnel ended while the socket was being set up).
-    if (this.byTunnel.get(tunnelId) !== socket) return { error: 'the tunnel ended' };
-    if (this.opts.socketBufferBytes) {
-      socket.setRecvBufferSize(this.opts.socketBufferBytes);
-      socket.setSendBufferSize(this.opts.socketBufferBytes);
-    }
-    socket.on('error', (err) => this.opts.onError(err, tunnelId));
     socket.on('message', (msg, rinfo) => {
       this.received++;
       this.opts.onMessage(peer.socketIndex, msg, rinfo);
     });
-    return { fd: udpSocketFd(socket), peer: { address: peer.address, port: peer.port } };
-  }
-
-  /**
-   * Close the tunnel's socket (its last close also deletes its kernel tunnel) and free its
-   * peer's address and port, also when its worker held the socket.
-   */
-  close(tunnelId: number): void {
-    const key = this.peerOf.get(tunnelId);
-    if (key === undefined) return;
-    this.peerOf.delete(tunnelId);
-    if (this.byPeer.get(key) === tunnelId) this.byPeer.delete(key);
-    const socket = this.byTunnel.get(tunnelId);
-    if (socket === undefined) return;
-    this.byTunnel.delete(tunnelId);
-    socket.on('error', () => undefined); // closing a socket still binding
-    try {
-      socket.close();
-    } catch {
-      // already closed
-    }
-  }
-
-  closeAll(): void {
-    for (const tunnelId of [...this.peerOf.keys()]) this.close(tunnelId);
+    const entry: Entry = {
+      socket,
+      key,
+      listen,
+      peer,
+      holder: 0,
+      spare: false,
+      ready: new Promise((resolve) => {
+        let settled = false;
+        socket.on('error', (err) => {
+          if (settled) this.opts.onError(err, entry.holder);
+          else resolve(err.message);
+          settled = true;
+        });
+        socket.bind({ address: listen.address, port: listen.port }, () => {
+          socket.connect(peer.port, peer.address, () => {
+            if (!settled && this.opts.socketBufferBytes) {
+              socket.setRecvBufferSize(this.opts.socketBufferBytes);
+              socket.setSendBufferSize(this.opts.socketBufferBytes);
+            }
+            if (!settled) resolve(undefined);
+            settled = true;
+          });
+        });
+      }),
+    };
+    return entry;
   }
 }
 
@@ -133,6 +232,16 @@ function peerKey(peer: PeerAddress): string {
 
 function heldBy(holder: number, peer: PeerAddress): string {
   return `tunnel ${holder} holds the socket for ${peer.address}:${peer.port} (one per peer address and port)`;
+}
+
+function destroy(entry: Entry): void {
+  entry.socket.removeAllListeners('error');
+  entry.socket.on('error', () => undefined); // closing a socket still binding
+  try {
+    entry.socket.close();
+  } catch {
+    // already closed
+  }
 }
 
 /**

@@ -3,9 +3,10 @@
 // socket bound to the listening address and port and connected to its peer; the peer's
 // datagrams arrive on it and reach their tunnels by ID, replies leave from it. A second
 // tunnel from the same peer address and port gets none (it stays userspace) and still works.
-// The socket closes with its tunnel, and with a dead worker's tunnels. No kernel tunnel is
-// made here (this host has no L2TP): the lab does that. A userspace tunnel's data socket
-// (opened by its worker, `data-socket`) carries its data messages off the main thread.
+// The socket closes with its tunnel (replaced for the peer's other tunnels, if any), and with
+// a dead worker's tunnels. No kernel tunnel is made here (this host has no L2TP): the lab
+// does that. A userspace tunnel's data socket (opened by its worker, `data-socket`)
+// carries its data messages off the main thread.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -93,12 +94,18 @@ describe('tunnel sockets', () => {
     await echoes(b, t3, 103);
     assert.equal(sup.tunnelSocketStats().open, 2);
 
-    // t1 ends: its socket closes, the 4-tuple is free for t2; t2's datagrams keep flowing.
+    // t1 ends: t2, from the same address and port, gets a new socket for it (datagrams
+    // queued on t1's are not lost: tunnel-socket-handover.test.ts) and keeps working; that
+    // socket was never a kernel tunnel's, so t2 (or a newer tunnel from there) may have it.
     await sup.command(t1, { type: 'close' });
-    await until("t1's socket closed", () => sup.tunnelSocketStats().open === 1, 5000);
+    await until('t1 gone', () =>
+      events.some((e) => e.type === 'tunnel-closed' && e.tunnelId === t1),
+    );
+    assert.equal(sup.tunnelSocketStats().open, 2);
     await echoes(a, t2, 104);
     const again = await ask(t2);
     assert.ok('fd' in again, JSON.stringify(again));
+    assert.notEqual(again.fd, grant.fd);
     await sup.command(t2, { type: 'close' });
     await sup.command(t3, { type: 'close' });
     await until('every socket closed', () => sup.tunnelSocketStats().open === 0, 5000);
@@ -185,6 +192,27 @@ describe('tunnel sockets', () => {
     await until('worker died', () => events.some((e) => e.type === 'worker-died'), 10_000);
     await until("the dead worker's socket closed", () => sup.tunnelSocketStats().open === 1, 5000);
     await echoes(pb, tb, 201);
+  });
+
+  test("a worker's death: a tunnel on another worker from the dead tunnel's peer address and port gets a new socket and keeps working", async () => {
+    const a = await peer();
+    const t1 = await open(a, 31);
+    let t2 = await open(a, 32);
+    for (let i = 33; sup.workerOf(t2) === sup.workerOf(t1); i++) t2 = await open(a, i);
+    const grant = await ask(t1);
+    assert.ok('fd' in grant);
+    const deaths = events.filter((e) => e.type === 'worker-died').length;
+    await sup.injectFault(t1, 'worker-exit');
+    await until(
+      'worker died',
+      () => events.filter((e) => e.type === 'worker-died').length > deaths,
+    );
+    const received = sup.tunnelSocketStats().received;
+    await echoes(a, t2, 301);
+    assert.equal(sup.tunnelSocketStats().received, received + 1, "on t2's new socket");
+    const taken = await ask(t2);
+    assert.ok('fd' in taken && taken.fd !== grant.fd, JSON.stringify(taken));
+    await sup.command(t2, { type: 'close' });
   });
 
   test("a worker's death takes its tunnels' data sockets and leaves the other worker's working", async () => {

@@ -4,7 +4,8 @@
 # pppd (ppp.path /usr/sbin/pppd, notty over pipes). The tunnel and session come up, the
 # LAC's ppp interface gets an address from our pool and ping crosses both ways.
 # Variants reuse it through the environment: OURS_CHALLENGE, OURS_HIDDEN, OURS_LENGTH_BIT
-# (true/false) with a shared secret in $LAB_TMP/l2tp-secrets when challenge or hidden is on.
+# (true/false) with a shared secret in $LAB_TMP/l2tp-secrets when challenge or hidden is on,
+# OURS_DATA_PATH (userspace, the default, or kernel: then the session must be a kernel one).
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 
@@ -13,8 +14,8 @@ lab_link ol-lns veth-lns 192.0.2.1/24 ol-lac veth-lac 192.0.2.2/24
 lab_ping ol-lac 192.0.2.1
 
 cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
-# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
-dataPath: userspace
+# The userspace data path unless a -kernel variant says otherwise.
+dataPath: ${OURS_DATA_PATH:-userspace}
 listen:
   - address: 192.0.2.1
     port: 1701
@@ -49,10 +50,14 @@ secrets=
 
 # shellcheck disable=SC2086 # $secrets is empty or two words
 lab_bg l2tpd ip netns exec ol-lns node "$LAB_DAEMON" -D -c "$LAB_LOGDIR/l2tpd.yaml" $secrets
-lab_wait 90 "our LNS listening" lab_udp_listening ol-lns 1701
+lab_wait 240 "our LNS listening" lab_udp_listening ol-lns 1701
 
 lab_xl2tpd_lac ol-lac lac 192.0.2.1
 lab_check_ppp_link ol-lns ol-lac 198.51.100.1 198.51.100.10 198.51.100.20
+if [ "${OURS_DATA_PATH:-userspace}" = kernel ]; then
+  ip -n ol-lns l2tp show session | grep -q '^Session ' || lab_fail "no kernel session in our namespace"
+  lab_step "ok: the session is a kernel one"
+fi
 
 # Bulk TCP through our userspace data path (issue 17): 5 MB must cross. A write queue that
 # refused every large frame after a burst once held TCP to its retransmission timeouts
