@@ -18,6 +18,7 @@ import type {
   ActorInit,
   ActorModule,
   ActorTimer,
+  PeerAddress,
   TunnelActor,
 } from '../src/runtime/actor-api.js';
 import type {
@@ -64,9 +65,11 @@ class TunnelHost implements HostApi {
     events: undefined,
     fwdTids: undefined,
     fwdBufs: undefined,
+    fwdFrom: undefined,
   };
   private fwdTids: number[] | undefined;
   private fwdBufs: ArrayBuffer[] | undefined;
+  private fwdFrom: (PeerAddress | null)[] | undefined;
   private readonly peek = { tunnelId: 0, sessionId: 0 };
   private dataSockets = 0;
   private directIn = 0;
@@ -195,6 +198,7 @@ class TunnelHost implements HostApi {
     msg.events = this.events;
     msg.fwdTids = this.fwdTids;
     msg.fwdBufs = fwdBufs;
+    msg.fwdFrom = this.fwdFrom;
     try {
       const transfer = fwdBufs === undefined ? this.outBufs : [...this.outBufs, ...fwdBufs];
       this.task.dataPort.postMessage(msg, transfer);
@@ -205,6 +209,7 @@ class TunnelHost implements HostApi {
     this.outBufs.length = 0;
     this.events = undefined;
     this.fwdTids = this.fwdBufs = msg.fwdTids = msg.fwdBufs = undefined;
+    this.fwdFrom = msg.fwdFrom = undefined;
     this.ackPending = false;
   }
 
@@ -244,6 +249,19 @@ class TunnelHost implements HostApi {
       closeQuietly(socket);
     };
     socket.once('error', failed);
+    // Listening from the start: until connected, this is the newest unconnected socket on the
+    // listener's address and port and the kernel gives it any peer's datagrams (forwarded
+    // with their source).
+    // Read after the connect, what was queued before it may still be theirs: the source
+    // decides, not the moment.
+    const { port, address } = grant.peer;
+    socket.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+      if (entry.dataSocket === socket && rinfo.port === port && rinfo.address === address) {
+        this.onDirect(entry, msg);
+      } else {
+        this.forward(entry.tid, msg, sourceOf(rinfo, grant.socketIndex));
+      }
+    });
     socket.bind({ address: grant.listen.address, port: grant.listen.port }, () => {
       socket.connect(grant.peer.port, grant.peer.address, () => {
         socket.off('error', failed);
@@ -256,7 +274,6 @@ class TunnelHost implements HostApi {
           socket.setSendBufferSize(grant.socketBufferBytes);
         }
         socket.on('error', () => this.directErrors++);
-        socket.on('message', (msg: Buffer) => this.onDirect(entry, msg));
         entry.dataSocket = socket;
         this.dataSockets++;
         entry.log.debug("data messages on a socket of the tunnel's own");
@@ -271,8 +288,9 @@ class TunnelHost implements HostApi {
    */
   private onDirect(entry: ActorEntry, msg: Buffer): void {
     const actor = entry.actor;
+    const status = peekHeader(msg, this.peek);
     if (
-      peekHeader(msg, this.peek) === HeaderStatus.Data &&
+      status === HeaderStatus.Data &&
       this.peek.tunnelId === entry.tid &&
       actor !== undefined &&
       !entry.ended
@@ -285,13 +303,28 @@ class TunnelHost implements HostApi {
       }
       return;
     }
+    this.forward(entry.tid, msg, null);
+    if (status >= 0 && this.peek.tunnelId !== entry.tid) {
+      // The peer's address and port carry another tunnel too (a LAC with many tunnels on one
+      // socket, clients behind one NAT): this socket would relay all of theirs through this
+      // worker. Back to the listener, which routes each by tunnel ID.
+      entry.log.info(
+        "the peer's address and port carry other tunnels too: data messages back on the listening socket",
+      );
+      this.closeDataSocket(entry);
+    }
+  }
+
+  /** To the supervisor, in the next outbound batch (`OutboundBatch.fwdTids`). */
+  private forward(tid: number, msg: Buffer, from: PeerAddress | null): void {
     let ab = msg.buffer;
     if (msg.byteOffset !== 0 || msg.byteLength !== ab.byteLength) {
       ab = new Uint8Array(msg).buffer;
       this.copies++;
     }
-    (this.fwdTids ??= []).push(entry.tid);
+    (this.fwdTids ??= []).push(tid);
     (this.fwdBufs ??= []).push(ab as ArrayBuffer);
+    (this.fwdFrom ??= []).push(from);
     this.scheduleFlush();
   }
 
@@ -532,6 +565,11 @@ class TunnelHost implements HostApi {
       setImmediate(exhaustHeap);
     }
   }
+}
+
+function sourceOf(rinfo: dgram.RemoteInfo, socketIndex: number): PeerAddress {
+  const family = rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4';
+  return { address: rinfo.address, port: rinfo.port, family, socketIndex };
 }
 
 function closeQuietly(socket: dgram.Socket): void {

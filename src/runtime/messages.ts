@@ -2,7 +2,7 @@
 // Two channels per worker: the data port (raw postMessage, batches, transfers) and the RPC
 // port (comlink, control plane). Everything here is plain data: it is structured-cloned.
 import type { MessagePort } from 'node:worker_threads';
-import type { ActorEvent, ActorInit } from './actor-api.js';
+import type { ActorEvent, ActorInit, PeerAddress } from './actor-api.js';
 import type { ErrorData } from '../protocol/errors.js';
 
 /** The long-lived task the supervisor runs on each worker (piscina task payload). */
@@ -77,6 +77,8 @@ export type DataSocketGrant =
       listen: { address: string; port: number };
       peer: { address: string; port: number };
       family: 'IPv4' | 'IPv6';
+      /** The listener's index (`PeerAddress.socketIndex`). */
+      socketIndex: number;
       /** SO_RCVBUF and SO_SNDBUF, as the listeners have (0: the kernel's default). */
       socketBufferBytes: number;
     }
@@ -108,6 +110,12 @@ export interface OutboundBatch {
    */
   fwdTids: number[] | undefined;
   fwdBufs: ArrayBuffer[] | undefined;
+  /**
+   * Per forwarded datagram, its source when it is not the tunnel's peer: between its bind
+   * and its connect a data socket is the newest unconnected socket on the listener's address
+   * and port, which the kernel prefers, so any peer's datagrams may reach it then.
+   */
+  fwdFrom: (PeerAddress | null)[] | undefined;
 }
 
 export interface ActorStatus {

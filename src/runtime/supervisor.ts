@@ -641,7 +641,7 @@ export class Supervisor implements SlotListener {
         this.sendErrors++;
       }
     }
-    if (batch.fwdTids !== undefined) this.onForwarded(route, batch.fwdTids, batch.fwdBufs!);
+    if (batch.fwdTids !== undefined) this.onForwarded(route, batch);
     if (batch.events) {
       for (const ev of batch.events) {
         try {
@@ -658,9 +658,23 @@ export class Supervisor implements SlotListener {
    * What arrived on tunnels' data sockets and is not their data (`OutboundBatch.fwdTids`):
    * dispatched as if the tunnel's listener had received it from the tunnel's peer.
    */
-  private onForwarded(route: number, tids: number[], bufs: ArrayBuffer[]): void {
+  private onForwarded(route: number, batch: OutboundBatch): void {
     const t = this.table;
+    const tids = batch.fwdTids!;
+    const bufs = batch.fwdBufs!;
     for (let i = 0; i < tids.length; i++) {
+      const from = batch.fwdFrom?.[i];
+      if (from) {
+        // Another peer's, caught before the data socket was connected.
+        const { socketIndex, address, port, family } = from;
+        this.onDatagram(socketIndex, Buffer.from(bufs[i]!), {
+          address,
+          port,
+          family,
+          size: bufs[i]!.byteLength,
+        });
+        continue;
+      }
       const tid = tids[i]!;
       const rec = t.get(tid);
       // Freed meanwhile: its peer's next datagrams reach the listener again.
@@ -797,6 +811,7 @@ export class Supervisor implements SlotListener {
       listen: { address, port },
       peer: { address: peer.address, port: peer.port },
       family: peer.family,
+      socketIndex: peer.socketIndex,
       socketBufferBytes: this.opts.socketBufferBytes ?? 0,
     };
   }
