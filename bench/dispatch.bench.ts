@@ -102,7 +102,7 @@ async function mainThreadServer(): Promise<{ port: number; close: () => Promise<
         log: silent,
         sendDatagram: (buf) => socket.send(buf, peer.port, peer.address),
         notify: () => {},
-        request: () => Promise.resolve(undefined),
+        request: () => Promise.reject(new Error('the echo actor asks nothing in this bench')),
         closed: () => {},
         setTimer: (fn, ms) => setTimeout(fn, ms),
         clearTimer: (t) => clearTimeout(t),

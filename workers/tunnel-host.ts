@@ -11,7 +11,6 @@ import { toErrorData } from '../src/protocol/errors.js';
 import { setTimeoutAfterArrivals } from '../src/runtime/after-arrivals.js';
 import type {
   ActorContext,
-  ActorEvent,
   ActorFactory,
   ActorInit,
   ActorModule,
@@ -19,7 +18,12 @@ import type {
   TunnelActor,
 } from '../src/runtime/actor-api.js';
 import type {
+  ActorCommand,
+  ActorReply,
+  ActorRequest,
   ActorStatus,
+  CommandAnswer,
+  CommandName,
   FaultKind,
   HostApi,
   HostEvent,
@@ -27,6 +31,8 @@ import type {
   HostTask,
   InboundBatch,
   OutboundBatch,
+  RequestAnswer,
+  RequestName,
 } from '../src/runtime/messages.js';
 
 interface ActorEntry {
@@ -64,7 +70,7 @@ class TunnelHost implements HostApi {
   private nextRequestId = 1;
   private readonly pending = new Map<
     number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void }
+    { resolve: (v: RequestAnswer<RequestName>) => void; reject: (e: Error) => void }
   >();
   private onQuit: () => void = () => {};
   private readonly flushBound = (): void => this.flush();
@@ -95,7 +101,7 @@ class TunnelHost implements HostApi {
   private onBatch(batch: InboundBatch): void {
     if (batch.creates) for (const init of batch.creates) this.create(init, false);
     if (batch.replies) {
-      for (const r of batch.replies) this.reply(r.requestId, r.result, r.error);
+      for (const r of batch.replies) this.reply(r);
     }
     const { tids, bufs } = batch;
     const now = Date.now();
@@ -202,15 +208,17 @@ class TunnelHost implements HostApi {
         // Non-cloneable data would make the whole outbound batch fail: catch it here.
         this.pushEvent({ kind: 'notify', tid: entry.tid, event: structuredClone(event) });
       },
-      request: (event) =>
-        new Promise<unknown>((resolve, reject) => {
+      request: <R extends ActorRequest>(request: R) =>
+        new Promise<RequestAnswer<R['type']>>((resolve, reject) => {
           const requestId = this.nextRequestId++;
-          this.pending.set(requestId, { resolve, reject });
+          // The reply carries this request's id: its result is this request's answer.
+          const settle = resolve as (v: RequestAnswer<RequestName>) => void;
+          this.pending.set(requestId, { resolve: settle, reject });
           this.pushEvent({
             kind: 'request',
             tid: entry.tid,
             requestId,
-            event: structuredClone(event),
+            event: structuredClone(request),
           });
         }),
       closed: () => {
@@ -288,7 +296,7 @@ class TunnelHost implements HostApi {
     this.create(init, true);
   }
 
-  async command(tid: number, cmd: ActorEvent): Promise<unknown> {
+  async command(tid: number, cmd: ActorCommand): Promise<CommandAnswer<CommandName>> {
     const entry = this.actors.get(tid);
     if (!entry?.actor) throw new Error(`no tunnel ${tid} on worker ${this.task.workerIndex}`);
     try {
@@ -365,12 +373,12 @@ class TunnelHost implements HostApi {
   }
 
   /** The daemon's answer to a `request` event (an error answer rejects the actor's promise). */
-  private reply(requestId: number, result: unknown, error?: string): void {
-    const waiter = this.pending.get(requestId);
+  private reply(r: ActorReply): void {
+    const waiter = this.pending.get(r.requestId);
     if (waiter === undefined) return;
-    this.pending.delete(requestId);
-    if (error !== undefined) waiter.reject(new Error(error));
-    else waiter.resolve(result);
+    this.pending.delete(r.requestId);
+    if (r.error !== undefined) waiter.reject(new Error(r.error));
+    else waiter.resolve(r.result);
   }
 
   injectFault(tid: number, kind: FaultKind): void {

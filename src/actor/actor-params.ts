@@ -51,25 +51,3 @@ export interface ActorParams {
   autoCalls: number;
   logLevel: string;
 }
-
-/** Request from an actor to the daemon (through the supervisor): addresses for a session. */
-export interface AddressRequest {
-  type: 'ip-allocate';
-  section: string;
-  /** Also a NAS-Port (RADIUS sections). */
-  nasPort?: boolean;
-}
-export interface AddressGrant {
-  local?: string;
-  remote?: string;
-  nasPort?: number;
-  /** Set when the pool is exhausted: the call is refused. */
-  error?: string;
-}
-export interface AddressRelease {
-  type: 'ip-release';
-  section: string;
-  local?: string;
-  remote?: string;
-  nasPort?: number;
-}

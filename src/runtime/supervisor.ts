@@ -11,12 +11,20 @@ import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { HeaderStatus, peekHeader, type PeekResult } from '../protocol/header.js';
 import { toErrorData, type ErrorData } from '../protocol/errors.js';
-import type { ActorEvent, ActorInit, PeerAddress } from './actor-api.js';
+import type { ActorInit, PeerAddress } from './actor-api.js';
 import type {
+  ActorCommand,
+  ActorNotice,
+  ActorReply,
+  ActorRequest,
   ActorStatus,
+  CommandAnswer,
+  DaemonRequestHandlers,
   FaultKind,
   HostStats,
   OutboundBatch,
+  RequestAnswer,
+  RequestName,
   TunnelSocketGrant,
 } from './messages.js';
 import { encodeGeneralErrorStopCcn, zlbForStrayStopCcn } from './stop-ccn.js';
@@ -36,7 +44,7 @@ export type ClassifyVerdict =
   | { accept: false; reason: string; reply?: Uint8Array };
 
 export type SupervisorEvent =
-  | { type: 'actor-event'; tunnelId: number; peer: PeerAddress; event: ActorEvent }
+  | { type: 'actor-event'; tunnelId: number; peer: PeerAddress; event: ActorNotice }
   | { type: 'tunnel-closed'; tunnelId: number; peer: PeerAddress }
   | {
       type: 'tunnel-crashed';
@@ -83,7 +91,7 @@ export interface SupervisorOptions {
   classifyNewTunnel: (peer: PeerAddress, sccrq: Uint8Array) => ClassifyVerdict;
   onEvent?: (event: SupervisorEvent) => void;
   /** Answers actors' `ctx.request` (address pools ...); an exception is sent back as a rejection. */
-  onActorRequest?: (tunnelId: number, request: ActorEvent) => unknown;
+  onActorRequest?: DaemonRequestHandlers;
   logger?: Logger;
   workerLogLevel?: string;
   /** Datagrams per hand-off batch before an early flush (1 = no batching). */
@@ -636,7 +644,7 @@ export class Supervisor implements SlotListener {
     if (ev.kind === 'notify') {
       const event = ev.event;
       if (event.type === 'tunnel-up') {
-        this.table.markUp(ev.tid, Number(event.peerTunnelId) || 0);
+        this.table.markUp(ev.tid, event.peerTunnelId);
       } else if (event.type === 'tunnel-down' && !rec.up) {
         this.table.markSettled(ev.tid);
       }
@@ -665,29 +673,44 @@ export class Supervisor implements SlotListener {
   }
 
   /** The answer goes back in the slot's next batch; a synchronous handler costs no promise. */
-  private answerRequest(slot: WorkerSlot, tid: number, requestId: number, event: ActorEvent): void {
-    const handler = this.opts.onActorRequest;
+  private answerRequest(
+    slot: WorkerSlot,
+    tid: number,
+    requestId: number,
+    request: ActorRequest,
+  ): void {
     const generation = slot.generation;
-    const answer = (result: unknown, error: string | undefined): void => {
+    const answer = (reply: ActorReply): void => {
       // A host that died meanwhile took the request with it; its successor never asked.
-      if (slot.generation === generation) slot.enqueueReply({ requestId, result, error });
+      if (slot.generation === generation) slot.enqueueReply(reply);
     };
-    let result: unknown;
+    const failed = (err: unknown): void => answer({ requestId, error: toErrorData(err).message });
+    let result: RequestAnswer<RequestName> | Promise<TunnelSocketGrant>;
     try {
-      if (event.type === 'tunnel-socket') result = this.openTunnelSocket(tid);
-      else if (handler === undefined) throw new Error('no request handler');
-      else result = handler(tid, event);
+      result = this.requestAnswer(tid, request);
     } catch (err) {
-      answer(undefined, toErrorData(err).message);
+      failed(err);
       return;
     }
     if (result instanceof Promise) {
-      result.then(
-        (value: unknown) => answer(value, undefined),
-        (err: unknown) => answer(undefined, toErrorData(err).message),
-      );
+      result.then((value) => answer({ requestId, result: value }), failed);
     } else {
-      answer(result, undefined);
+      answer({ requestId, result });
+    }
+  }
+
+  private requestAnswer(
+    tid: number,
+    request: ActorRequest,
+  ): RequestAnswer<RequestName> | Promise<TunnelSocketGrant> {
+    if (request.type === 'tunnel-socket') return this.openTunnelSocket(tid);
+    const handlers = this.opts.onActorRequest;
+    if (handlers === undefined) throw new Error('no request handler');
+    switch (request.type) {
+      case 'ip-allocate':
+        return handlers['ip-allocate'](tid, request);
+      case 'ip-release':
+        return handlers['ip-release'](tid, request);
     }
   }
 
@@ -712,7 +735,7 @@ export class Supervisor implements SlotListener {
     this.emit({ type: 'worker-died', worker: slot.index, error, lostTunnels: lost.length });
   }
 
-  /** A socket of the tunnel's own for its kernel tunnel (`TunnelSocketRequest`). */
+  /** A socket of the tunnel's own for its kernel tunnel (the `tunnel-socket` request). */
   private openTunnelSocket(tid: number): Promise<TunnelSocketGrant> | TunnelSocketGrant {
     const rec = this.table.get(tid);
     if (rec === undefined) return { error: 'no such tunnel' };
@@ -833,10 +856,13 @@ export class Supervisor implements SlotListener {
   }
 
   /** A command to one tunnel's actor. Rejects if there is no such tunnel or the actor fails. */
-  command(tunnelId: number, cmd: ActorEvent): Promise<unknown> {
+  command<C extends ActorCommand>(tunnelId: number, cmd: C): Promise<CommandAnswer<C['type']>> {
     const rec = this.table.get(tunnelId);
     if (!rec) return Promise.reject(new Error(`no tunnel ${tunnelId}`));
-    return this.slots[rec.slot]!.call((api) => api.command(tunnelId, cmd));
+    // comlink keeps no type parameter: the actor answered this command (TunnelActor.command).
+    return this.slots[rec.slot]!.call(
+      (api) => api.command(tunnelId, cmd) as Promise<CommandAnswer<C['type']>>,
+    );
   }
 
   /** Every actor's answer to { type: 'status' }, from every live worker. */

@@ -8,7 +8,7 @@ import { read16 } from '../../src/protocol/header.js';
 import { MessageType, StopCcnResult } from '../../src/protocol/types.js';
 import type { FaultKind } from '../../src/runtime/messages.js';
 import { Supervisor, type SupervisorEvent } from '../../src/runtime/supervisor.js';
-import { dataMessage, EchoSession } from '../support/echo-actor.js';
+import { dataMessage, echoCommand, EchoSession } from '../support/echo-actor.js';
 import { sccrq, tunnelIdOf, UdpPeer } from '../support/udp-peer.js';
 
 const ECHO = new URL('../support/echo-actor.js', import.meta.url);
@@ -127,7 +127,7 @@ describe('crash isolation', () => {
 
   test('an exception thrown by a command ends that actor and rejects the command', async () => {
     const [victim, neighbour] = await pair(true);
-    await assert.rejects(sup.command(victim.tid, { type: 'throw' }), /command throw/);
+    await assert.rejects(echoCommand(sup, victim.tid, { type: 'throw' }), /command throw/);
     await victim.peer.next((r) => isGeneralErrorStopCcn(r.data, victim.assigned, victim.tid));
     assert.equal(await pingAll(neighbour, 30), 30);
   });

@@ -11,7 +11,7 @@ import {
   type SupervisorEvent,
   type SupervisorOptions,
 } from '../../src/runtime/supervisor.js';
-import { dataMessage, EchoSession } from '../support/echo-actor.js';
+import { dataMessage, echoCommand, EchoSession } from '../support/echo-actor.js';
 import { sccrq, sessionIdOf, tunnelIdOf, tunnelZeroMessage, UdpPeer } from '../support/udp-peer.js';
 
 const ECHO = new URL('../support/echo-actor.js', import.meta.url);
@@ -116,7 +116,7 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
     assert.equal(t1again, t1);
     assert.notEqual(t2, t1);
     assert.equal(sup.stats().tunnels, before + 2);
-    const status = await sup.command(t1, { type: 'status' });
+    const status = await echoCommand(sup, t1, { type: 'status' });
     assert.deepEqual(status, { role: 'responder', received: 2, sent: 2, peerTunnelId: 5 });
   });
 
@@ -299,7 +299,7 @@ describe('limits', () => {
       assert.equal(sup.stats().drops.halfOpenEvicted, 0);
       assert.ok(tids.every((tid) => sup.workerOf(tid) !== undefined));
       // One comes up: its slot is free for the retransmitted SCCRQ.
-      await sup.command(tids[0]!, { type: 'up', peerTunnelId: 1 });
+      await echoCommand(sup, tids[0]!, { type: 'up', peerTunnelId: 1 });
       while (sup.stats().halfOpen !== 2) await new Promise((r) => setTimeout(r, 5));
       assert.ok(!tids.includes(await openTunnel(sup, lac, 4)));
       assert.equal(sup.stats().halfOpen, 3);
@@ -316,7 +316,7 @@ describe('limits', () => {
       assert.equal(sup.stats().drops.halfOpenEvicted, 1);
       while (sup.workerOf(tids[0]!) !== undefined) await new Promise((r) => setTimeout(r, 5));
       // An established tunnel is never evicted and no longer counts.
-      await sup.command(tids[1]!, { type: 'up', peerTunnelId: 1 });
+      await echoCommand(sup, tids[1]!, { type: 'up', peerTunnelId: 1 });
       while (sup.stats().halfOpen !== 2) await new Promise((r) => setTimeout(r, 5));
       for (let i = 5; i <= 20; i++) await openTunnel(sup, lac, i);
       assert.equal(sup.stats().halfOpen, 3);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { Supervisor, type SupervisorEvent } from '../../src/runtime/supervisor.js';
 import type { TunnelSocketGrant } from '../../src/runtime/messages.js';
-import { dataMessage } from '../support/echo-actor.js';
+import { dataMessage, echoCommand } from '../support/echo-actor.js';
 import { sccrq, sessionIdOf, tunnelIdOf, UdpPeer } from '../support/udp-peer.js';
 import { waitFor } from '../support/daemon-process.js';
 
@@ -35,7 +35,7 @@ describe('tunnel sockets', () => {
     return tunnelIdOf((await p.next()).data);
   };
   const ask = (tid: number): Promise<TunnelSocketGrant> =>
-    sup.command(tid, { type: 'tunnel-socket' }) as Promise<TunnelSocketGrant>;
+    echoCommand(sup, tid, { type: 'tunnel-socket' }) as Promise<TunnelSocketGrant>;
   /** A data message to `tid` comes back from it (the echo actor), from our listening port. */
   const echoes = async (p: UdpPeer, tid: number, sid: number): Promise<void> => {
     await p.send(dataMessage(tid, sid, new Uint8Array([1, 2, 3])), port);
@@ -93,13 +93,13 @@ describe('tunnel sockets', () => {
     assert.equal(sup.tunnelSocketStats().open, 2);
 
     // t1 ends: its socket closes, the 4-tuple is free for t2; t2's datagrams keep flowing.
-    await sup.command(t1, { type: 'close' });
+    await echoCommand(sup, t1, { type: 'close' });
     await until("t1's socket closed", () => sup.tunnelSocketStats().open === 1, 5000);
     await echoes(a, t2, 104);
     const again = await ask(t2);
     assert.ok('fd' in again, JSON.stringify(again));
-    await sup.command(t2, { type: 'close' });
-    await sup.command(t3, { type: 'close' });
+    await echoCommand(sup, t2, { type: 'close' });
+    await echoCommand(sup, t3, { type: 'close' });
     await until('every socket closed', () => sup.tunnelSocketStats().open === 0, 5000);
   });
 

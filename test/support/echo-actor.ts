@@ -9,6 +9,9 @@ import type {
   ActorInit,
   TunnelActor,
 } from '../../src/runtime/actor-api.js';
+import type { ActorCommand, CommandAnswer, CommandName } from '../../src/runtime/messages.js';
+import type { TunnelUpEvent } from '../../src/control/events.js';
+import type { Supervisor } from '../../src/runtime/supervisor.js';
 import { scanTunnelZero, TunnelZeroVerdict } from '../../src/runtime/tunnel-zero.js';
 
 /** Data session IDs with a meaning for the echo actor. */
@@ -26,6 +29,39 @@ export const EchoSession = {
 } as const;
 
 export const BLOCK_MS = 500;
+
+/**
+ * The echo actor's own commands (not the daemon's actor's): they ride the runtime's command
+ * channel through `echoCommand`, the one place the test double steps outside the typed
+ * commands of src/runtime/messages.ts.
+ */
+export type EchoCommand =
+  /** `{ role, received, sent, peerTunnelId }` */
+  | { type: 'status' }
+  | { type: 'throw' }
+  | { type: 'oom' }
+  /** Report `tunnel-up` with this peer tunnel ID. */
+  | { type: 'up'; peerTunnelId: number }
+  | { type: 'close' }
+  /** Ask the supervisor for the tunnel's own socket, as a kernel tunnel does. */
+  | { type: 'tunnel-socket' };
+
+/** Sends an echo actor its own command; the answer is the echo actor's. */
+export function echoCommand(sup: Supervisor, tid: number, cmd: EchoCommand): Promise<unknown> {
+  return sup.command(tid, cmd as unknown as ActorCommand);
+}
+
+/** A `tunnel-up` notice for the runtime: only the peer's tunnel ID matters to it. */
+function tunnelUp(peerTunnelId: number): TunnelUpEvent {
+  return {
+    type: 'tunnel-up',
+    peerTunnelId,
+    peerHostName: 'echo',
+    peerFraming: { sync: false, async: true },
+    peerReceiveWindow: 4,
+    originator: false,
+  };
+}
 
 export interface EchoParams {
   /** Report 'tunnel-up' when the SCCRQ arrives (default true). */
@@ -86,7 +122,7 @@ class EchoActor implements TunnelActor {
     ) {
       this.peerTunnelId = this.scan.assignedTunnelId;
       if (this.params.autoUp !== false) {
-        this.ctx.notify({ type: 'tunnel-up', peerTunnelId: this.peerTunnelId });
+        this.ctx.notify(tunnelUp(this.peerTunnelId));
       }
     }
     // Echo in place: the buffer came transferred and goes back transferred.
@@ -95,7 +131,12 @@ class EchoActor implements TunnelActor {
     this.send(buf);
   }
 
-  command(cmd: { type: string; [k: string]: unknown }): unknown {
+  command<K extends CommandName>(cmd: ActorCommand<K>): Promise<CommandAnswer<K>> {
+    // Its commands came through echoCommand, and its answers go back to it untyped.
+    return Promise.resolve(this.echo(cmd as unknown as EchoCommand)) as Promise<CommandAnswer<K>>;
+  }
+
+  private echo(cmd: EchoCommand): unknown {
     switch (cmd.type) {
       case 'status':
         return {
@@ -111,7 +152,7 @@ class EchoActor implements TunnelActor {
         for (;;) hoard.push(new Array<number>(1 << 16).fill(1.5));
       }
       case 'up':
-        this.ctx.notify({ type: 'tunnel-up', peerTunnelId: Number(cmd.peerTunnelId) || 0 });
+        this.ctx.notify(tunnelUp(cmd.peerTunnelId));
         return true;
       case 'close':
         this.ctx.closed();
@@ -119,8 +160,6 @@ class EchoActor implements TunnelActor {
       case 'tunnel-socket':
         // The kernel data path's request: the supervisor's answer, as the tunnel actor gets it.
         return this.ctx.request({ type: 'tunnel-socket' });
-      default:
-        return { unknownCommand: cmd.type };
     }
   }
 
