@@ -39,9 +39,9 @@ import type {
 } from '../runtime/messages.js';
 import { AddressPools } from './address-pools.js';
 import { classifyNewTunnel, refuseWhileDraining } from './classify.js';
-import { findClearAvp } from '../protocol/message.js';
+import { scannedTieBreaker, type TunnelZeroScan } from '../protocol/tunnel-zero.js';
 import { resolveSccrqCollision } from '../control/tie-breaker.js';
-import { AvpType, type ResultCodeValue } from '../protocol/types.js';
+import type { ResultCodeValue } from '../protocol/types.js';
 import { LacDialer } from './lac-dialer.js';
 import { lacParams } from './section-params.js';
 import { DaemonCounters } from './counters.js';
@@ -157,7 +157,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       halfOpenGraceMs: config.tunnel.halfOpenGrace,
       halfOpenTimeoutMs: config.tunnel.halfOpenTimeout,
       socketBufferBytes: config.socketBuffer,
-      classifyNewTunnel: (peer, sccrq) => this.classify(peer, sccrq),
+      classifyNewTunnel: (peer, sccrq, scan) => this.classify(peer, sccrq, scan),
       onEvent: (ev) => this.onSupervisorEvent(ev),
       onActorRequest: {
         'ip-allocate': (tunnelId, req) => this.allocateAddresses(tunnelId, req),
@@ -296,12 +296,12 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   // --- new tunnels ---
 
-  private classify(peer: PeerAddress, sccrq: Uint8Array): ClassifyVerdict {
-    const collision = this.settleCollision(peer, sccrq);
+  private classify(peer: PeerAddress, sccrq: Uint8Array, scan: TunnelZeroScan): ClassifyVerdict {
+    const collision = this.settleCollision(peer, scannedTieBreaker(sccrq, scan));
     if (collision !== undefined) return collision;
     const verdict = this.draining
-      ? refuseWhileDraining(sccrq)
-      : classifyNewTunnel(this.config, this.secrets, peer, sccrq, this.kernelOk);
+      ? refuseWhileDraining(scan)
+      : classifyNewTunnel(this.config, this.secrets, peer, sccrq, scan, this.kernelOk);
     if (!verdict.accept) {
       this.counters.add('tunnelsRefused');
       this.log.warn(
@@ -316,10 +316,13 @@ export class Daemon implements DaemonControl, MetricsSource {
    * An SCCRQ from a peer we are ourselves dialing (§4.4.3): the lower Tie Breaker wins; the
    * loser drops its tunnel silently, equal values drop both. Undefined: no collision.
    */
-  private settleCollision(peer: PeerAddress, sccrq: Uint8Array): ClassifyVerdict | undefined {
+  private settleCollision(
+    peer: PeerAddress,
+    theirs: Uint8Array | undefined,
+  ): ClassifyVerdict | undefined {
     const ours = this.outstandingSccrq.get(peer.address);
     if (ours === undefined) return undefined;
-    const verdict = resolveSccrqCollision(ours.tieBreaker, findClearAvp(sccrq, AvpType.TieBreaker));
+    const verdict = resolveSccrqCollision(ours.tieBreaker, theirs);
     if (verdict === 'no-collision') return undefined;
     this.log.info(
       { peer: peer.address, tunnelId: ours.tunnelId, verdict },

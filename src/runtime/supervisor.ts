@@ -27,10 +27,16 @@ import type {
   RequestName,
   TunnelSocketGrant,
 } from './messages.js';
-import { encodeGeneralErrorStopCcn, zlbForStrayStopCcn } from './stop-ccn.js';
+import { encodeStopCcn, zlbForStrayStopCcn } from '../protocol/stop-ccn.js';
+import { GeneralError, StopCcnResult } from '../protocol/types.js';
 import { TunnelTable, type TunnelRecord } from './tunnel-table.js';
 import { TunnelSockets } from './tunnel-sockets.js';
-import { scanTunnelZero, TunnelZeroVerdict, type TunnelZeroScan } from './tunnel-zero.js';
+import {
+  newTunnelZeroScan,
+  scanTunnelZero,
+  TunnelZeroVerdict,
+  type TunnelZeroScan,
+} from '../protocol/tunnel-zero.js';
 import { WorkerSlot, type SlotListener, type SlotStats } from './worker-slot.js';
 
 export interface ListenEndpoint {
@@ -88,7 +94,12 @@ export interface SupervisorOptions {
   halfOpenTimeoutMs?: number;
   dedicatedWorkers?: DedicatedWorker[];
   /** Access control and section choice for a new tunnel. Must not keep `sccrq`: it is transferred after. */
-  classifyNewTunnel: (peer: PeerAddress, sccrq: Uint8Array) => ClassifyVerdict;
+  /** `scan`: the supervisor's one read of the SCCRQ's AVPs, valid during the call. */
+  classifyNewTunnel: (
+    peer: PeerAddress,
+    sccrq: Uint8Array,
+    scan: TunnelZeroScan,
+  ) => ClassifyVerdict;
   onEvent?: (event: SupervisorEvent) => void;
   /** Answers actors' `ctx.request` (address pools ...); an exception is sent back as a rejection. */
   onActorRequest?: DaemonRequestHandlers;
@@ -195,7 +206,7 @@ export class Supervisor implements SlotListener {
   private readonly dedicatedByAddress = new Map<string, WorkerSlot>();
   private readonly sockets: dgram.Socket[] = [];
   private readonly peek: PeekResult = { tunnelId: 0, sessionId: 0 };
-  private readonly scan: TunnelZeroScan = { messageType: 0, assignedTunnelId: 0 };
+  private readonly scan: TunnelZeroScan = newTunnelZeroScan();
   private readonly drops = newDrops();
   private readonly expiring = new Set<number>();
   private received = 0;
@@ -516,7 +527,7 @@ export class Supervisor implements SlotListener {
     };
     let verdictOfDaemon: ClassifyVerdict;
     try {
-      verdictOfDaemon = this.opts.classifyNewTunnel(peer, msg);
+      verdictOfDaemon = this.opts.classifyNewTunnel(peer, msg, this.scan);
     } catch (err) {
       this.drops.classifyError++;
       this.log.error({ error: toErrorData(err), peer }, 'classifyNewTunnel threw');
@@ -761,7 +772,8 @@ export class Supervisor implements SlotListener {
     if (rec.peerTunnelId === 0) return false;
     const tid = rec.tunnelId;
     const t = this.table;
-    const buf = encodeGeneralErrorStopCcn(tid, rec.peerTunnelId, t.nextNs[tid]!, t.nextNr[tid]!);
+    const result = { result: StopCcnResult.GeneralError, error: GeneralError.None };
+    const buf = encodeStopCcn(rec.peerTunnelId, tid, result, t.nextNs[tid]!, t.nextNr[tid]!);
     return this.sendTo({ ...rec.peer, port: t.peerPort[tid]! }, buf);
   }
 

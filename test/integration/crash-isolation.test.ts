@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { read16 } from '../../src/protocol/header.js';
+import { HeaderStatus, decodeHeader, newHeader } from '../../src/protocol/header.js';
+import { decodeControlBody } from '../../src/protocol/message.js';
 import { MessageType, StopCcnResult } from '../../src/protocol/types.js';
 import type { FaultKind } from '../../src/runtime/messages.js';
 import { Supervisor, type SupervisorEvent } from '../../src/runtime/supervisor.js';
@@ -21,12 +22,14 @@ interface Lac {
 
 /** A StopCCN (RFC 2661 §4.4.2) addressed to `assigned` with result 2: returns true when it is one. */
 function isGeneralErrorStopCcn(buf: Uint8Array, assigned: number, localTid: number): boolean {
-  if (!(buf[0]! & 0x80) || read16(buf, 4) !== assigned) return false;
-  // Message Type, then Assigned Tunnel ID, then Result Code (our encoder's order).
+  const h = newHeader();
+  if (decodeHeader(buf, h) !== HeaderStatus.Control || h.tunnelId !== assigned) return false;
+  const decoded = decodeControlBody(buf, h.payloadStart, h.length);
   return (
-    read16(buf, 18) === MessageType.StopCCN &&
-    read16(buf, 26) === localTid &&
-    read16(buf, 34) === StopCcnResult.GeneralError
+    decoded.ok &&
+    decoded.message.type === MessageType.StopCCN &&
+    decoded.message.values.AssignedTunnelId === localTid &&
+    decoded.message.values.ResultCode?.result === StopCcnResult.GeneralError
   );
 }
 

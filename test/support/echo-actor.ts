@@ -12,7 +12,11 @@ import type {
 import type { ActorCommand, CommandAnswer, CommandName } from '../../src/runtime/messages.js';
 import type { TunnelUpEvent } from '../../src/control/events.js';
 import type { Supervisor } from '../../src/runtime/supervisor.js';
-import { scanTunnelZero, TunnelZeroVerdict } from '../../src/runtime/tunnel-zero.js';
+import {
+  newTunnelZeroScan,
+  scanTunnelZero,
+  TunnelZeroVerdict,
+} from '../../src/protocol/tunnel-zero.js';
 
 /** Data session IDs with a meaning for the echo actor. */
 export const EchoSession = {
@@ -83,7 +87,7 @@ export function dataMessage(tunnelId: number, sessionId: number, payload: Uint8A
 
 class EchoActor implements TunnelActor {
   private readonly peek = { tunnelId: 0, sessionId: 0 };
-  private readonly scan = { messageType: 0, assignedTunnelId: 0 };
+  private readonly scan = newTunnelZeroScan();
   private received = 0;
   private sent = 0;
   private peerTunnelId = 0;
