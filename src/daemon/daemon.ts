@@ -742,7 +742,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       counters,
       labelled: {
         ...this.counters.labelled(),
-        drops: { label: 'reason', values: { ...s.drops } as unknown as Record<string, number> },
+        drops: { label: 'reason', values: { ...s.drops } },
       },
       packets: { rx: total.rxPackets, tx: total.txPackets },
       bytes: { rx: total.rxBytes, tx: total.txBytes },

@@ -9,7 +9,14 @@ import { isIP, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { HeaderStatus, peekHeader, type PeekResult } from '../protocol/header.js';
+import {
+  HEADER_REFUSAL_NAMES,
+  HeaderStatus,
+  headerStatusName,
+  peekHeader,
+  type HeaderRefusalName,
+  type PeekResult,
+} from '../protocol/header.js';
 import { toErrorData, type ErrorData } from '../protocol/errors.js';
 import type { ActorInit, PeerAddress } from './actor-api.js';
 import type {
@@ -120,36 +127,33 @@ export interface SupervisorOptions {
   hostFile?: string | URL;
 }
 
-export interface DropCounters {
-  truncated: number;
-  versionL2f: number;
-  versionL2tpv3: number;
-  versionUnknown: number;
-  badControlFlags: number;
-  badLength: number;
-  badOffset: number;
-  dataTunnelZero: number;
-  zlbTunnelZero: number;
-  stopCcnTunnelZero: number;
-  otherTunnelZero: number;
-  malformedSccrq: number;
-  unknownTunnel: number;
-  peerMismatch: number;
-  maxTunnels: number;
+/** Why the supervisor drops a datagram, besides a refusing header (`HEADER_REFUSAL_NAMES`). */
+const SUPERVISOR_DROPS = [
+  'dataTunnelZero',
+  'zlbTunnelZero',
+  'stopCcnTunnelZero',
+  'otherTunnelZero',
+  'malformedSccrq',
+  'unknownTunnel',
+  'peerMismatch',
+  'maxTunnels',
   /** SCCRQs dropped at the half-open cap, every half-open tunnel being younger than the grace. */
-  halfOpenCap: number;
+  'halfOpenCap',
   /** Oldest half-open tunnels (older than the grace) given up to make room at the cap (a flood). */
-  halfOpenEvicted: number;
-  refused: number;
-  classifyError: number;
-  shuttingDown: number;
-  idSpaceFull: number;
-  noWorker: number;
-  backpressureData: number;
-  backpressureControl: number;
-  staleSend: number;
-  internalError: number;
-}
+  'halfOpenEvicted',
+  'refused',
+  'classifyError',
+  'shuttingDown',
+  'idSpaceFull',
+  'noWorker',
+  'backpressureData',
+  'backpressureControl',
+  'staleSend',
+  'internalError',
+] as const;
+
+export type DropReason = HeaderRefusalName | (typeof SUPERVISOR_DROPS)[number];
+export type DropCounters = Record<DropReason, number>;
 
 export interface SupervisorStats {
   received: number;
@@ -168,34 +172,8 @@ export interface SupervisorStats {
 const DEFAULT_HOST_FILE = new URL('../../workers/tunnel-host.js', import.meta.url);
 
 function newDrops(): DropCounters {
-  return {
-    truncated: 0,
-    versionL2f: 0,
-    versionL2tpv3: 0,
-    versionUnknown: 0,
-    badControlFlags: 0,
-    badLength: 0,
-    badOffset: 0,
-    dataTunnelZero: 0,
-    zlbTunnelZero: 0,
-    stopCcnTunnelZero: 0,
-    otherTunnelZero: 0,
-    malformedSccrq: 0,
-    unknownTunnel: 0,
-    peerMismatch: 0,
-    maxTunnels: 0,
-    halfOpenCap: 0,
-    halfOpenEvicted: 0,
-    refused: 0,
-    classifyError: 0,
-    shuttingDown: 0,
-    idSpaceFull: 0,
-    noWorker: 0,
-    backpressureData: 0,
-    backpressureControl: 0,
-    staleSend: 0,
-    internalError: 0,
-  };
+  const reasons: DropReason[] = [...HEADER_REFUSAL_NAMES, ...SUPERVISOR_DROPS];
+  return Object.fromEntries(reasons.map((reason) => [reason, 0])) as DropCounters;
 }
 
 export class Supervisor implements SlotListener {
@@ -459,30 +437,9 @@ export class Supervisor implements SlotListener {
     return copy.buffer;
   }
 
-  private dropHeader(status: number): void {
-    const d = this.drops;
-    switch (status) {
-      case HeaderStatus.Truncated:
-        d.truncated++;
-        break;
-      case HeaderStatus.VersionL2f:
-        d.versionL2f++;
-        break;
-      case HeaderStatus.VersionL2tpv3:
-        d.versionL2tpv3++;
-        break;
-      case HeaderStatus.BadControlFlags:
-        d.badControlFlags++;
-        break;
-      case HeaderStatus.BadLength:
-        d.badLength++;
-        break;
-      case HeaderStatus.BadOffset:
-        d.badOffset++;
-        break;
-      default:
-        d.versionUnknown++;
-    }
+  private dropHeader(status: HeaderStatus): void {
+    const name = headerStatusName(status);
+    if (name !== 'control' && name !== 'data') this.drops[name]++;
   }
 
   /** Tunnel ID 0: only an SCCRQ may create a tunnel (§5.1); its retransmissions reach the same one. */
