@@ -381,12 +381,12 @@ class TunnelHost implements HostApi {
     else waiter.resolve(r.result);
   }
 
-  injectFault(tid: number, kind: FaultKind): void {
+  injectFault(tid: number, kind: FaultKind): boolean {
     if (!this.task.faultInjection) throw new Error('fault injection is disabled');
     this.log.warn({ tunnelId: tid, kind }, 'injecting fault');
     if (kind === 'actor-throw') {
       const entry = this.actors.get(tid);
-      if (!entry) throw new Error(`no tunnel ${tid} on worker ${this.task.workerIndex}`);
+      if (!entry) return false;
       this.invoke(entry, () => {
         throw new Error('injected fault: actor-throw');
       });
@@ -395,6 +395,7 @@ class TunnelHost implements HostApi {
     } else {
       setImmediate(exhaustHeap);
     }
+    return true;
   }
 }
 

@@ -40,6 +40,7 @@ import type {
 import { AddressPools } from './address-pools.js';
 import { classifyNewTunnel, refuseWhileDraining } from './classify.js';
 import { scannedTieBreaker, type TunnelZeroScan } from '../protocol/tunnel-zero.js';
+import { hasErrorCode } from '../protocol/errors.js';
 import { resolveSccrqCollision } from '../control/tie-breaker.js';
 import type { ResultCodeValue } from '../protocol/types.js';
 import { LacDialer } from './lac-dialer.js';
@@ -490,7 +491,7 @@ export class Daemon implements DaemonControl, MetricsSource {
           this.dialer.connect(command.args.lac);
         } catch (err) {
           throw new ControlError(
-            (err as Error).message.startsWith('no lac') ? 'NOT_FOUND' : 'CONFLICT',
+            hasErrorCode(err, 'ERR_L2TP_NO_LAC') ? 'NOT_FOUND' : 'CONFLICT',
             (err as Error).message,
           );
         }
@@ -529,10 +530,9 @@ export class Daemon implements DaemonControl, MetricsSource {
         try {
           await this.supervisor.injectFault(tunnel, kind);
         } catch (err) {
-          const message = (err as Error).message;
           throw new ControlError(
-            message.startsWith('no tunnel') ? 'NOT_FOUND' : 'UNSUPPORTED',
-            message,
+            hasErrorCode(err, 'ERR_L2TP_NO_TUNNEL') ? 'NOT_FOUND' : 'UNSUPPORTED',
+            (err as Error).message,
           );
         }
         this.log.warn({ tunnelId: tunnel, kind }, 'fault injected (debug)');

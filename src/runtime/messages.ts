@@ -283,5 +283,6 @@ export interface HostApi {
   setLogLevel(level: string): void;
   /** Ends the host task. */
   quit(): void;
-  injectFault(tid: number, kind: FaultKind): void;
+  /** False: no actor for `tid` here (it ended meanwhile). */
+  injectFault(tid: number, kind: FaultKind): boolean;
 }

@@ -17,7 +17,7 @@ import {
   type HeaderRefusalName,
   type PeekResult,
 } from '../protocol/header.js';
-import { toErrorData, type ErrorData } from '../protocol/errors.js';
+import { L2tpError, toErrorData, type ErrorData } from '../protocol/errors.js';
 import type { ActorInit, PeerAddress } from './actor-api.js';
 import type {
   ActorCommand,
@@ -827,7 +827,7 @@ export class Supervisor implements SlotListener {
   /** A command to one tunnel's actor. Rejects if there is no such tunnel or the actor fails. */
   command<C extends ActorCommand>(tunnelId: number, cmd: C): Promise<CommandAnswer<C['type']>> {
     const rec = this.table.get(tunnelId);
-    if (!rec) return Promise.reject(new Error(`no tunnel ${tunnelId}`));
+    if (!rec) return Promise.reject(noTunnel(tunnelId));
     // comlink keeps no type parameter: the actor answered this command (TunnelActor.command).
     return this.slots[rec.slot]!.call(
       (api) => api.command(tunnelId, cmd) as Promise<CommandAnswer<C['type']>>,
@@ -877,13 +877,19 @@ export class Supervisor implements SlotListener {
 
   /** Debug only (options.faultInjection): make an actor throw, or its worker exit or run out of memory. */
   async injectFault(tunnelId: number, kind: FaultKind): Promise<void> {
-    if (this.opts.faultInjection !== true) throw new Error('fault injection is disabled');
+    if (this.opts.faultInjection !== true)
+      throw new L2tpError('ERR_L2TP_FAULTS_DISABLED', 'fault injection is disabled');
     const rec = this.table.get(tunnelId);
-    if (!rec) throw new Error(`no tunnel ${tunnelId}`);
-    await this.slots[rec.slot]!.call((api) => api.injectFault(tunnelId, kind)).catch((err) => {
+    if (!rec) throw noTunnel(tunnelId);
+    const injected = await this.slots[rec.slot]!.call((api) =>
+      api.injectFault(tunnelId, kind),
+    ).catch((err) => {
       // For worker faults the worker may die before its answer leaves: that death is the point.
       if (kind === 'actor-throw') throw err;
+      return true;
     });
+    // The actor ended meanwhile.
+    if (!injected) throw noTunnel(tunnelId);
   }
 }
 
@@ -909,4 +915,8 @@ function literalLookup(
   const found = isIP(address);
   if (found !== 0) callback(null, address, found);
   else dns.lookup(address, options, callback);
+}
+
+function noTunnel(tunnelId: number): L2tpError {
+  return new L2tpError('ERR_L2TP_NO_TUNNEL', `no tunnel ${tunnelId}`);
 }
