@@ -17,7 +17,7 @@ import {
 } from '../protocol/types.js';
 import { describeResultCode } from '../protocol/result-codes.js';
 import { formatDuration } from '../config/duration.js';
-import type { ActorParams } from './actor-params.js';
+import type { ActorParams } from '../runtime/actor-params.js';
 import { SessionLink, type SessionAddresses, type SessionLinkHost } from './session-link.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../session/pppd-helper.js';
@@ -98,7 +98,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     private readonly ctx: ActorContext,
     private readonly deps: ActorDeps = DAEMON_DEPS,
   ) {
-    this.params = init.params as ActorParams;
+    this.params = init.params;
     this.guard = ctx.guard.bind(ctx);
     const p = this.params;
     this.tunnel = new Tunnel(

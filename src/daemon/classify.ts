@@ -9,7 +9,7 @@ import { encodeSccrqRefusal } from '../protocol/stop-ccn.js';
 import { scannedHostName, type TunnelZeroScan } from '../protocol/tunnel-zero.js';
 import type { ClassifyVerdict } from '../runtime/supervisor.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
-import type { ActorParams } from '../actor/actor-params.js';
+import type { ActorParams } from '../runtime/actor-params.js';
 import { lnsParams } from './section-params.js';
 
 /** The StopCCN answering a refused SCCRQ, to the tunnel it assigned (0 when hidden), with `result`. */

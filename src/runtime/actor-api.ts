@@ -4,6 +4,7 @@
 // ID and scans tunnel 0's SCCRQs, so it is L2TP's, not a generic one. Actor modules are
 // loaded by path (the daemon's, or a test double).
 import type { Logger } from 'pino';
+import type { ActorParams } from './actor-params.js';
 import type {
   ActorCommand,
   ActorNotice,
@@ -25,8 +26,8 @@ export interface ActorInit {
   localTunnelId: number;
   role: 'responder' | 'initiator';
   peer: PeerAddress;
-  /** Plain data chosen by the daemon (section name, tunnel config ...): it crosses threads by structured clone. */
-  params: unknown;
+  /** Chosen by the daemon (section, tunnel config ...): it crosses threads by structured clone. */
+  params: ActorParams;
 }
 
 /** An opaque timer handle from `ActorContext.setTimer`. */

@@ -19,6 +19,7 @@ import {
 } from '../protocol/header.js';
 import { L2tpError, toErrorData, type ErrorData } from '../protocol/errors.js';
 import type { ActorInit, PeerAddress } from './actor-api.js';
+import type { ActorParams } from './actor-params.js';
 import type {
   ActorCommand,
   ActorNotice,
@@ -52,7 +53,7 @@ export interface ListenEndpoint {
 }
 
 export type ClassifyVerdict =
-  | { accept: true; params: unknown }
+  | { accept: true; params: ActorParams }
   /** `reply` (e.g. a StopCCN saying "not authorized") is sent to the peer from the same socket. */
   | { accept: false; reason: string; reply?: Uint8Array };
 
@@ -798,7 +799,7 @@ export class Supervisor implements SlotListener {
   /** Open an initiator (LAC) tunnel to `peer`; resolves with the local tunnel ID. */
   async createTunnel(
     peer: { address: string; port: number; socketIndex?: number },
-    params: unknown,
+    params: ActorParams,
   ): Promise<number> {
     if (!this.started || this.shuttingDown) throw new Error('supervisor is not running');
     if (this.table.size >= this.maxTunnels) throw new Error('maximum number of tunnels reached');

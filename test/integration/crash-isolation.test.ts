@@ -9,7 +9,7 @@ import { decodeControlBody } from '../../src/protocol/message.js';
 import { MessageType, StopCcnResult } from '../../src/protocol/types.js';
 import type { FaultKind } from '../../src/runtime/messages.js';
 import { Supervisor, type SupervisorEvent } from '../../src/runtime/supervisor.js';
-import { dataMessage, echoCommand, EchoSession } from '../support/echo-actor.js';
+import { dataMessage, echoCommand, echoParams, EchoSession } from '../support/echo-actor.js';
 import { sccrq, tunnelIdOf, UdpPeer } from '../support/udp-peer.js';
 
 const ECHO = new URL('../support/echo-actor.js', import.meta.url);
@@ -89,7 +89,7 @@ describe('crash isolation', () => {
       listen: [{ address: '127.0.0.1', port: 0 }],
       workers: 2,
       actorModule: ECHO,
-      classifyNewTunnel: () => ({ accept: true, params: {} }),
+      classifyNewTunnel: () => ({ accept: true, params: echoParams() }),
       onEvent: (e) => events.push(e),
       logger: pino({ level: 'silent' }),
       faultInjection: true,
@@ -186,7 +186,7 @@ describe('fault injection switch', () => {
       listen: [{ address: '127.0.0.1', port: 0 }],
       workers: 1,
       actorModule: ECHO,
-      classifyNewTunnel: () => ({ accept: true, params: {} }),
+      classifyNewTunnel: () => ({ accept: true, params: echoParams() }),
       logger: pino({ level: 'silent' }),
     });
     await sup.start();

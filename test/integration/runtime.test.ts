@@ -11,7 +11,7 @@ import {
   type SupervisorEvent,
   type SupervisorOptions,
 } from '../../src/runtime/supervisor.js';
-import { dataMessage, echoCommand, EchoSession } from '../support/echo-actor.js';
+import { dataMessage, echoCommand, echoParams, EchoSession } from '../support/echo-actor.js';
 import { sccrq, sessionIdOf, tunnelIdOf, tunnelZeroMessage, UdpPeer } from '../support/udp-peer.js';
 
 const ECHO = new URL('../support/echo-actor.js', import.meta.url);
@@ -25,7 +25,7 @@ function options(overrides: Partial<SupervisorOptions> = {}): SupervisorOptions 
     ],
     workers: 2,
     actorModule: ECHO,
-    classifyNewTunnel: () => ({ accept: true, params: {} }),
+    classifyNewTunnel: () => ({ accept: true, params: echoParams() }),
     logger: silent,
     ...overrides,
   };
@@ -76,7 +76,7 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
         classifyNewTunnel: (p) =>
           p.port === refusedPort
             ? { accept: false, reason: 'test refusal', reply: new Uint8Array([1, 2, 3]) }
-            : { accept: true, params: {} },
+            : { accept: true, params: echoParams() },
       }),
     );
     await sup.start();
@@ -220,7 +220,7 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
   test('an initiator tunnel learns the port the peer answers from (RFC 2661 §8.1)', async () => {
     const lns = await peer();
     const other = await peer();
-    const tid = await sup.createTunnel({ address: '127.0.0.1', port: lns.port }, {});
+    const tid = await sup.createTunnel({ address: '127.0.0.1', port: lns.port }, echoParams());
     const hello = await lns.next();
     assert.equal(tunnelIdOf(hello.data), tid);
     assert.equal(sessionIdOf(hello.data), EchoSession.Hello);
@@ -275,7 +275,7 @@ describe('limits', () => {
       options({
         maxHalfOpen: 3,
         halfOpenGraceMs,
-        classifyNewTunnel: () => ({ accept: true, params: { autoUp: false } }),
+        classifyNewTunnel: () => ({ accept: true, params: echoParams({ autoUp: false }) }),
       }),
     );
     await sup.start();
@@ -384,7 +384,7 @@ describe('shutdown', () => {
     const sup = new Supervisor(
       options({
         workers: 1,
-        classifyNewTunnel: () => ({ accept: true, params: { hangOnShutdown: true } }),
+        classifyNewTunnel: () => ({ accept: true, params: echoParams({ hangOnShutdown: true }) }),
       }),
     );
     await sup.start();

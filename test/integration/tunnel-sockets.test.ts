@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { Supervisor, type SupervisorEvent } from '../../src/runtime/supervisor.js';
 import type { TunnelSocketGrant } from '../../src/runtime/messages.js';
-import { dataMessage, echoCommand } from '../support/echo-actor.js';
+import { dataMessage, echoCommand, echoParams } from '../support/echo-actor.js';
 import { sccrq, sessionIdOf, tunnelIdOf, UdpPeer } from '../support/udp-peer.js';
 import { waitFor } from '../support/daemon-process.js';
 
@@ -48,7 +48,7 @@ describe('tunnel sockets', () => {
       listen: [{ address: '127.0.0.1', port: 0 }],
       workers: 2,
       actorModule: ECHO,
-      classifyNewTunnel: () => ({ accept: true, params: {} }),
+      classifyNewTunnel: () => ({ accept: true, params: echoParams() }),
       onEvent: (e) => events.push(e),
       logger: pino({ level: 'silent' }),
       faultInjection: true,

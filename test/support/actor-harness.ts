@@ -5,7 +5,7 @@
 import pino, { type Logger } from 'pino';
 import { L2tpTunnelActor, type KernelPath } from '../../src/actor/tunnel-actor.js';
 import type { KernelTunnel } from '../../src/session/helper-protocol.js';
-import type { ActorParams } from '../../src/actor/actor-params.js';
+import type { ActorParams } from '../../src/runtime/actor-params.js';
 import { Tunnel, type TunnelConfig } from '../../src/control/tunnel.js';
 import type { TunnelEvent } from '../../src/control/events.js';
 import { reliableConfig } from '../../src/control/reliable.js';

@@ -12,6 +12,7 @@ import type {
 import type { ActorCommand, CommandAnswer, CommandName } from '../../src/runtime/messages.js';
 import type { TunnelUpEvent } from '../../src/control/events.js';
 import type { Supervisor } from '../../src/runtime/supervisor.js';
+import type { ActorParams } from '../../src/runtime/actor-params.js';
 import {
   newTunnelZeroScan,
   scanTunnelZero,
@@ -74,6 +75,14 @@ export interface EchoParams {
   hangOnShutdown?: boolean;
 }
 
+/**
+ * The echo actor's params where the runtime carries the daemon's `ActorParams`: the test
+ * double reads its own (`EchoParams`), the one other place it steps outside the typed API.
+ */
+export function echoParams(params: EchoParams = {}): ActorParams {
+  return params as unknown as ActorParams;
+}
+
 /** A data message (L bit set) for `tunnelId`/`sessionId`; the buffer owns its ArrayBuffer. */
 export function dataMessage(tunnelId: number, sessionId: number, payload: Uint8Array): Uint8Array {
   const buf = new Uint8Array(8 + payload.length);
@@ -97,7 +106,7 @@ class EchoActor implements TunnelActor {
     private readonly init: ActorInit,
     private readonly ctx: ActorContext,
   ) {
-    this.params = (init.params ?? {}) as EchoParams;
+    this.params = init.params as unknown as EchoParams;
     if (init.role === 'initiator') {
       this.send(dataMessage(ctx.localTunnelId, EchoSession.Hello, new Uint8Array(0)));
     }

@@ -1,5 +1,6 @@
-// What the daemon tells a tunnel actor when it creates one: plain data (it crosses to the
-// worker by structured clone), resolved from the config section and the secrets file.
+// What the daemon tells a tunnel actor when it creates one (ActorInit.params): plain data (it
+// crosses to the worker by structured clone), resolved from the config section and the
+// secrets file.
 import type { ReliableConfig } from '../control/reliable.js';
 import type { PppdArgsInput } from '../session/pppd.js';
 
