@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { HeaderStatus, peekHeader } from '../src/protocol/header.js';
 import type { ActorContext, PeerAddress, TunnelActor } from '../src/runtime/actor-api.js';
 import { Supervisor } from '../src/runtime/supervisor.js';
-import createEchoActor from '../test/support/echo-actor.js';
+import createEchoActor, { echoParams } from '../test/support/echo-actor.js';
 import { sccrq } from '../test/support/udp-peer.js';
 import type { BenchResult } from './types.js';
 
@@ -102,14 +102,14 @@ async function mainThreadServer(): Promise<{ port: number; close: () => Promise<
         log: silent,
         sendDatagram: (buf) => socket.send(buf, peer.port, peer.address),
         notify: () => {},
-        request: () => Promise.resolve(undefined),
+        request: () => Promise.reject(new Error('the echo actor asks nothing in this bench')),
         closed: () => {},
         setTimer: (fn, ms) => setTimeout(fn, ms),
         clearTimer: (t) => clearTimeout(t),
         guard: (fn) => fn,
       };
       actors[tid] = createEchoActor(
-        { localTunnelId: tid, role: 'responder', peer, params: {} },
+        { localTunnelId: tid, role: 'responder', peer, params: echoParams() },
         ctx,
       );
     }
@@ -153,7 +153,7 @@ async function withSupervisor<T>(
     workers,
     batchSize,
     actorModule: ECHO,
-    classifyNewTunnel: () => ({ accept: true, params: {} }),
+    classifyNewTunnel: () => ({ accept: true, params: echoParams() }),
     logger: silent,
     maxQueue: 1 << 16,
     socketBufferBytes: 1 << 21,

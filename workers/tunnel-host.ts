@@ -13,7 +13,6 @@ import { HeaderStatus, peekHeader } from '../src/protocol/header.js';
 import { setTimeoutAfterArrivals } from '../src/runtime/after-arrivals.js';
 import type {
   ActorContext,
-  ActorEvent,
   ActorFactory,
   ActorInit,
   ActorModule,
@@ -22,9 +21,13 @@ import type {
   TunnelActor,
 } from '../src/runtime/actor-api.js';
 import type {
+  ActorCommand,
+  ActorReply,
+  ActorRequest,
   ActorStatus,
+  CommandAnswer,
+  CommandName,
   DataSocketGrant,
-  DataSocketRequest,
   FaultKind,
   HostApi,
   HostEvent,
@@ -32,6 +35,8 @@ import type {
   HostTask,
   InboundBatch,
   OutboundBatch,
+  RequestAnswer,
+  RequestName,
 } from '../src/runtime/messages.js';
 
 interface ActorEntry {
@@ -85,7 +90,7 @@ class TunnelHost implements HostApi {
   private nextRequestId = 1;
   private readonly pending = new Map<
     number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void }
+    { resolve: (v: RequestAnswer<RequestName>) => void; reject: (e: Error) => void }
   >();
   private onQuit: () => void = () => {};
   private readonly flushBound = (): void => this.flush();
@@ -116,7 +121,7 @@ class TunnelHost implements HostApi {
   private onBatch(batch: InboundBatch): void {
     if (batch.creates) for (const init of batch.creates) this.create(init, false);
     if (batch.replies) {
-      for (const r of batch.replies) this.reply(r.requestId, r.result, r.error);
+      for (const r of batch.replies) this.reply(r);
     }
     const { tids, bufs } = batch;
     const now = Date.now();
@@ -219,9 +224,8 @@ class TunnelHost implements HostApi {
   private openDataSocket(entry: ActorEntry): void {
     if (entry.ended || entry.dataSocket !== undefined) return;
     entry.dataSocket = null;
-    const request: DataSocketRequest = { type: 'data-socket' };
-    this.request(entry, { ...request }).then(
-      (grant) => this.bindDataSocket(entry, grant as DataSocketGrant),
+    this.request(entry, { type: 'data-socket' }).then(
+      (grant) => this.bindDataSocket(entry, grant),
       (err: unknown) => entry.log.warn({ error: toErrorData(err) }, 'data socket not granted'),
     );
   }
@@ -337,11 +341,21 @@ class TunnelHost implements HostApi {
   }
 
   /** An actor's `request`: answered by an ActorReply in a later inbound batch. */
-  private request(entry: ActorEntry, event: ActorEvent): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
+  private request<R extends ActorRequest>(
+    entry: ActorEntry,
+    request: R,
+  ): Promise<RequestAnswer<R['type']>> {
+    return new Promise<RequestAnswer<R['type']>>((resolve, reject) => {
       const requestId = this.nextRequestId++;
-      this.pending.set(requestId, { resolve, reject });
-      this.pushEvent({ kind: 'request', tid: entry.tid, requestId, event: structuredClone(event) });
+      // The reply carries this request's id: its result is this request's answer.
+      const settle = resolve as (v: RequestAnswer<RequestName>) => void;
+      this.pending.set(requestId, { resolve: settle, reject });
+      this.pushEvent({
+        kind: 'request',
+        tid: entry.tid,
+        requestId,
+        event: structuredClone(request),
+      });
     });
   }
 
@@ -383,7 +397,7 @@ class TunnelHost implements HostApi {
         // Non-cloneable data would make the whole outbound batch fail: catch it here.
         this.pushEvent({ kind: 'notify', tid: entry.tid, event: structuredClone(event) });
       },
-      request: (event) => this.request(entry, event),
+      request: (request) => this.request(entry, request),
       ownDataSocket: () => this.openDataSocket(entry),
       closed: () => {
         if (this.end(entry)) this.pushEvent({ kind: 'closed', tid: entry.tid });
@@ -461,7 +475,7 @@ class TunnelHost implements HostApi {
     this.create(init, true);
   }
 
-  async command(tid: number, cmd: ActorEvent): Promise<unknown> {
+  async command(tid: number, cmd: ActorCommand): Promise<CommandAnswer<CommandName>> {
     const entry = this.actors.get(tid);
     if (!entry?.actor) throw new Error(`no tunnel ${tid} on worker ${this.task.workerIndex}`);
     try {
@@ -542,20 +556,20 @@ class TunnelHost implements HostApi {
   }
 
   /** The daemon's answer to a `request` event (an error answer rejects the actor's promise). */
-  private reply(requestId: number, result: unknown, error?: string): void {
-    const waiter = this.pending.get(requestId);
+  private reply(r: ActorReply): void {
+    const waiter = this.pending.get(r.requestId);
     if (waiter === undefined) return;
-    this.pending.delete(requestId);
-    if (error !== undefined) waiter.reject(new Error(error));
-    else waiter.resolve(result);
+    this.pending.delete(r.requestId);
+    if (r.error !== undefined) waiter.reject(new Error(r.error));
+    else waiter.resolve(r.result);
   }
 
-  injectFault(tid: number, kind: FaultKind): void {
+  injectFault(tid: number, kind: FaultKind): boolean {
     if (!this.task.faultInjection) throw new Error('fault injection is disabled');
     this.log.warn({ tunnelId: tid, kind }, 'injecting fault');
     if (kind === 'actor-throw') {
       const entry = this.actors.get(tid);
-      if (!entry) throw new Error(`no tunnel ${tid} on worker ${this.task.workerIndex}`);
+      if (!entry) return false;
       this.invoke(entry, () => {
         throw new Error('injected fault: actor-throw');
       });
@@ -564,6 +578,7 @@ class TunnelHost implements HostApi {
     } else {
       setImmediate(exhaustHeap);
     }
+    return true;
   }
 }
 

@@ -14,7 +14,7 @@ import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { L2tpHeader } from '../protocol/header.js';
 import type { CallErrorsValue, FramingBits } from '../protocol/types.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
-import type { ActorParams } from './actor-params.js';
+import type { ActorParams } from '../runtime/actor-params.js';
 
 export interface SessionLinkHost {
   sendDatagram(buf: Uint8Array): void;

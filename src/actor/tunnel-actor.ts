@@ -3,13 +3,7 @@
 // The runtime hands it datagrams; everything it sends goes back through ctx.sendDatagram.
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import type {
-  ActorContext,
-  ActorEvent,
-  ActorInit,
-  ActorTimer,
-  TunnelActor,
-} from '../runtime/actor-api.js';
+import type { ActorContext, ActorInit, ActorTimer, TunnelActor } from '../runtime/actor-api.js';
 import { Tunnel, type TunnelSink } from '../control/tunnel.js';
 import type { Initiator, TunnelEvent, SessionUpEvent } from '../control/events.js';
 import { HeaderStatus, decodeHeader, newHeader } from '../protocol/header.js';
@@ -23,9 +17,8 @@ import {
 } from '../protocol/types.js';
 import { describeResultCode } from '../protocol/result-codes.js';
 import { formatDuration } from '../config/duration.js';
-import type { ActorParams, AddressGrant } from './actor-params.js';
+import type { ActorParams } from '../runtime/actor-params.js';
 import { SessionLink, type SessionAddresses, type SessionLinkHost } from './session-link.js';
-import type { ActorReport } from '../daemon/status.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../session/pppd-helper.js';
 import { ptyAccmFor } from '../ppp/sync.js';
@@ -33,7 +26,15 @@ import { pppdSocketPseudowires } from '../session/pppd.js';
 import { kernelPseudowires } from '../session/kernel-pseudowire.js';
 import type { KernelTunnel } from '../session/helper-protocol.js';
 import type { PseudowireFactory } from '../session/pseudowire.js';
-import type { TunnelSocketGrant, TunnelSocketRequest } from '../runtime/messages.js';
+import {
+  runCommand,
+  type ActorCommand,
+  type ActorReport,
+  type AddressGrant,
+  type CommandAnswer,
+  type CommandHandlers,
+  type CommandName,
+} from '../runtime/messages.js';
 import { acctSessionId, radiusPppdArgs, radiusPppdEnv } from '../radius/radiusclient.js';
 
 /** After a graceful shutdown's StopCCN, how long we wait for its ack before giving up. */
@@ -97,7 +98,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     private readonly ctx: ActorContext,
     private readonly deps: ActorDeps = DAEMON_DEPS,
   ) {
-    this.params = init.params as ActorParams;
+    this.params = init.params;
     this.guard = ctx.guard.bind(ctx);
     const p = this.params;
     this.tunnel = new Tunnel(
@@ -154,57 +155,64 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     }
   }
 
-  command(cmd: ActorEvent): unknown {
-    const now = this.deps.now();
-    switch (cmd.type) {
-      case 'status': {
-        // The kernel's counters are the helper's to read: asynchronous, only when there are any.
-        const kernel = [...this.links.values()].filter((link) => link.dataPath === 'kernel');
-        if (kernel.length === 0) return this.status();
-        return Promise.all(kernel.map((link) => link.refreshCounters())).then(() => this.status());
-      }
-      case 'hangup': {
-        const sid = Number(cmd.sessionId);
-        if (!this.links.has(sid))
-          return { ok: false, error: `no session ${sid} in tunnel ${this.init.localTunnelId}` };
-        this.links.get(sid)!.endedBy = typeof cmd.by === 'string' ? cmd.by : 'a hangup command';
-        this.tunnel.hangup(now, sid, { result: CdnResult.Administrative });
-        this.schedule();
-        return { ok: true };
-      }
-      case 'session-timeout': {
-        // RFC 5176 CoA: Session-Timeout counts from the session's start (RFC 2865 §5.27); 0 lifts it.
-        const link = this.links.get(Number(cmd.sessionId));
-        if (link === undefined) return { ok: false, error: `no session ${String(cmd.sessionId)}` };
-        const seconds = Number(cmd.seconds);
-        link.endsAt = seconds > 0 ? link.startedAt + seconds * 1000 : Infinity;
-        this.ctx.log.info({ sessionId: link.localSessionId, seconds }, 'session timeout set');
-        this.schedule();
-        return { ok: true };
-      }
-      case 'abandon':
-        // Lost an SCCRQ collision (§4.4.3): drop our tunnel silently.
-        this.tunnel.abandon(now);
-        this.schedule();
-        return { ok: true };
-      case 'drain':
-        this.draining = cmd.on === true;
-        return { ok: true };
-      case 'disconnect':
-        this.tunnel.close(now, { result: StopCcnResult.ClearConnection });
-        this.schedule();
-        return { ok: true };
-      case 'call': {
-        const sid = this.tunnel.placeCall(now, 'incoming');
-        this.schedule();
-        return sid === 0
-          ? { ok: false, error: 'tunnel cannot take a call now' }
-          : { ok: true, sessionId: sid };
-      }
-      default:
-        return { ok: false, error: `unknown command ${String(cmd.type)}` };
-    }
+  command<K extends CommandName>(
+    cmd: ActorCommand<K>,
+  ): CommandAnswer<K> | Promise<CommandAnswer<K>> {
+    return runCommand(this.commands, cmd);
   }
+
+  private readonly commands: CommandHandlers = {
+    status: () => {
+      // The kernel's counters are the helper's to read: asynchronous, only when there are any.
+      const kernel = [...this.links.values()].filter((link) => link.dataPath === 'kernel');
+      if (kernel.length === 0) return this.status();
+      return Promise.all(kernel.map((link) => link.refreshCounters())).then(() => this.status());
+    },
+    hangup: (cmd) => {
+      const link = this.links.get(cmd.sessionId);
+      if (link === undefined)
+        return {
+          ok: false,
+          error: `no session ${cmd.sessionId} in tunnel ${this.init.localTunnelId}`,
+        };
+      link.endedBy = cmd.by ?? 'a hangup command';
+      this.tunnel.hangup(this.deps.now(), cmd.sessionId, { result: CdnResult.Administrative });
+      this.schedule();
+      return { ok: true };
+    },
+    'session-timeout': (cmd) => {
+      // RFC 5176 CoA: Session-Timeout counts from the session's start (RFC 2865 §5.27); 0 lifts it.
+      const link = this.links.get(cmd.sessionId);
+      if (link === undefined) return { ok: false, error: `no session ${cmd.sessionId}` };
+      const seconds = cmd.seconds;
+      link.endsAt = seconds > 0 ? link.startedAt + seconds * 1000 : Infinity;
+      this.ctx.log.info({ sessionId: link.localSessionId, seconds }, 'session timeout set');
+      this.schedule();
+      return { ok: true };
+    },
+    abandon: () => {
+      // Lost an SCCRQ collision (§4.4.3): drop our tunnel silently.
+      this.tunnel.abandon(this.deps.now());
+      this.schedule();
+      return { ok: true };
+    },
+    drain: (cmd) => {
+      this.draining = cmd.on;
+      return { ok: true };
+    },
+    disconnect: () => {
+      this.tunnel.close(this.deps.now(), { result: StopCcnResult.ClearConnection });
+      this.schedule();
+      return { ok: true };
+    },
+    call: () => {
+      const sid = this.tunnel.placeCall(this.deps.now(), 'incoming');
+      this.schedule();
+      return sid === 0
+        ? { ok: false, error: 'tunnel cannot take a call now' }
+        : { ok: true, sessionId: sid };
+    },
+  };
 
   shutdown(reason: string): void {
     this.ctx.log.info({ reason }, 'shutting down tunnel');
@@ -422,9 +430,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     }
     void this.ctx
       .request({ type: 'ip-allocate', section: this.params.section, nasPort: radius })
-      .then(
-        this.guard((grant: unknown) => this.onAddresses(link, grant as AddressGrant, e.params)),
-      );
+      .then(this.guard((grant: AddressGrant) => this.onAddresses(link, grant, e.params)));
   }
 
   /** pppd options for a RADIUS section: radius.so, its config, NAS-Port and what the LAC told us. */
@@ -522,8 +528,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     let reason: string;
     try {
       if (kernel === undefined) throw new Error('no kernel data path here');
-      const request: TunnelSocketRequest = { type: 'tunnel-socket' };
-      const grant = (await this.ctx.request({ ...request })) as TunnelSocketGrant;
+      const grant = await this.ctx.request({ type: 'tunnel-socket' });
       if ('error' in grant) throw new Error(grant.error);
       if (this.finished) return false;
       const tunnelId = this.init.localTunnelId;

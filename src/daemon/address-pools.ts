@@ -8,7 +8,7 @@
 // out (`held`), and a pool built by a reload starts with those of them it contains marked
 // in use; a session gives its addresses back by address, to whichever pool holds them now.
 import type { AddressRange, LnsSection } from '../config/schema.js';
-import type { AddressGrant } from '../actor/actor-params.js';
+import type { AddressGrant } from '../runtime/messages.js';
 import { IpPool, ipPoolFromConfig } from '../session/ip-pool.js';
 import { ipv4ToNumber, numberToIpv4 } from '../session/ipv4.js';
 

@@ -4,45 +4,32 @@
 import { selectLnsSection } from '../config/access.js';
 import type { L2tpdConfig } from '../config/schema.js';
 import type { TunnelSecrets } from '../config/secrets.js';
-import { read16 } from '../protocol/header.js';
-import { AvpType, StopCcnResult } from '../protocol/types.js';
-import {
-  buildMessage,
-  clearHostName,
-  encodeControlMessage,
-  findClearAvp,
-} from '../protocol/message.js';
+import { StopCcnResult } from '../protocol/types.js';
+import { encodeSccrqRefusal } from '../protocol/stop-ccn.js';
+import { scannedHostName, type TunnelZeroScan } from '../protocol/tunnel-zero.js';
 import type { ClassifyVerdict } from '../runtime/supervisor.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
-import type { ActorParams } from '../actor/actor-params.js';
+import type { ActorParams } from '../runtime/actor-params.js';
 import { lnsParams } from './section-params.js';
 
-/** Assigned Tunnel ID of the SCCRQ (for the StopCCN header), 0 if absent or hidden. */
-function sccrqAssignedTunnel(sccrq: Uint8Array): number {
-  const value = findClearAvp(sccrq, AvpType.AssignedTunnelId);
-  return value?.length === 2 ? read16(value, 0) : 0;
-}
-
-/** The StopCCN answering a refused SCCRQ, with the result code given. */
-function stopCcnFor(sccrq: Uint8Array, result: number): Uint8Array {
-  const msg = buildMessage(4, { AssignedTunnelId: 0xffff, ResultCode: { result } });
-  // The peer's Ns was 0, so our Nr is 1; we have sent nothing, so our Ns is 0.
-  return encodeControlMessage(msg, sccrqAssignedTunnel(sccrq), 0, 0, 1);
+/** The StopCCN answering a refused SCCRQ, to the tunnel it assigned (0 when hidden), with `result`. */
+function stopCcnFor(scan: TunnelZeroScan, result: number): Uint8Array {
+  return encodeSccrqRefusal(Math.max(scan.assignedTunnelId, 0), { result });
 }
 
 /**
  * StopCCN "not authorized" (result 4) for a refused SCCRQ. It says nothing about which rule
  * refused the peer: that goes to our log only.
  */
-const notAuthorized = (sccrq: Uint8Array): Uint8Array =>
-  stopCcnFor(sccrq, StopCcnResult.NotAuthorized);
+const notAuthorized = (scan: TunnelZeroScan): Uint8Array =>
+  stopCcnFor(scan, StopCcnResult.NotAuthorized);
 
 /** While draining (l2tpctl drain): StopCCN result 6, "requester is being shut down" (§4.4.2). */
-export function refuseWhileDraining(sccrq: Uint8Array): ClassifyVerdict {
+export function refuseWhileDraining(scan: TunnelZeroScan): ClassifyVerdict {
   return {
     accept: false,
     reason: 'draining for maintenance (l2tpctl resume ends it)',
-    reply: stopCcnFor(sccrq, StopCcnResult.ShuttingDown),
+    reply: stopCcnFor(scan, StopCcnResult.ShuttingDown),
   };
 }
 
@@ -51,20 +38,22 @@ export function classifyNewTunnel(
   secrets: TunnelSecrets | null,
   peer: PeerAddress,
   sccrq: Uint8Array,
+  /** `sccrq` as the supervisor scanned it. */
+  scan: TunnelZeroScan,
   /** The kernel can carry sessions (probed at start): `dataPath: auto` sections use it. */
   kernelOk = false,
 ): ClassifyVerdict {
   const verdict = selectLnsSection(config.lns, peer.address);
-  if (!verdict.ok) return { accept: false, reason: verdict.reason, reply: notAuthorized(sccrq) };
+  if (!verdict.ok) return { accept: false, reason: verdict.reason, reply: notAuthorized(scan) };
   const section = verdict.section;
-  const theirName = clearHostName(sccrq);
+  const theirName = scannedHostName(sccrq, scan);
   const secretBytes = secrets?.lookup(section.hostname, theirName);
   const secret = secretBytes === undefined ? null : Buffer.from(secretBytes).toString('utf8');
   if ((section.challenge || section.hidden) && secret === null) {
     return {
       accept: false,
       reason: `lns '${section.name}' requires a tunnel secret and the secrets file has none for ${section.hostname} / ${theirName || '(no host name)'}`,
-      reply: notAuthorized(sccrq),
+      reply: notAuthorized(scan),
     };
   }
   return { accept: true, params: cachedLnsParams(config, section, secret, kernelOk) };

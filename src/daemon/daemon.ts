@@ -27,13 +27,22 @@ import type {
   TunnelStatus,
 } from '../ops/control-protocol.js';
 import { Supervisor, type ClassifyVerdict, type SupervisorEvent } from '../runtime/supervisor.js';
-import type { ActorEvent, PeerAddress } from '../runtime/actor-api.js';
-import type { AddressGrant, AddressRelease } from '../actor/actor-params.js';
+import type { PeerAddress } from '../runtime/actor-api.js';
+import type {
+  ActorCommand,
+  ActorNotice,
+  AddressGrant,
+  AddressRelease,
+  AddressRequest,
+  CommandAnswer,
+  CommandOutcome,
+} from '../runtime/messages.js';
 import { AddressPools } from './address-pools.js';
 import { classifyNewTunnel, refuseWhileDraining } from './classify.js';
-import { findClearAvp } from '../protocol/message.js';
+import { scannedTieBreaker, type TunnelZeroScan } from '../protocol/tunnel-zero.js';
+import { hasErrorCode } from '../protocol/errors.js';
 import { resolveSccrqCollision } from '../control/tie-breaker.js';
-import { AvpType } from '../protocol/types.js';
+import type { ResultCodeValue } from '../protocol/types.js';
 import { LacDialer } from './lac-dialer.js';
 import { lacParams } from './section-params.js';
 import { DaemonCounters } from './counters.js';
@@ -149,9 +158,12 @@ export class Daemon implements DaemonControl, MetricsSource {
       halfOpenGraceMs: config.tunnel.halfOpenGrace,
       halfOpenTimeoutMs: config.tunnel.halfOpenTimeout,
       socketBufferBytes: config.socketBuffer,
-      classifyNewTunnel: (peer, sccrq) => this.classify(peer, sccrq),
+      classifyNewTunnel: (peer, sccrq, scan) => this.classify(peer, sccrq, scan),
       onEvent: (ev) => this.onSupervisorEvent(ev),
-      onActorRequest: (tunnelId, req) => this.onActorRequest(tunnelId, req),
+      onActorRequest: {
+        'ip-allocate': (tunnelId, req) => this.allocateAddresses(tunnelId, req),
+        'ip-release': (tunnelId, req) => this.releaseAddresses(tunnelId, req),
+      },
       logger: this.log,
       workerLogLevel: this.log.level,
       faultInjection: config.debug.faultInjection,
@@ -286,12 +298,12 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   // --- new tunnels ---
 
-  private classify(peer: PeerAddress, sccrq: Uint8Array): ClassifyVerdict {
-    const collision = this.settleCollision(peer, sccrq);
+  private classify(peer: PeerAddress, sccrq: Uint8Array, scan: TunnelZeroScan): ClassifyVerdict {
+    const collision = this.settleCollision(peer, scannedTieBreaker(sccrq, scan));
     if (collision !== undefined) return collision;
     const verdict = this.draining
-      ? refuseWhileDraining(sccrq)
-      : classifyNewTunnel(this.config, this.secrets, peer, sccrq, this.kernelOk);
+      ? refuseWhileDraining(scan)
+      : classifyNewTunnel(this.config, this.secrets, peer, sccrq, scan, this.kernelOk);
     if (!verdict.accept) {
       this.counters.add('tunnelsRefused');
       this.log.warn(
@@ -306,10 +318,13 @@ export class Daemon implements DaemonControl, MetricsSource {
    * An SCCRQ from a peer we are ourselves dialing (§4.4.3): the lower Tie Breaker wins; the
    * loser drops its tunnel silently, equal values drop both. Undefined: no collision.
    */
-  private settleCollision(peer: PeerAddress, sccrq: Uint8Array): ClassifyVerdict | undefined {
+  private settleCollision(
+    peer: PeerAddress,
+    theirs: Uint8Array | undefined,
+  ): ClassifyVerdict | undefined {
     const ours = this.outstandingSccrq.get(peer.address);
     if (ours === undefined) return undefined;
-    const verdict = resolveSccrqCollision(ours.tieBreaker, findClearAvp(sccrq, AvpType.TieBreaker));
+    const verdict = resolveSccrqCollision(ours.tieBreaker, theirs);
     if (verdict === 'no-collision') return undefined;
     this.log.info(
       { peer: peer.address, tunnelId: ours.tunnelId, verdict },
@@ -344,38 +359,35 @@ export class Daemon implements DaemonControl, MetricsSource {
 
   // --- what actors ask and tell ---
 
-  private onActorRequest(tunnelId: number, req: ActorEvent): AddressGrant | { ok: boolean } {
-    if (req.type === 'ip-allocate') {
-      const section = String(req.section);
-      // The section's pools: a remote address only with assignIp, the local one (localIp)
-      // either way, so a RADIUS section whose addresses come from Framed-IP-Address still
-      // gives pppd its own end (pppd: "Could not determine local IP address" without).
-      const grant: AddressGrant = this.pools.allocate(section);
-      if (grant.error === undefined && req.nasPort === true) grant.nasPort = this.nasPorts.take();
-      if (grant.error === undefined) {
-        const held = this.grants.get(tunnelId) ?? [];
-        const { local, remote, nasPort } = grant;
-        held.push({ type: 'ip-release', section, local, remote, nasPort });
-        this.grants.set(tunnelId, held);
-      } else {
-        this.counters.add('poolExhausted');
-      }
-      return grant;
+  private allocateAddresses(tunnelId: number, req: AddressRequest): AddressGrant {
+    const section = req.section;
+    // The section's pools: a remote address only with assignIp, the local one (localIp)
+    // either way, so a RADIUS section whose addresses come from Framed-IP-Address still
+    // gives pppd its own end (pppd: "Could not determine local IP address" without).
+    const grant: AddressGrant = this.pools.allocate(section);
+    if (grant.error === undefined && req.nasPort === true) grant.nasPort = this.nasPorts.take();
+    if (grant.error === undefined) {
+      const held = this.grants.get(tunnelId) ?? [];
+      const { local, remote, nasPort } = grant;
+      held.push({ type: 'ip-release', section, local, remote, nasPort });
+      this.grants.set(tunnelId, held);
+    } else {
+      this.counters.add('poolExhausted');
     }
-    if (req.type === 'ip-release') {
-      const rel = req as unknown as AddressRelease;
-      const held = this.grants.get(tunnelId);
-      const i =
-        held?.findIndex(
-          (g) => g.remote === rel.remote && g.local === rel.local && g.nasPort === rel.nasPort,
-        ) ?? -1;
-      if (held !== undefined && i >= 0) {
-        held.splice(i, 1);
-        this.releaseGrant(rel);
-      }
-      return { ok: true };
+    return grant;
+  }
+
+  private releaseAddresses(tunnelId: number, rel: AddressRelease): CommandOutcome {
+    const held = this.grants.get(tunnelId);
+    const i =
+      held?.findIndex(
+        (g) => g.remote === rel.remote && g.local === rel.local && g.nasPort === rel.nasPort,
+      ) ?? -1;
+    if (held !== undefined && i >= 0) {
+      held.splice(i, 1);
+      this.releaseGrant(rel);
     }
-    return { ok: false };
+    return { ok: true };
   }
 
   private releaseGrant(g: AddressRelease): void {
@@ -417,7 +429,7 @@ export class Daemon implements DaemonControl, MetricsSource {
     }
   }
 
-  private onActorEvent(tunnelId: number, e: ActorEvent): void {
+  private onActorEvent(tunnelId: number, e: ActorNotice): void {
     switch (e.type) {
       case 'tunnel-up': {
         this.counters.add('tunnelSetups');
@@ -436,8 +448,7 @@ export class Daemon implements DaemonControl, MetricsSource {
         break;
       }
       case 'tunnel-down':
-        if (typeof e.retransmissions === 'number')
-          this.downRetransmissions.set(tunnelId, e.retransmissions);
+        this.downRetransmissions.set(tunnelId, e.retransmissions);
         // A tunnel that never came up failed; one that was up was closed (either way, by result).
         this.counters.addLabelled(
           this.tunnelSection.get(tunnelId)?.up === true ? 'tunnelsClosed' : 'tunnelFailures',
@@ -454,10 +465,10 @@ export class Daemon implements DaemonControl, MetricsSource {
         this.counters.addLabelled('callsRefused', resultLabel(e.result));
         break;
       case 'session-down':
-        this.traffic.add(e.traffic as Partial<TrafficCounters> | undefined);
-        if (e.wasUp !== true) this.counters.addLabelled('sessionFailures', resultLabel(e.result));
+        this.traffic.add(e.traffic);
+        if (!e.wasUp) this.counters.addLabelled('sessionFailures', resultLabel(e.result));
         if (this.tunnelSection.get(tunnelId)?.role === 'lac')
-          this.dialer.onSessionDown(tunnelId, e.wasUp === true);
+          this.dialer.onSessionDown(tunnelId, e.wasUp);
         break;
     }
   }
@@ -481,7 +492,7 @@ export class Daemon implements DaemonControl, MetricsSource {
           this.dialer.connect(command.args.lac);
         } catch (err) {
           throw new ControlError(
-            (err as Error).message.startsWith('no lac') ? 'NOT_FOUND' : 'CONFLICT',
+            hasErrorCode(err, 'ERR_L2TP_NO_LAC') ? 'NOT_FOUND' : 'CONFLICT',
             (err as Error).message,
           );
         }
@@ -520,10 +531,9 @@ export class Daemon implements DaemonControl, MetricsSource {
         try {
           await this.supervisor.injectFault(tunnel, kind);
         } catch (err) {
-          const message = (err as Error).message;
           throw new ControlError(
-            message.startsWith('no tunnel') ? 'NOT_FOUND' : 'UNSUPPORTED',
-            message,
+            hasErrorCode(err, 'ERR_L2TP_NO_TUNNEL') ? 'NOT_FOUND' : 'UNSUPPORTED',
+            (err as Error).message,
           );
         }
         this.log.warn({ tunnelId: tunnel, kind }, 'fault injected (debug)');
@@ -538,11 +548,11 @@ export class Daemon implements DaemonControl, MetricsSource {
       'session' in target ? await this.sessionById(target) : await this.sessionsOf(target);
     const sessions: HangupResult['sessions'] = [];
     for (const { tunnel, session } of picked) {
-      const answer = (await this.tunnelCommand(tunnel, {
+      const answer = await this.tunnelCommand(tunnel, {
         type: 'hangup',
         sessionId: session,
         by: 'the operator',
-      })) as { ok: boolean; error?: string };
+      });
       if (answer.ok) sessions.push({ tunnel, session });
       else if (picked.length === 1) {
         throw new ControlError('NOT_FOUND', answer.error ?? `no session ${session}`);
@@ -604,10 +614,7 @@ export class Daemon implements DaemonControl, MetricsSource {
         this.supervisor.command(a.tunnelId, { type: 'drain', on }).catch(() => undefined),
       ),
     );
-    const sessions = actors.reduce(
-      (n, a) => n + ((a.status as { sessions?: unknown[] }).sessions?.length ?? 0),
-      0,
-    );
+    const sessions = actors.reduce((n, a) => n + a.status.sessions.length, 0);
     this.log.info(
       { tunnels: actors.length, sessions },
       on
@@ -618,7 +625,10 @@ export class Daemon implements DaemonControl, MetricsSource {
   }
 
   /** Runs a command on one tunnel's actor (Dynamic Authorization: hangup, session-timeout). */
-  async actorCommand(tunnelId: number, cmd: ActorEvent): Promise<unknown> {
+  async actorCommand<C extends ActorCommand>(
+    tunnelId: number,
+    cmd: C,
+  ): Promise<CommandAnswer<C['type']>> {
     return this.supervisor.command(tunnelId, cmd);
   }
 
@@ -627,7 +637,10 @@ export class Daemon implements DaemonControl, MetricsSource {
     this.counters.addLabelled('daeRequests', result);
   }
 
-  private async tunnelCommand(tunnelId: number, cmd: ActorEvent): Promise<unknown> {
+  private async tunnelCommand<C extends ActorCommand>(
+    tunnelId: number,
+    cmd: C,
+  ): Promise<CommandAnswer<C['type']>> {
     try {
       return await this.supervisor.command(tunnelId, cmd);
     } catch (err) {
@@ -638,11 +651,7 @@ export class Daemon implements DaemonControl, MetricsSource {
   private async tunnelsWithSession(session: number): Promise<number[]> {
     const status = await this.supervisor.status();
     return status
-      .filter((a) =>
-        ((a.status as { sessions?: { localSessionId: number }[] }).sessions ?? []).some(
-          (s) => s.localSessionId === session,
-        ),
-      )
+      .filter((a) => a.status.sessions.some((s) => s.localSessionId === session))
       .map((a) => a.tunnelId);
   }
 
@@ -742,7 +751,7 @@ export class Daemon implements DaemonControl, MetricsSource {
       counters,
       labelled: {
         ...this.counters.labelled(),
-        drops: { label: 'reason', values: { ...s.drops } as unknown as Record<string, number> },
+        drops: { label: 'reason', values: { ...s.drops } },
       },
       packets: { rx: total.rxPackets, tx: total.txPackets },
       bytes: { rx: total.rxBytes, tx: total.txBytes },
@@ -752,7 +761,6 @@ export class Daemon implements DaemonControl, MetricsSource {
   }
 }
 
-function resultLabel(result: unknown): string {
-  const r = result as { result?: number } | undefined;
-  return String(r?.result ?? 'none');
+function resultLabel(r: ResultCodeValue): string {
+  return String(r.result);
 }

@@ -5,6 +5,7 @@
 import { lookup } from 'node:dns/promises';
 import type { Logger } from 'pino';
 import type { L2tpdConfig, LacSection } from '../config/schema.js';
+import { L2tpError } from '../protocol/errors.js';
 
 export interface DialerDeps {
   createTunnel(peer: { address: string; port: number }, section: LacSection): Promise<number>;
@@ -58,10 +59,13 @@ export class LacDialer {
   /** Dial a LAC section now. Throws for an unknown name or one already connected or dialing. */
   connect(name: string): void {
     const section = this.sections.get(name);
-    if (section === undefined) throw new Error(`no lac section '${name}'`);
+    if (section === undefined) throw new L2tpError('ERR_L2TP_NO_LAC', `no lac section '${name}'`);
     const existing = this.dials.get(name);
     if (existing !== undefined && existing.tunnelId !== null) {
-      throw new Error(`lac '${name}' already has tunnel ${existing.tunnelId}`);
+      throw new L2tpError(
+        'ERR_L2TP_LAC_CONNECTED',
+        `lac '${name}' already has tunnel ${existing.tunnelId}`,
+      );
     }
     if (existing !== undefined) cancelTimers(existing);
     const dial: Dial = {
@@ -82,7 +86,8 @@ export class LacDialer {
   /** Operator disconnect of a LAC section: close its tunnel, cancel redial. Returns the tunnel closed. */
   async disconnect(name: string): Promise<number[]> {
     const dial = this.dials.get(name);
-    if (dial === undefined) throw new Error(`lac '${name}' is not connected`);
+    if (dial === undefined)
+      throw new L2tpError('ERR_L2TP_LAC_NOT_CONNECTED', `lac '${name}' is not connected`);
     dial.stopped = true;
     cancelTimers(dial);
     this.dials.delete(name);

@@ -1,5 +1,5 @@
 // Turn a config section into the plain-data ActorParams a tunnel actor is created with.
-import type { ActorParams } from '../actor/actor-params.js';
+import type { ActorParams } from '../runtime/actor-params.js';
 import type { L2tpdConfig, LacSection, LnsSection } from '../config/schema.js';
 import type { PeerSecret } from '../config/secrets.js';
 import type { ReliableConfig } from '../control/reliable.js';

@@ -1,46 +1,11 @@
 // Turn what a tunnel actor reports about itself into the control protocol's TunnelStatus.
-import type { TunnelSnapshot } from '../control/events.js';
-import type {
-  SessionPhase,
-  SessionStatus,
-  StatusFilter,
-  TunnelStatus,
-} from '../ops/control-protocol.js';
+import type { SessionStatus, StatusFilter, TunnelStatus } from '../ops/control-protocol.js';
 import type { ActorStatus } from '../runtime/messages.js';
-import type { PeerAddress } from '../runtime/actor-api.js';
-import type { DataChannelStats } from '../session/data-channel.js';
-
-/** The shape `L2tpTunnelActor.status()` returns. */
-export interface ActorReport {
-  tunnel: TunnelSnapshot;
-  section: string;
-  peer: PeerAddress;
-  retransmissions: number;
-  sessions: Array<{
-    localSessionId: number;
-    peerSessionId: number;
-    state: SessionPhase;
-    address?: string;
-    /** From pppd's log lines (src/ppp/pppd-log.ts). */
-    user?: string;
-    iface?: string;
-    nasPort?: number;
-    acctSessionId?: string;
-    callingNumber?: string;
-    pppdPid?: number;
-    uptimeMs: number;
-    /** Undefined before its path started (an address answer pending). */
-    dataPath?: 'kernel' | 'userspace';
-    data: DataChannelStats;
-  }>;
-  /** Calls not yet established in L2TP: no data path, no counters yet. */
-  pending?: Array<{ localSessionId: number; peerSessionId: number; state: SessionPhase }>;
-}
 
 const NO_TRAFFIC = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 } as const;
 
 export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): TunnelStatus {
-  const r = a.status as ActorReport;
+  const r = a.status;
   const now = Date.now();
   const sessions: SessionStatus[] = r.sessions.map((s) => ({
     localId: s.localSessionId,

@@ -413,6 +413,17 @@ export function writeAvpValue<K extends AvpName>(
   return spec.codec.write(value, buf, offset);
 }
 
+/**
+ * The length of the AVP at `pos` in a message ending at `end`, or -1 when its header is
+ * truncated or its length field lies (shorter than a header, past the end: §4.1). Every walk
+ * over a message's AVPs steps by this.
+ */
+export function avpLengthAt(buf: Uint8Array, pos: number, end: number): number {
+  if (end - pos < AVP_HEADER_LENGTH) return -1;
+  const length = read16(buf, pos) & AVP_LENGTH_MASK;
+  return length < AVP_HEADER_LENGTH || length > end - pos ? -1 : length;
+}
+
 /** Write a 6-octet AVP header. */
 export function writeAvpHeader(
   buf: Uint8Array,

@@ -18,7 +18,18 @@ export type L2tpErrorCode =
   | 'ERR_L2TP_HIDDEN_BAD_LENGTH'
   | 'ERR_L2TP_CONFIG'
   | 'ERR_L2TP_STATE'
-  | 'ERR_L2TP_INTERNAL';
+  | 'ERR_L2TP_INTERNAL'
+  // The daemon's own (runtime, LAC dialer), mapped to the control protocol's error codes.
+  /** No tunnel of that local ID (the supervisor, a worker). */
+  | 'ERR_L2TP_NO_TUNNEL'
+  /** Fault injection asked for with `debug.faultInjection` off. */
+  | 'ERR_L2TP_FAULTS_DISABLED'
+  /** No LAC section of that name. */
+  | 'ERR_L2TP_NO_LAC'
+  /** The LAC section already has a tunnel. */
+  | 'ERR_L2TP_LAC_CONNECTED'
+  /** The LAC section is neither connected nor dialing. */
+  | 'ERR_L2TP_LAC_NOT_CONNECTED';
 
 export class L2tpError extends Error {
   readonly code: L2tpErrorCode;
@@ -27,6 +38,11 @@ export class L2tpError extends Error {
     this.name = 'L2tpError';
     this.code = code;
   }
+}
+
+/** Whether `err` is an L2tpError with `code`: callers match codes, never messages. */
+export function hasErrorCode(err: unknown, code: L2tpErrorCode): boolean {
+  return err instanceof L2tpError && err.code === code;
 }
 
 /** Plain-data form for crossing a thread boundary (Error subclasses lose name and code there). */

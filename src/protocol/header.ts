@@ -35,11 +35,26 @@ export const HeaderStatus = {
 } as const;
 export type HeaderStatus = (typeof HeaderStatus)[keyof typeof HeaderStatus];
 
-const STATUS_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(HeaderStatus).map(([name, value]) => [value, name]),
+/** A verdict's name as counted and logged: `control`, `truncated`, `versionL2f` ... */
+export type HeaderStatusName = Uncapitalize<keyof typeof HeaderStatus>;
+/** The names of the verdicts that refuse a datagram. */
+export type HeaderRefusalName = Exclude<HeaderStatusName, 'control' | 'data'>;
+
+const STATUS_NAMES: ReadonlyMap<number, HeaderStatusName> = new Map(
+  Object.entries(HeaderStatus).map(([name, value]) => [
+    value,
+    (name[0]!.toLowerCase() + name.slice(1)) as HeaderStatusName,
+  ]),
 );
-export function headerStatusName(status: number): string {
-  return STATUS_NAMES.get(status) ?? `Status${status}`;
+
+/** The refusing verdicts' names, in the order of `HeaderStatus`. */
+export const HEADER_REFUSAL_NAMES: readonly HeaderRefusalName[] = [...STATUS_NAMES]
+  .filter(([value]) => value < 0)
+  .map(([, name]) => name as HeaderRefusalName);
+
+/** A lookup, no allocation: the supervisor counts every refused datagram by it. */
+export function headerStatusName(status: HeaderStatus): HeaderStatusName {
+  return STATUS_NAMES.get(status)!;
 }
 
 /** Filled in place by `peekHeader`; reuse one instance per socket. */

@@ -11,6 +11,7 @@ import {
   AVP_LENGTH_MASK,
   AVP_SPECS,
   MAX_AVP_VALUE_LENGTH,
+  avpLengthAt,
   avpSpecByType,
   avpValueSize,
   valueLengthOk,
@@ -452,19 +453,17 @@ function avpLabel(avp: Avp): string {
 
 /**
  * The value of the first clear (not hidden) AVP of `type` in a control message, or undefined:
- * read before decoding, to pick a section (SCCRQ) or a secret (SCCRP) by the Host Name.
+ * read before decoding: a secret by the SCCRP's Host Name, where a StopCCN's ZLB goes.
  */
 export function findClearAvp(message: Uint8Array, type: number): Uint8Array | undefined {
   const end = read16(message, 2);
-  let pos = CONTROL_HEADER_LENGTH;
-  while (end - pos >= AVP_HEADER_LENGTH) {
-    const flags = read16(message, pos);
-    const length = flags & AVP_LENGTH_MASK;
-    if (length < AVP_HEADER_LENGTH || length > end - pos) return undefined;
+  for (let pos = CONTROL_HEADER_LENGTH; pos < end;) {
+    const length = avpLengthAt(message, pos, end);
+    if (length < 0) return undefined;
     if (
       read16(message, pos + 2) === 0 &&
       read16(message, pos + 4) === type &&
-      !(flags & AVP_FLAG_H)
+      !(read16(message, pos) & AVP_FLAG_H)
     ) {
       return message.subarray(pos + AVP_HEADER_LENGTH, pos + length);
     }
@@ -473,10 +472,9 @@ export function findClearAvp(message: Uint8Array, type: number): Uint8Array | un
   return undefined;
 }
 
-/** The Host Name AVP of an SCCRQ or SCCRP (never hidden, §4.4.3), or '' when absent. */
+/** The Host Name AVP of an SCCRP (never hidden, §4.4.3), or '' when absent (SCCRQ: tunnel-zero.ts). */
 export function clearHostName(message: Uint8Array): string {
   const value = findClearAvp(message, AvpType.HostName);
-  // A view, not a copy: this runs on the main thread for every SCCRQ.
   return value === undefined
     ? ''
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');

@@ -1,7 +1,18 @@
-// The contract between the runtime and what runs inside it. The runtime (supervisor on the
-// main thread, tunnel host on each worker) is generic: it moves datagrams, commands and
-// lifecycle events; a TunnelActor supplies the protocol. Actor modules are loaded by path.
+// The contract between the runtime and the tunnel actors it hosts. The runtime (supervisor
+// on the main thread, tunnel host on each worker) moves datagrams, the actors' commands,
+// notices and requests (typed in messages.ts) and their lifecycle; it also routes by tunnel
+// ID and scans tunnel 0's SCCRQs, so it is L2TP's, not a generic one. Actor modules are
+// loaded by path (the daemon's, or a test double).
 import type { Logger } from 'pino';
+import type { ActorParams } from './actor-params.js';
+import type {
+  ActorCommand,
+  ActorNotice,
+  ActorRequest,
+  CommandAnswer,
+  CommandName,
+  RequestAnswer,
+} from './messages.js';
 
 export interface PeerAddress {
   address: string;
@@ -15,13 +26,8 @@ export interface ActorInit {
   localTunnelId: number;
   role: 'responder' | 'initiator';
   peer: PeerAddress;
-  /** Plain data chosen by the daemon (section name, tunnel config ...): it crosses threads by structured clone. */
-  params: unknown;
-}
-
-export interface ActorEvent {
-  type: string;
-  [k: string]: unknown;
+  /** Chosen by the daemon (section, tunnel config ...): it crosses threads by structured clone. */
+  params: ActorParams;
 }
 
 /** An opaque timer handle from `ActorContext.setTimer`. */
@@ -42,12 +48,12 @@ export interface ActorContext {
    * packet. `{ type: 'tunnel-up', peerTunnelId }` ends the half-open state in the supervisor
    * and tells it whom to send a StopCCN if this actor's worker dies.
    */
-  notify(event: ActorEvent): void;
+  notify(notice: ActorNotice): void;
   /**
    * Ask the daemon (main thread) something only it can answer, such as an address from a
    * pool shared by all workers. Rare (per session setup), never per packet.
    */
-  request(event: ActorEvent): Promise<unknown>;
+  request<R extends ActorRequest>(request: R): Promise<RequestAnswer<R['type']>>;
   /**
    * Carry this tunnel's data messages on a socket of its own, opened on this thread (bound to
    * the listening address and port, connected to the peer), so they no longer cross the main
@@ -79,8 +85,10 @@ export interface ActorContext {
 export interface TunnelActor {
   /** A datagram for this tunnel (already peeked by the supervisor: control or data, valid header). */
   onDatagram(buf: Uint8Array, now: number): void;
-  /** Control commands from the supervisor or operator (hangup, disconnect, status, connect ...). */
-  command(cmd: ActorEvent): unknown | Promise<unknown>;
+  /** Control commands from the daemon or operator (status, hangup, disconnect, call ...). */
+  command<K extends CommandName>(
+    cmd: ActorCommand<K>,
+  ): CommandAnswer<K> | Promise<CommandAnswer<K>>;
   /** Graceful: StopCCN, CDNs, pppd terminated; calls ctx.closed() when done. */
   shutdown(reason: string): void;
   /** Hard stop after a crash: kill children now, no protocol. */

@@ -9,21 +9,43 @@ import { isIP, isIPv6 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { HeaderStatus, peekHeader, type PeekResult } from '../protocol/header.js';
-import { toErrorData, type ErrorData } from '../protocol/errors.js';
-import type { ActorEvent, ActorInit, PeerAddress } from './actor-api.js';
+import {
+  HEADER_REFUSAL_NAMES,
+  HeaderStatus,
+  headerStatusName,
+  peekHeader,
+  type HeaderRefusalName,
+  type PeekResult,
+} from '../protocol/header.js';
+import { L2tpError, toErrorData, type ErrorData } from '../protocol/errors.js';
+import type { ActorInit, PeerAddress } from './actor-api.js';
+import type { ActorParams } from './actor-params.js';
 import type {
+  ActorCommand,
+  ActorNotice,
+  ActorReply,
+  ActorRequest,
   ActorStatus,
+  CommandAnswer,
+  DaemonRequestHandlers,
   FaultKind,
   HostStats,
   OutboundBatch,
+  RequestAnswer,
+  RequestName,
   TunnelSocketGrant,
   DataSocketGrant,
 } from './messages.js';
-import { encodeGeneralErrorStopCcn, zlbForStrayStopCcn } from './stop-ccn.js';
+import { encodeStopCcn, zlbForStrayStopCcn } from '../protocol/stop-ccn.js';
+import { GeneralError, StopCcnResult } from '../protocol/types.js';
 import { TunnelTable, type TunnelRecord } from './tunnel-table.js';
 import { TunnelSockets } from './tunnel-sockets.js';
-import { scanTunnelZero, TunnelZeroVerdict, type TunnelZeroScan } from './tunnel-zero.js';
+import {
+  newTunnelZeroScan,
+  scanTunnelZero,
+  TunnelZeroVerdict,
+  type TunnelZeroScan,
+} from '../protocol/tunnel-zero.js';
 import { WorkerSlot, type SlotListener, type SlotStats } from './worker-slot.js';
 
 export interface ListenEndpoint {
@@ -32,12 +54,12 @@ export interface ListenEndpoint {
 }
 
 export type ClassifyVerdict =
-  | { accept: true; params: unknown }
+  | { accept: true; params: ActorParams }
   /** `reply` (e.g. a StopCCN saying "not authorized") is sent to the peer from the same socket. */
   | { accept: false; reason: string; reply?: Uint8Array };
 
 export type SupervisorEvent =
-  | { type: 'actor-event'; tunnelId: number; peer: PeerAddress; event: ActorEvent }
+  | { type: 'actor-event'; tunnelId: number; peer: PeerAddress; event: ActorNotice }
   | { type: 'tunnel-closed'; tunnelId: number; peer: PeerAddress }
   | {
       type: 'tunnel-crashed';
@@ -81,10 +103,15 @@ export interface SupervisorOptions {
   halfOpenTimeoutMs?: number;
   dedicatedWorkers?: DedicatedWorker[];
   /** Access control and section choice for a new tunnel. Must not keep `sccrq`: it is transferred after. */
-  classifyNewTunnel: (peer: PeerAddress, sccrq: Uint8Array) => ClassifyVerdict;
+  /** `scan`: the supervisor's one read of the SCCRQ's AVPs, valid during the call. */
+  classifyNewTunnel: (
+    peer: PeerAddress,
+    sccrq: Uint8Array,
+    scan: TunnelZeroScan,
+  ) => ClassifyVerdict;
   onEvent?: (event: SupervisorEvent) => void;
   /** Answers actors' `ctx.request` (address pools ...); an exception is sent back as a rejection. */
-  onActorRequest?: (tunnelId: number, request: ActorEvent) => unknown;
+  onActorRequest?: DaemonRequestHandlers;
   logger?: Logger;
   workerLogLevel?: string;
   /** Datagrams per hand-off batch before an early flush (1 = no batching). */
@@ -102,36 +129,33 @@ export interface SupervisorOptions {
   hostFile?: string | URL;
 }
 
-export interface DropCounters {
-  truncated: number;
-  versionL2f: number;
-  versionL2tpv3: number;
-  versionUnknown: number;
-  badControlFlags: number;
-  badLength: number;
-  badOffset: number;
-  dataTunnelZero: number;
-  zlbTunnelZero: number;
-  stopCcnTunnelZero: number;
-  otherTunnelZero: number;
-  malformedSccrq: number;
-  unknownTunnel: number;
-  peerMismatch: number;
-  maxTunnels: number;
+/** Why the supervisor drops a datagram, besides a refusing header (`HEADER_REFUSAL_NAMES`). */
+const SUPERVISOR_DROPS = [
+  'dataTunnelZero',
+  'zlbTunnelZero',
+  'stopCcnTunnelZero',
+  'otherTunnelZero',
+  'malformedSccrq',
+  'unknownTunnel',
+  'peerMismatch',
+  'maxTunnels',
   /** SCCRQs dropped at the half-open cap, every half-open tunnel being younger than the grace. */
-  halfOpenCap: number;
+  'halfOpenCap',
   /** Oldest half-open tunnels (older than the grace) given up to make room at the cap (a flood). */
-  halfOpenEvicted: number;
-  refused: number;
-  classifyError: number;
-  shuttingDown: number;
-  idSpaceFull: number;
-  noWorker: number;
-  backpressureData: number;
-  backpressureControl: number;
-  staleSend: number;
-  internalError: number;
-}
+  'halfOpenEvicted',
+  'refused',
+  'classifyError',
+  'shuttingDown',
+  'idSpaceFull',
+  'noWorker',
+  'backpressureData',
+  'backpressureControl',
+  'staleSend',
+  'internalError',
+] as const;
+
+export type DropReason = HeaderRefusalName | (typeof SUPERVISOR_DROPS)[number];
+export type DropCounters = Record<DropReason, number>;
 
 export interface SupervisorStats {
   received: number;
@@ -150,34 +174,8 @@ export interface SupervisorStats {
 const DEFAULT_HOST_FILE = new URL('../../workers/tunnel-host.js', import.meta.url);
 
 function newDrops(): DropCounters {
-  return {
-    truncated: 0,
-    versionL2f: 0,
-    versionL2tpv3: 0,
-    versionUnknown: 0,
-    badControlFlags: 0,
-    badLength: 0,
-    badOffset: 0,
-    dataTunnelZero: 0,
-    zlbTunnelZero: 0,
-    stopCcnTunnelZero: 0,
-    otherTunnelZero: 0,
-    malformedSccrq: 0,
-    unknownTunnel: 0,
-    peerMismatch: 0,
-    maxTunnels: 0,
-    halfOpenCap: 0,
-    halfOpenEvicted: 0,
-    refused: 0,
-    classifyError: 0,
-    shuttingDown: 0,
-    idSpaceFull: 0,
-    noWorker: 0,
-    backpressureData: 0,
-    backpressureControl: 0,
-    staleSend: 0,
-    internalError: 0,
-  };
+  const reasons: DropReason[] = [...HEADER_REFUSAL_NAMES, ...SUPERVISOR_DROPS];
+  return Object.fromEntries(reasons.map((reason) => [reason, 0])) as DropCounters;
 }
 
 export class Supervisor implements SlotListener {
@@ -188,7 +186,7 @@ export class Supervisor implements SlotListener {
   private readonly dedicatedByAddress = new Map<string, WorkerSlot>();
   private readonly sockets: dgram.Socket[] = [];
   private readonly peek: PeekResult = { tunnelId: 0, sessionId: 0 };
-  private readonly scan: TunnelZeroScan = { messageType: 0, assignedTunnelId: 0 };
+  private readonly scan: TunnelZeroScan = newTunnelZeroScan();
   private readonly drops = newDrops();
   private readonly expiring = new Set<number>();
   private received = 0;
@@ -444,30 +442,9 @@ export class Supervisor implements SlotListener {
     return copy.buffer;
   }
 
-  private dropHeader(status: number): void {
-    const d = this.drops;
-    switch (status) {
-      case HeaderStatus.Truncated:
-        d.truncated++;
-        break;
-      case HeaderStatus.VersionL2f:
-        d.versionL2f++;
-        break;
-      case HeaderStatus.VersionL2tpv3:
-        d.versionL2tpv3++;
-        break;
-      case HeaderStatus.BadControlFlags:
-        d.badControlFlags++;
-        break;
-      case HeaderStatus.BadLength:
-        d.badLength++;
-        break;
-      case HeaderStatus.BadOffset:
-        d.badOffset++;
-        break;
-      default:
-        d.versionUnknown++;
-    }
+  private dropHeader(status: HeaderStatus): void {
+    const name = headerStatusName(status);
+    if (name !== 'control' && name !== 'data') this.drops[name]++;
   }
 
   /** Tunnel ID 0: only an SCCRQ may create a tunnel (§5.1); its retransmissions reach the same one. */
@@ -512,7 +489,7 @@ export class Supervisor implements SlotListener {
     };
     let verdictOfDaemon: ClassifyVerdict;
     try {
-      verdictOfDaemon = this.opts.classifyNewTunnel(peer, msg);
+      verdictOfDaemon = this.opts.classifyNewTunnel(peer, msg, this.scan);
     } catch (err) {
       this.drops.classifyError++;
       this.log.error({ error: toErrorData(err), peer }, 'classifyNewTunnel threw');
@@ -694,7 +671,7 @@ export class Supervisor implements SlotListener {
     if (ev.kind === 'notify') {
       const event = ev.event;
       if (event.type === 'tunnel-up') {
-        this.table.markUp(ev.tid, Number(event.peerTunnelId) || 0);
+        this.table.markUp(ev.tid, event.peerTunnelId);
       } else if (event.type === 'tunnel-down' && !rec.up) {
         this.table.markSettled(ev.tid);
       }
@@ -723,30 +700,45 @@ export class Supervisor implements SlotListener {
   }
 
   /** The answer goes back in the slot's next batch; a synchronous handler costs no promise. */
-  private answerRequest(slot: WorkerSlot, tid: number, requestId: number, event: ActorEvent): void {
-    const handler = this.opts.onActorRequest;
+  private answerRequest(
+    slot: WorkerSlot,
+    tid: number,
+    requestId: number,
+    request: ActorRequest,
+  ): void {
     const generation = slot.generation;
-    const answer = (result: unknown, error: string | undefined): void => {
+    const answer = (reply: ActorReply): void => {
       // A host that died meanwhile took the request with it; its successor never asked.
-      if (slot.generation === generation) slot.enqueueReply({ requestId, result, error });
+      if (slot.generation === generation) slot.enqueueReply(reply);
     };
-    let result: unknown;
+    const failed = (err: unknown): void => answer({ requestId, error: toErrorData(err).message });
+    let result: RequestAnswer<RequestName> | Promise<TunnelSocketGrant>;
     try {
-      if (event.type === 'tunnel-socket') result = this.openTunnelSocket(tid);
-      else if (event.type === 'data-socket') result = this.grantDataSocket(tid);
-      else if (handler === undefined) throw new Error('no request handler');
-      else result = handler(tid, event);
+      result = this.requestAnswer(tid, request);
     } catch (err) {
-      answer(undefined, toErrorData(err).message);
+      failed(err);
       return;
     }
     if (result instanceof Promise) {
-      result.then(
-        (value: unknown) => answer(value, undefined),
-        (err: unknown) => answer(undefined, toErrorData(err).message),
-      );
+      result.then((value) => answer({ requestId, result: value }), failed);
     } else {
-      answer(result, undefined);
+      answer({ requestId, result });
+    }
+  }
+
+  private requestAnswer(
+    tid: number,
+    request: ActorRequest,
+  ): RequestAnswer<RequestName> | Promise<TunnelSocketGrant> {
+    if (request.type === 'tunnel-socket') return this.openTunnelSocket(tid);
+    if (request.type === 'data-socket') return this.grantDataSocket(tid);
+    const handlers = this.opts.onActorRequest;
+    if (handlers === undefined) throw new Error('no request handler');
+    switch (request.type) {
+      case 'ip-allocate':
+        return handlers['ip-allocate'](tid, request);
+      case 'ip-release':
+        return handlers['ip-release'](tid, request);
     }
   }
 
@@ -771,7 +763,7 @@ export class Supervisor implements SlotListener {
     this.emit({ type: 'worker-died', worker: slot.index, error, lostTunnels: lost.length });
   }
 
-  /** A socket of the tunnel's own for its kernel tunnel (`TunnelSocketRequest`). */
+  /** A socket of the tunnel's own for its kernel tunnel (the `tunnel-socket` request). */
   private openTunnelSocket(tid: number): Promise<TunnelSocketGrant> | TunnelSocketGrant {
     const rec = this.table.get(tid);
     if (rec === undefined) return { error: 'no such tunnel' };
@@ -821,7 +813,8 @@ export class Supervisor implements SlotListener {
     if (rec.peerTunnelId === 0) return false;
     const tid = rec.tunnelId;
     const t = this.table;
-    const buf = encodeGeneralErrorStopCcn(tid, rec.peerTunnelId, t.nextNs[tid]!, t.nextNr[tid]!);
+    const result = { result: StopCcnResult.GeneralError, error: GeneralError.None };
+    const buf = encodeStopCcn(rec.peerTunnelId, tid, result, t.nextNs[tid]!, t.nextNr[tid]!);
     return this.sendTo({ ...rec.peer, port: t.peerPort[tid]! }, buf);
   }
 
@@ -889,7 +882,7 @@ export class Supervisor implements SlotListener {
   /** Open an initiator (LAC) tunnel to `peer`; resolves with the local tunnel ID. */
   async createTunnel(
     peer: { address: string; port: number; socketIndex?: number },
-    params: unknown,
+    params: ActorParams,
   ): Promise<number> {
     if (!this.started || this.shuttingDown) throw new Error('supervisor is not running');
     if (this.table.size >= this.maxTunnels) throw new Error('maximum number of tunnels reached');
@@ -916,10 +909,13 @@ export class Supervisor implements SlotListener {
   }
 
   /** A command to one tunnel's actor. Rejects if there is no such tunnel or the actor fails. */
-  command(tunnelId: number, cmd: ActorEvent): Promise<unknown> {
+  command<C extends ActorCommand>(tunnelId: number, cmd: C): Promise<CommandAnswer<C['type']>> {
     const rec = this.table.get(tunnelId);
-    if (!rec) return Promise.reject(new Error(`no tunnel ${tunnelId}`));
-    return this.slots[rec.slot]!.call((api) => api.command(tunnelId, cmd));
+    if (!rec) return Promise.reject(noTunnel(tunnelId));
+    // comlink keeps no type parameter: the actor answered this command (TunnelActor.command).
+    return this.slots[rec.slot]!.call(
+      (api) => api.command(tunnelId, cmd) as Promise<CommandAnswer<C['type']>>,
+    );
   }
 
   /** Every actor's answer to { type: 'status' }, from every live worker. */
@@ -965,13 +961,19 @@ export class Supervisor implements SlotListener {
 
   /** Debug only (options.faultInjection): make an actor throw, or its worker exit or run out of memory. */
   async injectFault(tunnelId: number, kind: FaultKind): Promise<void> {
-    if (this.opts.faultInjection !== true) throw new Error('fault injection is disabled');
+    if (this.opts.faultInjection !== true)
+      throw new L2tpError('ERR_L2TP_FAULTS_DISABLED', 'fault injection is disabled');
     const rec = this.table.get(tunnelId);
-    if (!rec) throw new Error(`no tunnel ${tunnelId}`);
-    await this.slots[rec.slot]!.call((api) => api.injectFault(tunnelId, kind)).catch((err) => {
+    if (!rec) throw noTunnel(tunnelId);
+    const injected = await this.slots[rec.slot]!.call((api) =>
+      api.injectFault(tunnelId, kind),
+    ).catch((err) => {
       // For worker faults the worker may die before its answer leaves: that death is the point.
       if (kind === 'actor-throw') throw err;
+      return true;
     });
+    // The actor ended meanwhile.
+    if (!injected) throw noTunnel(tunnelId);
   }
 }
 
@@ -997,6 +999,10 @@ function literalLookup(
   const found = isIP(address);
   if (found !== 0) callback(null, address, found);
   else dns.lookup(address, options, callback);
+}
+
+function noTunnel(tunnelId: number): L2tpError {
+  return new L2tpError('ERR_L2TP_NO_TUNNEL', `no tunnel ${tunnelId}`);
 }
 
 /** Bind `endpoint` without SO_REUSEADDR and close again: rejects if anything holds it. */

@@ -15,9 +15,10 @@ import { decodeControlBody, encodeControlMessage } from '../../src/protocol/mess
 import { MessageType } from '../../src/protocol/types.js';
 import {
   TunnelZeroVerdict,
+  newTunnelZeroScan,
   scanTunnelZero,
   type TunnelZeroScan,
-} from '../../src/runtime/tunnel-zero.js';
+} from '../../src/protocol/tunnel-zero.js';
 import { AsyncDeframer } from '../../src/ppp/hdlc.js';
 import type { TunnelEvent } from '../../src/control/events.js';
 import { ScriptedPeer, testTunnelConfig } from '../support/sim-network.js';
@@ -45,7 +46,7 @@ const TUNNEL_STATES = new Set([
 
 const header = newHeader();
 const peek: PeekResult = { tunnelId: 0, sessionId: 0 };
-const scan: TunnelZeroScan = { messageType: 0, assignedTunnelId: 0 };
+const scan: TunnelZeroScan = newTunnelZeroScan();
 
 /** peekHeader, decodeHeader and decodeControlBody on one datagram. */
 export function checkCodec(buf: Uint8Array): void {

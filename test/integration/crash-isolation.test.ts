@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { read16 } from '../../src/protocol/header.js';
+import { HeaderStatus, decodeHeader, newHeader } from '../../src/protocol/header.js';
+import { decodeControlBody } from '../../src/protocol/message.js';
 import { MessageType, StopCcnResult } from '../../src/protocol/types.js';
 import type { FaultKind } from '../../src/runtime/messages.js';
 import { Supervisor, type SupervisorEvent } from '../../src/runtime/supervisor.js';
-import { dataMessage, EchoSession } from '../support/echo-actor.js';
+import { dataMessage, echoCommand, echoParams, EchoSession } from '../support/echo-actor.js';
 import { sccrq, tunnelIdOf, UdpPeer } from '../support/udp-peer.js';
 
 const ECHO = new URL('../support/echo-actor.js', import.meta.url);
@@ -21,12 +22,14 @@ interface Lac {
 
 /** A StopCCN (RFC 2661 §4.4.2) addressed to `assigned` with result 2: returns true when it is one. */
 function isGeneralErrorStopCcn(buf: Uint8Array, assigned: number, localTid: number): boolean {
-  if (!(buf[0]! & 0x80) || read16(buf, 4) !== assigned) return false;
-  // Message Type, then Assigned Tunnel ID, then Result Code (our encoder's order).
+  const h = newHeader();
+  if (decodeHeader(buf, h) !== HeaderStatus.Control || h.tunnelId !== assigned) return false;
+  const decoded = decodeControlBody(buf, h.payloadStart, h.length);
   return (
-    read16(buf, 18) === MessageType.StopCCN &&
-    read16(buf, 26) === localTid &&
-    read16(buf, 34) === StopCcnResult.GeneralError
+    decoded.ok &&
+    decoded.message.type === MessageType.StopCCN &&
+    decoded.message.values.AssignedTunnelId === localTid &&
+    decoded.message.values.ResultCode?.result === StopCcnResult.GeneralError
   );
 }
 
@@ -86,7 +89,7 @@ describe('crash isolation', () => {
       listen: [{ address: '127.0.0.1', port: 0 }],
       workers: 2,
       actorModule: ECHO,
-      classifyNewTunnel: () => ({ accept: true, params: {} }),
+      classifyNewTunnel: () => ({ accept: true, params: echoParams() }),
       onEvent: (e) => events.push(e),
       logger: pino({ level: 'silent' }),
       faultInjection: true,
@@ -127,7 +130,7 @@ describe('crash isolation', () => {
 
   test('an exception thrown by a command ends that actor and rejects the command', async () => {
     const [victim, neighbour] = await pair(true);
-    await assert.rejects(sup.command(victim.tid, { type: 'throw' }), /command throw/);
+    await assert.rejects(echoCommand(sup, victim.tid, { type: 'throw' }), /command throw/);
     await victim.peer.next((r) => isGeneralErrorStopCcn(r.data, victim.assigned, victim.tid));
     assert.equal(await pingAll(neighbour, 30), 30);
   });
@@ -183,7 +186,7 @@ describe('fault injection switch', () => {
       listen: [{ address: '127.0.0.1', port: 0 }],
       workers: 1,
       actorModule: ECHO,
-      classifyNewTunnel: () => ({ accept: true, params: {} }),
+      classifyNewTunnel: () => ({ accept: true, params: echoParams() }),
       logger: pino({ level: 'silent' }),
     });
     await sup.start();

@@ -11,7 +11,7 @@ import {
   type SupervisorEvent,
   type SupervisorOptions,
 } from '../../src/runtime/supervisor.js';
-import { dataMessage, EchoSession } from '../support/echo-actor.js';
+import { dataMessage, echoCommand, echoParams, EchoSession } from '../support/echo-actor.js';
 import { sccrq, sessionIdOf, tunnelIdOf, tunnelZeroMessage, UdpPeer } from '../support/udp-peer.js';
 
 const ECHO = new URL('../support/echo-actor.js', import.meta.url);
@@ -25,7 +25,7 @@ function options(overrides: Partial<SupervisorOptions> = {}): SupervisorOptions 
     ],
     workers: 2,
     actorModule: ECHO,
-    classifyNewTunnel: () => ({ accept: true, params: {} }),
+    classifyNewTunnel: () => ({ accept: true, params: echoParams() }),
     logger: silent,
     ...overrides,
   };
@@ -76,7 +76,7 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
         classifyNewTunnel: (p) =>
           p.port === refusedPort
             ? { accept: false, reason: 'test refusal', reply: new Uint8Array([1, 2, 3]) }
-            : { accept: true, params: {} },
+            : { accept: true, params: echoParams() },
       }),
     );
     await sup.start();
@@ -116,7 +116,7 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
     assert.equal(t1again, t1);
     assert.notEqual(t2, t1);
     assert.equal(sup.stats().tunnels, before + 2);
-    const status = await sup.command(t1, { type: 'status' });
+    const status = await echoCommand(sup, t1, { type: 'status' });
     assert.deepEqual(status, { role: 'responder', received: 2, sent: 2, peerTunnelId: 5 });
   });
 
@@ -220,7 +220,7 @@ describe('supervisor dispatch over IPv4 and IPv6', () => {
   test('an initiator tunnel learns the port the peer answers from (RFC 2661 §8.1)', async () => {
     const lns = await peer();
     const other = await peer();
-    const tid = await sup.createTunnel({ address: '127.0.0.1', port: lns.port }, {});
+    const tid = await sup.createTunnel({ address: '127.0.0.1', port: lns.port }, echoParams());
     const hello = await lns.next();
     assert.equal(tunnelIdOf(hello.data), tid);
     assert.equal(sessionIdOf(hello.data), EchoSession.Hello);
@@ -275,7 +275,7 @@ describe('limits', () => {
       options({
         maxHalfOpen: 3,
         halfOpenGraceMs,
-        classifyNewTunnel: () => ({ accept: true, params: { autoUp: false } }),
+        classifyNewTunnel: () => ({ accept: true, params: echoParams({ autoUp: false }) }),
       }),
     );
     await sup.start();
@@ -299,7 +299,7 @@ describe('limits', () => {
       assert.equal(sup.stats().drops.halfOpenEvicted, 0);
       assert.ok(tids.every((tid) => sup.workerOf(tid) !== undefined));
       // One comes up: its slot is free for the retransmitted SCCRQ.
-      await sup.command(tids[0]!, { type: 'up', peerTunnelId: 1 });
+      await echoCommand(sup, tids[0]!, { type: 'up', peerTunnelId: 1 });
       while (sup.stats().halfOpen !== 2) await new Promise((r) => setTimeout(r, 5));
       assert.ok(!tids.includes(await openTunnel(sup, lac, 4)));
       assert.equal(sup.stats().halfOpen, 3);
@@ -316,7 +316,7 @@ describe('limits', () => {
       assert.equal(sup.stats().drops.halfOpenEvicted, 1);
       while (sup.workerOf(tids[0]!) !== undefined) await new Promise((r) => setTimeout(r, 5));
       // An established tunnel is never evicted and no longer counts.
-      await sup.command(tids[1]!, { type: 'up', peerTunnelId: 1 });
+      await echoCommand(sup, tids[1]!, { type: 'up', peerTunnelId: 1 });
       while (sup.stats().halfOpen !== 2) await new Promise((r) => setTimeout(r, 5));
       for (let i = 5; i <= 20; i++) await openTunnel(sup, lac, i);
       assert.equal(sup.stats().halfOpen, 3);
@@ -384,7 +384,7 @@ describe('shutdown', () => {
     const sup = new Supervisor(
       options({
         workers: 1,
-        classifyNewTunnel: () => ({ accept: true, params: { hangOnShutdown: true } }),
+        classifyNewTunnel: () => ({ accept: true, params: echoParams({ hangOnShutdown: true }) }),
       }),
     );
     await sup.start();

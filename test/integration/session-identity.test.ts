@@ -39,7 +39,12 @@ lns:
     });
     assert.equal(session?.user, 'alice');
     assert.equal(session?.interface, 'ppp7');
-    assert.match(lns.output(), /"iface":"ppp7","user":"alice".*"msg":"session identity"/);
+    // The worker's log line reaches our pipe on its own time (a loaded machine: later).
+    await waitFor('the session identity log line', async () =>
+      /"iface":"ppp7","user":"alice".*"msg":"session identity"/.test(lns.output())
+        ? true
+        : undefined,
+    );
   } finally {
     lac.destroy();
     await lns.stop();

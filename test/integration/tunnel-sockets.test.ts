@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { Supervisor, type SupervisorEvent } from '../../src/runtime/supervisor.js';
 import type { TunnelSocketGrant } from '../../src/runtime/messages.js';
-import { dataMessage } from '../support/echo-actor.js';
+import { dataMessage, echoCommand, echoParams } from '../support/echo-actor.js';
 import { sccrq, sessionIdOf, tunnelIdOf, UdpPeer } from '../support/udp-peer.js';
 import { waitFor } from '../support/daemon-process.js';
 
@@ -37,7 +37,7 @@ describe('tunnel sockets', () => {
     return tunnelIdOf((await p.next()).data);
   };
   const ask = (tid: number): Promise<TunnelSocketGrant> =>
-    sup.command(tid, { type: 'tunnel-socket' }) as Promise<TunnelSocketGrant>;
+    echoCommand(sup, tid, { type: 'tunnel-socket' }) as Promise<TunnelSocketGrant>;
   /** A data message to `tid` comes back from it (the echo actor), from our listening port. */
   const echoes = async (p: UdpPeer, tid: number, sid: number): Promise<void> => {
     await p.send(dataMessage(tid, sid, new Uint8Array([1, 2, 3])), port);
@@ -50,7 +50,7 @@ describe('tunnel sockets', () => {
       listen: [{ address: '127.0.0.1', port: 0 }],
       workers: 2,
       actorModule: ECHO,
-      classifyNewTunnel: () => ({ accept: true, params: {} }),
+      classifyNewTunnel: () => ({ accept: true, params: echoParams() }),
       onEvent: (e) => events.push(e),
       logger: pino({ level: 'silent' }),
       faultInjection: true,
@@ -97,7 +97,7 @@ describe('tunnel sockets', () => {
     // t1 ends: t2, from the same address and port, gets a new socket for it (datagrams
     // queued on t1's are not lost: tunnel-socket-handover.test.ts) and keeps working; that
     // socket was never a kernel tunnel's, so t2 (or a newer tunnel from there) may have it.
-    await sup.command(t1, { type: 'close' });
+    await echoCommand(sup, t1, { type: 'close' });
     await until('t1 gone', () =>
       events.some((e) => e.type === 'tunnel-closed' && e.tunnelId === t1),
     );
@@ -106,8 +106,8 @@ describe('tunnel sockets', () => {
     const again = await ask(t2);
     assert.ok('fd' in again, JSON.stringify(again));
     assert.notEqual(again.fd, grant.fd);
-    await sup.command(t2, { type: 'close' });
-    await sup.command(t3, { type: 'close' });
+    await echoCommand(sup, t2, { type: 'close' });
+    await echoCommand(sup, t3, { type: 'close' });
     await until('every socket closed', () => sup.tunnelSocketStats().open === 0, 5000);
   });
 
@@ -132,7 +132,7 @@ describe('tunnel sockets', () => {
     const t1 = await open(a, 31);
     const t2 = await open(a, 32);
     const start = await direct();
-    await sup.command(t1, { type: 'data-socket' });
+    await echoCommand(sup, t1, { type: 'data-socket' });
     await waitFor(
       't1 has its data socket',
       async () => ((await direct()).sockets === start.sockets + 1 ? true : undefined),
@@ -156,7 +156,7 @@ describe('tunnel sockets', () => {
 
     // t2 shares t1's address and port: its first datagram reaches t1's socket, is handed
     // over, and t1 gives its socket up (it would relay every tunnel of that peer).
-    await sup.command(t2, { type: 'data-socket' });
+    await echoCommand(sup, t2, { type: 'data-socket' });
     await echoes(a, t2, 303);
     assert.equal(sup.stats().forwarded, forwardedBefore + 2);
     await waitFor(
@@ -169,8 +169,8 @@ describe('tunnel sockets', () => {
     await echoes(a, t2, 305);
     assert.equal(sup.stats().forwarded, forwardedBefore + 4);
     assert.equal((await direct()).sockets, start.sockets);
-    await sup.command(t1, { type: 'close' });
-    await sup.command(t2, { type: 'close' });
+    await echoCommand(sup, t1, { type: 'close' });
+    await echoCommand(sup, t2, { type: 'close' });
   });
 
   test("a worker's death closes its tunnels' sockets and no other", async () => {
@@ -213,7 +213,7 @@ describe('tunnel sockets', () => {
     assert.equal(sup.tunnelSocketStats().received, received + 1, "on t2's new socket");
     const taken = await ask(t2);
     assert.ok('fd' in taken && taken.fd !== grant.fd, JSON.stringify(taken));
-    await sup.command(t2, { type: 'close' });
+    await echoCommand(sup, t2, { type: 'close' });
   });
 
   test("a worker's death takes its tunnels' data sockets and leaves the other worker's working", async () => {
@@ -231,7 +231,7 @@ describe('tunnel sockets', () => {
         if (w === undefined) return undefined;
         if (!byWorker.has(w)) {
           byWorker.set(w, { p, tid, assigned });
-          await sup.command(tid, { type: 'data-socket' });
+          await echoCommand(sup, tid, { type: 'data-socket' });
         }
         assigned++;
         return byWorker.size === 2 ? true : undefined;
@@ -260,7 +260,7 @@ describe('tunnel sockets', () => {
     const stop = await victim!.p.next();
     assert.equal(tunnelIdOf(stop.data), victim!.assigned);
     const again = await open(victim!.p, assigned++);
-    await sup.command(again, { type: 'data-socket' });
+    await echoCommand(sup, again, { type: 'data-socket' });
     await waitFor(
       "the victim's peer has a data socket again",
       async () => ((await direct()).sockets === both ? true : undefined),

@@ -5,18 +5,19 @@
 import pino, { type Logger } from 'pino';
 import { L2tpTunnelActor, type KernelPath } from '../../src/actor/tunnel-actor.js';
 import type { KernelTunnel } from '../../src/session/helper-protocol.js';
-import type { ActorParams } from '../../src/actor/actor-params.js';
+import type { ActorParams } from '../../src/runtime/actor-params.js';
 import { Tunnel, type TunnelConfig } from '../../src/control/tunnel.js';
 import type { TunnelEvent } from '../../src/control/events.js';
 import { reliableConfig } from '../../src/control/reliable.js';
 import { DataChannel } from '../../src/session/data-channel.js';
 import { HeaderStatus, decodeHeader, newHeader } from '../../src/protocol/header.js';
+import type { ActorContext, ActorInit, ActorTimer } from '../../src/runtime/actor-api.js';
 import type {
-  ActorContext,
-  ActorEvent,
-  ActorInit,
-  ActorTimer,
-} from '../../src/runtime/actor-api.js';
+  ActorNotice,
+  ActorRequest,
+  RequestAnswer,
+  RequestName,
+} from '../../src/runtime/messages.js';
 import { FakePseudowires, type FakeOptions, type Scheduler } from './fake-pseudowire.js';
 import { Rng, testTunnelConfig } from './sim-network.js';
 
@@ -67,8 +68,8 @@ export class FakeClock implements Scheduler {
 }
 
 interface Request {
-  event: ActorEvent;
-  resolve(result: unknown): void;
+  event: ActorRequest;
+  resolve(result: RequestAnswer<RequestName>): void;
 }
 
 /** An actor's parameters for tests (LNS unless told): no pool, plain tunnel, no real pppd. */
@@ -135,7 +136,7 @@ export class ActorBench {
   readonly peer: Tunnel;
   readonly peerEvents: TunnelEvent[] = [];
   /** What the actor told the daemon. */
-  readonly notified: ActorEvent[] = [];
+  readonly notified: ActorNotice[] = [];
   /** Requests to the daemon, unanswered until the test answers them. */
   readonly requests: Request[] = [];
   /** Every log record the actor wrote (parsed JSON). */
@@ -166,7 +167,11 @@ export class ActorBench {
       localTunnelId: ACTOR_TID,
       sendDatagram: (buf) => this.toPeer.push(buf),
       notify: (event) => this.notified.push(event),
-      request: (event) => new Promise((resolve) => this.requests.push({ event, resolve })),
+      request: <R extends ActorRequest>(event: R) =>
+        new Promise<RequestAnswer<R['type']>>((resolve) =>
+          // `answer` gives each request an answer of its own type.
+          this.requests.push({ event, resolve: resolve as Request['resolve'] }),
+        ),
       closed: () => (this.closed = true),
       setTimer: (fn, ms) => this.clock.setTimer(fn, ms) as unknown as ActorTimer,
       clearTimer: (t) => this.clock.clearTimer(t),
@@ -235,7 +240,7 @@ export class ActorBench {
   }
 
   /** Answer the oldest request of `type` the actor is waiting on; lets its promise settle. */
-  async answer(type: string, result: unknown): Promise<ActorEvent> {
+  async answer<K extends RequestName>(type: K, result: RequestAnswer<K>): Promise<ActorRequest> {
     const i = this.requests.findIndex((r) => r.event.type === type);
     if (i < 0) throw new Error(`no ${type} request pending`);
     const [r] = this.requests.splice(i, 1);

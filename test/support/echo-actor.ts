@@ -9,7 +9,15 @@ import type {
   ActorInit,
   TunnelActor,
 } from '../../src/runtime/actor-api.js';
-import { scanTunnelZero, TunnelZeroVerdict } from '../../src/runtime/tunnel-zero.js';
+import type { ActorCommand, CommandAnswer, CommandName } from '../../src/runtime/messages.js';
+import type { TunnelUpEvent } from '../../src/control/events.js';
+import type { Supervisor } from '../../src/runtime/supervisor.js';
+import type { ActorParams } from '../../src/runtime/actor-params.js';
+import {
+  newTunnelZeroScan,
+  scanTunnelZero,
+  TunnelZeroVerdict,
+} from '../../src/protocol/tunnel-zero.js';
 
 /** Data session IDs with a meaning for the echo actor. */
 export const EchoSession = {
@@ -27,11 +35,54 @@ export const EchoSession = {
 
 export const BLOCK_MS = 500;
 
+/**
+ * The echo actor's own commands (not the daemon's actor's): they ride the runtime's command
+ * channel through `echoCommand`, the one place the test double steps outside the typed
+ * commands of src/runtime/messages.ts.
+ */
+export type EchoCommand =
+  /** `{ role, received, sent, peerTunnelId }` */
+  | { type: 'status' }
+  | { type: 'throw' }
+  | { type: 'oom' }
+  /** Report `tunnel-up` with this peer tunnel ID. */
+  | { type: 'up'; peerTunnelId: number }
+  | { type: 'close' }
+  /** Ask the supervisor for the tunnel's own socket, as a kernel tunnel does. */
+  | { type: 'tunnel-socket' }
+  /** Open the tunnel's data socket, as a userspace tunnel does once up. */
+  | { type: 'data-socket' };
+
+/** Sends an echo actor its own command; the answer is the echo actor's. */
+export function echoCommand(sup: Supervisor, tid: number, cmd: EchoCommand): Promise<unknown> {
+  return sup.command(tid, cmd as unknown as ActorCommand);
+}
+
+/** A `tunnel-up` notice for the runtime: only the peer's tunnel ID matters to it. */
+function tunnelUp(peerTunnelId: number): TunnelUpEvent {
+  return {
+    type: 'tunnel-up',
+    peerTunnelId,
+    peerHostName: 'echo',
+    peerFraming: { sync: false, async: true },
+    peerReceiveWindow: 4,
+    originator: false,
+  };
+}
+
 export interface EchoParams {
   /** Report 'tunnel-up' when the SCCRQ arrives (default true). */
   autoUp?: boolean;
   /** Never call closed() on shutdown (to test the shutdown timeout). */
   hangOnShutdown?: boolean;
+}
+
+/**
+ * The echo actor's params where the runtime carries the daemon's `ActorParams`: the test
+ * double reads its own (`EchoParams`), the one other place it steps outside the typed API.
+ */
+export function echoParams(params: EchoParams = {}): ActorParams {
+  return params as unknown as ActorParams;
 }
 
 /** A data message (L bit set) for `tunnelId`/`sessionId`; the buffer owns its ArrayBuffer. */
@@ -47,7 +98,7 @@ export function dataMessage(tunnelId: number, sessionId: number, payload: Uint8A
 
 class EchoActor implements TunnelActor {
   private readonly peek = { tunnelId: 0, sessionId: 0 };
-  private readonly scan = { messageType: 0, assignedTunnelId: 0 };
+  private readonly scan = newTunnelZeroScan();
   private received = 0;
   private sent = 0;
   private peerTunnelId = 0;
@@ -57,7 +108,7 @@ class EchoActor implements TunnelActor {
     private readonly init: ActorInit,
     private readonly ctx: ActorContext,
   ) {
-    this.params = (init.params ?? {}) as EchoParams;
+    this.params = init.params as unknown as EchoParams;
     if (init.role === 'initiator') {
       this.send(dataMessage(ctx.localTunnelId, EchoSession.Hello, new Uint8Array(0)));
     }
@@ -86,7 +137,7 @@ class EchoActor implements TunnelActor {
     ) {
       this.peerTunnelId = this.scan.assignedTunnelId;
       if (this.params.autoUp !== false) {
-        this.ctx.notify({ type: 'tunnel-up', peerTunnelId: this.peerTunnelId });
+        this.ctx.notify(tunnelUp(this.peerTunnelId));
       }
     }
     // Echo in place: the buffer came transferred and goes back transferred.
@@ -95,7 +146,12 @@ class EchoActor implements TunnelActor {
     this.send(buf);
   }
 
-  command(cmd: { type: string; [k: string]: unknown }): unknown {
+  command<K extends CommandName>(cmd: ActorCommand<K>): Promise<CommandAnswer<K>> {
+    // Its commands came through echoCommand, and its answers go back to it untyped.
+    return Promise.resolve(this.echo(cmd as unknown as EchoCommand)) as Promise<CommandAnswer<K>>;
+  }
+
+  private echo(cmd: EchoCommand): unknown {
     switch (cmd.type) {
       case 'status':
         return {
@@ -111,7 +167,7 @@ class EchoActor implements TunnelActor {
         for (;;) hoard.push(new Array<number>(1 << 16).fill(1.5));
       }
       case 'up':
-        this.ctx.notify({ type: 'tunnel-up', peerTunnelId: Number(cmd.peerTunnelId) || 0 });
+        this.ctx.notify(tunnelUp(cmd.peerTunnelId));
         return true;
       case 'close':
         this.ctx.closed();
@@ -123,8 +179,6 @@ class EchoActor implements TunnelActor {
         // A userspace tunnel's data socket, as the tunnel actor asks for it at tunnel-up.
         this.ctx.ownDataSocket?.();
         return true;
-      default:
-        return { unknownCommand: cmd.type };
     }
   }
 

@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HeaderStatus, decodeHeader, newHeader } from '../../src/protocol/header.js';
 import { decodeControlBody } from '../../src/protocol/message.js';
-import { TunnelZeroVerdict, scanTunnelZero } from '../../src/runtime/tunnel-zero.js';
+import {
+  TunnelZeroVerdict,
+  newTunnelZeroScan,
+  scanTunnelZero,
+} from '../../src/protocol/tunnel-zero.js';
 import { datagram, FIXTURES } from '../support/fixtures.js';
 import { applyMutation, buildCase, FIXTURE_BODIES } from '../fuzz/generators.js';
 import { PROPERTIES, checkCodec } from '../fuzz/properties.js';
@@ -52,7 +56,7 @@ test('the named mutations produce the verdicts the RFC asks for', () => {
     const bad = applyMutation(base, { kind: 'avp-length', avp: 2, length });
     const r = decode(bad).body!;
     assert.ok(!r.ok && r.code === 'ERR_L2TP_AVP_LENGTH' && r.reaction === 'discard', `${length}`);
-    const scan = { messageType: 0, assignedTunnelId: 0 };
+    const scan = newTunnelZeroScan();
     assert.equal(scanTunnelZero(bad, scan), TunnelZeroVerdict.Malformed);
   }
 

@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
+  HEADER_REFUSAL_NAMES,
   HeaderStatus,
+  headerStatusName,
   decodeHeader,
   newHeader,
   peekHeader,
@@ -106,4 +108,18 @@ test('peek and decode never throw on arbitrary bytes', () => {
       if (status > 0) assert.ok(h.payloadStart <= h.payloadEnd && h.payloadEnd <= bytes.length);
     }),
   );
+});
+
+test('every refusing verdict has the name its drop counter goes by', () => {
+  assert.deepEqual(HEADER_REFUSAL_NAMES, [
+    'truncated',
+    'versionL2f',
+    'versionL2tpv3',
+    'versionUnknown',
+    'badControlFlags',
+    'badLength',
+    'badOffset',
+  ]);
+  assert.equal(headerStatusName(HeaderStatus.Control), 'control');
+  assert.equal(headerStatusName(HeaderStatus.BadOffset), 'badOffset');
 });

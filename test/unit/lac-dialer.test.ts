@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { parseConfig, formatIssue } from '../../src/config/load.js';
 import { LacDialer } from '../../src/daemon/lac-dialer.js';
+import { hasErrorCode, type L2tpErrorCode } from '../../src/protocol/errors.js';
 
 function config(redial: string) {
   const r = parseConfig(
@@ -79,4 +80,13 @@ test('without redial a dropped call stays down', async (t) => {
   dialer.onSessionDown(7, true);
   t.mock.timers.tick(60_000);
   assert.deepEqual(placed, []);
+});
+
+test('the dialer refuses by code: no such section, already connected, not connected', async () => {
+  const { dialer } = await connected('delay: 1s');
+  const refusedWith = (code: L2tpErrorCode) => (err: unknown) => hasErrorCode(err, code);
+  assert.throws(() => dialer.connect('nosuch'), refusedWith('ERR_L2TP_NO_LAC'));
+  assert.throws(() => dialer.connect('up'), refusedWith('ERR_L2TP_LAC_CONNECTED'));
+  await dialer.disconnect('up');
+  await assert.rejects(dialer.disconnect('up'), refusedWith('ERR_L2TP_LAC_NOT_CONNECTED'));
 });

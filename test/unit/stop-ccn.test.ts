@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeHeader, newHeader } from '../../src/protocol/header.js';
 import { buildMessage, encodeControlMessage } from '../../src/protocol/message.js';
 import { MessageType, StopCcnResult } from '../../src/protocol/types.js';
-import { zlbForStrayStopCcn } from '../../src/runtime/stop-ccn.js';
+import { zlbForStrayStopCcn } from '../../src/protocol/stop-ccn.js';
 
 const secret = new TextEncoder().encode('s3cret');
 

@@ -1,5 +1,6 @@
-// What the daemon tells a tunnel actor when it creates one: plain data (it crosses to the
-// worker by structured clone), resolved from the config section and the secrets file.
+// What the daemon tells a tunnel actor when it creates one (ActorInit.params): plain data (it
+// crosses to the worker by structured clone), resolved from the config section and the
+// secrets file.
 import type { ReliableConfig } from '../control/reliable.js';
 import type { PppdArgsInput } from '../session/pppd.js';
 
@@ -50,26 +51,4 @@ export interface ActorParams {
   /** LAC: incoming calls (ICRQ) to place as soon as the tunnel is up. */
   autoCalls: number;
   logLevel: string;
-}
-
-/** Request from an actor to the daemon (through the supervisor): addresses for a session. */
-export interface AddressRequest {
-  type: 'ip-allocate';
-  section: string;
-  /** Also a NAS-Port (RADIUS sections). */
-  nasPort?: boolean;
-}
-export interface AddressGrant {
-  local?: string;
-  remote?: string;
-  nasPort?: number;
-  /** Set when the pool is exhausted: the call is refused. */
-  error?: string;
-}
-export interface AddressRelease {
-  type: 'ip-release';
-  section: string;
-  local?: string;
-  remote?: string;
-  nasPort?: number;
 }
