@@ -11,6 +11,7 @@ import { createWorkerLogger } from '../src/ops/log.js';
 import { toErrorData } from '../src/protocol/errors.js';
 import { HeaderStatus, peekHeader } from '../src/protocol/header.js';
 import { setTimeoutAfterArrivals } from '../src/runtime/after-arrivals.js';
+import { closeQuietly } from '../src/runtime/tunnel-sockets.js';
 import type {
   ActorContext,
   ActorFactory,
@@ -254,10 +255,9 @@ class TunnelHost implements HostApi {
     };
     socket.once('error', failed);
     // Listening from the start: until connected, this is the newest unconnected socket on the
-    // listener's address and port and the kernel gives it any peer's datagrams (forwarded
-    // with their source).
-    // Read after the connect, what was queued before it may still be theirs: the source
-    // decides, not the moment.
+    // listener's address and port and the kernel gives it any peer's datagrams, which are
+    // forwarded with their source. The source decides, not the moment: what was queued
+    // before the connect is read after it.
     const { port, address } = grant.peer;
     socket.on('message', (msg: Buffer, rinfo: dgram.RemoteInfo) => {
       if (entry.dataSocket === socket && rinfo.port === port && rinfo.address === address) {
@@ -267,7 +267,7 @@ class TunnelHost implements HostApi {
       }
     });
     socket.bind({ address: grant.listen.address, port: grant.listen.port }, () => {
-      socket.connect(grant.peer.port, grant.peer.address, () => {
+      socket.connect(port, address, () => {
         socket.off('error', failed);
         if (entry.ended) {
           closeQuietly(socket);
@@ -585,15 +585,6 @@ class TunnelHost implements HostApi {
 function sourceOf(rinfo: dgram.RemoteInfo, socketIndex: number): PeerAddress {
   const family = rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4';
   return { address: rinfo.address, port: rinfo.port, family, socketIndex };
-}
-
-function closeQuietly(socket: dgram.Socket): void {
-  socket.on('error', () => undefined);
-  try {
-    socket.close();
-  } catch {
-    // closed already
-  }
 }
 
 /** Allocate until V8 hits the worker's resourceLimits and Node terminates the thread. */

@@ -765,16 +765,10 @@ export class Supervisor implements SlotListener {
 
   /** A socket of the tunnel's own for its kernel tunnel (the `tunnel-socket` request). */
   private openTunnelSocket(tid: number): Promise<TunnelSocketGrant> | TunnelSocketGrant {
-    const rec = this.table.get(tid);
-    if (rec === undefined) return { error: 'no such tunnel' };
-    if (!this.reuseAddr)
-      return { error: 'tunnel sockets are off (the kernel data path is not in use)' };
-    const t = this.table;
-    const listener = this.sockets[t.peerSocket[tid]!];
-    if (listener === undefined) return { error: 'its listening socket is gone' };
-    // The port learnt from the peer's answer (§8.1), not the one first dialled.
-    const peer = { ...rec.peer, port: t.peerPort[tid]! };
-    return this.tunnelSockets.open(tid, listener.address(), peer).then((grant) => {
+    const place = this.ownSocketPlace(tid);
+    if ('error' in place) return place;
+    const { rec, listen, peer } = place;
+    return this.tunnelSockets.open(tid, listen, peer).then((grant) => {
       // Freed while it was being made: not this tunnel's any more.
       if ('fd' in grant && this.table.get(tid) !== rec) {
         this.tunnelSockets.close(tid, (p) => this.tunnelFrom(p, undefined));
@@ -785,26 +779,44 @@ export class Supervisor implements SlotListener {
   }
 
   /**
-   * May the tunnel's worker carry its data messages on a socket of its own
-   * (`DataSocketRequest`)? The peer's address and port stay reserved for it until it is freed.
+   * May the tunnel's worker carry its data messages on a socket of its own (`data-socket`)?
+   * The peer's address and port stay reserved for it until it is freed.
    */
   private grantDataSocket(tid: number): DataSocketGrant {
-    const rec = this.table.get(tid);
-    if (rec === undefined) return { error: 'no such tunnel' };
-    if (!this.reuseAddr) return { error: 'tunnel sockets are off' };
-    const t = this.table;
-    const listener = this.sockets[t.peerSocket[tid]!];
-    if (listener === undefined) return { error: 'its listening socket is gone' };
-    const peer = { ...rec.peer, port: t.peerPort[tid]! };
+    const place = this.ownSocketPlace(tid);
+    if ('error' in place) return place;
+    const { listen, peer } = place;
     const refused = this.tunnelSockets.reserve(tid, peer);
     if (refused !== undefined) return { error: refused };
-    const { address, port } = listener.address();
     return {
-      listen: { address, port },
+      listen,
       peer: { address: peer.address, port: peer.port },
       family: peer.family,
       socketIndex: peer.socketIndex,
       socketBufferBytes: this.opts.socketBufferBytes ?? 0,
+    };
+  }
+
+  /**
+   * Where a socket of the tunnel's own goes: the address and port of the listener it came in
+   * on, connected to its peer at the port learnt from the peer's answer (§8.1), not the one
+   * first dialled.
+   */
+  private ownSocketPlace(
+    tid: number,
+  ):
+    | { rec: TunnelRecord; listen: { address: string; port: number }; peer: PeerAddress }
+    | { error: string } {
+    const rec = this.table.get(tid);
+    if (rec === undefined) return { error: 'no such tunnel' };
+    if (!this.reuseAddr) return { error: 'tunnel sockets are off' };
+    const listener = this.sockets[this.table.peerSocket[tid]!];
+    if (listener === undefined) return { error: 'its listening socket is gone' };
+    const { address, port } = listener.address();
+    return {
+      rec,
+      listen: { address, port },
+      peer: { ...rec.peer, port: this.table.peerPort[tid]! },
     };
   }
 

@@ -72,7 +72,7 @@ export class TunnelSockets {
 
   /**
    * Keep `peer`'s address and port for a socket the tunnel's worker opens itself (its data
-   * socket, `DataSocketRequest`). Undefined when granted, else why not. `close` ends it.
+   * socket, the `data-socket` request). Undefined when granted, else why not. `close` ends it.
    */
   reserve(tunnelId: number, peer: PeerAddress): string | undefined {
     if (this.byTunnel.has(tunnelId) || this.reserved.has(tunnelId)) {
@@ -235,10 +235,15 @@ function heldBy(holder: number, peer: PeerAddress): string {
 }
 
 function destroy(entry: Entry): void {
-  entry.socket.removeAllListeners('error');
-  entry.socket.on('error', () => undefined); // closing a socket still binding
+  closeQuietly(entry.socket);
+}
+
+/** Close a dgram socket, bound or still binding, with no error left to surface. */
+export function closeQuietly(socket: dgram.Socket): void {
+  socket.removeAllListeners('error');
+  socket.on('error', () => undefined); // closing a socket still binding
   try {
-    entry.socket.close();
+    socket.close();
   } catch {
     // already closed
   }

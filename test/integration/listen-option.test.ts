@@ -19,20 +19,26 @@ async function free(address: string, p: number): Promise<boolean> {
   });
 }
 
-test('--listen replaces the configured addresses, IPv6 in brackets; tunnels come on them', async () => {
-  const lns = await startDaemon(
-    `
-listen: [{ address: 127.0.0.1, port: ${port} }]
+/** An LNS listening on 127.0.0.1:`p`, its control socket in its own directory. */
+function lnsYaml(p: number): string {
+  return `
+listen: [{ address: 127.0.0.1, port: ${p} }]
 workers: 1
 control: { socket: '{dir}/ctl.sock', pipe: off }
 lns:
   - name: subs
     assignIp: false
     ppp: { path: '{standin}', auth: none }
-`,
-    {},
-    ['--listen', `127.0.0.1:${port + 1}`, '--listen', `[::1]:${port + 2}`],
-  );
+`;
+}
+
+test('--listen replaces the configured addresses, IPv6 in brackets; tunnels come on them', async () => {
+  const lns = await startDaemon(lnsYaml(port), {}, [
+    '--listen',
+    `127.0.0.1:${port + 1}`,
+    '--listen',
+    `[::1]:${port + 2}`,
+  ]);
   try {
     assert.ok(await free('127.0.0.1', port), 'the configured port is left alone');
     const lac = await LacClient.open({ port: port + 1 });
@@ -60,15 +66,7 @@ test('--listen with a bad address or port: a clear error, exit 2', () => {
 });
 
 test("a second daemon on a port the first holds refuses to start (EADDRINUSE), though listeners share their port with tunnels' own sockets (SO_REUSEADDR)", async () => {
-  const yaml = `
-listen: [{ address: 127.0.0.1, port: ${port + 3} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns:
-  - name: subs
-    assignIp: false
-    ppp: { path: '{standin}', auth: none }
-`;
+  const yaml = lnsYaml(port + 3);
   const first = await startDaemon(yaml);
   try {
     await assert.rejects(startDaemon(yaml), /EADDRINUSE/);
