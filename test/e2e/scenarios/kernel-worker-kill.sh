@@ -55,7 +55,7 @@ redial = no
 require authentication = no
 name = lac1b
 length bit = yes
-pppoptfile = $LAB_LOGDIR/lac1.ppp" lab_xl2tpd_lac wk-lac lac1 192.0.2.1
+pppoptfile = $LAB_TMP/lac1.ppp" lab_xl2tpd_lac wk-lac lac1 192.0.2.1
 lab_wait 120 "lac1's two links up" lab_ppp_count_is wk-lac 2
 XL2TPD_PORT=1702 lab_xl2tpd_lac wk-lac lac2 192.0.2.1
 lab_wait 90 "lac2's link up" lab_ppp_count_is wk-lac 3

@@ -6,6 +6,15 @@
 #   XL2TPD_PORT  the UDP port xl2tpd binds (default 1701; a LAC still dials the LNS on 1701)
 #   XL2TPD_PPP  extra lines for its pppd options file (for example "user alice")
 
+# xl2tpd keeps file names in 100-byte buffers (STRLEN) and silently truncates longer ones, so
+# its config and pppd options live in $LAB_TMP (short, /run/lab/SCENARIO); a copy goes to
+# $LAB_LOGDIR for the failure dump.
+lab_xl2tpd_file() {
+  [ "${#1}" -lt 100 ] || lab_fail "xl2tpd path over 99 bytes, xl2tpd would truncate it: $1"
+  cat >"$1"
+  cp "$1" "$LAB_LOGDIR/"
+}
+
 lab_xl2tpd_secrets() {
   [ -e "$LAB_TMP/l2tp-secrets" ] || : >"$LAB_TMP/l2tp-secrets"
   chmod 600 "$LAB_TMP/l2tp-secrets"
@@ -15,7 +24,7 @@ lab_xl2tpd_secrets() {
 lab_xl2tpd_lns() {
   ns=$1 name=$2
   lab_xl2tpd_secrets
-  cat >"$LAB_LOGDIR/$name.conf" <<CONF
+  lab_xl2tpd_file "$LAB_TMP/$name.conf" <<CONF
 [global]
 listen-addr = $3
 port = 1701
@@ -31,10 +40,10 @@ refuse pap = yes
 refuse chap = yes
 name = $name
 length bit = yes
-pppoptfile = $LAB_LOGDIR/$name.ppp
+pppoptfile = $LAB_TMP/$name.ppp
 ${XL2TPD_SECTION:-}
 CONF
-  cat >"$LAB_LOGDIR/$name.ppp" <<CONF
+  lab_xl2tpd_file "$LAB_TMP/$name.ppp" <<CONF
 noauth
 debug
 logfile $LAB_LOGDIR/pppd-$name.log
@@ -42,7 +51,7 @@ nodefaultroute
 noccp
 lcp-echo-interval 0
 CONF
-  lab_bg "xl2tpd-$name" ip netns exec "$ns" xl2tpd -D -c "$LAB_LOGDIR/$name.conf" \
+  lab_bg "xl2tpd-$name" ip netns exec "$ns" xl2tpd -D -c "$LAB_TMP/$name.conf" \
     -s "$LAB_TMP/l2tp-secrets" -p "$LAB_TMP/$name.pid" -C "$LAB_TMP/$name.ctl"
   lab_wait 20 "xl2tpd $name listening" lab_udp_listening "$ns" 1701
 }
@@ -51,7 +60,7 @@ CONF
 lab_xl2tpd_lac() {
   ns=$1 name=$2
   lab_xl2tpd_secrets
-  cat >"$LAB_LOGDIR/$name.conf" <<CONF
+  lab_xl2tpd_file "$LAB_TMP/$name.conf" <<CONF
 [global]
 port = ${XL2TPD_PORT:-1701}
 access control = no
@@ -65,10 +74,10 @@ redial = no
 require authentication = no
 name = $name
 length bit = yes
-pppoptfile = $LAB_LOGDIR/$name.ppp
+pppoptfile = $LAB_TMP/$name.ppp
 ${XL2TPD_SECTION:-}
 CONF
-  cat >"$LAB_LOGDIR/$name.ppp" <<CONF
+  lab_xl2tpd_file "$LAB_TMP/$name.ppp" <<CONF
 noauth
 debug
 logfile $LAB_LOGDIR/pppd-$name.log
@@ -80,7 +89,7 @@ noccp
 lcp-echo-interval 0
 ${XL2TPD_PPP:-}
 CONF
-  lab_bg "xl2tpd-$name" ip netns exec "$ns" xl2tpd -D -c "$LAB_LOGDIR/$name.conf" \
+  lab_bg "xl2tpd-$name" ip netns exec "$ns" xl2tpd -D -c "$LAB_TMP/$name.conf" \
     -s "$LAB_TMP/l2tp-secrets" -p "$LAB_TMP/$name.pid" -C "$LAB_TMP/$name.ctl"
 }
 
