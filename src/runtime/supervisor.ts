@@ -571,12 +571,17 @@ export class Supervisor implements SlotListener {
   }
 
   /** A live tunnel (not on `deadSlot`) from this peer address and port. A scan: kernel tunnels' ends only. */
-  private tunnelFrom(peer: PeerAddress, deadSlot: number | undefined): number | undefined {
+  private tunnelFrom(
+    peer: PeerAddress,
+    deadSlot: number | undefined,
+    except?: number,
+  ): number | undefined {
     const t = this.table;
     for (const rec of t.all()) {
       const id = rec.tunnelId;
       if (
         rec.slot !== deadSlot &&
+        id !== except &&
         t.peerPort[id] === peer.port &&
         t.peerSocket[id] === peer.socketIndex &&
         t.peerAddress[id] === peer.address
@@ -786,6 +791,12 @@ export class Supervisor implements SlotListener {
     const place = this.ownSocketPlace(tid);
     if ('error' in place) return place;
     const { listen, peer } = place;
+    // Such a socket would take every datagram of that address and port, the other tunnels'
+    // too, and give them up only by closing, losing what is queued on it then.
+    const other = this.tunnelFrom(peer, undefined, tid);
+    if (other !== undefined) {
+      return { error: `tunnel ${other} comes from the same address and port` };
+    }
     const refused = this.tunnelSockets.reserve(tid, peer);
     if (refused !== undefined) return { error: refused };
     return {

@@ -127,10 +127,9 @@ describe('tunnel sockets', () => {
     return buf;
   };
 
-  test("a userspace tunnel's data socket: its data messages skip the main thread both ways; control messages go through the supervisor; a second tunnel from the same address and port sends it back to the listener", async () => {
+  test("a userspace tunnel's data socket: its data messages skip the main thread both ways; control messages go through the supervisor; a second tunnel from the same address and port sends it back to the listener and gets none", async () => {
     const a = await peer();
     const t1 = await open(a, 31);
-    const t2 = await open(a, 32);
     const start = await direct();
     await echoCommand(sup, t1, { type: 'data-socket' });
     await waitFor(
@@ -154,21 +153,38 @@ describe('tunnel sockets', () => {
     assert.equal(back.port, port);
     assert.equal(sup.stats().forwarded, forwardedBefore + 1);
 
-    // t2 shares t1's address and port: its first datagram reaches t1's socket, is handed
-    // over, and t1 gives its socket up (it would relay every tunnel of that peer).
-    await echoCommand(sup, t2, { type: 'data-socket' });
-    await echoes(a, t2, 303);
+    // t2 shares t1's address and port: its SCCRQ reaches t1's socket, is handed over, and
+    // t1 gives its socket up (it would relay every tunnel of that peer).
+    const t2 = await open(a, 32);
     assert.equal(sup.stats().forwarded, forwardedBefore + 2);
     await waitFor(
       "t1's data socket closed",
       async () => ((await direct()).sockets === start.sockets ? true : undefined),
       10_000,
     );
-    // Both keep working through the listener; t2 got no socket (the 4-tuple stays t1's).
+    // t2 asks for one and gets none (t1 comes from the same address and port); both keep
+    // working through the listener.
+    await echoCommand(sup, t2, { type: 'data-socket' });
     await echoes(a, t1, 304);
     await echoes(a, t2, 305);
     assert.equal(sup.stats().forwarded, forwardedBefore + 4);
     assert.equal((await direct()).sockets, start.sockets);
+    await echoCommand(sup, t1, { type: 'close' });
+    await echoCommand(sup, t2, { type: 'close' });
+  });
+
+  test('a tunnel whose address and port carry another tunnel gets no data socket (it would take both tunnels\' datagrams)', async () => {
+    const a = await peer();
+    const t1 = await open(a, 33);
+    const t2 = await open(a, 34);
+    const start = await direct();
+    await echoCommand(sup, t1, { type: 'data-socket' });
+    // The answer crosses the supervisor before these echoes come back.
+    await echoes(a, t1, 311);
+    await echoes(a, t2, 312);
+    const now = await direct();
+    assert.equal(now.sockets, start.sockets);
+    assert.equal(now.in, start.in);
     await echoCommand(sup, t1, { type: 'close' });
     await echoCommand(sup, t2, { type: 'close' });
   });
