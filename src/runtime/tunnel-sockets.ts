@@ -38,6 +38,8 @@ interface Entry {
   holder: number;
   /** Bound and connected: undefined, or why not. */
   ready: Promise<string | undefined>;
+  /** `ready` resolved without error: the socket can send without an address. */
+  connected: boolean;
   /** A successor's socket, never handed out: the next tunnel from its peer that asks takes it. */
   spare: boolean;
 }
@@ -65,9 +67,13 @@ export class TunnelSockets {
     return this.byTunnel.size;
   }
 
-  /** The tunnel's own socket (connected: send without an address), if it has one. */
+  /**
+   * The tunnel's own socket, once connected (send without an address). Until then (a
+   * successor's socket being set up after a worker's death) the listener sends for it.
+   */
   get(tunnelId: number): dgram.Socket | undefined {
-    return this.byTunnel.get(tunnelId)?.socket;
+    const entry = this.byTunnel.get(tunnelId);
+    return entry?.connected === true ? entry.socket : undefined;
   }
 
   /**
@@ -203,6 +209,7 @@ export class TunnelSockets {
       peer,
       holder: 0,
       spare: false,
+      connected: false,
       ready: new Promise((resolve) => {
         let settled = false;
         socket.on('error', (err) => {
@@ -216,7 +223,10 @@ export class TunnelSockets {
               socket.setRecvBufferSize(this.opts.socketBufferBytes);
               socket.setSendBufferSize(this.opts.socketBufferBytes);
             }
-            if (!settled) resolve(undefined);
+            if (!settled) {
+              entry.connected = true;
+              resolve(undefined);
+            }
             settled = true;
           });
         });
