@@ -54,7 +54,7 @@ lab_step "kernel tunnels in kh-a: $(tunnels kh-a); kh-b: $(tunnels kh-b)"
 [ "$(tunnels kh-a)" = "10 30 " ] || lab_fail "kh-a tunnels: $(tunnels kh-a)"
 [ "$(tunnels kh-b)" = "20 40 " ] || lab_fail "kh-b tunnels: $(tunnels kh-b)"
 for s in a1 b1 a2 b2; do
-  lab_wait 30 "$s: a control datagram arrived on the tunnel socket" logged "$s" "control datagram on the tunnel socket"
+  lab_wait 120 "$s: a control datagram arrived on the tunnel socket" logged "$s" "control datagram on the tunnel socket"
 done
 for addr in 198.51.100.1 198.51.100.3; do lab_wait 60 "ppp $addr in kh-a" has_addr kh-a "$addr"; done
 for addr in 198.51.100.2 198.51.100.4; do lab_wait 60 "ppp $addr in kh-b" has_addr kh-b "$addr"; done
