@@ -48,6 +48,10 @@ export async function startDaemonWithSecrets(
   return startDaemonIn(dir, yaml, env);
 }
 
+/** Generous: a loaded 2-core machine is slow, but never this slow. */
+const STOP_LIMIT_MS = 60_000;
+const CONTROL_LIMIT_MS = 60_000;
+
 async function startDaemonIn(
   dir: string,
   yaml: string,
@@ -89,7 +93,18 @@ async function startDaemonIn(
     async stop() {
       const t0 = Date.now();
       if (child.exitCode === null) child.kill('SIGTERM');
-      const code = await exited;
+      // A daemon that ignores SIGTERM is a failure with its log, not a test run's timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), STOP_LIMIT_MS);
+      });
+      const code = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (code === 'late') {
+        child.kill('SIGKILL');
+        await exited;
+        throw new Error(`l2tpd did not exit within ${STOP_LIMIT_MS} ms of SIGTERM:\n${out}`);
+      }
       return { code, ms: Date.now() - t0 };
     },
   };
@@ -101,6 +116,11 @@ export function controlRequest<T>(
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const conn = connect(socket);
+    // An unanswered request fails with its name instead of hanging the test file.
+    conn.setTimeout(CONTROL_LIMIT_MS, () => {
+      conn.destroy();
+      reject(new Error(`no answer to '${request.cmd}' within ${CONTROL_LIMIT_MS} ms`));
+    });
     const parts = new ResponseAssembler();
     let buf = '';
     conn.setEncoding('utf8');
@@ -113,6 +133,7 @@ export function controlRequest<T>(
         const parsed = parseResponse(line);
         const response = parsed === null ? null : parts.push(parsed);
         if (response === undefined) continue;
+        conn.setTimeout(0);
         conn.end();
         if (response === null) reject(new Error(`bad response: ${line}`));
         else if (response.ok) resolve(response.result as T);
