@@ -49,8 +49,10 @@ export class ControlServer {
     private readonly options: Required<ControlServerOptions>,
     /** Inode of the file we created: close() unlinks that file, never a successor's. */
     private readonly inode: number,
+    early: readonly net.Socket[],
   ) {
     server.on('connection', (socket) => this.accept(socket));
+    for (const socket of early) this.accept(socket);
   }
 
   /**
@@ -69,15 +71,22 @@ export class ControlServer {
     await removeStaleSocket(path, logger);
     await mkdir(dirname(path), { recursive: true, mode: 0o755 });
     const server = net.createServer({ pauseOnConnect: true });
-    // Connections wait (paused) until the constructor below has attached its handler.
+    // A client may connect as soon as the file exists: held (paused) until the instance
+    // below takes them. A connection nobody listened for would never close, and the
+    // server's close (at shutdown) would wait for it forever.
+    const early: net.Socket[] = [];
+    const hold = (socket: net.Socket): void => void early.push(socket);
+    server.on('connection', hold);
     await listenPrivately(server, path);
     const st = await lstat(path);
     if ((st.mode & 0o777) !== SOCKET_MODE) {
+      for (const socket of early) socket.destroy();
       await closeServer(server);
       throw new Error(`control socket ${path} has mode ${(st.mode & 0o777).toString(8)}, not 600`);
     }
     logger.info({ socket: path }, 'control socket listening');
-    return new ControlServer(server, opts, st.ino);
+    server.off('connection', hold);
+    return new ControlServer(server, opts, st.ino, early);
   }
 
   get path(): string {

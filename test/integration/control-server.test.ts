@@ -97,6 +97,40 @@ class Client {
   }
 }
 
+describe('control socket at start', () => {
+  it('answers a client that connects the moment the socket appears, and closes afterwards', async () => {
+    // l2tpctl (or a test harness) polling for the file connects before start() resolves: a
+    // connection nobody listened for got no answer and kept close() waiting forever.
+    const dir = await mkdtemp(join(tmpdir(), 'l2tpd-ctl-early-'));
+    const logger = pino({ level: 'silent' });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const path = join(dir, `early-${i}.sock`);
+        let client: Promise<Client> | undefined;
+        const race = (): void => {
+          if (existsSync(path)) client = Client.connect(path);
+          else setImmediate(race);
+        };
+        setImmediate(race);
+        const server = await ControlServer.start({ path, daemon: new FakeDaemon(), logger });
+        while (client === undefined) await new Promise((r) => setImmediate(r));
+        const c = await client;
+        const r = await Promise.race([
+          c.ask({ id: i, cmd: 'status', args: {} }),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error(`round ${i}: no answer`)), 10_000),
+          ),
+        ]);
+        assert.equal(r.ok, true);
+        await server.close();
+        c.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('control socket', () => {
   let dir: string;
   let path: string;
