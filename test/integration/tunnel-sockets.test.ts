@@ -173,7 +173,7 @@ describe('tunnel sockets', () => {
     await echoCommand(sup, t2, { type: 'close' });
   });
 
-  test('a tunnel whose address and port carry another tunnel gets no data socket (it would take both tunnels\' datagrams)', async () => {
+  test("a tunnel whose address and port carry another tunnel gets no data socket (it would take both tunnels' datagrams)", async () => {
     const a = await peer();
     const t1 = await open(a, 33);
     const t2 = await open(a, 34);
