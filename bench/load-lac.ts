@@ -15,7 +15,7 @@ import type { TunnelEvent } from '../src/control/events.js';
 import { reliableConfig } from '../src/control/reliable.js';
 import { CdnResult } from '../src/protocol/types.js';
 import { TunnelDriver, type DriverClock } from '../src/actor/tunnel-driver.js';
-import { DataChannel } from '../src/session/data-channel.js';
+import { DataChannel } from '../src/dataplane/data-channel.js';
 import { RttHistogram } from './load-stats.js';
 
 export interface ShardConfig {

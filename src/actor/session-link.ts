@@ -1,6 +1,6 @@
 // One established session's data path inside a tunnel actor: L2TP data messages on one
 // side (DataChannel), the session's pseudowire on the other (pppd over a socket in the
-// daemon, a fake in unit tests: src/session/pseudowire.ts). Frames cross in both directions
+// daemon, a fake in unit tests: src/dataplane/pseudowire.ts). Frames cross in both directions
 // without copies beyond the output buffers the codecs must produce.
 import type { Logger } from 'pino';
 import {
@@ -8,8 +8,8 @@ import {
   type DataChannelOptions,
   type DataChannelSink,
   type DataChannelStats,
-} from '../session/data-channel.js';
-import type { Pseudowire, PseudowireFactory, PseudowireSink } from '../session/pseudowire.js';
+} from '../dataplane/data-channel.js';
+import type { Pseudowire, PseudowireFactory, PseudowireSink } from '../dataplane/pseudowire.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { DrivenData } from './tunnel-driver.js';
 import type { L2tpHeader } from '../protocol/header.js';

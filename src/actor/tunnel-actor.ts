@@ -20,12 +20,12 @@ import type { ActorParams } from '../runtime/actor-params.js';
 import { SessionLink, type SessionAddresses, type SessionLinkHost } from './session-link.js';
 import { TunnelDriver } from './tunnel-driver.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
-import { pppdHelper } from '../session/pppd-helper.js';
+import { pppdHelper } from '../pppd/pppd-helper.js';
 import { ptyAccmFor } from '../ppp/sync.js';
-import { pppdSocketPseudowires } from '../session/pppd.js';
-import { kernelPseudowires } from '../session/kernel-pseudowire.js';
-import type { KernelTunnel } from '../session/helper-protocol.js';
-import type { PseudowireFactory } from '../session/pseudowire.js';
+import { pppdSocketPseudowires } from '../pppd/pppd.js';
+import { kernelPseudowires } from '../dataplane/kernel-pseudowire.js';
+import type { KernelTunnel } from '../pppd/helper-protocol.js';
+import type { PseudowireFactory } from '../dataplane/pseudowire.js';
 import {
   runCommand,
   type ActorCommand,

@@ -10,7 +10,7 @@ import type { SessionDownEvent, TunnelDownEvent, TunnelEvent } from '../../src/c
 import { reliableConfig, type ReliableConfig } from '../../src/control/reliable.js';
 import type { Tunnel } from '../../src/control/tunnel.js';
 import { TunnelDriver, type DriverClock } from '../../src/actor/tunnel-driver.js';
-import { DataChannel } from '../../src/session/data-channel.js';
+import { DataChannel } from '../../src/dataplane/data-channel.js';
 
 export interface LacClientOptions {
   host?: string;
