@@ -2,7 +2,7 @@
 // an L2TP data message) and decodeHeader + DataChannel.receive (a data message to an in-order
 // PPP frame), for 64- and 1400-octet frames. `npm run bench` calls run(); figures go to
 // docs/architecture/data-path.md.
-import { DataChannel } from '../src/session/data-channel.js';
+import { DataChannel } from '../src/dataplane/data-channel.js';
 import { decodeHeader, newHeader, write16 } from '../src/protocol/header.js';
 import type { BenchResult } from './types.js';
 import { consume, measure } from './measure.js';

@@ -14,9 +14,8 @@ import { performance } from 'node:perf_hooks';
 import type { TunnelEvent } from '../src/control/events.js';
 import { reliableConfig } from '../src/control/reliable.js';
 import { CdnResult } from '../src/protocol/types.js';
-import { Tunnel } from '../src/control/tunnel.js';
-import { decodeHeader, HeaderStatus, newHeader } from '../src/protocol/header.js';
-import { DataChannel } from '../src/session/data-channel.js';
+import { TunnelDriver, type DriverClock } from '../src/actor/tunnel-driver.js';
+import { DataChannel } from '../src/dataplane/data-channel.js';
 import { RttHistogram } from './load-stats.js';
 
 export interface ShardConfig {
@@ -137,9 +136,9 @@ interface LacSession {
 interface LacTunnel {
   index: number;
   socket: dgram.Socket;
-  tunnel: Tunnel;
+  /** The tunnel, its sessions' data channels and its timer. */
+  driver: TunnelDriver<DataChannel, NodeJS.Timeout>;
   sessions: Map<number, LacSession>;
-  deadline: number;
   up: boolean;
   failed: boolean;
   /** Torn down by a storm: its control messages still run, its data is ignored. */
@@ -150,6 +149,12 @@ function now(): number {
   return performance.now();
 }
 
+const CLOCK: DriverClock<NodeJS.Timeout> = {
+  now,
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (t) => clearTimeout(t),
+};
+
 function wallClock(t: number): number {
   return performance.timeOrigin + t;
 }
@@ -158,7 +163,6 @@ export class LoadShard {
   private readonly config: ShardConfig;
   private readonly tunnels: LacTunnel[] = [];
   private readonly sessions: LacSession[] = [];
-  private readonly header = newHeader();
   private readonly scratch = Buffer.alloc(MAX_FRAME);
   private readonly ringMask: number;
   private readonly ticker: NodeJS.Timeout;
@@ -200,10 +204,7 @@ export class LoadShard {
     await Promise.all(this.config.tunnelIndexes.map((i) => this.bindTunnel(i)));
     const t0 = now();
     const startedAt = t0;
-    for (const t of this.tunnels) {
-      t.tunnel.start(t0);
-      t.deadline = t.tunnel.nextDeadline();
-    }
+    for (const t of this.tunnels) t.driver.start();
     await this.until(() => this.tunnelsUp + this.tunnelsFailed >= this.tunnels.length, timeoutMs);
     return {
       up: this.tunnelsUp,
@@ -217,7 +218,7 @@ export class LoadShard {
   async openSessions(timeoutMs: number): Promise<SetupResult> {
     const t0 = now();
     let placed = 0;
-    for (const t of this.tunnels) placed += this.placeCalls(t, t0);
+    for (const t of this.tunnels) placed += this.placeCalls(t);
     const total = this.sessions.length;
     await this.until(() => this.sessionsUp + this.sessionsFailed >= total, timeoutMs);
     return {
@@ -230,7 +231,7 @@ export class LoadShard {
   }
 
   private placeAgain(lt: LacTunnel, s: LacSession): void {
-    const id = lt.up && !lt.retired ? lt.tunnel.placeCall(now(), 'incoming') : 0;
+    const id = lt.up && !lt.retired ? lt.driver.placeCall('incoming') : 0;
     if (id === 0) {
       s.failed = true;
       this.sessionsFailed++;
@@ -238,14 +239,13 @@ export class LoadShard {
     }
     s.localId = id;
     lt.sessions.set(id, s);
-    lt.deadline = lt.tunnel.nextDeadline();
   }
 
   /** Every call of one tunnel (ICRQ each); returns how many were placed. */
-  private placeCalls(t: LacTunnel, t0: number): number {
+  private placeCalls(t: LacTunnel): number {
     let placed = 0;
     for (let k = 0; k < this.config.sessionsPerTunnel; k++) {
-      const id = t.up ? t.tunnel.placeCall(t0, 'incoming') : 0;
+      const id = t.up ? t.driver.placeCall('incoming') : 0;
       const session = this.newSession(t, t.index * this.config.sessionsPerTunnel + k, id);
       if (id === 0) {
         session.failed = true;
@@ -255,7 +255,6 @@ export class LoadShard {
         placed++;
       }
     }
-    t.deadline = t.tunnel.nextDeadline();
     return placed;
   }
 
@@ -273,32 +272,33 @@ export class LoadShard {
     this.tunnelLastUp = this.lastAlive = t0;
     if (mode === 'cdn') {
       for (const lt of old) {
-        for (const s of lt.sessions.values()) lt.tunnel.hangup(t0, s.localId);
+        for (const s of lt.sessions.values()) {
+          lt.driver.hangup(s.localId);
+          lt.driver.detach(s.localId);
+        }
         lt.sessions.clear();
         this.tunnels.push(lt);
         if (lt.up) this.tunnelsUp++;
         else this.tunnelsFailed++;
       }
-      for (const lt of this.tunnels) this.placeCalls(lt, t0);
+      for (const lt of this.tunnels) this.placeCalls(lt);
     } else {
       for (const lt of old) {
         lt.retired = true;
+        // Its control messages still run; its data is ignored.
+        for (const id of lt.sessions.keys()) lt.driver.detach(id);
         if (mode === 'stopccn') {
-          lt.tunnel.close(t0);
-          lt.deadline = lt.tunnel.nextDeadline();
+          lt.driver.close();
           this.retired.push(lt);
         } else {
+          lt.driver.stop();
           lt.socket.close();
         }
       }
       this.generation++;
       this.autoCalls = true;
       await Promise.all(this.config.tunnelIndexes.map((i) => this.bindTunnel(i)));
-      const t1 = now();
-      for (const lt of this.tunnels) {
-        lt.tunnel.start(t1);
-        lt.deadline = lt.tunnel.nextDeadline();
-      }
+      for (const lt of this.tunnels) lt.driver.start();
     }
     this.phase = 'probe';
     this.frameSize = 64;
@@ -410,14 +410,13 @@ export class LoadShard {
 
   /** StopCCN on every tunnel, a moment for it to be acknowledged, then the sockets close. */
   async close(): Promise<void> {
-    const t = now();
-    for (const lt of this.tunnels) {
-      lt.tunnel.close(t);
-      lt.deadline = lt.tunnel.nextDeadline();
-    }
+    for (const lt of this.tunnels) lt.driver.close();
     await sleep(1000);
     clearInterval(this.ticker);
-    for (const lt of [...this.tunnels, ...this.retired]) lt.socket.close();
+    for (const lt of [...this.tunnels, ...this.retired]) {
+      lt.driver.stop();
+      lt.socket.close();
+    }
   }
 
   // ---- tunnels -------------------------------------------------------------------------------
@@ -427,14 +426,13 @@ export class LoadShard {
     const lt: LacTunnel = {
       index,
       socket,
-      tunnel: undefined as unknown as Tunnel,
+      driver: undefined as unknown as TunnelDriver<DataChannel, NodeJS.Timeout>,
       sessions: new Map(),
-      deadline: Infinity,
       up: false,
       failed: false,
       retired: false,
     };
-    lt.tunnel = new Tunnel(
+    lt.driver = new TunnelDriver(
       {
         localTunnelId: ((index + this.generation * 0x8000) % 0xffff) + 1,
         role: 'lac',
@@ -455,6 +453,7 @@ export class LoadShard {
         sendControl: (datagram) => socket.send(datagram),
         event: (e) => this.onEvent(lt, e),
       },
+      CLOCK,
     );
     socket.on('message', (msg) => this.onDatagram(lt, msg));
     socket.on('error', () => {});
@@ -473,7 +472,7 @@ export class LoadShard {
         lt.up = true;
         this.tunnelsUp++;
         this.tunnelLastUp = t;
-        if (this.autoCalls) this.placeCalls(lt, t);
+        if (this.autoCalls) this.placeCalls(lt);
         break;
       case 'tunnel-down':
         if (lt.retired) break;
@@ -489,13 +488,14 @@ export class LoadShard {
         s.up = true;
         s.channel = new DataChannel(
           {
-            peerTunnelId: lt.tunnel.peerTunnelId,
+            peerTunnelId: lt.driver.tunnel.peerTunnelId,
             peerSessionId: e.peerSessionId,
             lengthBit: false,
             sequencing: false,
           },
           { deliver: (frame) => this.onFrame(s, frame) },
         );
+        lt.driver.attach(e.localSessionId, s.channel);
         this.sessionsUp++;
         this.sessionLastUp = t;
         break;
@@ -522,17 +522,10 @@ export class LoadShard {
   }
 
   private onDatagram(lt: LacTunnel, msg: Buffer): void {
-    const h = this.header;
-    const status = decodeHeader(msg, h);
-    const t = now();
-    if (status === HeaderStatus.Control) {
-      lt.tunnel.receive(t, h, msg);
-      lt.deadline = lt.tunnel.nextDeadline();
-    } else if (status === HeaderStatus.Data && !lt.retired) {
-      lt.tunnel.dataReceived(t);
-      const s = lt.sessions.get(h.sessionId);
-      if (s?.channel) s.channel.receive(t, h, msg);
-      else if (this.phase === 'traffic' || this.phase === 'drain') this.traffic.corrupted++;
+    const received = lt.driver.receive(msg);
+    // Data for no session of ours while frames are counted: not what we sent.
+    if (received === 'unknown-session' && !lt.retired) {
+      if (this.phase === 'traffic' || this.phase === 'drain') this.traffic.corrupted++;
     }
   }
 
@@ -665,16 +658,6 @@ export class LoadShard {
 
   private tick(): void {
     const t = now();
-    for (const lt of this.tunnels) {
-      if (lt.deadline > t) continue;
-      lt.tunnel.onTimer(t);
-      lt.deadline = lt.tunnel.nextDeadline();
-    }
-    for (const lt of this.retired) {
-      if (lt.deadline > t) continue;
-      lt.tunnel.onTimer(t);
-      lt.deadline = lt.tunnel.nextDeadline();
-    }
     if (this.phase !== 'traffic' && this.phase !== 'drain') return;
     const limit = this.config.lossTimeoutMs;
     for (const s of this.sessions) {

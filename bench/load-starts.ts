@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { PppdProcess } from '../src/session/pppd.js';
-import type { PseudowireSink } from '../src/session/pseudowire.js';
+import { PppdProcess } from '../src/pppd/pppd.js';
+import type { PseudowireSink } from '../src/dataplane/pseudowire.js';
 
 const SPAWN_LIMIT = fileURLToPath(new URL('../native/spawn-limit', import.meta.url));
 /** An LCP Echo-Request: the stand-in sends it back. */

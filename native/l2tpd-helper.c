@@ -2,7 +2,7 @@
  * l2tpd-helper: starts, signals and reaps the pppds of one l2tpd worker thread.
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * One helper per worker thread (src/session/pppd-helper.ts starts it). Why a separate
+ * One helper per worker thread (src/pppd/pppd-helper.ts starts it). Why a separate
  * small process rather than the worker forking: fork() copies the caller's page tables,
  * so from a 100-200 MiB daemon each spawn costs 11-15 ms on the worker's event loop; here
  * posix_spawn (vfork + exec) from a process of a few hundred KiB costs what exec costs.
@@ -25,7 +25,7 @@
  * an anonymous 0600 memfd; they never appear on a command line and are never logged.
  *
  * Control protocol: records in both directions, little-endian, typed on the Node side in
- * src/session/helper-protocol.ts (the reference; docs/architecture/ppp.md):
+ * src/pppd/helper-protocol.ts (the reference; docs/architecture/ppp.md):
  *
  *   u32 length (octets after this field, >= 8) | u16 type | u16 flags (0) | u32 id | payload
  *

@@ -1,6 +1,6 @@
 // One established session's data path inside a tunnel actor: L2TP data messages on one
 // side (DataChannel), the session's pseudowire on the other (pppd over a socket in the
-// daemon, a fake in unit tests: src/session/pseudowire.ts). Frames cross in both directions
+// daemon, a fake in unit tests: src/dataplane/pseudowire.ts). Frames cross in both directions
 // without copies beyond the output buffers the codecs must produce.
 import type { Logger } from 'pino';
 import {
@@ -8,9 +8,10 @@ import {
   type DataChannelOptions,
   type DataChannelSink,
   type DataChannelStats,
-} from '../session/data-channel.js';
-import type { Pseudowire, PseudowireFactory, PseudowireSink } from '../session/pseudowire.js';
+} from '../dataplane/data-channel.js';
+import type { Pseudowire, PseudowireFactory, PseudowireSink } from '../dataplane/pseudowire.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
+import type { DrivenData } from './tunnel-driver.js';
 import type { L2tpHeader } from '../protocol/header.js';
 import type { CallErrorsValue, FramingBits } from '../protocol/types.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
@@ -54,7 +55,7 @@ export interface SessionStart {
  */
 export const MAX_EARLY_BYTES = 64 * 1024;
 
-export class SessionLink implements DataChannelSink, PseudowireSink {
+export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData {
   readonly data: DataChannel;
   private readonly dataOptions: DataChannelOptions;
   private path: Pseudowire | undefined;
@@ -183,6 +184,15 @@ export class SessionLink implements DataChannelSink, PseudowireSink {
   /** L2TP data for this session (header decoded by the actor). */
   receive(now: number, header: L2tpHeader, datagram: Uint8Array): void {
     this.data.receive(now, header, datagram);
+  }
+
+  /** The data channel's reorder deadline (§5.4): the actor's timer fires for it. */
+  nextDeadline(): number {
+    return this.data.nextDeadline();
+  }
+
+  onTimer(now: number): void {
+    this.data.onTimer(now);
   }
 
   /** DataChannelSink: an in-order PPP frame from the peer, to the session's path. */

@@ -4,9 +4,8 @@
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import type { ActorContext, ActorInit, ActorTimer, TunnelActor } from '../runtime/actor-api.js';
-import { Tunnel, type TunnelSink } from '../control/tunnel.js';
+import type { Tunnel, TunnelSink } from '../control/tunnel.js';
 import type { Initiator, TunnelEvent, SessionUpEvent } from '../control/events.js';
-import { HeaderStatus, decodeHeader, newHeader } from '../protocol/header.js';
 import { describeControl } from '../protocol/describe.js';
 import {
   CdnResult,
@@ -19,13 +18,14 @@ import { describeResultCode } from '../protocol/result-codes.js';
 import { formatDuration } from '../config/duration.js';
 import type { ActorParams } from '../runtime/actor-params.js';
 import { SessionLink, type SessionAddresses, type SessionLinkHost } from './session-link.js';
+import { TunnelDriver } from './tunnel-driver.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
-import { pppdHelper } from '../session/pppd-helper.js';
+import { pppdHelper } from '../pppd/pppd-helper.js';
 import { ptyAccmFor } from '../ppp/sync.js';
-import { pppdSocketPseudowires } from '../session/pppd.js';
-import { kernelPseudowires } from '../session/kernel-pseudowire.js';
-import type { KernelTunnel } from '../session/helper-protocol.js';
-import type { PseudowireFactory } from '../session/pseudowire.js';
+import { pppdSocketPseudowires } from '../pppd/pppd.js';
+import { kernelPseudowires } from '../dataplane/kernel-pseudowire.js';
+import type { KernelTunnel } from '../pppd/helper-protocol.js';
+import type { PseudowireFactory } from '../dataplane/pseudowire.js';
 import {
   runCommand,
   type ActorCommand,
@@ -72,16 +72,13 @@ const DAEMON_DEPS: ActorDeps = {
 };
 
 export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost {
+  /** The tunnel, its sessions' links (their data paths) and the one timer. */
+  private readonly driver: TunnelDriver<SessionLink, ActorTimer>;
   private readonly tunnel: Tunnel;
   private readonly params: ActorParams;
-  private readonly header = newHeader();
-  private readonly links = new Map<number, SessionLink>();
+  private readonly links: Map<number, SessionLink>;
   /** The daemon drains (l2tpctl drain): new calls are refused, established ones stay. */
   private draining = false;
-  /** Sessions whose data channel has a deadline (reorder gap): checked when the timer fires. */
-  private readonly timedLinks = new Set<SessionLink>();
-  private timer: ActorTimer | undefined;
-  private armedFor = Infinity;
   private finished = false;
   /**
    * `dataPath: kernel`: whether the tunnel became a kernel tunnel (asked once it is up: a
@@ -101,7 +98,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     this.params = init.params;
     this.guard = ctx.guard.bind(ctx);
     const p = this.params;
-    this.tunnel = new Tunnel(
+    this.driver = new TunnelDriver(
       {
         localTunnelId: init.localTunnelId,
         role: p.role,
@@ -121,38 +118,31 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         random: this.deps.random,
       },
       this,
+      {
+        now: this.deps.now,
+        setTimer: (fn, ms) => ctx.setTimer(fn, ms),
+        clearTimer: (t) => ctx.clearTimer(t),
+      },
+      {
+        onControl: (datagram) => {
+          if (this.ctx.log.isLevelEnabled('debug')) this.logControl('received', datagram);
+        },
+        deadline: () => this.nextSessionTimeout(),
+        expire: (now) => this.expireSessions(now),
+      },
     );
-    if (init.role === 'initiator') this.tunnel.start(this.deps.now());
-    this.schedule();
+    this.tunnel = this.driver.tunnel;
+    this.links = this.driver.sessions;
+    if (init.role === 'initiator') this.driver.start();
+    else this.driver.schedule();
   }
 
   // --- TunnelActor: what the runtime calls ---
 
   onDatagram(buf: Uint8Array, now: number): void {
-    const status = decodeHeader(buf, this.header);
-    if (status === HeaderStatus.Control) {
-      if (this.ctx.log.isLevelEnabled('debug')) this.logControl('received', buf);
-      this.tunnel.receive(now, this.header, buf);
-      this.schedule();
-      return;
-    }
-    if (status !== HeaderStatus.Data) {
-      this.counters.badHeaders++;
-      return;
-    }
-    const link = this.links.get(this.header.sessionId);
-    if (link === undefined) {
-      // §9.4 leaves the reaction open; data for a session we do not have is dropped.
-      this.counters.dataForUnknownSession++;
-      return;
-    }
-    this.tunnel.dataReceived(now);
-    link.receive(now, this.header, buf);
-    const deadline = link.data.nextDeadline();
-    if (deadline !== Infinity) {
-      this.timedLinks.add(link);
-      if (deadline < this.armedFor) this.arm(deadline, now);
-    }
+    const received = this.driver.receive(buf, now);
+    if (received === 'bad-header') this.counters.badHeaders++;
+    else if (received === 'unknown-session') this.counters.dataForUnknownSession++;
   }
 
   command<K extends CommandName>(
@@ -176,8 +166,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
           error: `no session ${cmd.sessionId} in tunnel ${this.init.localTunnelId}`,
         };
       link.endedBy = cmd.by ?? 'a hangup command';
-      this.tunnel.hangup(this.deps.now(), cmd.sessionId, { result: CdnResult.Administrative });
-      this.schedule();
+      this.driver.hangup(cmd.sessionId, { result: CdnResult.Administrative });
       return { ok: true };
     },
     'session-timeout': (cmd) => {
@@ -187,13 +176,12 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       const seconds = cmd.seconds;
       link.endsAt = seconds > 0 ? link.startedAt + seconds * 1000 : Infinity;
       this.ctx.log.info({ sessionId: link.localSessionId, seconds }, 'session timeout set');
-      this.schedule();
+      this.driver.schedule();
       return { ok: true };
     },
     abandon: () => {
       // Lost an SCCRQ collision (§4.4.3): drop our tunnel silently.
-      this.tunnel.abandon(this.deps.now());
-      this.schedule();
+      this.driver.abandon();
       return { ok: true };
     },
     drain: (cmd) => {
@@ -201,13 +189,11 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       return { ok: true };
     },
     disconnect: () => {
-      this.tunnel.close(this.deps.now(), { result: StopCcnResult.ClearConnection });
-      this.schedule();
+      this.driver.close({ result: StopCcnResult.ClearConnection });
       return { ok: true };
     },
     call: () => {
-      const sid = this.tunnel.placeCall(this.deps.now(), 'incoming');
-      this.schedule();
+      const sid = this.driver.placeCall('incoming');
       return sid === 0
         ? { ok: false, error: 'tunnel cannot take a call now' }
         : { ok: true, sessionId: sid };
@@ -216,8 +202,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
 
   shutdown(reason: string): void {
     this.ctx.log.info({ reason }, 'shutting down tunnel');
-    this.tunnel.close(this.deps.now(), { result: StopCcnResult.ShuttingDown, message: reason });
-    this.schedule();
+    this.driver.close({ result: StopCcnResult.ShuttingDown, message: reason });
     const stops = [...this.links.values()].map((link) => link.stop());
     void Promise.all(stops).then(
       this.guard(() => {
@@ -230,7 +215,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     // Crash path: no protocol, no waiting.
     for (const link of this.links.values()) void link.stop();
     this.links.clear();
-    if (this.timer !== undefined) this.ctx.clearTimer(this.timer);
+    this.driver.stop();
     this.finished = true;
   }
 
@@ -342,8 +327,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   /** LAC: report the call's errors in a WEN (§6.13); the tunnel sends at most one a minute. */
   framingError(link: SessionLink): void {
     if (this.params.role !== 'lac') return; // WEN goes LAC to LNS only; the LNS just counts
-    this.tunnel.reportCallErrors(this.deps.now(), link.localSessionId, link.callErrors);
-    this.schedule();
+    this.driver.reportCallErrors(link.localSessionId, link.callErrors);
   }
 
   pseudowireExited(link: SessionLink, code: number | null, signal: string | null): void {
@@ -353,8 +337,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     // The path has logged the exit with its counters (PppdProcess does): once is enough.
     link.endedBy =
       signal !== null ? `pppd, killed by ${signal}` : `pppd, exit code ${String(code)}`;
-    this.tunnel.hangup(this.deps.now(), link.localSessionId, pppdExitResult(code, signal));
-    this.schedule();
+    this.driver.hangup(link.localSessionId, pppdExitResult(code, signal));
   }
 
   pppUp(link: SessionLink): void {
@@ -405,7 +388,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.ctx.log,
       this.deps.now(),
     );
-    this.links.set(e.localSessionId, link);
+    this.driver.attach(e.localSessionId, link);
     link.callingNumber = e.params.callingNumber;
     link.framing = e.params.framingType;
     this.ctx.log.info(
@@ -471,13 +454,12 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         { sessionId: link.localSessionId, error: grant.error },
         'no address for the session: call refused',
       );
-      this.links.delete(link.localSessionId);
-      this.tunnel.hangup(this.deps.now(), link.localSessionId, {
+      this.driver.detach(link.localSessionId);
+      this.driver.hangup(link.localSessionId, {
         result: CdnResult.NoFacilitiesTemporary,
         error: GeneralError.InsufficientResources,
         message: 'address pool exhausted',
       });
-      this.schedule();
       return;
     }
     link.nasPort = grant.nasPort;
@@ -548,10 +530,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   }
 
   private onSessionDown(localSessionId: number): void {
-    const link = this.links.get(localSessionId);
+    const link = this.driver.detach(localSessionId);
     if (link === undefined) return;
-    this.links.delete(localSessionId);
-    this.timedLinks.delete(link);
     void link.stop();
     this.releaseAddresses({ ...link.addresses, nasPort: link.nasPort });
   }
@@ -567,36 +547,15 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     });
   }
 
-  // --- the one timer ---
+  // --- session timeouts (the driver's timer fires for them too) ---
 
-  /** Re-arm the timer for the earliest deadline of the tunnel and any reorder gaps. */
-  private schedule(): void {
-    if (this.finished) return;
-    let deadline = this.tunnel.nextDeadline();
+  private nextSessionTimeout(): number {
+    let deadline = Infinity;
     for (const link of this.links.values()) if (link.endsAt < deadline) deadline = link.endsAt;
-    for (const link of this.timedLinks) {
-      const d = link.data.nextDeadline();
-      if (d === Infinity) this.timedLinks.delete(link);
-      else if (d < deadline) deadline = d;
-    }
-    this.arm(deadline, this.deps.now());
+    return deadline;
   }
 
-  private arm(deadline: number, now: number): void {
-    if (deadline === this.armedFor) return;
-    if (this.timer !== undefined) this.ctx.clearTimer(this.timer);
-    this.timer = undefined;
-    this.armedFor = deadline;
-    if (deadline === Infinity) return;
-    this.timer = this.ctx.setTimer(() => this.onTimer(), Math.max(0, deadline - now));
-  }
-
-  private onTimer(): void {
-    this.timer = undefined;
-    this.armedFor = Infinity;
-    const now = this.deps.now();
-    this.tunnel.onTimer(now);
-    for (const link of this.timedLinks) link.data.onTimer(now);
+  private expireSessions(now: number): void {
     for (const link of this.links.values()) {
       if (link.endsAt > now) continue;
       link.endsAt = Infinity;
@@ -607,13 +566,12 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         message: 'session timeout',
       });
     }
-    this.schedule();
   }
 
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.timer !== undefined) this.ctx.clearTimer(this.timer);
+    this.driver.stop();
     for (const link of this.links.values()) {
       void link.stop();
       this.releaseAddresses({ ...link.addresses, nasPort: link.nasPort });

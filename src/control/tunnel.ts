@@ -4,14 +4,11 @@
 // messages go through the reliable channel (§5.8), which hands them to the state machines in
 // order and exactly once; everything we send goes out through the same channel.
 import { challengeResponse, verifyChallengeResponse } from '../protocol/auth.js';
-import { AVP_SPECS } from '../protocol/avp.js';
 import { L2tpError, type L2tpErrorCode } from '../protocol/errors.js';
-import { write16, type L2tpHeader } from '../protocol/header.js';
+import type { L2tpHeader } from '../protocol/header.js';
 import {
-  buildMessage,
   clearHostName,
   decodeControlBody,
-  encodeControlMessage,
   encodeZlb,
   messageTypeName,
   type DecodeResult,
@@ -23,7 +20,6 @@ import {
   MessageType,
   StopCcnResult,
   type AccmValue,
-  type AvpName,
   type AvpValues,
   type BearerBits,
   type CallErrorsValue,
@@ -32,7 +28,7 @@ import {
   type Q931CauseValue,
   type ResultCodeValue,
 } from '../protocol/types.js';
-import { newCallParams, readCallParams } from './call-params.js';
+import { Calls } from './calls.js';
 import type {
   CallKind,
   Initiator,
@@ -48,7 +44,8 @@ import {
   type ReliableConfig,
   type ReliableStats,
 } from './reliable.js';
-import { Session, type SessionHost } from './session.js';
+import type { Session, SessionHost } from './session.js';
+import { encodeOutbound, stampSequence } from './outbound.js';
 import { seqNext } from './seq.js';
 import { TUNNEL_FSM, isSetupMessage } from './tunnel-fsm.js';
 
@@ -110,10 +107,6 @@ const HIGHEST_VERSION_CODE = (PROTOCOL_VERSION.version << 8) | PROTOCOL_VERSION.
 /** §5.7: a StopCCN receiver keeps state at least one full retransmission cycle (31 s). */
 export const MIN_STOPCCN_HOLD_MS = 31_000;
 const CHALLENGE_LENGTH = 16;
-const RANDOM_VECTOR_LENGTH = 16;
-/** Offsets of Ns and Nr in a control header (§3.1). */
-const NS_OFFSET = 8;
-const NR_OFFSET = 10;
 
 /** A message of ours, encoded once; Ns and Nr are patched in at each transmission. */
 interface Outbound {
@@ -156,10 +149,7 @@ export class Tunnel implements SessionHost {
   private ourChallenge: Uint8Array | undefined;
   /** The peer's SCCRQ or SCCRP, kept for the tunnel-up event. */
   private setupMessage: ControlMessage | undefined;
-  private readonly table = new Map<number, Session>();
-  /** Sessions holding back a WEN (rate limit, §6.13). */
-  private readonly wenWaiting = new Set<Session>();
-  private callSerial: number;
+  private readonly calls: Calls;
   /** `now` of the call being processed: handlers and the session host use it. */
   private now = 0;
   private lastHeard = -Infinity;
@@ -191,7 +181,15 @@ export class Tunnel implements SessionHost {
     this.secret = config.secret;
     this.sink = sink;
     this.holdMs = stopCcnHoldMs(config.reliable);
-    this.callSerial = readU32(config.random(4));
+    this.calls = new Calls(config, {
+      sessionHost: this,
+      admitCall: (params, kind) => this.sink.admitCall?.(params, kind),
+      sendCdn: (peerSessionId, ourSessionId, result) =>
+        this.sendCdn(peerSessionId, ourSessionId, result),
+      protocolError: (code, detail, action, messageType, localSessionId) =>
+        this.protocolError(code, detail, action, messageType, localSessionId),
+      event: (e) => this.sink.event(e),
+    });
     this.channel = new ReliableChannel<Item>(config.reliable, {
       transmit: (item, ns, nr) => this.transmit(item, ns, nr),
       deliver: (item, ns) => this.deliver(item, ns),
@@ -297,22 +295,13 @@ export class Tunnel implements SessionHost {
     const s = this.stateValue;
     if (s !== 'wait-ctl-reply' && s !== 'wait-ctl-conn' && s !== 'established') return 0;
     if ((kind === 'incoming') !== (this.config.role === 'lac')) return 0;
-    if (this.table.size >= this.config.maxSessions) return 0;
     // §6.9: no OCRQ to a LAC that did not send Bearer Capabilities.
     if (kind === 'outgoing' && s === 'established' && this.peerBearerValue === undefined) return 0;
     this.now = now;
-    const id = this.allocateSessionId();
-    if (id === 0) return 0;
-    const session = new Session(
-      this,
-      id,
-      kind,
-      newCallParams(this.nextSerial(), params),
-      'wait-tunnel',
-    );
-    this.table.set(id, session);
-    if (s === 'established') this.openCall(session);
-    return this.table.has(id) ? id : 0;
+    const session = this.calls.place(kind, params);
+    if (session === undefined) return 0;
+    if (s === 'established') this.calls.open(session);
+    return this.calls.get(session.localId) ? session.localId : 0;
   }
 
   /** Hang up a call (local close request): CDN with result, error and Q.931 cause (§6.12). */
@@ -322,7 +311,7 @@ export class Tunnel implements SessionHost {
     result?: ResultCodeValue,
     q931?: Q931CauseValue,
   ): void {
-    const session = this.table.get(localSessionId);
+    const session = this.calls.get(localSessionId);
     if (!session) return;
     this.now = now;
     session.hangup(result ?? { result: CdnResult.Administrative }, q931);
@@ -351,16 +340,16 @@ export class Tunnel implements SessionHost {
 
   /** LAC: WAN error counters for a call; sent as WEN, at most once a minute (§6.13). */
   reportCallErrors(now: number, localSessionId: number, errors: CallErrorsValue): void {
-    const session = this.table.get(localSessionId);
+    const session = this.calls.get(localSessionId);
     if (!session || this.config.role !== 'lac') return;
     this.now = now;
     session.reportCallErrors(now, errors);
-    if (session.deadline() !== Infinity) this.wenWaiting.add(session);
+    if (session.deadline() !== Infinity) this.calls.wenWaiting.add(session);
   }
 
   /** LNS: tell the LAC the ACCM PPP negotiated (SLI, §6.14). */
   setLinkInfo(now: number, localSessionId: number, accm: AccmValue): void {
-    const session = this.table.get(localSessionId);
+    const session = this.calls.get(localSessionId);
     if (!session || this.config.role !== 'lns') return;
     this.now = now;
     session.setLinkInfo(accm);
@@ -377,7 +366,7 @@ export class Tunnel implements SessionHost {
         if (this.stateValue === 'established' && this.config.helloIntervalMs > 0) {
           d = Math.min(d, this.helloDue());
         }
-        for (const s of this.wenWaiting) d = Math.min(d, s.deadline());
+        for (const s of this.calls.wenWaiting) d = Math.min(d, s.deadline());
         return d;
       }
     }
@@ -396,9 +385,9 @@ export class Tunnel implements SessionHost {
         return;
       }
       if (this.stateValue === 'established') this.maybeHello(now);
-      for (const s of this.wenWaiting) {
+      for (const s of this.calls.wenWaiting) {
         s.onTimer(now);
-        if (s.deadline() === Infinity) this.wenWaiting.delete(s);
+        if (s.deadline() === Infinity) this.calls.wenWaiting.delete(s);
       }
     } catch (err) {
       this.internalError(err);
@@ -406,7 +395,7 @@ export class Tunnel implements SessionHost {
   }
 
   sessions(): SessionSnapshot[] {
-    return [...this.table.values()].map((s) => s.snapshot());
+    return this.calls.list().map((s) => s.snapshot());
   }
 
   snapshot(): TunnelSnapshot {
@@ -418,7 +407,7 @@ export class Tunnel implements SessionHost {
       state: this.stateValue,
       peerHostName: this.peerHostName,
       upSince: this.upSince,
-      sessions: this.table.size,
+      sessions: this.calls.size,
       delivered: this.delivered,
     };
   }
@@ -437,8 +426,7 @@ export class Tunnel implements SessionHost {
     initiator: Initiator,
     q931?: Q931CauseValue,
   ): void {
-    if (!this.table.delete(session.localId)) return;
-    this.wenWaiting.delete(session);
+    if (!this.calls.remove(session)) return;
     this.sink.event({
       type: 'session-down',
       localSessionId: session.localId,
@@ -461,10 +449,7 @@ export class Tunnel implements SessionHost {
     if (item === null) {
       this.sink.sendControl(encodeZlb(this.peerTunnelIdValue, ns, nr));
     } else if (item.dir === 'out') {
-      // Same Ns on a retransmission, the current Nr always (§5.8).
-      write16(item.wire, NS_OFFSET, ns);
-      write16(item.wire, NR_OFFSET, nr);
-      this.sink.sendControl(item.wire.slice());
+      this.sink.sendControl(stampSequence(item.wire, ns, nr));
     }
   }
 
@@ -519,7 +504,9 @@ export class Tunnel implements SessionHost {
    * (tunnel-fsm.ts); one with no row there gets StopCCN with result 7 (T4, T9, T12, T15).
    */
   private dispatch(m: ControlMessage, sessionId: number): void {
-    if (isSessionMessage(m.type)) return this.onSessionMessage(m, sessionId);
+    if (isSessionMessage(m.type)) {
+      return this.calls.receive(this.now, m, sessionId, this.stateValue === 'established');
+    }
     if (m.type === MessageType.StopCCN) return this.onStopCcn(m);
     if (!isSetupMessage(m.type)) return;
     const handler = TUNNEL_FSM.get(this.stateValue)?.get(m.type);
@@ -680,31 +667,7 @@ export class Tunnel implements SessionHost {
       originator: this.originator,
     });
     this.setupMessage = undefined;
-    for (const s of [...this.table.values()]) this.openCall(s);
-  }
-
-  /**
-   * Send a waiting call's ICRQ/OCRQ. Parameters the wire cannot carry (an AVP over 1017
-   * octets, say) fail that call alone, never the tunnel.
-   */
-  private openCall(session: Session): void {
-    try {
-      session.tunnelOpened();
-    } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      this.protocolError(
-        'ERR_L2TP_CONFIG',
-        `call not placed: ${detail}`,
-        'session-cleared',
-        undefined,
-        session.localId,
-      );
-      this.endSession(
-        session,
-        { result: CdnResult.GeneralError, error: GeneralError.VendorSpecific, message: detail },
-        'error',
-      );
-    }
+    for (const s of this.calls.list()) this.calls.open(s);
   }
 
   /** SCCRQ and SCCRP share their AVPs (§6.1, §6.2). */
@@ -735,125 +698,6 @@ export class Tunnel implements SessionHost {
 
   // ---- sessions ------------------------------------------------------------------------------
 
-  private onSessionMessage(m: ControlMessage, sessionId: number): void {
-    if (this.stateValue !== 'established') {
-      // A call before the tunnel is up (§5.0): refuse it, "no control connection" (error 1).
-      if (m.type === MessageType.ICRQ || m.type === MessageType.OCRQ) {
-        this.refuseCall(m, {
-          result: CdnResult.GeneralError,
-          error: GeneralError.NoControlConnection,
-        });
-      } else {
-        this.protocolError(
-          'ERR_L2TP_STATE',
-          `${messageTypeName(m.type)} before the tunnel is up`,
-          'ignored',
-          m.type,
-        );
-      }
-      return;
-    }
-    if (sessionId === 0 && (m.type === MessageType.ICRQ || m.type === MessageType.OCRQ)) {
-      this.onCallRequest(m);
-      return;
-    }
-    const session = this.findSession(
-      sessionId,
-      m.type === MessageType.CDN ? m.values.AssignedSessionId : undefined,
-    );
-    if (session) {
-      session.receive(this.now, m);
-      return;
-    }
-    this.onUnknownSession(m, sessionId);
-  }
-
-  /** NI1/NI2 (LNS, ICRQ) and LO1/LO2 (LAC, OCRQ): a new call from the peer. */
-  private onCallRequest(m: ControlMessage): void {
-    const kind: CallKind = m.type === MessageType.ICRQ ? 'incoming' : 'outgoing';
-    // Incoming calls go LAC -> LNS, outgoing calls LNS -> LAC (§7.4, §7.5).
-    if ((kind === 'incoming') !== (this.config.role === 'lns')) {
-      this.refuseCall(m, {
-        result: CdnResult.NoFacilitiesPermanent,
-        message: `${messageTypeName(m.type)} not accepted by an ${this.config.role.toUpperCase()}`,
-      });
-      return;
-    }
-    if (this.table.size >= this.config.maxSessions) {
-      this.refuseCall(m, {
-        result: CdnResult.NoFacilitiesTemporary,
-        error: GeneralError.InsufficientResources,
-        message: 'session limit reached',
-      });
-      return;
-    }
-    const params = newCallParams(m.values.CallSerialNumber ?? 0);
-    readCallParams(m.values, params);
-    const refusal = this.sink.admitCall?.(params, kind);
-    if (refusal) {
-      this.refuseCall(m, refusal);
-      return;
-    }
-    const id = this.allocateSessionId();
-    if (id === 0) {
-      this.refuseCall(m, {
-        result: CdnResult.NoFacilitiesTemporary,
-        error: GeneralError.InsufficientResources,
-      });
-      return;
-    }
-    const session = new Session(
-      this,
-      id,
-      kind,
-      params,
-      kind === 'incoming' ? 'wait-connect' : 'wait-cs-answer',
-    );
-    session.peerId = m.values.AssignedSessionId ?? 0;
-    this.table.set(id, session);
-    if (kind === 'incoming') session.acceptIcrq();
-    else session.acceptOcrq(this.now);
-  }
-
-  /** CDN for a call we never created; it names a fresh ID of ours that we do not keep. */
-  private refuseCall(m: ControlMessage, result: ResultCodeValue): void {
-    const peerSessionId = m.values.AssignedSessionId ?? 0;
-    this.sendCdn(peerSessionId, this.allocateSessionId() || 1, result);
-    this.sink.event({
-      type: 'call-refused',
-      kind: m.type === MessageType.ICRQ ? 'incoming' : 'outgoing',
-      peerSessionId,
-      result,
-    });
-  }
-
-  /**
-   * A session message for no session of ours (checklist §9.4): ICRP/OCRP name the peer's
-   * call, so it gets a CDN (Result 2, Error 5); anything else is only acknowledged.
-   */
-  private onUnknownSession(m: ControlMessage, sessionId: number): void {
-    const peerSessionId = m.values.AssignedSessionId;
-    if ((m.type === MessageType.ICRP || m.type === MessageType.OCRP) && peerSessionId) {
-      this.sendCdn(peerSessionId, sessionId || this.allocateSessionId() || 1, {
-        result: CdnResult.GeneralError,
-        error: GeneralError.InvalidSessionId,
-      });
-      this.protocolError(
-        'ERR_L2TP_STATE',
-        `${messageTypeName(m.type)} for unknown session ${sessionId}`,
-        'session-cleared',
-        m.type,
-      );
-      return;
-    }
-    this.protocolError(
-      'ERR_L2TP_STATE',
-      `${messageTypeName(m.type)} for unknown session ${sessionId}`,
-      'ignored',
-      m.type,
-    );
-  }
-
   private sendCdn(peerSessionId: number, ourSessionId: number, result: ResultCodeValue): void {
     this.sendMessage(
       MessageType.CDN,
@@ -861,14 +705,6 @@ export class Tunnel implements SessionHost {
       this.peerTunnelIdValue,
       peerSessionId,
     );
-  }
-
-  /** By our ID from the header, or (CDN with header 0) by the peer's Assigned Session ID. */
-  private findSession(sessionId: number, peerSessionId: number | undefined): Session | undefined {
-    if (sessionId !== 0) return this.table.get(sessionId);
-    if (!peerSessionId) return undefined;
-    for (const s of this.table.values()) if (s.peerId === peerSessionId) return s;
-    return undefined;
   }
 
   /** §4.1, §7.1: a message we could not accept clears its session or the whole tunnel. */
@@ -886,7 +722,7 @@ export class Tunnel implements SessionHost {
     // Session scope: CDN Result 2 with the matching Error Code (8 for an unknown M=1 AVP).
     const isRequest = r.messageType === MessageType.ICRQ || r.messageType === MessageType.OCRQ;
     const session =
-      isRequest && sessionId === 0 ? undefined : this.findSession(sessionId, r.assignedSessionId);
+      isRequest && sessionId === 0 ? undefined : this.calls.find(sessionId, r.assignedSessionId);
     this.protocolError(
       r.code,
       r.detail,
@@ -898,28 +734,13 @@ export class Tunnel implements SessionHost {
       if (session.peerId === 0 && r.assignedSessionId) session.peerId = r.assignedSessionId;
       session.fail(result);
     } else if (r.assignedSessionId) {
-      this.sendCdn(r.assignedSessionId, sessionId || this.allocateSessionId() || 1, result);
+      this.sendCdn(r.assignedSessionId, this.calls.idForCdn(sessionId), result);
     }
   }
 
   private dropSessions(result: ResultCodeValue): void {
     // §6.4: sessions go with their tunnel, no CDN.
-    for (const s of [...this.table.values()]) this.endSession(s, result, 'tunnel');
-  }
-
-  /** Random, non-zero, unused (§5.3); a scan finds the last free ones. 0 when all are taken. */
-  private allocateSessionId(): number {
-    for (let i = 0; i < 16; i++) {
-      const id = readU16(this.config.random(2));
-      if (id !== 0 && !this.table.has(id)) return id;
-    }
-    for (let id = 1; id <= 0xffff; id++) if (!this.table.has(id)) return id;
-    return 0;
-  }
-
-  private nextSerial(): number {
-    this.callSerial = (this.callSerial + 1) >>> 0;
-    return this.callSerial;
+    for (const s of this.calls.list()) this.endSession(s, result, 'tunnel');
   }
 
   // ---- teardown ------------------------------------------------------------------------------
@@ -941,7 +762,7 @@ export class Tunnel implements SessionHost {
   private enterClosing(): void {
     this.stateValue = 'closing';
     this.closeAt = this.now + this.holdMs;
-    this.wenWaiting.clear();
+    this.calls.wenWaiting.clear();
   }
 
   /** Gone without a StopCCN on the wire (timeout, tie breaker, never started). */
@@ -955,7 +776,7 @@ export class Tunnel implements SessionHost {
   private freeState(): void {
     this.stateValue = 'closed';
     this.closeAt = Infinity;
-    this.wenWaiting.clear();
+    this.calls.wenWaiting.clear();
     this.sink.event({ type: 'tunnel-closed' });
   }
 
@@ -982,23 +803,15 @@ export class Tunnel implements SessionHost {
     this.sendMessage(type, values, tunnelId, 0);
   }
 
-  /** Build (hiding what may be hidden when configured, §4.3), encode once, queue reliably. */
+  /** Encode once (outbound.ts: hiding, §4.3), queue reliably. */
   private sendMessage(
     type: number,
     values: Partial<AvpValues>,
     tunnelId: number,
     sessionId: number,
   ): void {
-    let hide: AvpName[] | undefined;
-    // Nothing is hidden in SCCRQ and SCCRP: the receiver may pick the secret only after
-    // reading them (xl2tpd does: it cannot unhide anything there), and hiding them protects
-    // nothing the Challenge does not. Everything from SCCCN on is hidden (§4.3).
-    if (this.config.hideAvps && type !== MessageType.SCCRQ && type !== MessageType.SCCRP) {
-      hide = (Object.keys(values) as AvpName[]).filter((n) => AVP_SPECS[n]?.hideable);
-      if (hide.length > 0) values.RandomVector = this.config.random(RANDOM_VECTOR_LENGTH);
-    }
-    const message = buildMessage(type, values, { hide });
-    const wire = encodeControlMessage(message, tunnelId, sessionId, 0, 0, {
+    const wire = encodeOutbound(type, values, tunnelId, sessionId, {
+      hideAvps: this.config.hideAvps,
       secret: this.secret,
       random: this.config.random,
     });
@@ -1033,12 +846,4 @@ export class Tunnel implements SessionHost {
 function isSessionMessage(type: number): boolean {
   // OCRQ (7) to SLI (16); 13 is reserved (§3.2).
   return type >= MessageType.OCRQ && type <= MessageType.SLI && type !== 13;
-}
-
-function readU16(b: Uint8Array): number {
-  return ((b[0] ?? 0) << 8) | (b[1] ?? 0);
-}
-
-function readU32(b: Uint8Array): number {
-  return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
 }

@@ -9,8 +9,8 @@
 // in use; a session gives its addresses back by address, to whichever pool holds them now.
 import type { AddressRange, LnsSection } from '../config/schema.js';
 import type { AddressGrant } from '../runtime/messages.js';
-import { IpPool, ipPoolFromConfig } from '../session/ip-pool.js';
-import { ipv4ToNumber, numberToIpv4 } from '../session/ipv4.js';
+import { IpPool, ipPoolFromConfig } from './ip-pool.js';
+import { ipv4ToNumber, numberToIpv4 } from './ipv4.js';
 
 interface SectionPools {
   /** What the pools were built from: a reload with the same key keeps them as they are. */

@@ -54,7 +54,7 @@ import { effectiveLogLevel } from '../ops/log.js';
 import { logStatus } from '../ops/status-log.js';
 import { NasPorts } from '../radius/nas-ports.js';
 import { writeRadiusClientFiles } from '../radius/write-radiusclient.js';
-import { PppdHelperClient, type KernelProbe } from '../session/pppd-helper.js';
+import { PppdHelperClient, type KernelProbe } from '../pppd/pppd-helper.js';
 import { dataPathChoice, kernelProblems, wantsKernel } from './data-path.js';
 
 const ACTOR_MODULE = new URL('../actor/tunnel-actor.js', import.meta.url);

@@ -2,7 +2,7 @@
 // PPPoL2TP socket, data frames never entering the daemon) or ours (every frame through a
 // worker and pppd's pty). What the kernel can do is probed once, by the native helper.
 import type { DataPath, L2tpdConfig } from '../config/schema.js';
-import type { KernelProbe } from '../session/pppd-helper.js';
+import type { KernelProbe } from '../pppd/pppd-helper.js';
 
 /** A section's path once `auto` is settled. */
 export type ResolvedDataPath = 'kernel' | 'userspace';

@@ -1,5 +1,5 @@
 // Every message that crosses the supervisor <-> worker boundary, in one place (the helper's
-// records are in src/session/helper-protocol.ts). Two channels per worker: the data port (raw
+// records are in src/pppd/helper-protocol.ts). Two channels per worker: the data port (raw
 // postMessage, batches, transfers) and the RPC port (comlink, control plane). Everything here
 // is plain data: it is structured-cloned. What a tunnel actor and the daemon say to each other
 // (commands, notices, requests, their answers, reports) is a discriminated union on `type`, so
@@ -18,7 +18,7 @@ import type {
   WanErrorEvent,
 } from '../control/events.js';
 import type { SessionPhase, TrafficCounters } from '../ops/control-protocol.js';
-import type { DataChannelStats } from '../session/data-channel.js';
+import type { DataChannelStats } from '../dataplane/data-channel.js';
 
 // --- commands: daemon -> actor (HostApi.command), each with its answer ---
 

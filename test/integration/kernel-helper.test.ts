@@ -9,11 +9,7 @@ import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { waitFor } from '../support/daemon-process.js';
 import { isAlive } from '../support/proc.js';
-import {
-  HelperOpError,
-  PppdHelperClient,
-  type SpawnedChild,
-} from '../../src/session/pppd-helper.js';
+import { HelperOpError, PppdHelperClient, type SpawnedChild } from '../../src/pppd/pppd-helper.js';
 import { udpSocketFd } from '../../src/runtime/tunnel-sockets.js';
 
 const kernelCanDoIt = existsSync('/dev/ppp');

@@ -20,7 +20,7 @@ import {
   dataHeaderId,
   encodeRequest,
   type HelperReply,
-} from '../../src/session/helper-protocol.js';
+} from '../../src/pppd/helper-protocol.js';
 
 const port = claimPortBlock();
 const HELPER = fileURLToPath(new URL('../../native/l2tpd-helper', import.meta.url));

@@ -9,7 +9,7 @@ import {
   buildPppdArgs,
   secretOptionsText,
   type PppdOptions,
-} from '../../src/session/pppd.js';
+} from '../../src/pppd/pppd.js';
 
 // From dist/test/integration/ back to the source tree's tools.
 const STAND_IN = fileURLToPath(new URL('../../../test/tools/stand-in-pppd.mjs', import.meta.url));

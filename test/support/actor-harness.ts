@@ -4,12 +4,12 @@
 // socket, thread, process or real timer: time moves only when the test says so.
 import pino, { type Logger } from 'pino';
 import { L2tpTunnelActor, type KernelPath } from '../../src/actor/tunnel-actor.js';
-import type { KernelTunnel } from '../../src/session/helper-protocol.js';
+import type { KernelTunnel } from '../../src/pppd/helper-protocol.js';
 import type { ActorParams } from '../../src/runtime/actor-params.js';
 import { Tunnel, type TunnelConfig } from '../../src/control/tunnel.js';
 import type { TunnelEvent } from '../../src/control/events.js';
 import { reliableConfig } from '../../src/control/reliable.js';
-import { DataChannel } from '../../src/session/data-channel.js';
+import { DataChannel } from '../../src/dataplane/data-channel.js';
 import { HeaderStatus, decodeHeader, newHeader } from '../../src/protocol/header.js';
 import type { ActorContext, ActorInit, ActorTimer } from '../../src/runtime/actor-api.js';
 import type {

@@ -1,4 +1,4 @@
-// Pseudowire fakes for actor unit tests (src/session/pseudowire.ts): no process, no socket,
+// Pseudowire fakes for actor unit tests (src/dataplane/pseudowire.ts): no process, no socket,
 // no real timer. Time is the test's scheduler; a test drives the rest by hand (exit codes,
 // identity lines). Two kinds:
 // - echo: a userspace path (frames in and out) that sends every frame back, like the
@@ -12,7 +12,7 @@ import type {
   PseudowireFactory,
   PseudowireSink,
   PseudowireSpec,
-} from '../../src/session/pseudowire.js';
+} from '../../src/dataplane/pseudowire.js';
 
 /** The test's clock, as far as the fakes need it. */
 export interface Scheduler {

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { SessionDownEvent, TunnelDownEvent, TunnelEvent } from '../../src/control/events.js';
 import { reliableConfig, type ReliableConfig } from '../../src/control/reliable.js';
-import { Tunnel } from '../../src/control/tunnel.js';
-import { decodeHeader, HeaderStatus, newHeader } from '../../src/protocol/header.js';
-import { DataChannel } from '../../src/session/data-channel.js';
+import type { Tunnel } from '../../src/control/tunnel.js';
+import { TunnelDriver, type DriverClock } from '../../src/actor/tunnel-driver.js';
+import { DataChannel } from '../../src/dataplane/data-channel.js';
 
 export interface LacClientOptions {
   host?: string;
@@ -28,7 +28,7 @@ export interface LacClientOptions {
   /** HELLO after this long without a message (default 0: never). */
   helloIntervalMs?: number;
   /** Every control datagram received, raw (before the state machine sees it). */
-  onControl?: (datagram: Buffer) => void;
+  onControl?: (datagram: Uint8Array) => void;
 }
 
 /** A call as tests read it: its fields change as the call goes. */
@@ -57,10 +57,16 @@ interface Call extends LacCall {
 /** An IPv4 PPP frame (no HDLC: what L2TP data carries) the echo stand-ins send back as is. */
 const PROBE = Buffer.from([0xff, 0x03, 0x00, 0x21, 0x45, 0x7e, 0x7d, 0x00, 0x11, 0x20]);
 
-const now = (): number => performance.now();
+/** The driver's clock: monotonic, with Node's timers. */
+const CLOCK: DriverClock<NodeJS.Timeout> = {
+  now: () => performance.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (t) => clearTimeout(t),
+};
 
 export class LacClient {
   readonly tunnel: Tunnel;
+  private readonly driver: TunnelDriver<DataChannel, NodeJS.Timeout>;
   /** Resolves when the tunnel is up; rejects if it goes down first. */
   readonly up: Promise<void>;
   /** Resolves with how the tunnel went down (stopCcn 'received' = the LNS said so). */
@@ -72,21 +78,14 @@ export class LacClient {
   /** Every event of the tunnel, in order. */
   readonly events: TunnelEvent[] = [];
   private readonly socket: dgram.Socket;
-  private readonly header = newHeader();
   /** The calls not ended yet, by local session ID. */
   private readonly live = new Map<number, Call>();
-  private timer: NodeJS.Timeout | undefined;
-  private armedFor = Infinity;
   private closed = false;
   private resolveUp!: () => void;
   private rejectUp!: (err: Error) => void;
   private resolveDown!: (e: TunnelDownEvent) => void;
 
-  private constructor(
-    socket: dgram.Socket,
-    localTunnelId: number,
-    private readonly opts: LacClientOptions,
-  ) {
+  private constructor(socket: dgram.Socket, localTunnelId: number, opts: LacClientOptions) {
     this.socket = socket;
     this.up = new Promise((resolve, reject) => {
       this.resolveUp = resolve;
@@ -94,7 +93,7 @@ export class LacClient {
     });
     this.up.catch(() => undefined);
     this.down = new Promise((resolve) => (this.resolveDown = resolve));
-    this.tunnel = new Tunnel(
+    this.driver = new TunnelDriver(
       {
         localTunnelId,
         role: 'lac',
@@ -115,8 +114,11 @@ export class LacClient {
         sendControl: (datagram) => this.send(datagram),
         event: (e) => this.onEvent(e),
       },
+      CLOCK,
+      { onControl: opts.onControl },
     );
-    socket.on('message', (msg) => this.onDatagram(msg));
+    this.tunnel = this.driver.tunnel;
+    socket.on('message', (msg) => this.driver.receive(msg));
   }
 
   /** Bind a socket, send the SCCRQ; await `up` for the tunnel. */
@@ -128,15 +130,13 @@ export class LacClient {
       socket.connect(opts.port, opts.host ?? '127.0.0.1', resolve),
     );
     const client = new LacClient(socket, 1 + (randomBytes(2).readUInt16BE(0) % 0xfffe), opts);
-    client.tunnel.start(now());
-    client.schedule();
+    client.driver.start();
     return client;
   }
 
   /** Place an incoming call (ICRQ) without waiting for it; undefined if the tunnel refused. */
   place(): LacCall | undefined {
-    const sid = this.tunnel.placeCall(now(), 'incoming');
-    this.schedule();
+    const sid = this.driver.placeCall('incoming');
     return sid === 0 ? undefined : this.newCall(sid);
   }
 
@@ -179,14 +179,12 @@ export class LacClient {
 
   /** CDN (result 3, administrative). */
   hangup(sid: number): void {
-    this.tunnel.hangup(now(), sid);
-    this.schedule();
+    this.driver.hangup(sid);
   }
 
   /** StopCCN; the client keeps acking and retransmitting until destroy(). */
   stopCcn(): void {
-    this.tunnel.close(now());
-    this.schedule();
+    this.driver.close();
   }
 
   /** StopCCN; keeps the socket a moment for its acknowledgement, then releases everything. */
@@ -201,7 +199,7 @@ export class LacClient {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.timer);
+    this.driver.stop();
     this.socket.close();
   }
 
@@ -263,6 +261,7 @@ export class LacClient {
           },
           { deliver: () => c.echoes++ },
         );
+        this.driver.attach(e.localSessionId, c.channel);
         c.resolveUp(e.peerSessionId);
         break;
       }
@@ -270,6 +269,7 @@ export class LacClient {
         const c = this.live.get(e.localSessionId);
         if (c === undefined) break;
         this.live.delete(e.localSessionId);
+        this.driver.detach(e.localSessionId);
         c.ended = e;
         c.channel = undefined;
         c.rejectUp(
@@ -286,38 +286,8 @@ export class LacClient {
     }
   }
 
-  private onDatagram(msg: Buffer): void {
-    const t = now();
-    const status = decodeHeader(msg, this.header);
-    if (status === HeaderStatus.Control) {
-      this.opts.onControl?.(msg);
-      this.tunnel.receive(t, this.header, msg);
-      this.schedule();
-    } else if (status === HeaderStatus.Data) {
-      this.tunnel.dataReceived(t);
-      this.live.get(this.header.sessionId)?.channel?.receive(t, this.header, msg);
-    }
-  }
-
   private send(datagram: Uint8Array): void {
     if (!this.closed) this.socket.send(datagram);
-  }
-
-  private schedule(): void {
-    if (this.closed) return;
-    const deadline = this.tunnel.nextDeadline();
-    if (deadline === this.armedFor) return;
-    clearTimeout(this.timer);
-    this.armedFor = deadline;
-    if (deadline === Infinity) return;
-    this.timer = setTimeout(
-      () => {
-        this.armedFor = Infinity;
-        this.tunnel.onTimer(now());
-        this.schedule();
-      },
-      Math.max(0, deadline - now()),
-    );
   }
 }
 

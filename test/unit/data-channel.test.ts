@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DataChannel, type DataChannelOptions } from '../../src/session/data-channel.js';
+import { DataChannel, type DataChannelOptions } from '../../src/dataplane/data-channel.js';
 import { HeaderStatus, decodeHeader, newHeader } from '../../src/protocol/header.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DataChannel } from '../../src/session/data-channel.js';
+import { DataChannel } from '../../src/dataplane/data-channel.js';
 import { AsyncDeframer, encodeAsyncFrame } from '../../src/ppp/hdlc.js';
 import { decodeHeader, HeaderStatus, newHeader } from '../../src/protocol/header.js';
 

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { IpPool, MAX_POOL_SIZE, ipPoolFromConfig } from '../../src/session/ip-pool.js';
+import { IpPool, MAX_POOL_SIZE, ipPoolFromConfig } from '../../src/daemon/ip-pool.js';
 import { parseRange } from '../../src/config/address.js';
 import type { AddressRange } from '../../src/config/schema.js';
-import { ipv4ToNumber, numberToIpv4 } from '../../src/session/ipv4.js';
+import { ipv4ToNumber, numberToIpv4 } from '../../src/daemon/ipv4.js';
 
 const ip = (text: string) => ipv4ToNumber(text)!;
 const range = (a: string, b: string): [number, number] => [ip(a), ip(b)];

@@ -9,9 +9,9 @@
 import { createSocket } from 'node:dgram';
 import { clearInterval, setInterval } from 'node:timers';
 import pino from 'pino';
-import { PppdHelperClient } from '../../../../dist/src/session/pppd-helper.js';
+import { PppdHelperClient } from '../../../../dist/src/pppd/pppd-helper.js';
 import { udpSocketFd } from '../../../../dist/src/runtime/tunnel-sockets.js';
-import { KERNEL_SESSION_FD } from '../../../../dist/src/session/helper-protocol.js';
+import { KERNEL_SESSION_FD } from '../../../../dist/src/pppd/helper-protocol.js';
 
 const [role, local, peer, portText, tid, ptid, sid, psid, pppLocal, pppPeer, onUsr2] =
   process.argv.slice(2);

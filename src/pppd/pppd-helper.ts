@@ -75,7 +75,7 @@ export class HelperOpError extends Error {
 /** What `probeKernel` found: `reason` names the first thing missing. */
 export type KernelProbe = { ok: true } | { ok: false; reason: string };
 
-// From dist/src/session/ to dist/native/ (built by native/build.mjs).
+// From dist/src/pppd/ to dist/native/ (built by native/build.mjs).
 const HELPER_FILE = fileURLToPath(new URL('../../native/l2tpd-helper', import.meta.url));
 /** A connection that has not sent its header by then is not the helper's: dropped. */
 const HEADER_TIMEOUT_MS = 10_000;

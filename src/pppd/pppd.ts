@@ -26,7 +26,7 @@ import type {
   PseudowireFactory,
   PseudowireSink,
   PseudowireSpec,
-} from './pseudowire.js';
+} from '../dataplane/pseudowire.js';
 
 /** pppd reads the secret options (the LAC's password) from this inherited descriptor. */
 export const SECRET_OPTIONS_FD = 3;
