@@ -74,7 +74,7 @@ CONF
 lab_ours l2tpd ra-lns "$LAB_LOGDIR/l2tpd.yaml"
 lab_wait 90 "our LNS listening" lab_udp_listening ra-lns 1701
 lab_wait 30 "DAE listening" lab_udp_listening ra-lns 3799
-[ "$(stat -c %a "$(dirname "$SOCK")/radius/servers")" = 600 ] || lab_fail "servers file not 0600"
+[ "$(stat -c %a "$SOCK.radius/servers")" = 600 ] || lab_fail "servers file not 0600"
 
 XL2TPD_PPP='user alice
 password alice-secret' lab_xl2tpd_lac ra-lac alice 192.0.2.1
