@@ -10,6 +10,7 @@ import { createLogger } from '../ops/log.js';
 import { configToYaml } from '../config/print.js';
 import { Daemon, daemonVersion, readConfiguration } from '../daemon/daemon.js';
 import { startOperatorEdges } from '../daemon/edges.js';
+import { controlSocketFree } from '../ops/control-server.js';
 
 async function main(argv: string[]): Promise<number> {
   const args = parseL2tpdArgs(argv);
@@ -91,6 +92,9 @@ async function run(args: RunArgs): Promise<number> {
     read.secrets,
   );
   try {
+    // Before anything is bound or written (the radiusclient files beside the socket): a
+    // second daemon on this socket would take over the first one's files.
+    await controlSocketFree(read.config.control.socket);
     await daemon.start();
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'could not start');

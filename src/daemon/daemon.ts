@@ -256,8 +256,11 @@ export class Daemon implements DaemonControl, MetricsSource {
       this.log.error({ errors: kernel }, 'reload refused; keeping the old configuration');
       throw new ControlError('INVALID_CONFIG', kernel.join('\n'));
     }
-    writeRadiusClientFiles(next.config);
     const plan = planReload(this.startConfig, this.config, this.bound, next.config);
+    // The control socket and pipe stay until a restart, and the radiusclient files, which
+    // belong to the socket (radiusClientDir), stay with them.
+    next.config.control = this.startConfig.control;
+    writeRadiusClientFiles(next.config);
     const warnings = [...next.warnings];
     this.config = next.config;
     this.secrets = next.secrets;

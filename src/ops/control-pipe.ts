@@ -249,5 +249,28 @@ async function removeOldFifo(path: string): Promise<void> {
   if (!st.isFIFO()) {
     throw new Error(`${path} exists and is not a FIFO; remove it or choose another control.pipe`);
   }
+  if (hasReader(path)) {
+    throw new Error(
+      `another process reads the control pipe ${path} (another l2tpd, or xl2tpd): stop it or ` +
+        'choose another control.pipe (two daemons need two pipes)',
+    );
+  }
   await unlink(path);
+}
+
+/**
+ * Whether a process has the FIFO open for reading, as a running daemon does (ours opens it
+ * read-write, so it never sees end-of-file): a non-blocking open for writing fails with ENXIO
+ * only when nobody reads (fifo(7)). Nothing is written; the reader notices nothing.
+ */
+function hasReader(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO') return false;
+    throw err;
+  }
+  closeSync(fd);
+  return true;
 }

@@ -241,12 +241,18 @@ function listenPrivately(server: net.Server, path: string): Promise<void> {
   });
 }
 
-async function removeStaleSocket(path: string, logger: Logger): Promise<void> {
+/**
+ * Rejects when the control socket path is another daemon's (something answers on it) or not
+ * a socket; true when a stale socket file is there. The daemon asks before it writes anything
+ * of its own beside the socket (the radiusclient files): the socket is what two daemons on
+ * one machine must not share, and the first one's files are left alone.
+ */
+export async function controlSocketFree(path: string): Promise<{ stale: boolean }> {
   let st;
   try {
     st = await lstat(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { stale: false };
     throw err;
   }
   if (!st.isSocket()) {
@@ -255,8 +261,15 @@ async function removeStaleSocket(path: string, logger: Logger): Promise<void> {
     );
   }
   if (await answers(path)) {
-    throw new Error(`another l2tpd is running: it answers on ${path}`);
+    throw new Error(
+      `another l2tpd is running: it answers on ${path} (two daemons need two control.socket paths)`,
+    );
   }
+  return { stale: true };
+}
+
+async function removeStaleSocket(path: string, logger: Logger): Promise<void> {
+  if (!(await controlSocketFree(path)).stale) return;
   logger.info({ socket: path }, 'removing stale control socket');
   await unlink(path);
 }

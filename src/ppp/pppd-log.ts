@@ -11,12 +11,14 @@
 //   "remote LL address fe80::..."                 (ipv6cp.c, IPv6CP up)
 // pppd 2.4.9 logs no name for a CHAP peer it authenticated (only the client side's "CHAP
 // authentication succeeded", without a name); pppd 2.5 logs "CHAP peer authentication
-// succeeded for alice" (and MS-CHAP, EAP alike), which the same pattern takes.
+// succeeded for alice" (and MS-CHAP, EAP alike), which the same pattern takes. The pppd of
+// a RADIUS session preloads native/l2tpd-peer-name.so, which logs, whatever the protocol,
+//   "Peer alice authenticated"                    (pppd's auth-up notifier; %q as above)
 
 export interface PppdIdentity {
   /** The PPP interface pppd created (pppN). */
   iface?: string;
-  /** The name the peer authenticated as (PAP, or CHAP with pppd 2.5). */
+  /** The name the peer authenticated as (PAP; CHAP with pppd 2.5 or l2tpd-peer-name.so). */
   user?: string;
   /** The peer's address IPCP settled on. */
   remoteAddress?: string;
@@ -24,7 +26,8 @@ export interface PppdIdentity {
 
 const USING_INTERFACE = /^Using interface (\S+)$/;
 const CONNECT = /^Connect: (\S+) <--> /;
-const PEER_AUTHENTICATED = /^(?:[A-Z][\w-]*) peer authentication succeeded for (.+)$/;
+const PEER_AUTHENTICATED =
+  /^(?:[A-Z][\w-]*) peer authentication succeeded for (.+)$|^Peer (.+) authenticated$/;
 const REMOTE_ADDRESS = /^remote IP address (\d{1,3}(?:\.\d{1,3}){3})$/;
 
 /** IPCP or IPv6CP up (ipcp.c, ipv6cp.c): PPP reached its network phase, the link works. */
@@ -40,7 +43,7 @@ export function pppdLogIdentity(line: string): PppdIdentity | undefined {
   const iface = USING_INTERFACE.exec(line) ?? CONNECT.exec(line);
   if (iface !== null) return { iface: iface[1]! };
   const user = PEER_AUTHENTICATED.exec(line);
-  if (user !== null) return { user: unquote(user[1]!) };
+  if (user !== null) return { user: unquote((user[1] ?? user[2])!) };
   const remote = REMOTE_ADDRESS.exec(line);
   if (remote !== null) return { remoteAddress: remote[1]! };
   return undefined;

@@ -87,15 +87,20 @@ export function acctSessionId(
   return `${hex(nowMs, 12)}${hex(localTunnelId, 4)}${hex(localSessionId, 4)}`;
 }
 
-/** native/l2tpd-acct-session-id.c and l2tpd-nas-port-virtual.c, built beside the pppd helper. */
-const PRELOAD_LIBRARIES = ['l2tpd-acct-session-id.so', 'l2tpd-nas-port-virtual.so']
+/** native/l2tpd-acct-session-id.c, l2tpd-nas-port-virtual.c, l2tpd-peer-name.c, built beside the pppd helper. */
+const PRELOAD_LIBRARIES = [
+  'l2tpd-acct-session-id.so',
+  'l2tpd-nas-port-virtual.so',
+  'l2tpd-peer-name.so',
+]
   .map((name) => fileURLToPath(new URL(`../../native/${name}`, import.meta.url)))
   .join(':');
 
 /**
  * pppd's environment for a RADIUS session: the libraries that make radius.so send `id` as
- * Acct-Session-Id (Debian's radius.so cannot build its own) and NAS-Port-Type Virtual on the
- * kernel data path too (see each library's comment).
+ * Acct-Session-Id (Debian's radius.so cannot build its own), NAS-Port-Type Virtual on the
+ * kernel data path too, and log the name a CHAP or MS-CHAP peer authenticated as, which pppd
+ * 2.4.9 logs for PAP only (see each library's comment).
  */
 export function radiusPppdEnv(id: string): Record<string, string> {
   return { LD_PRELOAD: PRELOAD_LIBRARIES, L2TPD_ACCT_SESSION_ID: id };

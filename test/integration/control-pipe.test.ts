@@ -1,6 +1,7 @@
 // The legacy control pipe as scripts written against l2tpd / xl2tpd use it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -159,13 +160,32 @@ describe('legacy control pipe', () => {
 describe('legacy control pipe lifecycle', () => {
   const logger = pino({ level: 'silent' });
 
-  it('replaces a FIFO left by an earlier run and removes its FIFO on close', async () => {
+  it('replaces a FIFO left by an earlier run (nobody reads it) and removes its FIFO on close', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'l2tpd-pipe-'));
+    const path = join(dir, 'ctl');
+    // The earlier run died without cleaning up: its FIFO is still there, with no reader.
+    execFileSync('mkfifo', ['-m', '600', path]);
+    const pipe = await ControlPipe.open({ path, daemon: new FakeDaemon(), logger });
+    assert.ok(lstatSync(path).isFIFO());
+    await pipe.close();
+    assert.equal(existsSync(path), false);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a FIFO another process reads (another daemon), and removes only its own FIFO', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'l2tpd-pipe-'));
     const path = join(dir, 'ctl');
     const first = await ControlPipe.open({ path, daemon: new FakeDaemon(), logger });
-    // The earlier run died without cleaning up: its FIFO is still there.
+    const inode = lstatSync(path).ino;
+    await assert.rejects(
+      ControlPipe.open({ path, daemon: new FakeDaemon(), logger }),
+      /another process reads the control pipe/,
+    );
+    assert.equal(lstatSync(path).ino, inode, 'the first one keeps its FIFO');
+    // Someone removed the first one's FIFO; a new daemon makes its own at the path.
+    await rm(path);
     const second = await ControlPipe.open({ path, daemon: new FakeDaemon(), logger });
-    await first.close(); // must not remove the new run's FIFO
+    await first.close(); // must not remove the new one's FIFO
     assert.ok(lstatSync(path).isFIFO());
     await second.close();
     assert.equal(existsSync(path), false);

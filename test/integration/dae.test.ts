@@ -1,7 +1,8 @@
 // Dynamic Authorization (RFC 5176) against the real daemon process, driven by FreeRADIUS's
 // own radclient (freeradius-utils), with LACs placing real calls over UDP and the stand-in
-// pppd. The stand-in does not authenticate, so sessions have no user name here: requests
-// name them by Calling-Station-Id, Framed-IP-Address and NAS-Port (User-Name in the lab).
+// pppd. The stand-in authenticates nobody: it prints the line pppd 2.4.9 logs for a CHAP peer
+// with l2tpd-peer-name.so preloaded (a RADIUS session's pppd; PAP's own line is covered by
+// session-identity.test), so the daemon learns a user, as in the lab.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -52,7 +53,7 @@ lns:
     daemon = await startDaemon(
       config(`{ listen: '127.0.0.1:${daePort}', clients: [127.0.0.1], secret: ${SECRET} }`),
       // The stand-in authenticates nobody; it prints the notice pppd would, so the daemon learns a user.
-      { STANDIN_LOG: '1', STANDIN_USER: 'alice@example.net' },
+      { STANDIN_LOG: '1', STANDIN_CHAP_USER: 'alice@example.net' },
     );
     secretFile = join(daemon.dir, 'dae-secret');
     writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
@@ -165,7 +166,7 @@ lns:
     await within(down, 5_000, 'CDN for the Acct-Session-Id');
   });
 
-  it('Disconnect-Request by User-Name (the user pppd reported) ends that session', async () => {
+  it('Disconnect-Request by User-Name (the CHAP user pppd reported) ends that session', async () => {
     const a = await call(lacs[0]);
     assert.equal(a.status.user, 'alice@example.net', 'l2tpctl status shows the user');
     const down = lacs[0].sessionDown(a.sid);

@@ -18,6 +18,8 @@
 //   STANDIN_LOG=1    log arguments and events to stderr
 //   STANDIN_IFACE=ppp7, STANDIN_USER=alice  write pppd 2.4.9's "Using interface ppp7" and
 //                    "PAP peer authentication succeeded for alice" to stderr at start
+//   STANDIN_CHAP_USER=dave  write "Peer dave authenticated" at start, as pppd 2.4.9 does for a
+//                    CHAP peer with l2tpd-peer-name.so preloaded (a RADIUS session's pppd)
 //   STANDIN_REMOTE_IP=10.0.0.2  write IPCP's "remote IP address 10.0.0.2" at start (the
 //                    link up, as pppd says it)
 // It exits 16 (pppd's "hangup") when stdin closes and 5 on SIGTERM/SIGINT, as pppd does.
@@ -55,6 +57,7 @@ if (env.STANDIN_IFACE) process.stderr.write(`Using interface ${env.STANDIN_IFACE
 if (env.STANDIN_USER) {
   process.stderr.write(`PAP peer authentication succeeded for ${env.STANDIN_USER}\n`);
 }
+if (env.STANDIN_CHAP_USER) process.stderr.write(`Peer ${env.STANDIN_CHAP_USER} authenticated\n`);
 if (env.STANDIN_REMOTE_IP) process.stderr.write(`remote IP address ${env.STANDIN_REMOTE_IP}\n`);
 const txAccm = env.STANDIN_TX_ACCM ? parseInt(env.STANDIN_TX_ACCM, 16) >>> 0 : 0xffffffff;
 log(`mode ${modeSpec} args ${JSON.stringify(process.argv.slice(2))}`);

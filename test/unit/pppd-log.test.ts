@@ -14,6 +14,9 @@ test('pppd log lines: the interface and the authenticated peer (pppd 2.4.9 and 2
   assert.deepEqual(pppdLogIdentity('MS-CHAP-v2 peer authentication succeeded for carol'), {
     user: 'carol',
   });
+  // native/l2tpd-peer-name.so, preloaded into RADIUS sessions' pppd 2.4.9: any protocol.
+  assert.deepEqual(pppdLogIdentity('Peer dave@isp authenticated'), { user: 'dave@isp' });
+  assert.deepEqual(pppdLogIdentity('Peer a\\"b authenticated'), { user: 'a"b' });
   // %q escapes quotes and backslashes: undone.
   assert.deepEqual(pppdLogIdentity('PAP peer authentication succeeded for a\\"b\\\\c'), {
     user: 'a"b\\c',
@@ -25,6 +28,7 @@ test('pppd log lines that name no identity', () => {
     'CHAP authentication succeeded',
     'PAP authentication succeeded',
     'PAP peer authentication failed for mallory',
+    'Peer mallory failed CHAP authentication',
     'peer from calling number 5551234 authorized',
     'local  IP address 192.0.2.1',
     'Using interface',

@@ -62,12 +62,12 @@ test('radiusclient.conf lists the servers in order and every file radiusclient i
     assert.match(files.dictionary, new RegExp(`^ATTRIBUTE\\t${name}\\t`, 'm'));
 });
 
-test('the files are written 0600 in a 0700 directory beside the control socket', () => {
+test('the files are written 0600 in a 0700 directory named after the control socket', () => {
   const dir = mkdtempSync(join(tmpdir(), 'l2tpd-rc-'));
   const c = config(YAML, dir);
   writeRadiusClientFiles(c);
   const rc = radiusClientDir(c);
-  assert.equal(rc, join(dir, 'radius'));
+  assert.equal(rc, join(dir, 'l2tpctl.sock.radius'));
   assert.equal(statSync(rc).mode & 0o777, 0o700);
   for (const f of ['radiusclient.conf', 'servers', 'dictionary', 'port-id-map'])
     assert.equal(statSync(join(rc, f)).mode & 0o777, 0o600, f);
@@ -81,7 +81,7 @@ test('pppd of a radius section: plugin, config file, NAS-Port as unit, numbers a
   const c = config(YAML);
   const params = lnsParams(c, c.lns[0], null);
   assert.deepEqual(params.ppp.radius, {
-    dir: '/run/l2tpd/radius',
+    dir: '/run/l2tpd/l2tpctl.sock.radius',
     nasIpAddress: '198.51.100.1',
     listen: ['0.0.0.0'],
   });
@@ -94,7 +94,7 @@ test('pppd of a radius section: plugin, config file, NAS-Port as unit, numbers a
   ]);
   assert.ok(!base.includes('refuse-pap'));
   const args = radiusPppdArgs({
-    dir: '/run/l2tpd/radius',
+    dir: '/run/l2tpd/l2tpctl.sock.radius',
     nasIpAddress: '198.51.100.1',
     nasPort: 7,
     callingNumber: '+33 1 23,45',
@@ -108,7 +108,7 @@ test('pppd of a radius section: plugin, config file, NAS-Port as unit, numbers a
     'plugin',
     'radius.so',
     'radius-config-file',
-    '/run/l2tpd/radius/radiusclient.conf',
+    '/run/l2tpd/l2tpctl.sock.radius/radiusclient.conf',
     'unit',
     '7',
     'remotenumber',

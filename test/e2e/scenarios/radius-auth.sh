@@ -1,15 +1,20 @@
 #!/bin/sh
-# lab: needs-daemon timeout=300
+# lab: needs-daemon timeout=420
 # Issue 13: RADIUS with FreeRADIUS 3.2 (Debian's, run from a config dir written here) on
 # loopback in our LNS's namespace. Our LNS has ppp.auth: radius: its pppd runs radius.so with
-# the radiusclient files l2tpd writes. Three xl2tpd LACs: alice (CHAP), bob (PAP: his pppd
-# refuses CHAP) and carol (wrong password). FreeRADIUS gives alice Framed-IP-Address
-# 198.51.100.50, outside our pool: it must be on the LAC's ppp interface. Carol is refused.
-# Accounting Start reaches FreeRADIUS's detail file with our tunnel attributes and the
-# Acct-Session-Id our status shows for alice. radclient sends a Disconnect-Request for bob by
-# User-Name (pppd names PAP users only in its log): on the wire (dumpcap), our CDN and our ACK
-# follow the request within 2 s, then his link goes; alice's goes by her Acct-Session-Id; one
-# for an unknown user gets a NAK with Error-Cause Session-Context-Not-Found.
+# the radiusclient files l2tpd writes. Five xl2tpd LACs: alice (CHAP), bob (PAP: his pppd
+# refuses CHAP), carol (wrong password), dave and erin (CHAP). FreeRADIUS gives alice
+# Framed-IP-Address 198.51.100.50, outside our pool: it must be on the LAC's ppp interface.
+# Carol is refused. Our status names every user, the CHAP ones too (pppd 2.4.9 logs CHAP
+# names only through l2tpd-peer-name.so). Accounting Start reaches FreeRADIUS's detail file
+# with our tunnel attributes and the Acct-Session-Id our status shows for alice. radclient
+# sends a Disconnect-Request for bob by User-Name: by the daemon's own log, his session ends
+# and the ACK leaves within 2 s of the request's arrival, then his link goes; alice's goes by
+# her User-Name (CHAP) and Acct-Session-Id together; one for an unknown user gets a NAK with
+# Error-Cause Session-Context-Not-Found. Dave's Access-Accept has Idle-Timeout 30: pppd ends
+# his idle link, Acct-Terminate-Cause Idle-Timeout. Erin gets CoA-Requests: Filter-Id is
+# NAKed with Unsupported-Attribute (401), Service-Type Authorize-Only with Unsupported-Service
+# (405), a Session-Timeout is ACKed and ends her session when it runs out.
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
@@ -35,6 +40,9 @@ alice  Cleartext-Password := "alice-secret"
        Acct-Interim-Interval = 60
 bob    Cleartext-Password := "bob-secret"
 carol  Cleartext-Password := "carol-secret"
+dave   Cleartext-Password := "dave-secret"
+       Idle-Timeout = 30
+erin   Cleartext-Password := "erin-secret"
 USERS
 
 lab_ns ra-lns ra-lac
@@ -74,7 +82,7 @@ CONF
 lab_ours l2tpd ra-lns "$LAB_LOGDIR/l2tpd.yaml"
 lab_wait 90 "our LNS listening" lab_udp_listening ra-lns 1701
 lab_wait 30 "DAE listening" lab_udp_listening ra-lns 3799
-[ "$(stat -c %a "$(dirname "$SOCK")/radius/servers")" = 600 ] || lab_fail "servers file not 0600"
+[ "$(stat -c %a "$SOCK.radius/servers")" = 600 ] || lab_fail "servers file not 0600"
 
 XL2TPD_PPP='user alice
 password alice-secret' lab_xl2tpd_lac ra-lac alice 192.0.2.1
@@ -83,12 +91,16 @@ password bob-secret
 refuse-chap' lab_xl2tpd_lac ra-lac bob 192.0.2.1
 XL2TPD_PORT=1703 XL2TPD_PPP='user carol
 password not-carol-secret' lab_xl2tpd_lac ra-lac carol 192.0.2.1
+XL2TPD_PORT=1704 XL2TPD_PPP='user dave
+password dave-secret' lab_xl2tpd_lac ra-lac dave 192.0.2.1
+XL2TPD_PORT=1705 XL2TPD_PPP='user erin
+password erin-secret' lab_xl2tpd_lac ra-lac erin 192.0.2.1
 
 has_addr() { ip -n ra-lac -4 -o addr show | grep -q "inet $1 "; }
 lab_wait 120 "alice (CHAP): Framed-IP-Address from RADIUS on the LAC's ppp" has_addr 198.51.100.50
-lab_wait 60 "bob (PAP): an address from our pool" has_addr 198.51.100.1[0-9]
 lab_wait 60 "FreeRADIUS: carol rejected" lab_log_has "$LAB_LOGDIR/freeradius.log" 'Sent Access-Reject'
-lab_wait 30 "two links at the LAC (carol's refused)" lab_ppp_count_is ra-lac 2
+lab_wait 30 "our log names carol, refused" lab_log_has "$LAB_LOGDIR/l2tpd.log" 'Peer carol failed CHAP authentication'
+lab_wait 60 "four links at the LAC (carol's refused)" lab_ppp_count_is ra-lac 4
 lab_ping ra-lac 198.51.100.1
 
 detail_has() { grep -rqE -- "$1" "$LAB_TMP/radlog/radacct" 2>/dev/null; }
@@ -99,62 +111,88 @@ for attr in 'Tunnel-Client-Endpoint(:0)? = "192.0.2.2"' 'Called-Station-Id = "19
 done
 lab_step "ok: accounting carries NAS-Identifier, NAS-Port-Type, Calling/Called-Station-Id, tunnel endpoint"
 
-lab_ctl "$SOCK" status --json >"$LAB_TMP/status.json"
-grep -q '"user": *"bob"' "$LAB_TMP/status.json" || lab_fail "our status does not show bob"
-grep -q '"address": *"198.51.100.50"' "$LAB_TMP/status.json" ||
+# session FIELD USER : FIELD of USER's session in our status as last read (empty: none).
+session() {
+  node -e '
+    const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const a = s.tunnels.flatMap((t) => t.sessions).find((x) => x.user === process.argv[3]);
+    console.log(a?.[process.argv[2]] ?? "");' "$LAB_TMP/status.json" "$1" "$2"
+}
+# Dave is left out: his link may have gone idle by now.
+names_users() {
+  lab_ctl "$SOCK" status --json >"$LAB_TMP/status.json" || return 1
+  for user in alice bob erin; do [ -n "$(session address $user)" ] || return 1; done
+}
+lab_wait 30 "our status names the CHAP users (alice, erin) and the PAP one (bob)" names_users
+[ "$(session address alice)" = 198.51.100.50 ] ||
   lab_fail "our status does not show alice's RADIUS address"
+case $(session address bob) in 198.51.100.1[0-9] | 198.51.100.20) ;; *) lab_fail "bob's address is not from our pool" ;; esac
 # Alice's Acct-Session-Id in our status is the one her accounting carried.
-alice_id=$(node -e '
-  const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const a = s.tunnels.flatMap((t) => t.sessions).find((x) => x.address === "198.51.100.50");
-  console.log(a?.acctSessionId ?? "");' "$LAB_TMP/status.json")
+alice_id=$(session acctSessionId alice)
 [ -n "$alice_id" ] || lab_fail "our status shows no Acct-Session-Id for alice"
 lab_wait 30 "alice's Acct-Session-Id $alice_id in the detail file" detail_has "Acct-Session-Id = \"$alice_id\""
 ! detail_has 'Acct-Session-Id = "%' || lab_fail "radius.so's own (broken) Acct-Session-Id reached FreeRADIUS"
 
-dae() { printf '%s\n' "$2" | ip netns exec ra-lns radclient -x -t 2 -r 1 -S "$LAB_TMP/dae-secret" 127.0.0.1:3799 "$1"; }
-# Timed on the wire, from the request to our CDN and to our ACK: radclient's own start
-# (dictionaries read, `ip netns exec`) took 1-2 s under TCG and is not ours. We answer after
-# the actor has ended the session (CDN sent, pppd told to stop); the LAC's link then takes
-# as long as its pppd's LCP Terminate with a peer that is gone (seconds): waited for, not timed.
-lab_bg dumpcap-dae ip netns exec ra-lns dumpcap -q -P -i any -w "$LAB_TMP/dae.pcap" \
-  -f 'udp port 3799 or (udp port 1701 and udp[8] & 0x80 != 0)'
-dump_pid=$LAB_LAST_PID
-lab_wait 60 "capture running" lab_log_has "$LAB_LOGDIR/dumpcap-dae.log" Capturing
-dae disconnect 'User-Name = "bob"' >"$LAB_LOGDIR/dae-bob.log" 2>&1
-grep -q 'Received Disconnect-ACK' "$LAB_LOGDIR/dae-bob.log" || {
-  cat "$LAB_LOGDIR/dae-bob.log"
-  lab_fail "no Disconnect-ACK for bob"
+# Dave's Idle-Timeout (30 s): radius.so sets pppd's `idle`, and pppd ends the link nobody
+# uses (the kernel's ppp unit counts data frames only: LCP is not activity).
+lab_wait 120 "dave's idle link ended: Stop with Acct-Terminate-Cause Idle-Timeout" \
+  detail_has 'Acct-Terminate-Cause = Idle-Timeout'
+lab_wait 30 "three links at the LAC (dave's gone)" lab_ppp_count_is ra-lac 3
+lab_log_has "$LAB_LOGDIR/l2tpd.log" 'due to lack of activity' ||
+  lab_fail "our pppd did not say it ended an idle link"
+
+dae() { printf '%b\n' "$2" | ip netns exec ra-lns radclient -x -t 2 -r 1 -S "$LAB_TMP/dae-secret" 127.0.0.1:3799 "$1"; }
+# dae_expect KIND ATTRIBUTES ANSWER [TEXT] NAME : radclient's answer is ANSWER (and has TEXT).
+# radclient exits 1 on a NAK ("Expected ...-ACK"): its output is what is checked.
+dae_expect() {
+  dae "$1" "$2" >"$LAB_LOGDIR/dae-$5.log" 2>&1 || true
+  grep -q "Received $3" "$LAB_LOGDIR/dae-$5.log" && grep -q -- "$4" "$LAB_LOGDIR/dae-$5.log" || {
+    cat "$LAB_LOGDIR/dae-$5.log"
+    lab_fail "$5: no $3 $4"
+  }
+  lab_step "ok: $5: $3 $4"
 }
-# Our CDN went out before the ACK; dumpcap may not have read the last packets yet.
-sleep 1
-lab_forget "$dump_pid"
-kill -INT "$dump_pid"
-lab_wait 30 "capture ended" lab_log_has "$LAB_LOGDIR/dumpcap-dae.log" 'Packets captured'
-wire=$(node "$LAB_REPO/test/e2e/scenarios/helpers/dae-wire.mjs" "$LAB_TMP/dae.pcap" 192.0.2.1)
-lab_step "Disconnect-Request by User-Name, on the wire: $wire (ms after the request)"
-answer_ms=${wire#answer=}
-answer_ms=${answer_ms%% *}
-cdn_ms=${wire#*cdn=}
-[ "$cdn_ms" != none ] && [ "$cdn_ms" -le 2000 ] || lab_fail "no CDN within 2 s of the request ($wire)"
-[ "$answer_ms" != none ] && [ "$answer_ms" -le 2000 ] || lab_fail "no ACK within 2 s of the request ($wire)"
-bob_gone() { ! has_addr 198.51.100.1[0-9]; }
+
+# Erin: CoA. What we cannot apply is NAKed and changes nothing; a Session-Timeout is applied,
+# counted from her session's start: it ends her session 30 s from now (well after the ACK,
+# also at a high load), not at once.
+erin_addr=$(session address erin)
+dae_expect coa 'User-Name = "erin"\nFilter-Id = "gold"' CoA-NAK 'Error-Cause = Unsupported-Attribute' coa-filter
+dae_expect coa 'User-Name = "erin"\nService-Type = Authorize-Only' CoA-NAK 'Error-Cause = Unsupported-Service' coa-service
+has_addr "$erin_addr" || lab_fail "a NAKed CoA ended erin's session"
+lab_ctl "$SOCK" status --json >"$LAB_TMP/status.json"
+erin_timeout=$(($(session uptimeMs erin) / 1000 + 30))
+dae_expect coa "User-Name = \"erin\"\nSession-Timeout = $erin_timeout" CoA-ACK '' coa-timeout
+has_addr "$erin_addr" || lab_fail "erin's session ended before her new Session-Timeout ($erin_timeout s)"
+erin_gone() { ! has_addr "$erin_addr"; }
+lab_wait 120 "erin's link ended by the Session-Timeout from the CoA ($erin_timeout s)" erin_gone
+lab_log_has "$LAB_LOGDIR/l2tpd.log" 'session timeout: hanging up' || lab_fail "erin's session did not end by its timeout"
+
+# Bob: Disconnect by User-Name (PAP), timed by the daemon's own log: from the request's
+# arrival to his session's end (CDN sent, pppd told to stop; we answer after that) and to our
+# ACK. A wall clock around radclient (its own start, `ip netns exec`, 1-2 s under TCG) or the
+# capture's timestamps also count the guest waiting for a CPU before Node reads the datagram,
+# seconds at a host load of 60. The LAC's link then takes as long as its pppd's LCP Terminate
+# with a peer that is gone (seconds): waited for, not timed.
+dae_expect disconnect 'User-Name = "bob"' Disconnect-ACK '' bob
+took=$(node "$LAB_REPO/test/e2e/scenarios/helpers/dae-timing.mjs" "$LAB_LOGDIR/l2tpd.log" bob)
+lab_step "Disconnect-Request by User-Name, by the daemon's clock: $took (ms after the request arrived)"
+end_ms=${took#end=}
+end_ms=${end_ms%% *}
+ack_ms=${took#*ack=}
+[ "$end_ms" -le 2000 ] || lab_fail "bob's session did not end within 2 s of the request ($took)"
+[ "$ack_ms" -le 2000 ] || lab_fail "no ACK within 2 s of the request ($took)"
+bob_addr=$(session address bob)
+bob_gone() { ! has_addr "$bob_addr"; }
 lab_wait 30 "bob's link gone at the LAC" bob_gone
 has_addr 198.51.100.50 || lab_fail "alice's link went too"
 
-dae disconnect "Acct-Session-Id = \"$alice_id\"" >"$LAB_LOGDIR/dae-alice.log" 2>&1
-grep -q 'Received Disconnect-ACK' "$LAB_LOGDIR/dae-alice.log" || lab_fail "no Disconnect-ACK for alice"
+# Alice (CHAP): by her User-Name and Acct-Session-Id together (all given must match).
+dae_expect disconnect "User-Name = \"alice\"\nAcct-Session-Id = \"$alice_id\"" Disconnect-ACK '' alice
 alice_gone() { ! has_addr 198.51.100.50; }
-lab_wait 30 "alice's link gone (by Acct-Session-Id)" alice_gone
+lab_wait 30 "alice's link gone (by User-Name and Acct-Session-Id)" alice_gone
 
-# radclient exits 1 on a NAK ("Expected Disconnect-ACK"): its output is what is checked.
-dae disconnect 'User-Name = "nobody"' >"$LAB_LOGDIR/dae-nobody.log" 2>&1 || true
-grep -q 'Received Disconnect-NAK' "$LAB_LOGDIR/dae-nobody.log" &&
-  grep -q 'Error-Cause = Session-Context-Not-Found' "$LAB_LOGDIR/dae-nobody.log" || {
-  cat "$LAB_LOGDIR/dae-nobody.log"
-  lab_fail "no NAK (503) for an unknown user"
-}
-lab_step "ok: unknown user: Disconnect-NAK, Session-Context-Not-Found"
+dae_expect disconnect 'User-Name = "nobody"' Disconnect-NAK 'Error-Cause = Session-Context-Not-Found' nobody
 lab_wait 30 "Accounting Stop" detail_has 'Acct-Status-Type = Stop'
 detail_has 'Acct-Terminate-Cause = User-Request' || lab_fail "Stop without Acct-Terminate-Cause"
 lab_step "ok: Accounting Stop with Acct-Terminate-Cause"

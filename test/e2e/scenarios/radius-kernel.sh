@@ -5,8 +5,9 @@
 # radius.so on a PPPoL2TP socket; an xl2tpd LAC authenticates alice by CHAP. Her session is
 # on the kernel path and pings; her Accounting Start carries NAS-Port-Type Virtual (radius.so
 # takes it from pppd's `using_pty`, which only `notty` sets: l2tpd preloads
-# l2tpd-nas-port-virtual.so to set it) and the Acct-Session-Id our status shows; `hangup`
-# brings the Stop with non-zero octets.
+# l2tpd-nas-port-virtual.so to set it) and the Acct-Session-Id our status shows, which names
+# her (pppd 2.4.9 logs a CHAP name only through l2tpd-peer-name.so); `hangup` brings the
+# Stop with non-zero octets.
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
@@ -77,6 +78,7 @@ id=$(node -e '
   const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(s.tunnels.flatMap((t) => t.sessions)[0]?.acctSessionId ?? "");' "$LAB_TMP/status.json")
 [ -n "$id" ] || lab_fail "our status shows no Acct-Session-Id"
+grep -q '"user": *"alice"' "$LAB_TMP/status.json" || lab_fail "our status does not name alice (CHAP)"
 detail_has "Acct-Session-Id = \"$id\"" || lab_fail "accounting lacks our Acct-Session-Id $id"
 lab_step "ok: Accounting Start with NAS-Port-Type Virtual and Acct-Session-Id $id"
 

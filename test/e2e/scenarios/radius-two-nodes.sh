@@ -4,7 +4,8 @@
 # PostgreSQL 15 (Debian's), nothing shared between the nodes themselves. Namespaces: r2-lns1
 # (our LNS, 192.0.2.1) and r2-lns2 (our LNS, 192.0.2.5), each linked to r2-hub, which holds
 # FreeRADIUS, PostgreSQL and the xl2tpd LACs. Both nodes have `assignIp: false`, their own
-# NAS-IP-Address and their own DAE listener. The pool has three addresses.
+# NAS-IP-Address and their own DAE listener; their control sockets share a directory, as two
+# nodes on one host would (each its own radiusclient files). The pool has three addresses.
 #   1. u1 and u3 call node 1, u2 node 2: three distinct addresses, the whole pool, leased in
 #      SQL to both NAS addresses.
 #   2. u4 calls node 2 while the pool is full: Access-Reject, no fourth link.
@@ -35,8 +36,9 @@ printf '%s\n' "$DAE_SECRET" >"$LAB_TMP/dae-secret"
 chmod 600 "$LAB_TMP/dae-secret"
 # lns_node NAME NS ADDRESS HUB_ADDRESS PPP_LOCAL : one of our LNS nodes.
 lns_node() {
-  # Its own run directory: l2tpd writes radius.so's files beside its control socket.
-  mkdir -p "$LAB_TMP/$1"
+  # One run directory for both nodes, as on one host: each writes radius.so's files (its own
+  # servers and NAS address) in a directory named after its own control socket.
+  mkdir -p "$LAB_TMP/run"
   cat >"$LAB_LOGDIR/$1.yaml" <<CONF
 # This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
 dataPath: userspace
@@ -44,7 +46,7 @@ listen:
   - address: $3
 workers: 1
 hostname: lab-$1
-control: { socket: $LAB_TMP/$1/l2tpd.sock, pipe: off }
+control: { socket: $LAB_TMP/run/$1.sock, pipe: off }
 log: { level: debug }
 radius:
   auth: [$4]
@@ -98,6 +100,9 @@ lab_bg freeradius ip netns exec r2-hub freeradius -X -d "$RADDB"
 lab_wait 180 "FreeRADIUS listening" lab_udp_listening r2-hub 1812
 lab_wait 180 "node 1 listening" lab_udp_listening r2-lns1 1701
 lab_wait 120 "node 2 listening" lab_udp_listening r2-lns2 1701
+grep -qx 'bindaddr 192.0.2.1' "$LAB_TMP/run/lns1.sock.radius/radiusclient.conf" &&
+  grep -qx 'bindaddr 192.0.2.5' "$LAB_TMP/run/lns2.sock.radius/radiusclient.conf" ||
+  lab_fail "the nodes' radiusclient files are not each their own (one run directory)"
 
 # lac USER LNS PORT : an xl2tpd LAC in the hub calling LNS as USER (CHAP).
 lac() {
