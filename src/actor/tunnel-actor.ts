@@ -87,6 +87,15 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   private kernelTunnel: Promise<boolean> | undefined;
   /** The kernel tunnel exists (deleted at the tunnel's end). */
   private kernelUp = false;
+  /**
+   * Kernel-path sessions whose end waits for the kernel's last counters: their tunnel's end is
+   * told after them, so that no session ends after its tunnel (in the log or to the daemon).
+   */
+  private readonly sessionEnds = new Set<Promise<void>>();
+  /** The tunnel's end, told once its sessions' are (the actor closes after it). */
+  private tunnelEnd: Promise<void> | undefined;
+  /** The kernel tunnel's deletion, once asked (the actor closes after it). */
+  private kernelDeletion: Promise<void> | undefined;
   readonly guard: SessionLinkHost['guard'];
   private readonly counters = { dataForUnknownSession: 0, badHeaders: 0, pppdExits: 0 };
 
@@ -248,16 +257,17 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         for (let i = 0; i < this.params.autoCalls; i++)
           this.tunnel.placeCall(this.deps.now(), 'incoming');
         break;
-      case 'tunnel-down':
-        this.ctx.log.info(
-          { result: e.result, initiator: e.initiator, stopCcn: e.stopCcn },
-          `tunnel down, ended by ${INITIATORS[e.initiator]}: ${describeResultCode(MessageType.StopCCN, e.result)}`,
-        );
-        this.ctx.notify({ ...e, retransmissions: this.tunnel.retransmissions });
+      case 'tunnel-down': {
+        const retransmissions = this.tunnel.retransmissions;
+        const down = () => this.tunnelDown(e, retransmissions);
+        if (this.sessionEnds.size === 0) down();
+        else this.tunnelEnd = Promise.all(this.sessionEnds).then(this.guard(down));
         // Its sessions are gone: the kernel tunnel goes now, not after the StopCCN hold (§5.7,
         // a full retransmission cycle), during which control messages still use its socket.
+        // Their last counters were asked first (the helper answers in order).
         void this.deleteKernelTunnel();
         break;
+      }
       case 'tunnel-closed':
         this.finish();
         break;
@@ -275,7 +285,11 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         // The kernel's last counters, asked before pppd's SIGTERM (the helper answers in order).
         const counted = link.refreshCounters();
         this.onSessionDown(e.localSessionId);
-        void counted.then(this.guard(() => this.sessionDown(e, link, this.trafficOf(link))));
+        const ended = counted.then(
+          this.guard(() => this.sessionDown(e, link, this.trafficOf(link))),
+        );
+        this.sessionEnds.add(ended);
+        void ended.then(() => this.sessionEnds.delete(ended));
         break;
       }
       case 'set-link-info': {
@@ -348,6 +362,18 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   }
 
   // --- sessions ---
+
+  /** The tunnel's last log line and its `tunnel-down` for the daemon. */
+  private tunnelDown(
+    e: Extract<TunnelEvent, { type: 'tunnel-down' }>,
+    retransmissions: number,
+  ): void {
+    this.ctx.log.info(
+      { result: e.result, initiator: e.initiator, stopCcn: e.stopCcn },
+      `tunnel down, ended by ${INITIATORS[e.initiator]}: ${describeResultCode(MessageType.StopCCN, e.result)}`,
+    );
+    this.ctx.notify({ ...e, retransmissions });
+  }
 
   /** A session's last log line and its `session-down` for the daemon, with its last counters. */
   private sessionDown(
@@ -577,27 +603,28 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.releaseAddresses({ ...link.addresses, nasPort: link.nasPort });
     }
     this.links.clear();
-    if (!this.kernelUp) {
-      this.ctx.closed();
-      return;
-    }
-    // Deleted before the tunnel ID is freed (it may soon be another tunnel's).
-    void this.deleteKernelTunnel().then(this.guard(() => this.ctx.closed()));
+    // The kernel tunnel deleted before the tunnel ID is freed (it may soon be another
+    // tunnel's), and the tunnel's end told before it closes (nothing is told after).
+    const waits = [this.deleteKernelTunnel(), this.tunnelEnd].filter((p) => p !== undefined);
+    if (waits.length === 0) this.ctx.closed();
+    else void Promise.all(waits).then(this.guard(() => this.ctx.closed()));
   }
 
   /**
-   * Delete the kernel tunnel, if there is one (the helper also SIGTERMs its pppds). Never
-   * rejects: the supervisor closing the tunnel's socket deletes it anyway.
+   * Delete the kernel tunnel, if there is one (the helper also SIGTERMs its pppds), once; the
+   * deletion, or undefined when there was none. Never rejects: the supervisor closing the
+   * tunnel's socket deletes it anyway.
    */
-  private deleteKernelTunnel(): Promise<void> {
-    if (!this.kernelUp) return Promise.resolve();
+  private deleteKernelTunnel(): Promise<void> | undefined {
+    if (!this.kernelUp) return this.kernelDeletion;
     this.kernelUp = false;
     const log = this.ctx.log;
-    return this.deps.kernel!.deleteTunnel(this.init.localTunnelId, log).then(
+    this.kernelDeletion = this.deps.kernel!.deleteTunnel(this.init.localTunnelId, log).then(
       () => log.info('kernel tunnel deleted'),
       (err: Error) =>
         log.warn({ err: err.message }, 'kernel tunnel not deleted (its socket closing will)'),
     );
+    return this.kernelDeletion;
   }
 
   /** A session's data counters and how long it was up, or undefined before it had a data path. */

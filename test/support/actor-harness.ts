@@ -142,6 +142,10 @@ export class ActorBench {
   /** Every log record the actor wrote (parsed JSON). */
   readonly logs: Array<Record<string, unknown>> = [];
   closed = false;
+  /** How many notices the actor had given when it closed (none may follow). */
+  noticesAtClose = -1;
+  /** The link is cut: datagrams in flight both ways are lost. */
+  cut = false;
   /** Data frames the peer received, by the peer's session ID. */
   readonly peerFrames = new Map<number, Uint8Array[]>();
   private readonly peerData = new Map<number, DataChannel>();
@@ -172,7 +176,10 @@ export class ActorBench {
           // `answer` gives each request an answer of its own type.
           this.requests.push({ event, resolve: resolve as Request['resolve'] }),
         ),
-      closed: () => (this.closed = true),
+      closed: () => {
+        this.closed = true;
+        this.noticesAtClose = this.notified.length;
+      },
       setTimer: (fn, ms) => this.clock.setTimer(fn, ms) as unknown as ActorTimer,
       clearTimer: (t) => this.clock.clearTimer(t),
       guard: (fn) => fn,
@@ -270,13 +277,13 @@ export class ActorBench {
       if (this.toActor.length > 0) {
         const batch = this.toActor;
         this.toActor = [];
-        for (const d of batch) this.actor.onDatagram(d, this.clock.now);
+        if (!this.cut) for (const d of batch) this.actor.onDatagram(d, this.clock.now);
         continue;
       }
       if (this.toPeer.length > 0) {
         const batch = this.toPeer;
         this.toPeer = [];
-        for (const d of batch) this.peerReceive(d);
+        if (!this.cut) for (const d of batch) this.peerReceive(d);
         continue;
       }
       if (this.peer.nextDeadline() <= this.clock.now) {

@@ -405,6 +405,53 @@ test('dataPath kernel: once up, the tunnel gets a socket of its own and the help
   assert.equal(bench.closed, true);
 });
 
+test("dataPath kernel: a tunnel's end is told after its sessions' (which wait for the kernel's last counters), in the log and to the daemon", async () => {
+  const bench = new ActorBench({ params: { dataPath: 'kernel' } });
+  bench.establish();
+  await bench.answer('tunnel-socket', { fd: 42, peer: PEER });
+  const calls = [bench.call().sid, bench.call().sid];
+  await bench.promises();
+  bench.actor.command({ type: 'disconnect' });
+  bench.settle();
+  await bench.promises();
+  const ends = (kinds: string[]) =>
+    kinds.filter((k) => k.startsWith('session down') || k.startsWith('tunnel down'));
+  assert.deepEqual(
+    ends(bench.notified.map((n) => n.type.replace('-', ' '))),
+    ['session down', 'session down', 'tunnel down'],
+    'notices to the daemon',
+  );
+  assert.deepEqual(
+    ends(bench.logs.map((l) => String(l.msg))).map((m) => m.slice(0, m.indexOf(' down') + 5)),
+    ['session down', 'session down', 'tunnel down'],
+    'log lines',
+  );
+  assert.deepEqual(
+    bench.notified
+      .filter((n) => n.type === 'session-down')
+      .map((n) => n.localSessionId)
+      .sort(),
+    [...calls].sort(),
+  );
+});
+
+test('dataPath kernel: a peer gone silent (hello timeout, no StopCCN hold): the sessions and the tunnel end, told in that order, before the actor closes', async () => {
+  const bench = new ActorBench({ params: { dataPath: 'kernel' } });
+  bench.establish();
+  await bench.answer('tunnel-socket', { fd: 42, peer: PEER });
+  bench.call();
+  await bench.promises();
+  bench.cut = true;
+  bench.advance(10 * 60_000);
+  await bench.promises();
+  const ends = bench.notified.filter((n) => n.type.endsWith('-down')).map((n) => n.type);
+  assert.deepEqual(ends, ['session-down', 'tunnel-down']);
+  assert.equal(bench.notified.find((n) => n.type === 'tunnel-down')?.initiator, 'timeout');
+  assert.deepEqual(bench.kernel.deleted, [100]);
+  assert.equal(bench.closed, true);
+  assert.equal(bench.noticesAtClose, bench.notified.length, 'nothing told after closing');
+});
+
 test('dataPath kernel: no socket of its own (another tunnel holds the peer address and port): the tunnel stays on the userspace path, said once', async () => {
   const bench = new ActorBench({ params: { dataPath: 'kernel' } });
   bench.establish();

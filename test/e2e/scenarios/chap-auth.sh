@@ -6,6 +6,8 @@
 # Good: CHAP succeeds, the address comes from our pool, ping crosses both ways. Bad: our
 # pppd refuses it, the call is cleared on both sides (no session in our status, no pppd
 # left for it on either side, xl2tpd logs the call's end), and the good link still pings.
+# OURS_DATA_PATH=kernel (chap-auth-kernel): both calls on the kernel path, the good one's
+# session a kernel one, and the refused one's gone from the kernel too.
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
@@ -48,3 +50,12 @@ lab_wait 30 "one pppd left at the LACs" lab_pppd_is ca-lac 1
 lab_wait 30 "xl2tpd bad: the call is cleared" grep -qE \
   'Connection closed to 192[.]0[.]2[.]1, serial|call_close: .* disconnected' "$LAB_LOGDIR/xl2tpd-bad.log"
 lab_ping ca-lac 198.51.100.1
+if [ "${OURS_DATA_PATH:-userspace}" = kernel ]; then
+  lab_status "$SOCK"
+  awk '$1 == "session" && $8 != "kernel" { exit 1 }' "$LAB_TMP/status.txt" ||
+    lab_fail "the good session is not on the kernel path"
+  ip -n ca-lns l2tp show session
+  [ "$(ip -n ca-lns l2tp show session | grep -c '^Session ')" -eq 1 ] ||
+    lab_fail "not exactly one kernel session in our namespace (the good one)"
+  lab_step "ok: the good session is a kernel one, the refused one left none"
+fi

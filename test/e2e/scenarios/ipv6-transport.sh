@@ -3,6 +3,8 @@
 # Issue 7 scenario 8: our LAC to our LNS over IPv6 (2001:db8::/64 on the veth pair; xl2tpd
 # cannot do this), real pppd on both ends. The tunnel's peer is the IPv6 address on both
 # sides, the LAC gets an address from our pool, and ping crosses the PPP link both ways.
+# OURS_DATA_PATH=kernel (ipv6-transport-kernel): both daemons on the kernel data path, the
+# tunnel and its session kernel ones on both sides (L2TP over UDP/IPv6 in the kernel).
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
@@ -18,8 +20,8 @@ ip -n v6-lac link set veth-lac up
 lab_wait 30 "IPv6 between the namespaces" ip netns exec v6-lac ping -n -c 1 -W 1 2001:db8::1
 
 cat >"$LAB_LOGDIR/lns.yaml" <<CONF
-# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
-dataPath: userspace
+# The userspace data path unless the -kernel variant says otherwise.
+dataPath: ${OURS_DATA_PATH:-userspace}
 listen:
   - address: '2001:db8::1'
 workers: 1
@@ -43,8 +45,8 @@ lns:
         lcp-echo-interval, '0']
 CONF
 cat >"$LAB_LOGDIR/lac.yaml" <<CONF
-# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
-dataPath: userspace
+# The userspace data path unless the -kernel variant says otherwise.
+dataPath: ${OURS_DATA_PATH:-userspace}
 listen:
   - address: '2001:db8::2'
 workers: 1
@@ -76,3 +78,11 @@ lab_status "$LAC_SOCK"
 awk '$1 == "tunnel" && $6 == "2001:db8::1" { ok = 1 } END { exit !ok }' "$LAB_TMP/status.txt" ||
   lab_fail "the LAC's tunnel peer is not 2001:db8::1"
 lab_check_ppp_link v6-lns v6-lac 198.51.100.1 198.51.100.10 198.51.100.20
+if [ "${OURS_DATA_PATH:-userspace}" = kernel ]; then
+  for ns in v6-lns v6-lac; do
+    ip -n "$ns" l2tp show tunnel
+    ip -n "$ns" l2tp show tunnel | grep -q '2001:db8::' || lab_fail "$ns: no kernel tunnel over IPv6"
+    [ "$(ip -n "$ns" l2tp show session | grep -c '^Session ')" -eq 1 ] || lab_fail "$ns: no kernel session"
+  done
+  lab_step "ok: a kernel tunnel over IPv6 with its session on both sides"
+fi

@@ -10,6 +10,10 @@
 #    other carry pings: those lose nothing; the LAC redials the lost tunnels (with their
 #    calls) and all 20 links ping again, with exactly one pppd per session left on each
 #    side and only the 20 addresses in use taken from the LNS's pool.
+# The kernel variant (ours-pair-sequencing-kernel) sets PAIR_TUNNELS and PAIR_CALLS (fewer
+# links) and OURS_DATA_PATH=kernel for both daemons: one socket per peer address and port,
+# so one tunnel a side is a kernel one with its calls, sequenced by the kernel; the others
+# stay on the userspace path.
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
@@ -20,8 +24,8 @@ lab_ns op-lns op-lac
 lab_link op-lns veth-lns 192.0.2.1/24 op-lac veth-lac 192.0.2.2/24
 lab_ping op-lac 192.0.2.1
 
-TUNNELS=5
-CALLS=4
+TUNNELS=${PAIR_TUNNELS:-5}
+CALLS=${PAIR_CALLS:-4}
 LINKS=$((TUNNELS * CALLS))
 POOL_FIRST=10
 POOL_LAST=59
@@ -30,8 +34,8 @@ POOL_LAST=59
 # no logfile, which would hide those lines from the daemon (call up, interface).
 
 cat >"$LAB_LOGDIR/lns.yaml" <<CONF
-# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
-dataPath: userspace
+# The userspace data path unless the -kernel variant says otherwise.
+dataPath: ${OURS_DATA_PATH:-userspace}
 listen:
   - address: 192.0.2.1
 workers: 2
@@ -59,8 +63,8 @@ CONF
 
 {
   cat <<CONF
-# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
-dataPath: userspace
+# The userspace data path unless the -kernel variant says otherwise.
+dataPath: ${OURS_DATA_PATH:-userspace}
 listen:
   - address: 192.0.2.2
 workers: 1
@@ -131,6 +135,16 @@ all_links() {
 }
 
 all_links ''
+if [ "${OURS_DATA_PATH:-userspace}" = kernel ]; then
+  for ns in op-lns op-lac; do
+    ip -n "$ns" l2tp show session
+    [ "$(ip -n "$ns" l2tp show session | grep -c '^Session ')" -eq "$CALLS" ] ||
+      lab_fail "$ns: not one kernel tunnel's $CALLS sessions in the kernel"
+  done
+  [ "$(awk '$1 == "session" && $8 == "kernel"' "$LAB_TMP/status.txt" | wc -l)" -eq "$CALLS" ] ||
+    lab_fail "the LNS's status does not show $CALLS sessions on the kernel path"
+  lab_step "ok: one tunnel a side with its $CALLS sessions in the kernel"
+fi
 
 # Sequencing as seen on the wire: data messages (T=0) with S=1 and with S=0, counted
 # separately while every link pings both ways.

@@ -104,11 +104,12 @@ lab_log_has() {
 
 # lab_ours_lns NS AUTH [TUNNEL_YAML] : our LNS on 192.0.2.1:1701 in NS, control socket $SOCK,
 # pool 198.51.100.10-20, real pppd requiring AUTH (chap or none); extra `tunnel:` lines
-# optional. Waits until it listens.
+# optional; the data path OURS_DATA_PATH (userspace, the default, or kernel). Waits until it
+# listens.
 lab_ours_lns() {
   cat >"$LAB_LOGDIR/l2tpd.yaml" <<CONF
-# This scenario is about the userspace data path (the -kernel scenarios cover the kernel's).
-dataPath: userspace
+# The userspace data path unless a -kernel variant says otherwise.
+dataPath: ${OURS_DATA_PATH:-userspace}
 listen:
   - address: 192.0.2.1
 workers: 1
