@@ -3,7 +3,7 @@ import type { ActorParams } from '../runtime/actor-params.js';
 import type { L2tpdConfig, LacSection, LnsSection } from '../config/schema.js';
 import type { PeerSecret } from '../config/secrets.js';
 import type { ReliableConfig } from '../control/reliable.js';
-import { secretOptionsText } from '../pppd/pppd.js';
+import { secretOptionsText } from '../pppd/pppd-args.js';
 import { pppMethods } from '../config/load.js';
 import { radiusClientDir } from '../radius/write-radiusclient.js';
 import { resolveDataPath } from './data-path.js';

@@ -9,7 +9,8 @@ import type { TrafficCounters } from '../ops/control-protocol.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import { KERNEL_SESSION_FD, type KernelSession } from '../pppd/helper-protocol.js';
 import { pppdHelper, type SpawnedChild } from '../pppd/pppd-helper.js';
-import { buildPppdArgs, notePppdLine, type PppdArgsInput } from '../pppd/pppd.js';
+import { buildPppdArgs, type PppdArgsInput } from '../pppd/pppd-args.js';
+import { notePppdLine } from '../pppd/pppd.js';
 import type {
   Pseudowire,
   PseudowireFactory,

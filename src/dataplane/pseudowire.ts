@@ -8,7 +8,7 @@ import type { PeerAddress } from '../runtime/actor-api.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { DataChannelOptions } from './data-channel.js';
-import type { PppdArgsInput } from '../pppd/pppd.js';
+import type { PppdArgsInput } from '../pppd/pppd-args.js';
 
 /** Everything a data path needs to start one session. Plain data. */
 export interface PseudowireSpec {

@@ -2,7 +2,7 @@
 // crosses to the worker by structured clone), resolved from the config section and the
 // secrets file.
 import type { ReliableConfig } from '../control/reliable.js';
-import type { PppdArgsInput } from '../pppd/pppd.js';
+import type { PppdArgsInput } from '../pppd/pppd-args.js';
 
 export interface ActorParams {
   role: 'lns' | 'lac';

@@ -4,12 +4,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import type { PppdIdentity } from '../../src/ppp/pppd-log.js';
-import {
-  PppdProcess,
-  buildPppdArgs,
-  secretOptionsText,
-  type PppdOptions,
-} from '../../src/pppd/pppd.js';
+import { PppdProcess, type PppdOptions } from '../../src/pppd/pppd.js';
+import { buildPppdArgs, secretOptionsText } from '../../src/pppd/pppd-args.js';
 
 // From dist/test/integration/ back to the source tree's tools.
 const STAND_IN = fileURLToPath(new URL('../../../test/tools/stand-in-pppd.mjs', import.meta.url));

@@ -9,7 +9,7 @@ import { attributeText, radiusClientFiles, radiusPppdArgs } from '../../src/radi
 import { NasPorts } from '../../src/radius/nas-ports.js';
 import { radiusClientDir, writeRadiusClientFiles } from '../../src/radius/write-radiusclient.js';
 import { lnsParams } from '../../src/daemon/section-params.js';
-import { buildPppdArgs } from '../../src/pppd/pppd.js';
+import { buildPppdArgs } from '../../src/pppd/pppd-args.js';
 
 function config(text: string, socketDir = '/run/l2tpd'): L2tpdConfig {
   const r = parseConfig(`control: { socket: ${socketDir}/l2tpctl.sock }\n${text}`, 'f.yaml', {
