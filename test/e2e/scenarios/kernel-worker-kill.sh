@@ -47,15 +47,8 @@ lab_wait 240 "our LNS listening" lab_udp_listening wk-lns 1701
 
 # lac1: a second [lac] section, so two tunnels from 192.0.2.2:1701 (the first two: one per
 # worker, least loaded first); xl2tpd in userspace mode carries both on its one socket.
-XL2TPD_FORCE_USERSPACE=yes XL2TPD_SECTION="
-[lac lab-b]
-lns = 192.0.2.1
-autodial = yes
-redial = no
-require authentication = no
-name = lac1b
-length bit = yes
-pppoptfile = $LAB_TMP/lac1.ppp" lab_xl2tpd_lac wk-lac lac1 192.0.2.1
+XL2TPD_FORCE_USERSPACE=yes XL2TPD_SECTION="$(lab_xl2tpd_second_lac lac1b 192.0.2.1 lac1)" \
+  lab_xl2tpd_lac wk-lac lac1 192.0.2.1
 lab_wait 120 "lac1's two links up" lab_ppp_count_is wk-lac 2
 XL2TPD_PORT=1702 lab_xl2tpd_lac wk-lac lac2 192.0.2.1
 lab_wait 90 "lac2's link up" lab_ppp_count_is wk-lac 3

@@ -18,15 +18,8 @@ lab_ping tn-lac 192.0.2.1
 
 OURS_DATA_PATH=kernel lab_ours_lns tn-lns none
 
-XL2TPD_FORCE_USERSPACE=yes XL2TPD_SECTION="
-[lac lab-b]
-lns = 192.0.2.1
-autodial = yes
-redial = no
-require authentication = no
-name = nat-b
-length bit = yes
-pppoptfile = $LAB_TMP/nat.ppp" lab_xl2tpd_lac tn-lac nat 192.0.2.1
+XL2TPD_FORCE_USERSPACE=yes XL2TPD_SECTION="$(lab_xl2tpd_second_lac nat-b 192.0.2.1 nat)" \
+  lab_xl2tpd_lac tn-lac nat 192.0.2.1
 
 lab_wait 120 "two tunnels with a session each at our LNS" lab_ours_has "$SOCK" 2 2
 lab_wait 60 "two ppp links at our LNS" lab_ppp_count_is tn-lns 2

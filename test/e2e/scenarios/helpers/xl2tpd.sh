@@ -93,6 +93,14 @@ CONF
     -s "$LAB_TMP/l2tp-secrets" -p "$LAB_TMP/$name.pid" -C "$LAB_TMP/$name.ctl"
 }
 
+# lab_xl2tpd_second_lac NAME LNS_IP PPP : a second [lac] section for XL2TPD_SECTION, so one
+# xl2tpd (one socket) dials two tunnels from the same address and port; its pppd options are
+# $LAB_TMP/PPP.ppp (those of the first section's NAME).
+lab_xl2tpd_second_lac() {
+  printf '\n[lac lab-b]\nlns = %s\nautodial = yes\nredial = no\nrequire authentication = no\nname = %s\nlength bit = yes\npppoptfile = %s\n' \
+    "$2" "$1" "$LAB_TMP/$3.ppp"
+}
+
 # lab_udp_listening NS PORT : true once something in NS listens on UDP PORT.
 lab_udp_listening() {
   ip netns exec "$1" ss -Hlun "sport = :$2" | grep -q .
