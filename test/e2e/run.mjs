@@ -164,7 +164,7 @@ function watchHostLoad() {
 }
 
 /**
- * Benchmark knobs from the host's environment (TP_SECONDS, TP_CALLS, TP_ROUNDS,
+ * Benchmark knobs from the host's environment (TP_SECONDS, TP_CALLS, TP_SIZES, TP_ROUNDS,
  * TP_OURS_WORKERS, TP_PROFILE for tcp-throughput), exported in the guest: shell-safe values only.
  */
 function scenarioKnobs() {

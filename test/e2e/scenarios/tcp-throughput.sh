@@ -13,7 +13,8 @@
 # xl2tpd): the daemon (threads included) and, apart, its pppds (ours: the helper, pppd and
 # pppd's `notty` relay). Under TCG the absolute figures mean little and swing with the host's
 # load: compare within a round. Knobs from the host environment: TP_SECONDS (6), TP_CALLS
-# (10), TP_ROUNDS (3), TP_OURS_WORKERS (1), TP_PROFILE (1: each thread of our daemon
+# (10), TP_SIZES (session counts measured each round, at most TP_CALLS: "1 TP_CALLS";
+# issue 12 asks for "1 20", issue 17 for "1 10"), TP_ROUNDS (3), TP_OURS_WORKERS (1), TP_PROFILE (1: each thread of our daemon
 # CPU-profiled into $LAB_LOGDIR/prof/*.cpuprofile, which slows ours; summarise with
 # node dist/bench/cpuprofile-top.js).
 # A fourth LNS (issue 12): our daemon again, with `dataPath: kernel`, on 192.0.2.4 with its own
@@ -29,6 +30,10 @@
 
 TP_SECONDS=${TP_SECONDS:-6}
 TP_CALLS=${TP_CALLS:-10}
+TP_SIZES=${TP_SIZES:-1 $TP_CALLS}
+for n in $TP_SIZES; do
+  [ "$n" -ge 1 ] && [ "$n" -le "$TP_CALLS" ] || lab_fail "TP_SIZES ($TP_SIZES): each from 1 to TP_CALLS ($TP_CALLS)"
+done
 TP_ROUNDS=${TP_ROUNDS:-3}
 REPORT="$LAB_LOGDIR/report.txt"
 ROWS="$LAB_LOGDIR/rows.txt"
@@ -246,7 +251,7 @@ AWK
 # kernel-path daemon's CPU time over our userspace daemon's in the same round (target <= 2%)
 # and over the TP_SECONDS of transfer (the run takes longer: iperf3's start and end).
 tp_report_kernel() {
-  awk -v s="$TP_SECONDS" -v calls="$TP_CALLS" -f - "$ROWS" <<'AWK'
+  awk -v s="$TP_SECONDS" -v sizes="$TP_SIZES" -f - "$ROWS" <<'AWK'
 function median(m, v,   i, j, t) {
   for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
     t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
@@ -265,7 +270,7 @@ function line(title, n, what, fmt,   r, m, v, x, out) {
 }
 { mbit[$1, $2, $3] = $4; ms[$1, $2, $3] = $8; if ($1 > nr) nr = $1 }
 END {
-  nn = split("1 " calls, ns, " ")
+  nn = split(sizes, ns, " ")
   for (r = 1; r <= nr; r++) for (i = 1; i <= nn; i++) {
     n = ns[i]
     if (!((r, "ours-kernel", n) in mbit)) continue
@@ -291,7 +296,7 @@ AWK
 
 {
   echo "TCP through L2TP sessions, iperf3 from the LAC side to the LNS side, $TP_SECONDS s per run," \
-    "$TP_ROUNDS rounds; four LNSs at once, $TP_CALLS sessions each."
+    "$TP_ROUNDS rounds; four LNSs at once, $TP_CALLS sessions each, measured $TP_SIZES at once."
   echo "LAC: xl2tpd $(dpkg-query -W -f='${Version}' xl2tpd) in kernel mode." \
     "Guest kernel $(uname -r) under qemu TCG (emulated CPU: compare within a round)."
   echo "Ours: workers: ${TP_OURS_WORKERS:-1}${TP_PROFILE:+, CPU-profiled}."
@@ -350,7 +355,7 @@ echo "ours-kernel: $(grep -c '"msg":"kernel tunnel created' "$LAB_LOGDIR/l2tpd-k
 
 round=1
 while [ "$round" -le "$TP_ROUNDS" ]; do
-  for n in 1 "$TP_CALLS"; do
+  for n in $TP_SIZES; do
     tp_run "$round" ours-userspace "$n" "$pid_ours" 10.0.1.1 l2tpd-helper
     tp_run "$round" xl2tpd-userspace "$n" "$pid_u" 10.0.2.1
     tp_run "$round" xl2tpd-kernel "$n" "$pid_k" 10.0.3.1
