@@ -7,16 +7,6 @@ export const FCS16_GOOD = 0xf0b8;
 
 export const FCS16_TABLE: Uint16Array = buildTable();
 
-/**
- * The FCS change of an octet that one more octet follows: with it, two octets fold in one
- * step, `fcs = T2[(fcs ^ a) & 0xff] ^ T[((fcs >>> 8) ^ b) & 0xff]`, two independent lookups
- * instead of a chain of two ("slicing by 2": the CRC is linear, so the effects add). The
- * encoder's loop takes two octets a step with it.
- */
-export const FCS16_TABLE_2: Uint16Array = FCS16_TABLE.map(
-  (v) => (v >>> 8) ^ FCS16_TABLE[v & 0xff]!,
-);
-
 function buildTable(): Uint16Array {
   const table = new Uint16Array(256);
   for (let b = 0; b < 256; b++) {
