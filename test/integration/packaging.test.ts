@@ -33,6 +33,7 @@ test('npm pack ships the built daemon, its helper and man pages; no tests or ben
     'dist/native/l2tpd-acct-session-id.so',
     'dist/native/l2tpd-nas-port-virtual.so',
     'dist/native/l2tpd-peer-name.so',
+    'dist/native/l2tpd-interim-interval.so',
     ...pkg.man,
     'config/l2tpd.service',
     'config/options.l2tpd',
