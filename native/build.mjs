@@ -1,8 +1,10 @@
 // Builds the native programs from source with the system C compiler (part of `npm run build`):
 // native/l2tpd-helper.c (starts every pppd; see the comment at its top),
-// native/l2tpd-acct-session-id.c, l2tpd-nas-port-virtual.c and l2tpd-peer-name.c (shared
-// libraries preloaded into the pppd of RADIUS sessions: the Acct-Session-Id and NAS-Port-Type
-// radius.so sends, and the peer's name in pppd's log whatever it authenticated with) and bench/spawn-limit.c (this machine's process-start limit, for `npm run bench:load`).
+// native/l2tpd-acct-session-id.c, l2tpd-nas-port-virtual.c, l2tpd-peer-name.c and
+// l2tpd-interim-interval.c (shared libraries preloaded into the pppd of RADIUS sessions: the
+// Acct-Session-Id and NAS-Port-Type radius.so sends, the peer's name in pppd's log whatever it
+// authenticated with, and the default Acct-Interim-Interval) and bench/spawn-limit.c (this
+// machine's process-start limit, for `npm run bench:load`).
 // Nothing is downloaded; a program is rebuilt only when its source is newer.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
@@ -16,6 +18,7 @@ const programs = [
   ['native/l2tpd-acct-session-id.c', 'l2tpd-acct-session-id.so', ['-shared', '-fPIC']],
   ['native/l2tpd-nas-port-virtual.c', 'l2tpd-nas-port-virtual.so', ['-shared', '-fPIC']],
   ['native/l2tpd-peer-name.c', 'l2tpd-peer-name.so', ['-shared', '-fPIC']],
+  ['native/l2tpd-interim-interval.c', 'l2tpd-interim-interval.so', ['-shared', '-fPIC']],
   ['bench/spawn-limit.c', 'spawn-limit', []],
 ];
 const flags = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror'];

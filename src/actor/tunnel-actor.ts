@@ -500,7 +500,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       link,
       addresses,
       this.radiusArgs(link, grant.nasPort, params),
-      radiusPppdEnv(id),
+      radiusPppdEnv(id, this.params.ppp.radius?.interimInterval ?? null),
     );
   }
 

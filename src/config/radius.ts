@@ -22,6 +22,13 @@ export type SecretFileReader = (
 /** radiusclient (pppd's radius.so) keeps at most 48 octets of a secret and splits lines on blanks. */
 const MAX_RADIUS_SECRET = 48;
 
+/**
+ * Acct-Interim-Interval in seconds: "MUST NOT be smaller than 60" (RFC 2869 §5.16), and
+ * radius.so raises a smaller one to 60; it keeps the value in a C int.
+ */
+const MIN_INTERIM_INTERVAL = 60;
+const MAX_INTERIM_INTERVAL = 2_147_483_647;
+
 export function readRadius(
   c: Checker,
   v: Located,
@@ -39,6 +46,7 @@ export function readRadius(
     'nasIpAddress',
     'timeout',
     'retries',
+    'interimInterval',
   ]);
   if (f === null) return null;
   const auth = servers(c, f.get('auth'), RADIUS_AUTH_PORT);
@@ -84,6 +92,10 @@ export function readRadius(
     nasIpAddress,
     timeout,
     retries: c.int(f.get('retries'), d.retries, 1, 10),
+    interimInterval:
+      f.get('interimInterval').node === null
+        ? null
+        : c.int(f.get('interimInterval'), 0, MIN_INTERIM_INTERVAL, MAX_INTERIM_INTERVAL),
   };
 }
 

@@ -238,6 +238,12 @@ export interface RadiusConfig {
   timeout: Milliseconds;
   /** Tries per server before the next one. Default 3. */
   retries: number;
+  /**
+   * Acct-Interim-Interval in seconds for an Access-Accept that names none (at least 60,
+   * RFC 2869 §5.16); the Accept's own value wins. Default null: radius.so's own behaviour, no
+   * Interim-Update unless the Accept asks for them.
+   */
+  interimInterval: number | null;
 }
 
 /** Dynamic Authorization (RFC 5176): Disconnect-Request and CoA-Request from RADIUS servers. */

@@ -75,6 +75,7 @@ export function lnsParams(
               dir: radiusClientDir(config),
               nasIpAddress: config.radius.nasIpAddress,
               listen: config.listen.map((l) => l.address),
+              interimInterval: config.radius.interimInterval,
             }
           : undefined,
     },

@@ -92,18 +92,31 @@ const PRELOAD_LIBRARIES = [
   'l2tpd-acct-session-id.so',
   'l2tpd-nas-port-virtual.so',
   'l2tpd-peer-name.so',
-]
-  .map((name) => fileURLToPath(new URL(`../../native/${name}`, import.meta.url)))
-  .join(':');
+].map(nativeLibrary);
+
+/** native/l2tpd-interim-interval.c: preloaded only when `radius.interimInterval` is set. */
+const INTERIM_INTERVAL_LIBRARY = nativeLibrary('l2tpd-interim-interval.so');
+
+function nativeLibrary(name: string): string {
+  return fileURLToPath(new URL(`../../native/${name}`, import.meta.url));
+}
 
 /**
  * pppd's environment for a RADIUS session: the libraries that make radius.so send `id` as
  * Acct-Session-Id (Debian's radius.so cannot build its own), NAS-Port-Type Virtual on the
  * kernel data path too, and log the name a CHAP or MS-CHAP peer authenticated as, which pppd
- * 2.4.9 logs for PAP only (see each library's comment).
+ * 2.4.9 logs for PAP only; with `interimInterval` (seconds), also the one that gives an
+ * Access-Accept without Acct-Interim-Interval that one (see each library's comment).
  */
-export function radiusPppdEnv(id: string): Record<string, string> {
-  return { LD_PRELOAD: PRELOAD_LIBRARIES, L2TPD_ACCT_SESSION_ID: id };
+export function radiusPppdEnv(id: string, interimInterval: number | null): Record<string, string> {
+  if (interimInterval === null) {
+    return { LD_PRELOAD: PRELOAD_LIBRARIES.join(':'), L2TPD_ACCT_SESSION_ID: id };
+  }
+  return {
+    LD_PRELOAD: [...PRELOAD_LIBRARIES, INTERIM_INTERVAL_LIBRARY].join(':'),
+    L2TPD_ACCT_SESSION_ID: id,
+    L2TPD_ACCT_INTERIM_INTERVAL: String(interimInterval),
+  };
 }
 
 /** pppd arguments for one session of a `ppp.auth: radius` section (nothing secret). */

@@ -42,6 +42,8 @@ export interface ActorParams {
       nasIpAddress: string | null;
       /** Our listen addresses by socket index: the tunnel's server endpoint. */
       listen: string[];
+      /** `radius.interimInterval` (seconds), null when not set. */
+      interimInterval: number | null;
     };
   };
   /** LNS: ask the supervisor for addresses from the section's pool for every session. */

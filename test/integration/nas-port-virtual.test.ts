@@ -31,7 +31,7 @@ describe("the RADIUS session's pppd environment", () => {
       assert.equal(r.status, 0, r.stderr);
       return r.stdout.trim();
     };
-    const env = radiusPppdEnv('0123456789ABCDEF0123');
+    const env = radiusPppdEnv('0123456789ABCDEF0123', null);
     assert.equal(run(true, {}), '0');
     assert.equal(run(true, env), '1');
     // A program that does not export the variable is not touched (and does not fail).
@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
       assert.equal(r.status, 0, r.stderr);
       return r.stdout;
     };
-    const env = radiusPppdEnv('0123456789ABCDEF0123');
+    const env = radiusPppdEnv('0123456789ABCDEF0123', null);
     assert.equal(run(env, 'dave@isp'), 'Peer dave@isp authenticated\n');
     assert.deepEqual(pppdLogIdentity(run(env, 'a"b').trimEnd()), { user: 'a"b' });
     assert.equal(run({}, 'dave@isp'), '', 'nothing without the library');

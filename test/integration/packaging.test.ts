@@ -29,6 +29,11 @@ test('npm pack ships the built daemon, its helper and man pages; no tests or ben
     ...Object.values(pkg.bin),
     'dist/workers/tunnel-host.js',
     'dist/native/l2tpd-helper',
+    // The libraries preloaded into the pppd of RADIUS sessions (src/radius/radiusclient.ts).
+    'dist/native/l2tpd-acct-session-id.so',
+    'dist/native/l2tpd-nas-port-virtual.so',
+    'dist/native/l2tpd-peer-name.so',
+    'dist/native/l2tpd-interim-interval.so',
     ...pkg.man,
     'config/l2tpd.service',
     'config/options.l2tpd',

@@ -61,9 +61,13 @@ if (env.STANDIN_CHAP_USER) process.stderr.write(`Peer ${env.STANDIN_CHAP_USER} a
 if (env.STANDIN_REMOTE_IP) process.stderr.write(`remote IP address ${env.STANDIN_REMOTE_IP}\n`);
 const txAccm = env.STANDIN_TX_ACCM ? parseInt(env.STANDIN_TX_ACCM, 16) >>> 0 : 0xffffffff;
 log(`mode ${modeSpec} args ${JSON.stringify(process.argv.slice(2))}`);
-// What l2tpd sets for radius.so's Acct-Session-Id (src/radius/radiusclient.ts radiusPppdEnv).
+// What l2tpd sets for radius.so's Acct-Session-Id and default Acct-Interim-Interval
+// (src/radius/radiusclient.ts radiusPppdEnv).
 if (env.L2TPD_ACCT_SESSION_ID) {
-  log(`acct-session-id ${env.L2TPD_ACCT_SESSION_ID} preload ${env.LD_PRELOAD ?? '-'}`);
+  log(
+    `acct-session-id ${env.L2TPD_ACCT_SESSION_ID} preload ${env.LD_PRELOAD ?? '-'}` +
+      ` interim-interval ${env.L2TPD_ACCT_INTERIM_INTERVAL ?? '-'}`,
+  );
 }
 
 // Receive state: the unescaped frame being collected (FCS included).

@@ -52,6 +52,7 @@ test('radius and dae blocks: servers in order, defaults, secret from a file', ()
   assert.equal(radius?.nasIpAddress, '198.51.100.1');
   assert.equal(radius?.timeout, 3000);
   assert.equal(radius?.retries, 3);
+  assert.equal(radius?.interimInterval, null, 'no default interim interval unless asked');
   assert.deepEqual(dae?.listen, { address: '127.0.0.1', family: 4, port: 3799 });
   assert.equal(dae?.clients.length, 2);
   assert.equal(dae?.secret, 'dae-secret');
@@ -88,6 +89,23 @@ lns:
     /:6:3: radius\.Retries: unknown key 'Retries' in radius \(did you mean 'retries'\?\)/,
   );
   assert.match(text, /:8:3: dae\.clients: needs at least one client/);
+});
+
+test('radius.interimInterval: whole seconds, at least 60, with line and column otherwise', () => {
+  const at = (value: string) =>
+    parse(`radius:\n  auth: [192.0.2.10]\n  secret: s\n  interimInterval: ${value}\n`);
+  const ok = at('300');
+  assert.ok(ok.ok, ok.ok ? '' : ok.errors.map(formatIssue).join('\n'));
+  assert.equal(ok.config.radius?.interimInterval, 300);
+  for (const bad of ['59', '0', '5m', '90.5', "'300'", '2147483648']) {
+    const r = at(bad);
+    assert.equal(r.ok, false, bad);
+    assert.match(
+      r.ok ? '' : formatIssue(r.errors[0]),
+      /l2tpd\.yaml:4:20: radius\.interimInterval: must be a whole number from 60 to 2147483647/,
+      bad,
+    );
+  }
 });
 
 test('ppp.auth radius without a radius block, and a secret file that cannot be read, are refused', () => {
@@ -140,4 +158,13 @@ test('--check-config output shows the radius and dae blocks without their secret
   const back = parse(text);
   assert.ok(back.ok, back.ok ? '' : back.errors.map(formatIssue).join('\n'));
   assert.deepEqual(back.config.radius?.auth, r.config.radius?.auth);
+  assert.doesNotMatch(text, /interimInterval/, 'absent: not printed');
+  const withInterval = parse(
+    RADIUS.replace('nasIpAddress:', 'interimInterval: 600\n  nasIpAddress:'),
+  );
+  assert.ok(withInterval.ok);
+  const printed = configToYaml(withInterval.config);
+  assert.match(printed, /interimInterval: 600/);
+  const again = parse(printed);
+  assert.equal(again.ok && again.config.radius?.interimInterval, 600);
 });

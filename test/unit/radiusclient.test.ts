@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, formatIssue } from '../../src/config/load.js';
 import type { L2tpdConfig } from '../../src/config/schema.js';
-import { attributeText, radiusClientFiles, radiusPppdArgs } from '../../src/radius/radiusclient.js';
+import {
+  attributeText,
+  radiusClientFiles,
+  radiusPppdArgs,
+  radiusPppdEnv,
+} from '../../src/radius/radiusclient.js';
 import { NasPorts } from '../../src/radius/nas-ports.js';
 import { radiusClientDir, writeRadiusClientFiles } from '../../src/radius/write-radiusclient.js';
 import { lnsParams } from '../../src/daemon/section-params.js';
@@ -84,7 +89,10 @@ test('pppd of a radius section: plugin, config file, NAS-Port as unit, numbers a
     dir: '/run/l2tpd/l2tpctl.sock.radius',
     nasIpAddress: '198.51.100.1',
     listen: ['0.0.0.0'],
+    interimInterval: null,
   });
+  const withInterval = config(YAML.replace('radius:\n', 'radius:\n  interimInterval: 300\n'));
+  assert.equal(lnsParams(withInterval, withInterval.lns[0], null).ppp.radius?.interimInterval, 300);
   // radius alone: pppd requires CHAP and offers PAP as the fallback.
   const base = buildPppdArgs({ ...params.ppp.args, ipparam: '192.0.2.7' });
   assert.deepEqual(base.slice(base.indexOf('auth'), base.indexOf('auth') + 3), [
@@ -162,4 +170,20 @@ test('NAS-Ports: the lowest free number, never two live sessions on one', () => 
   ports.release(3);
   assert.equal(ports.take(), 0);
   assert.equal(ports.size, 3);
+});
+
+test("pppd's environment: the default interim interval only when radius.interimInterval is set", () => {
+  const libraries = (env: Record<string, string>) =>
+    env.LD_PRELOAD.split(':').map((p) => p.slice(p.lastIndexOf('/') + 1));
+  const plain = radiusPppdEnv('0123456789ABCDEF0123', null);
+  assert.deepEqual(libraries(plain), [
+    'l2tpd-acct-session-id.so',
+    'l2tpd-nas-port-virtual.so',
+    'l2tpd-peer-name.so',
+  ]);
+  assert.equal(plain.L2TPD_ACCT_SESSION_ID, '0123456789ABCDEF0123');
+  assert.ok(!('L2TPD_ACCT_INTERIM_INTERVAL' in plain));
+  const withDefault = radiusPppdEnv('0123456789ABCDEF0123', 300);
+  assert.deepEqual(libraries(withDefault), [...libraries(plain), 'l2tpd-interim-interval.so']);
+  assert.equal(withDefault.L2TPD_ACCT_INTERIM_INTERVAL, '300');
 });

@@ -14,7 +14,10 @@
 # Error-Cause Session-Context-Not-Found. Dave's Access-Accept has Idle-Timeout 30: pppd ends
 # his idle link, Acct-Terminate-Cause Idle-Timeout. Erin gets CoA-Requests: Filter-Id is
 # NAKed with Unsupported-Attribute (401), Service-Type Authorize-Only with Unsupported-Service
-# (405), a Session-Timeout is ACKed and ends her session when it runs out.
+# (405), a Session-Timeout is ACKed and ends her session when it runs out. Our radius block has
+# interimInterval 60: bob's Access-Accept names no Acct-Interim-Interval, and his Interim-Update
+# comes 60 s into his session (l2tpd-interim-interval.so); alice's names 600, which wins: she
+# gets none, though her session outlives bob's first one.
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/xl2tpd.sh"
 . "$LAB_REPO/test/e2e/scenarios/helpers/ours.sh"
@@ -37,7 +40,7 @@ CONF
 cat >"$RADDB/mods-config/files/authorize" <<'USERS'
 alice  Cleartext-Password := "alice-secret"
        Framed-IP-Address = 198.51.100.50,
-       Acct-Interim-Interval = 60
+       Acct-Interim-Interval = 600
 bob    Cleartext-Password := "bob-secret"
 carol  Cleartext-Password := "carol-secret"
 dave   Cleartext-Password := "dave-secret"
@@ -66,6 +69,7 @@ radius:
   secret: $RADIUS_SECRET
   nasIdentifier: lab-lns
   nasIpAddress: 127.0.0.1
+  interimInterval: 60
 dae:
   listen: 127.0.0.1:3799
   clients: [127.0.0.1]
@@ -104,6 +108,16 @@ lab_wait 60 "four links at the LAC (carol's refused)" lab_ppp_count_is ra-lac 4
 lab_ping ra-lac 198.51.100.1
 
 detail_has() { grep -rqE -- "$1" "$LAB_TMP/radlog/radacct" 2>/dev/null; }
+# acct_time USER STATUS : Acct-Session-Time of USER's first STATUS record in the detail file
+# (records are paragraphs), empty when there is none.
+acct_time() {
+  find "$LAB_TMP/radlog/radacct" -type f -exec cat {} + 2>/dev/null |
+    awk -v RS= -v user="User-Name = \"$1\"" -v status="Acct-Status-Type = $2" '
+      index($0, user) && index($0, status) && match($0, /Acct-Session-Time = [0-9]+/) {
+        print substr($0, RSTART + 20, RLENGTH - 20)
+        exit
+      }'
+}
 lab_wait 30 "Accounting Start in the detail file" detail_has 'Acct-Status-Type = Start'
 for attr in 'Tunnel-Client-Endpoint(:0)? = "192.0.2.2"' 'Called-Station-Id = "192.0.2.1"' \
   'NAS-Identifier = "lab-lns"' 'NAS-Port-Type = Virtual' 'Calling-Station-Id = "192.0.2.2"'; do
@@ -168,6 +182,16 @@ erin_gone() { ! has_addr "$erin_addr"; }
 lab_wait 120 "erin's link ended by the Session-Timeout from the CoA ($erin_timeout s)" erin_gone
 lab_log_has "$LAB_LOGDIR/l2tpd.log" 'session timeout: hanging up' || lab_fail "erin's session did not end by its timeout"
 
+# Bob's Access-Accept names no Acct-Interim-Interval: radius.so sends Interim-Updates at our
+# interimInterval (60 s). By now (dave's idle link and erin's timeout are past) his session is
+# about 60 s old or older, so this waits seconds at most.
+bob_interim() { [ -n "$(acct_time bob Interim-Update)" ]; }
+lab_wait 120 "bob's Interim-Update at our default interval (his Accept has none)" bob_interim
+bob_interim_at=$(acct_time bob Interim-Update)
+[ "$bob_interim_at" -ge 60 ] && [ "$bob_interim_at" -lt 120 ] ||
+  lab_fail "bob's first Interim-Update came at $bob_interim_at s of his session, not at 60"
+lab_step "ok: bob's first Interim-Update at $bob_interim_at s (interimInterval 60)"
+
 # Bob: Disconnect by User-Name (PAP), timed by the daemon's own log: from the request's
 # arrival to his session's end (CDN sent, pppd told to stop; we answer after that) and to our
 # ACK. A wall clock around radclient (its own start, `ip netns exec`, 1-2 s under TCG) or the
@@ -191,6 +215,15 @@ has_addr 198.51.100.50 || lab_fail "alice's link went too"
 dae_expect disconnect "User-Name = \"alice\"\nAcct-Session-Id = \"$alice_id\"" Disconnect-ACK '' alice
 alice_gone() { ! has_addr 198.51.100.50; }
 lab_wait 30 "alice's link gone (by User-Name and Acct-Session-Id)" alice_gone
+# Her Accept's Acct-Interim-Interval (600) won over our 60: her session outlived bob's first
+# Interim-Update, and she had none.
+alice_stop() { [ -n "$(acct_time alice Stop)" ]; }
+lab_wait 30 "alice's Accounting Stop" alice_stop
+alice_time=$(acct_time alice Stop)
+[ "$alice_time" -gt 60 ] || lab_fail "alice's session lasted $alice_time s: too short to tell"
+[ -z "$(acct_time alice Interim-Update)" ] ||
+  lab_fail "alice got an Interim-Update: her Access-Accept's Acct-Interim-Interval 600 lost"
+lab_step "ok: alice ($alice_time s, her Accept's interval 600): no Interim-Update"
 
 dae_expect disconnect 'User-Name = "nobody"' Disconnect-NAK 'Error-Cause = Session-Context-Not-Found' nobody
 lab_wait 30 "Accounting Stop" detail_has 'Acct-Status-Type = Stop'
