@@ -14,9 +14,9 @@
 # pppd's `notty` relay). Under TCG the absolute figures mean little and swing with the host's
 # load: compare within a round. Knobs from the host environment: TP_SECONDS (6), TP_CALLS
 # (10), TP_SIZES (session counts measured each round, at most TP_CALLS: "1 TP_CALLS";
-# issue 12 asks for "1 20", issue 17 for "1 10"), TP_ROUNDS (3), TP_OURS_WORKERS (1), TP_PROFILE (1: each thread of our daemon
-# CPU-profiled into $LAB_LOGDIR/prof/*.cpuprofile, which slows ours; summarise with
-# node dist/bench/cpuprofile-top.js).
+# issue 12 asks for "1 20", issue 17 for "1 10"), TP_ROUNDS (3), TP_OURS_WORKERS (1),
+# TP_PROFILE (1: each thread of our daemon CPU-profiled into $LAB_LOGDIR/prof/*.cpuprofile,
+# which slows ours; summarise with node dist/bench/cpuprofile-top.js).
 # A fourth LNS (issue 12): our daemon again, with `dataPath: kernel`, on 192.0.2.4 with its own
 # pool and LACs, in the same rounds (after xl2tpd-kernel). tp_report_kernel adds the issue's
 # ratios: ours-kernel / xl2tpd-kernel and ours-kernel / ours-userspace (Mbit/s, per round and
