@@ -4,31 +4,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemonWithSecrets, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
+import type { LogLevel } from '../../src/config/schema.js';
 import { LacClient } from '../support/lac-client.js';
 import { claimPortBlock } from '../support/ports.js';
 
 const port = claimPortBlock();
 const SECRET = 'tunnel-s3cret-xyz';
 
-const yaml = (p: number, level: string) => `
-listen: [{ address: 127.0.0.1, port: ${p} }]
-workers: 1
-log: { level: ${level} }
-secrets: '{dir}/l2tp-secrets'
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns:
-  - name: subs
-    hostname: lns-test
-    challenge: true
-    hidden: true
-    assignIp: false
-    ppp: { path: '{standin}', auth: none }
-`;
+const yaml = (p: number, level: LogLevel) =>
+  daemonYaml({
+    port: p,
+    log: level,
+    secrets: '{dir}/l2tp-secrets',
+    lns: [{ name: 'subs', hostname: 'lns-test', challenge: true, hidden: true, assignIp: false }],
+  });
 
 /** The LNS with one authenticated tunnel (hidden AVPs) and a call up to it. */
 async function withTunnel(
   p: number,
-  level: string,
+  level: LogLevel,
   format: string,
   body: (lns: DaemonHandle) => Promise<void>,
 ): Promise<void> {
