@@ -364,7 +364,8 @@ test(
           await waitFor('both pending calls given addresses (their pppds requested)', async () =>
             (await inUse(lns)) === 3 ? true : undefined,
           );
-          await sleep(300);
+          // No wait beyond that: the grants reached the worker in a batch before this ICRQ's,
+          // and each start was counted as its grant arrived (onAddresses to spawn, no await).
           await assert.rejects(lac.call(), /"result":4/);
           process.kill(helper!, 'SIGCONT');
           helper = undefined;
