@@ -2,6 +2,7 @@
 // Addresses live sessions hold are never handed out again, whatever the reload changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
 import { daemonYaml, type DaemonYamlOptions } from '../support/daemon-yaml.js';
 import { withLnsAndLac } from '../support/lns-with-lac.js';
@@ -154,6 +155,36 @@ test('a reload applies log.level, metrics.listen and new listen addresses, and n
     throw err;
   } finally {
     for (const lac of lacs) lac.destroy();
+    await lns.stop();
+  }
+});
+
+test('a reload that moves /metrics to a port in use says why and keeps the old endpoint', async () => {
+  const port = basePort + 4;
+  const [first, taken] = [basePort + 5, basePort + 6];
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(taken, '127.0.0.1', resolve));
+  const yaml = (metricsPort: number) =>
+    daemonYaml({
+      port,
+      lns: [{ name: 'subs', assignIp: false }],
+      extra: { metrics: { listen: `127.0.0.1:${metricsPort}` } },
+    });
+  const lns = await startDaemon(yaml(first));
+  const scrape = () => fetch(`http://127.0.0.1:${first}/metrics`).then((r) => r.status);
+  try {
+    await waitFor('the metrics endpoint', async () => (await scrape()) === 200 || undefined);
+    lns.writeConfig(yaml(taken));
+    const result = await lns.control<ReloadResult>({ cmd: 'reload', args: {} });
+    assert.deepEqual(result.applied, ['metrics.listen']);
+    assert.match(result.warnings.join('\n'), /metrics\.listen: .*EADDRINUSE.*stays as it was/);
+    // Closed for the move, then started again on its old port when the new one failed.
+    assert.equal(await scrape(), 200, 'the old endpoint serves again');
+  } catch (err) {
+    process.stderr.write(`--- LNS output ---\n${lns.output()}\n`);
+    throw err;
+  } finally {
+    blocker.close();
     await lns.stop();
   }
 });
