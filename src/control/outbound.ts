@@ -1,14 +1,11 @@
 // Our control messages on the wire: which AVPs are hidden (§4.3), one encoding per message,
 // and the Ns/Nr stamped in at each transmission (§5.8). Pure: randomness comes in.
 import { AVP_SPECS } from '../protocol/avp.js';
-import { write16 } from '../protocol/header.js';
+import { CONTROL_NR_OFFSET, CONTROL_NS_OFFSET, write16 } from '../protocol/header.js';
 import { buildMessage, encodeControlMessage } from '../protocol/message.js';
 import { MessageType, type AvpName, type AvpValues } from '../protocol/types.js';
 
 const RANDOM_VECTOR_LENGTH = 16;
-/** Offsets of Ns and Nr in a control header (§3.1). */
-const NS_OFFSET = 8;
-const NR_OFFSET = 10;
 
 export interface HidingPolicy {
   /** Hide every AVP the RFC allows to be hidden (from SCCCN on). */
@@ -48,7 +45,7 @@ export function encodeOutbound(
  * the current Nr always (§5.8). A copy, since the sink owns (and may transfer) what it gets.
  */
 export function stampSequence(wire: Uint8Array, ns: number, nr: number): Uint8Array {
-  write16(wire, NS_OFFSET, ns);
-  write16(wire, NR_OFFSET, nr);
+  write16(wire, CONTROL_NS_OFFSET, ns);
+  write16(wire, CONTROL_NR_OFFSET, nr);
   return wire.slice();
 }

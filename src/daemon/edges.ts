@@ -78,16 +78,12 @@ export async function startOperatorEdges(
   return {
     close,
     async moveMetrics(listen) {
-      // The old endpoint goes first: the new one may be the same port on another address.
-      const old = metrics;
-      await old?.close();
-      metrics = null;
-      try {
-        metrics = await startMetrics(listen);
-      } catch (err) {
-        if (old !== null) metrics = await startMetrics(old.listen).catch(() => null);
-        throw err;
-      }
+      await replaceServer(
+        metrics,
+        (m) => (metrics = m),
+        () => startMetrics(listen),
+        (old) => startMetrics(old.listen),
+      );
       if (listen === null) log.info('metrics endpoint off');
     },
     async reconfigureDae(next) {
@@ -95,18 +91,36 @@ export async function startOperatorEdges(
         dae.reconfigure(next);
         return;
       }
-      const old = dae;
-      await old?.close();
-      dae = null;
-      try {
-        dae = await startDae(next);
-      } catch (err) {
-        if (old !== null) dae = await startDae(old.settings).catch(() => null);
-        throw err;
-      }
+      await replaceServer(
+        dae,
+        (d) => (dae = d),
+        () => startDae(next),
+        (old) => startDae(old.settings),
+      );
       if (next === null) log.info('dynamic authorization server off');
     },
   };
+}
+
+/**
+ * Replace a listening server: the old one closes first (the new one may take its port on
+ * another address); a new one that cannot start leaves the old one started again, and throws.
+ * `set` is told each server in place, none while neither runs.
+ */
+async function replaceServer<T extends { close(): Promise<void> }>(
+  old: T | null,
+  set: (server: T | null) => void,
+  start: () => Promise<T | null>,
+  restart: (old: T) => Promise<T | null>,
+): Promise<void> {
+  await old?.close();
+  set(null);
+  try {
+    set(await start());
+  } catch (err) {
+    if (old !== null) set(await restart(old).catch(() => null));
+    throw err;
+  }
 }
 
 function sameEndpoint(a: ListenAddress, b: ListenAddress): boolean {

@@ -11,6 +11,10 @@ export const L2TP_VERSION = 2;
 /** Every control message header: T, L, S set, version 2. */
 export const CONTROL_FLAGS = FLAG_T | FLAG_L | FLAG_S | L2TP_VERSION;
 export const CONTROL_HEADER_LENGTH = 12;
+/** Where a control header (§3.1: T, L and S set, no Offset) keeps its Length, Ns and Nr. */
+export const CONTROL_LENGTH_OFFSET = 2;
+export const CONTROL_NS_OFFSET = 8;
+export const CONTROL_NR_OFFSET = 10;
 export const MAX_MESSAGE_LENGTH = 0xffff;
 
 /**
@@ -187,11 +191,11 @@ export function writeControlHeader(
 ): void {
   buf[offset] = CONTROL_FLAGS >>> 8;
   buf[offset + 1] = CONTROL_FLAGS & 0xff;
-  write16(buf, offset + 2, length);
+  write16(buf, offset + CONTROL_LENGTH_OFFSET, length);
   write16(buf, offset + 4, tunnelId);
   write16(buf, offset + 6, sessionId);
-  write16(buf, offset + 8, ns);
-  write16(buf, offset + 10, nr);
+  write16(buf, offset + CONTROL_NS_OFFSET, ns);
+  write16(buf, offset + CONTROL_NR_OFFSET, nr);
 }
 
 /** Which optional fields a data header carries. */

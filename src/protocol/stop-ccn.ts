@@ -2,7 +2,7 @@
 // of an SCCRQ, the general error for a tunnel whose actor or worker died (so the peer tears
 // it down at once instead of waiting out its retransmissions), and the ZLB that acknowledges
 // a StopCCN for a tunnel we do not know.
-import { read16 } from './header.js';
+import { CONTROL_NR_OFFSET, CONTROL_NS_OFFSET, read16 } from './header.js';
 import { buildMessage, encodeControlMessage, encodeZlb, findClearAvp } from './message.js';
 import { AvpType, MessageType, type ResultCodeValue } from './types.js';
 
@@ -51,5 +51,6 @@ export function zlbForStrayStopCcn(message: Uint8Array): Uint8Array | undefined 
   if (assigned?.length !== 2) return undefined;
   const peerTunnelId = read16(assigned, 0);
   if (peerTunnelId === 0) return undefined;
-  return encodeZlb(peerTunnelId, read16(message, 10), (read16(message, 8) + 1) & 0xffff);
+  const ns = read16(message, CONTROL_NS_OFFSET);
+  return encodeZlb(peerTunnelId, read16(message, CONTROL_NR_OFFSET), (ns + 1) & 0xffff);
 }

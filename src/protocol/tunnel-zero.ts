@@ -4,7 +4,7 @@
 // Name and Tie Breaker are, for the daemon's access control and collision check (§4.4.3);
 // it checks the AVP lengths. The actor decodes the rest.
 import { AVP_FLAG_H, AVP_FLAG_M, AVP_HEADER_LENGTH, avpLengthAt } from './avp.js';
-import { CONTROL_HEADER_LENGTH, read16 } from './header.js';
+import { CONTROL_HEADER_LENGTH, CONTROL_NS_OFFSET, read16 } from './header.js';
 import { AvpType, MessageType } from './types.js';
 
 export const TunnelZeroVerdict = {
@@ -67,7 +67,7 @@ export function scanTunnelZero(buf: Uint8Array, out: TunnelZeroScan): TunnelZero
   if (out.messageType !== MessageType.SCCRQ) return TunnelZeroVerdict.Other;
   // §5.8: Ns starts at 0 and an SCCRQ is the first message. A tunnel made for one with any
   // other Ns would wait for message 0 forever, holding a half-open slot.
-  if (read16(buf, 8) !== 0) return TunnelZeroVerdict.Malformed;
+  if (read16(buf, CONTROL_NS_OFFSET) !== 0) return TunnelZeroVerdict.Malformed;
   pos += 8;
   let found = false;
   while (pos < end) {

@@ -91,7 +91,10 @@ export interface TunnelActor {
   ): CommandAnswer<K> | Promise<CommandAnswer<K>>;
   /** Graceful: StopCCN, CDNs, pppd terminated; calls ctx.closed() when done. */
   shutdown(reason: string): void;
-  /** Hard stop after a crash: kill children now, no protocol. */
+  /**
+   * Hard stop after a crash: no protocol; the sessions' data paths are ended without waiting
+   * (pppd: SIGTERM, then SIGKILL after its grace).
+   */
   destroy(): void;
 }
 

@@ -3,7 +3,12 @@
 // docs/architecture/runtime.md for the Map comparison), the SCCRQ dedupe index and the
 // half-open count. Cold per-tunnel data lives in a Map of records.
 import { randomInt } from 'node:crypto';
-import { CONTROL_HEADER_LENGTH, read16 } from '../protocol/header.js';
+import {
+  CONTROL_HEADER_LENGTH,
+  CONTROL_LENGTH_OFFSET,
+  CONTROL_NS_OFFSET,
+  read16,
+} from '../protocol/header.js';
 import type { PeerAddress } from './actor-api.js';
 
 const ID_SPACE = 0x10000;
@@ -164,8 +169,9 @@ export class TunnelTable {
    * highest under 16-bit wrap-around.
    */
   observeControl(tunnelId: number, buf: Uint8Array, outgoing: boolean): void {
-    if (buf.length <= CONTROL_HEADER_LENGTH || read16(buf, 2) <= CONTROL_HEADER_LENGTH) return;
-    const next = (read16(buf, 8) + 1) & 0xffff;
+    if (buf.length <= CONTROL_HEADER_LENGTH) return;
+    if (read16(buf, CONTROL_LENGTH_OFFSET) <= CONTROL_HEADER_LENGTH) return;
+    const next = (read16(buf, CONTROL_NS_OFFSET) + 1) & 0xffff;
     const arr = outgoing ? this.nextNs : this.nextNr;
     if (((next - arr[tunnelId]!) & 0xffff) < 0x8000) arr[tunnelId] = next;
   }

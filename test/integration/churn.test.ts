@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient } from '../support/lac-client.js';
 import { childrenOf, fdTargets, helpersOf, snapshot, type ProcSnapshot } from '../support/proc.js';
 import { claimPortBlock } from '../support/ports.js';
@@ -43,20 +44,26 @@ function pppdPath(): { path: string; kind: string } {
   return lightPppd();
 }
 
-const yaml = (pppd: string) => `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: churn-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-tunnel: { helloInterval: 60s, maxHalfOpen: 256 }
-lns:
-  - name: churn
-    peers: { allow: [127.0.0.0/8] }
-    localIp: 198.18.0.1
-    ipPool: { ranges: [198.18.0.0/24], exclude: [198.18.0.0, 198.18.0.1, 198.18.0.255] }
-    ppp: { path: '${pppd}', auth: none }
-`;
+const yaml = (pppd: string) =>
+  daemonYaml({
+    port,
+    workers: 2,
+    hostname: 'churn-lns',
+    log: 'warn',
+    tunnel: { helloInterval: '60s', maxHalfOpen: 256 },
+    lns: [
+      {
+        name: 'churn',
+        peers: { allow: ['127.0.0.0/8'] },
+        localIp: '198.18.0.1',
+        ipPool: {
+          ranges: ['198.18.0.0/24'],
+          exclude: ['198.18.0.0', '198.18.0.1', '198.18.0.255'],
+        },
+        ppp: { path: pppd },
+      },
+    ],
+  });
 
 type Stats = Record<string, number>;
 const kib = (bytes: number) => Math.round(bytes / 1024);

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import radius from 'radius';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient, within } from '../support/lac-client.js';
 import { claimPort } from '../support/ports.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
@@ -34,24 +35,27 @@ describe('Dynamic Authorization with radclient', { skip }, () => {
   const lacs: LacClient[] = [];
 
   let l2tpPort: number;
-  /** The daemon's config; `dae`: its block's flow mapping, or '' for none. */
-  const config = (dae: string) => `listen: [{address: 127.0.0.1, port: ${l2tpPort}}]
-workers: 2
-control: { socket: '{dir}/ctl.sock', pipe: off }
-radius: { auth: 127.0.0.1, secret: radius-s3cret }
-${dae === '' ? '' : `dae: ${dae}`}
-lns:
-  - name: subscribers
-    localIp: 10.77.0.1
-    ipPool: { ranges: [10.77.0.0/24], exclude: [10.77.0.0, 10.77.0.1] }
-    ppp: { path: '{standin}', auth: radius }
-`;
+  /** The daemon's config; `dae`: its block, or none. */
+  const config = (dae?: Record<string, unknown>) =>
+    daemonYaml({
+      port: l2tpPort,
+      workers: 2,
+      extra: { radius: { auth: '127.0.0.1', secret: 'radius-s3cret' }, dae },
+      lns: [
+        {
+          name: 'subscribers',
+          localIp: '10.77.0.1',
+          ipPool: { ranges: ['10.77.0.0/24'], exclude: ['10.77.0.0', '10.77.0.1'] },
+          ppp: { auth: 'radius' },
+        },
+      ],
+    });
 
   before(async () => {
     l2tpPort = claimPort();
     daePort = claimPort();
     daemon = await startDaemon(
-      config(`{ listen: '127.0.0.1:${daePort}', clients: [127.0.0.1], secret: ${SECRET} }`),
+      config({ listen: `127.0.0.1:${daePort}`, clients: ['127.0.0.1'], secret: SECRET }),
       // The stand-in authenticates nobody; it prints the notice pppd would, so the daemon learns a user.
       { STANDIN_LOG: '1', STANDIN_CHAP_USER: 'alice@example.net' },
     );
@@ -285,7 +289,7 @@ lns:
     assert.ok(((await stats())['daeRequests.duplicate'] ?? 0) >= 1);
   });
   it('a reload applies the dae block: a new secret and clients at once, a new listen address, or none', async () => {
-    const reload = async (dae: string) => {
+    const reload = async (dae?: Record<string, unknown>) => {
       daemon.writeConfig(config(dae));
       return daemon.control<{ applied: string[]; restartRequired: string[] }>({
         cmd: 'reload',
@@ -295,16 +299,20 @@ lns:
     const newSecret = join(daemon.dir, 'dae-secret-2');
     writeFileSync(newSecret, 'dae-n3w-s3cret\n', { mode: 0o600 });
     const unknown = 'User-Name = "nobody"\n';
-    const r1 = await reload(
-      `{ listen: '127.0.0.1:${daePort}', clients: [127.0.0.0/8], secretFile: '${newSecret}' }`,
-    );
+    const r1 = await reload({
+      listen: `127.0.0.1:${daePort}`,
+      clients: ['127.0.0.0/8'],
+      secretFile: newSecret,
+    });
     assert.deepEqual([r1.applied, r1.restartRequired], [['dae'], []]);
     assert.equal(radclient('disconnect', unknown).code, 'none', 'the old secret is refused');
     assert.equal(radclient('disconnect', unknown, newSecret).code, 'Disconnect-NAK');
     const movedTo = claimPort();
-    const r2 = await reload(
-      `{ listen: '127.0.0.1:${movedTo}', clients: [127.0.0.1], secretFile: '${newSecret}' }`,
-    );
+    const r2 = await reload({
+      listen: `127.0.0.1:${movedTo}`,
+      clients: ['127.0.0.1'],
+      secretFile: newSecret,
+    });
     assert.deepEqual(r2.applied, ['dae']);
     assert.equal(radclient('disconnect', unknown, newSecret, movedTo).code, 'Disconnect-NAK');
     assert.equal(
@@ -312,7 +320,7 @@ lns:
       'none',
       'the old port is closed',
     );
-    await reload('');
+    await reload();
     assert.equal(radclient('disconnect', unknown, newSecret, movedTo).code, 'none', 'off');
     await waitFor('the log line', async () =>
       daemon.output().includes('dynamic authorization server off') ? true : undefined,

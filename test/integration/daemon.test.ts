@@ -8,42 +8,56 @@ import {
   waitFor,
   type DaemonHandle,
 } from '../support/daemon-process.js';
+import { daemonYaml, type DaemonYamlOptions, type SectionYaml } from '../support/daemon-yaml.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { claimPortBlock } from '../support/ports.js';
 
 const basePort = claimPortBlock();
 
-function lnsYaml(port: number, extra = ''): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: test-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: debug }
-tunnel: { helloInterval: 2s }
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    localIp: 198.51.100.1
-    ipPool: { ranges: [198.51.100.0/28], exclude: [198.51.100.0, 198.51.100.1] }
-    ppp: { path: '{standin}', auth: none }
-${extra}`;
+/** What the LNS and the LAC of these tests share; `o` is laid over it. */
+const common = (port: number, o: Partial<DaemonYamlOptions>): DaemonYamlOptions => ({
+  port,
+  log: 'debug',
+  tunnel: { helloInterval: '2s' },
+  ...o,
+});
+
+function lnsYaml(
+  port: number,
+  section: Partial<SectionYaml> = {},
+  o: Partial<DaemonYamlOptions> = {},
+): string {
+  return daemonYaml(
+    common(port, {
+      workers: 2,
+      hostname: 'test-lns',
+      lns: [
+        {
+          name: 'local',
+          peers: { allow: ['127.0.0.0/8'] },
+          localIp: '198.51.100.1',
+          ipPool: { ranges: ['198.51.100.0/28'], exclude: ['198.51.100.0', '198.51.100.1'] },
+          ...section,
+        },
+      ],
+      ...o,
+    }),
+  );
 }
 
-function lacYaml(port: number, lnsPort: number, extra = ''): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-hostname: test-lac
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: debug }
-tunnel: { helloInterval: 2s }
-lac:
-  - name: uplink
-    lns: ['127.0.0.1:${lnsPort}']
-    autodial: true
-    ppp: { path: '{standin}' }
-${extra}`;
+function lacYaml(
+  port: number,
+  lnsPort: number,
+  section: Partial<SectionYaml> = {},
+  o: Partial<DaemonYamlOptions> = {},
+): string {
+  return daemonYaml(
+    common(port, {
+      hostname: 'test-lac',
+      lac: [{ name: 'uplink', lns: [`127.0.0.1:${lnsPort}`], autodial: true, ...section }],
+      ...o,
+    }),
+  );
 }
 
 /** An LNS and a LAC, each with its l2tp-secrets file, both on the stand-in pppd speaking LCP. */
@@ -89,10 +103,10 @@ async function withDaemons(
 }
 
 /** A session up with traffic both ways, hung up from the LNS, the tunnel closed by the LAC. */
-async function fullCall(lnsPort: number, workers: (yaml: string) => string): Promise<void> {
+async function fullCall(lnsPort: number, o: Partial<DaemonYamlOptions> = {}): Promise<void> {
   await withDaemons(
-    { yaml: workers(lnsYaml(lnsPort)), env: { STANDIN_MODE: 'lcp' } },
-    { yaml: workers(lacYaml(lnsPort + 1, lnsPort)), env: { STANDIN_MODE: 'lcp' } },
+    { yaml: lnsYaml(lnsPort, {}, o), env: { STANDIN_MODE: 'lcp' } },
+    { yaml: lacYaml(lnsPort + 1, lnsPort, {}, o), env: { STANDIN_MODE: 'lcp' } },
     async (lns, lac) => {
       const up = await waitFor(
         'an established session on the LNS with traffic both ways',
@@ -162,15 +176,15 @@ async function fullCall(lnsPort: number, workers: (yaml: string) => string): Pro
 }
 
 test('a LAC and an LNS bring up a tunnel and a session, and PPP frames cross both ways', () =>
-  fullCall(basePort, (yaml) => yaml));
+  fullCall(basePort));
 
 test('the same with workers: 0, every tunnel actor on the main thread', () =>
-  fullCall(basePort + 70, (yaml) => yaml.replace(/^workers: \d+$/m, 'workers: 0')));
+  fullCall(basePort + 70, { workers: 0 }));
 
 test('a peer outside the allowed ranges is refused, and the log says which rule refused it', async () => {
   const lnsPort = basePort + 10;
   await withDaemons(
-    { yaml: lnsYaml(lnsPort).replace('allow: [127.0.0.0/8]', 'allow: [192.0.2.0/24]') },
+    { yaml: lnsYaml(lnsPort, { peers: { allow: ['192.0.2.0/24'] } }) },
     { yaml: lacYaml(lnsPort + 1, lnsPort) },
     async (lns, lac) => {
       await waitFor('a refusal in the LNS log', async () =>
@@ -192,10 +206,7 @@ test('pppd dying on the LNS clears the call with a CDN, and the LAC redials it',
   await withDaemons(
     { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'crash' } },
     {
-      yaml: lacYaml(lnsPort + 1, lnsPort).replace(
-        'autodial: true',
-        'autodial: true\n    redial: { enabled: true, delay: 200ms }',
-      ),
+      yaml: lacYaml(lnsPort + 1, lnsPort, { redial: { enabled: true, delay: '200ms' } }),
       env: { STANDIN_MODE: 'lcp' },
     },
     async (lns) => {
@@ -238,14 +249,13 @@ test('SIGTERM: the LNS tells its peer (StopCCN) and exits within 5 seconds', asy
 
 test('IPv6 transport: a LAC reaches an LNS over ::1 (xl2tpd cannot)', async () => {
   const lnsPort = basePort + 40;
-  const v6 = (yaml: string) =>
-    yaml
-      .replace('address: 127.0.0.1', "address: '::1'")
-      .replace("'127.0.0.1:", "'[::1]:")
-      .replace('allow: [127.0.0.0/8]', "allow: ['::1']");
+  const v6 = { addresses: ['::1'] };
   await withDaemons(
-    { yaml: v6(lnsYaml(lnsPort)), env: { STANDIN_MODE: 'lcp' } },
-    { yaml: v6(lacYaml(lnsPort + 1, lnsPort)), env: { STANDIN_MODE: 'lcp' } },
+    { yaml: lnsYaml(lnsPort, { peers: { allow: ['::1'] } }, v6), env: { STANDIN_MODE: 'lcp' } },
+    {
+      yaml: lacYaml(lnsPort + 1, lnsPort, { lns: [`[::1]:${lnsPort}`] }, v6),
+      env: { STANDIN_MODE: 'lcp' },
+    },
     async (lns) => {
       const s = await waitFor('a session over IPv6 with traffic', async () => {
         const st = await status(lns);
@@ -258,15 +268,10 @@ test('IPv6 transport: a LAC reaches an LNS over ::1 (xl2tpd cannot)', async () =
 
 test('tunnel authentication and hidden AVPs with a shared secret; a wrong secret is refused', async () => {
   const lnsPort = basePort + 50;
-  const secured = "\nsecrets: '{dir}/l2tp-secrets'\n";
-  const options = (hidden: boolean) => `challenge: true\n    hidden: ${hidden}\n`;
-  const lnsText = (hidden: boolean) =>
-    lnsYaml(lnsPort, secured).replace('localIp:', `${options(hidden)}    localIp:`);
+  const secured = { secrets: '{dir}/l2tp-secrets' };
+  const lnsText = (hidden: boolean) => lnsYaml(lnsPort, { challenge: true, hidden }, secured);
   const lacText = (hidden: boolean) =>
-    lacYaml(lnsPort + 1, lnsPort, secured).replace(
-      'autodial: true',
-      `autodial: true\n    ${options(hidden)}`,
-    );
+    lacYaml(lnsPort + 1, lnsPort, { challenge: true, hidden }, secured);
   const run = (
     hidden: boolean,
     lacSecret: string,
@@ -305,7 +310,7 @@ test('a LAC section with calls: 3 brings up three sessions, each with its own pp
   await withDaemons(
     { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'lcp' } },
     {
-      yaml: lacYaml(lnsPort + 1, lnsPort).replace('autodial: true', 'autodial: true\n    calls: 3'),
+      yaml: lacYaml(lnsPort + 1, lnsPort, { calls: 3 }),
       env: { STANDIN_MODE: 'lcp' },
     },
     async (lns) => {
@@ -324,17 +329,14 @@ test('a LAC section with calls: 3 brings up three sessions, each with its own pp
 
 test("a LAC with challenge finds its secret by the LNS's Host Name (l2tp-secrets 'them' column)", async () => {
   const lnsPort = basePort + 90;
-  const secured = "\nsecrets: '{dir}/l2tp-secrets'\n";
+  const secured = { secrets: '{dir}/l2tp-secrets' };
   await withSecretDaemons(
     {
-      yaml: lnsYaml(lnsPort, secured).replace('localIp:', 'challenge: true\n    localIp:'),
+      yaml: lnsYaml(lnsPort, { challenge: true }, secured),
       secrets: 'test-lns test-lac by-name-s3cret\n',
     },
     {
-      yaml: lacYaml(lnsPort + 1, lnsPort, secured).replace(
-        'autodial: true',
-        'autodial: true\n    challenge: true',
-      ),
+      yaml: lacYaml(lnsPort + 1, lnsPort, { challenge: true }, secured),
       // As a migrated xl2tpd LAC has it: lines by name only, the right one not first.
       secrets: 'test-lac other-lns not-this-one\ntest-lac TEST-LNS by-name-s3cret\n',
     },
@@ -355,10 +357,9 @@ test('a LAC call whose pppd fails counts against redial.maxAttempts; "session up
   await withDaemons(
     { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'lcp', STANDIN_REMOTE_IP: '198.51.100.2' } },
     {
-      yaml: lacYaml(lnsPort + 1, lnsPort).replace(
-        'autodial: true',
-        'autodial: true\n    redial: { enabled: true, delay: 100ms, maxAttempts: 3 }',
-      ),
+      yaml: lacYaml(lnsPort + 1, lnsPort, {
+        redial: { enabled: true, delay: '100ms', maxAttempts: 3 },
+      }),
       // pppd refusing its options: exit 2 at once, as a bad `ppp.options` line makes it.
       env: { STANDIN_MODE: 'no-such-mode' },
     },

@@ -12,31 +12,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { L2TPD_BIN, startDaemon, waitFor } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient } from '../support/lac-client.js';
 import { claimPortBlock } from '../support/ports.js';
 
 const port = claimPortBlock();
 const noKernel = { skip: existsSync('/dev/ppp') ? 'this kernel has PPP' : false };
 
-function config(dataPath: string): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-    ${dataPath}
-`;
+/** `dataPath`: the section's, or none (the default, auto). */
+function config(dataPath?: string): string {
+  return daemonYaml({
+    port,
+    lns: [{ name: 'local', peers: { allow: ['127.0.0.0/8'] }, assignIp: false, dataPath }],
+  });
 }
-
 test(
   'dataPath auto on a kernel without PPP: userspace, said once at start; status shows each session on it',
   noKernel,
   async () => {
-    const lns = await startDaemon(config(''));
+    const lns = await startDaemon(config());
     const lac = await LacClient.open({ port });
     try {
       await lac.up;
@@ -72,14 +66,14 @@ test(
   noKernel,
   async () => {
     await assert.rejects(
-      startDaemon(config('dataPath: kernel')),
+      startDaemon(config('kernel')),
       /lns 'local': dataPath is kernel, but this kernel cannot carry L2TP sessions \(ENOENT: \/dev\/ppp[^)]*\); use auto or userspace/,
     );
   },
 );
 
 test('dataPath userspace: no probe, no choice logged', async () => {
-  const lns = await startDaemon(config('dataPath: userspace'));
+  const lns = await startDaemon(config('userspace'));
   try {
     await waitFor('started', () =>
       Promise.resolve(/l2tpd started/.test(lns.output()) || undefined),

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient, within } from '../support/lac-client.js';
 import { childrenOf, cmdline, isAlive, pppdsOf, helpersOf } from '../support/proc.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
@@ -16,21 +17,33 @@ import { claimPortBlock } from '../support/ports.js';
 
 const basePort = claimPortBlock();
 
-const yaml = (port: number, extra = '') => `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: faults-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: info }
-tunnel: { helloInterval: 60s }
-debug: { faultInjection: true }
-lns:
-  - name: pool
-    peers: { allow: [127.0.0.0/8] }
-    localIp: 198.18.1.1
-    ipPool: { ranges: [198.18.1.0/24], exclude: [198.18.1.0, 198.18.1.1, 198.18.1.255] }
-    ppp: { path: '{standin}', auth: none }
-${extra}`;
+interface Variant {
+  /** debug.faultInjection; default on (the fault command). */
+  faultInjection?: boolean;
+  /** More of the tunnel block. */
+  tunnel?: Record<string, unknown>;
+}
+
+const yaml = (port: number, v: Variant = {}) =>
+  daemonYaml({
+    port,
+    workers: 2,
+    hostname: 'faults-lns',
+    log: 'info',
+    tunnel: { helloInterval: '60s', ...v.tunnel },
+    extra: { debug: { faultInjection: v.faultInjection ?? true } },
+    lns: [
+      {
+        name: 'pool',
+        peers: { allow: ['127.0.0.0/8'] },
+        localIp: '198.18.1.1',
+        ipPool: {
+          ranges: ['198.18.1.0/24'],
+          exclude: ['198.18.1.0', '198.18.1.1', '198.18.1.255'],
+        },
+      },
+    ],
+  });
 
 type Stats = Record<string, number>;
 const stats = (d: DaemonHandle) => d.control<Stats>({ cmd: 'stats', args: {} });
@@ -85,12 +98,13 @@ function withWorker(s: StatusResult): Map<number, number> {
   return new Map(s.tunnels.map((t) => [t.localId, t.worker]));
 }
 
+/** An LNS on `port` for `body`; its LACs in `cleanup`; its log printed if `body` fails. */
 async function run(
   port: number,
   body: (lns: DaemonHandle, cleanup: LacClient[]) => Promise<void>,
-  extra = '',
+  variant: Variant = {},
 ): Promise<void> {
-  const lns = await startDaemon(yaml(port, extra));
+  const lns = await startDaemon(yaml(port, variant));
   const clients: LacClient[] = [];
   try {
     await body(lns, clients);
@@ -107,18 +121,17 @@ test(
   'fault command: refused unless debug.faultInjection is set; unknown tunnel is NOT_FOUND',
   { timeout: 90_000 },
   async () => {
-    const lns = await startDaemon(
-      yaml(basePort + 50).replace('faultInjection: true', 'faultInjection: false'),
+    await run(
+      basePort + 50,
+      async (d) => {
+        await assert.rejects(
+          d.control({ cmd: 'fault', args: { tunnel: 1, kind: 'worker-exit' } }),
+          (err: Error & { code?: string }) =>
+            err.code === 'UNSUPPORTED' && /faultInjection/.test(err.message),
+        );
+      },
+      { faultInjection: false },
     );
-    try {
-      await assert.rejects(
-        lns.control({ cmd: 'fault', args: { tunnel: 1, kind: 'worker-exit' } }),
-        (err: Error & { code?: string }) =>
-          err.code === 'UNSUPPORTED' && /faultInjection/.test(err.message),
-      );
-    } finally {
-      await lns.stop();
-    }
     await run(basePort + 60, async (d) => {
       await assert.rejects(
         d.control({ cmd: 'fault', args: { tunnel: 4242, kind: 'actor-throw' } }),
@@ -333,41 +346,39 @@ test(
   { timeout: 90_000 },
   async () => {
     const port = basePort + 80;
-    const lns = await startDaemon(
-      yaml(port).replace(
-        '{ helloInterval: 60s }',
-        '{ helloInterval: 60s, maxSessionsStarting: 2 }',
-      ),
+    await run(
+      port,
+      async (lns, clients) => {
+        const lac = await LacClient.open({ port });
+        clients.push(lac);
+        let helper: number | undefined;
+        try {
+          await lac.up;
+          const first = await lac.call();
+          await lac.echo(first);
+          // A stopped helper answers no spawn request: starts stay pending. The tunnel's
+          // worker's helper is the one with a pppd.
+          helper = helpersOf(lns.child.pid!).find((s) => childrenOf(s).length > 0);
+          process.kill(helper!, 'SIGSTOP');
+          const pending = [await lac.call(), await lac.call()];
+          await waitFor('both pending calls given addresses (their pppds requested)', async () =>
+            (await inUse(lns)) === 3 ? true : undefined,
+          );
+          // No wait beyond that: the grants reached the worker in a batch before this ICRQ's,
+          // and each start was counted as its grant arrived (onAddresses to spawn, no await).
+          await assert.rejects(lac.call(), /"result":4/);
+          process.kill(helper!, 'SIGCONT');
+          helper = undefined;
+          for (const sid of pending) await lac.echo(sid);
+          const after = await lac.call();
+          await lac.echo(after);
+        } finally {
+          // Never leave the daemon's helper stopped: its stop would wait on it.
+          if (helper !== undefined) process.kill(helper, 'SIGCONT');
+        }
+      },
+      { tunnel: { maxSessionsStarting: 2 } },
     );
-    const lac = await LacClient.open({ port });
-    let helper: number | undefined;
-    try {
-      await lac.up;
-      const first = await lac.call();
-      await lac.echo(first);
-      // A stopped helper answers no spawn request: starts stay pending. The tunnel's
-      // worker's helper is the one with a pppd.
-      helper = helpersOf(lns.child.pid!).find((s) => childrenOf(s).length > 0);
-      process.kill(helper!, 'SIGSTOP');
-      const pending = [await lac.call(), await lac.call()];
-      await waitFor('both pending calls given addresses (their pppds requested)', async () =>
-        (await inUse(lns)) === 3 ? true : undefined,
-      );
-      await sleep(300);
-      await assert.rejects(lac.call(), /"result":4/);
-      process.kill(helper!, 'SIGCONT');
-      helper = undefined;
-      for (const sid of pending) await lac.echo(sid);
-      const after = await lac.call();
-      await lac.echo(after);
-    } catch (err) {
-      process.stderr.write(`--- LNS output ---\n${lns.output().slice(-30_000)}\n`);
-      throw err;
-    } finally {
-      if (helper !== undefined) process.kill(helper, 'SIGCONT');
-      lac.destroy();
-      await lns.stop();
-    }
   },
 );
 
@@ -443,9 +454,7 @@ test(
   { timeout: 90_000 },
   async (t) => {
     const port = basePort + 40;
-    const lns = await startDaemon(yaml(port));
-    const clients: LacClient[] = [];
-    try {
+    await run(port, async (lns, clients) => {
       const peers = await openPeers(port, 4, 3);
       clients.push(...peers.map((p) => p.lac));
       const pids = pppdPids(lns);
@@ -473,12 +482,6 @@ test(
       const left = pids.filter((pid) => isAlive(pid));
       assert.deepEqual(left, [], 'no pppd outlives the daemon');
       await load;
-    } catch (err) {
-      process.stderr.write(`--- LNS output ---\n${lns.output().slice(-30_000)}\n`);
-      throw err;
-    } finally {
-      for (const c of clients) c.destroy();
-      await lns.stop();
-    }
+    });
   },
 );

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { L2TPD_BIN, startDaemon, waitFor } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient } from '../support/lac-client.js';
 import { claimPortBlock } from '../support/ports.js';
 
@@ -95,18 +96,14 @@ lns:
 });
 
 test("a section's receiveWindow is the Receive Window Size its SCCRP offers", async () => {
-  const lns = await startDaemon(`
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-log: { level: debug }
-control: { socket: '{dir}/ctl.sock', pipe: off }
-tunnel: { receiveWindow: 8 }
-lns:
-  - name: subs
-    receiveWindow: 3
-    assignIp: false
-    ppp: { path: '{standin}', auth: none }
-`);
+  const lns = await startDaemon(
+    daemonYaml({
+      port,
+      log: 'debug',
+      tunnel: { receiveWindow: 8 },
+      lns: [{ name: 'subs', receiveWindow: 3, assignIp: false }],
+    }),
+  );
   let lac: LacClient | undefined;
   try {
     lac = await LacClient.open({ port });

@@ -9,6 +9,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { lightPppd } from '../support/light-pppd.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { claimPortBlock } from '../support/ports.js';
@@ -51,27 +52,24 @@ test(
     skip: usable(),
   },
   async () => {
-    const lns = await startDaemon(
-      `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns: [{ name: subs, assignIp: false, ppp: { path: '{standin}', auth: none } }]
-`,
-      { STANDIN_MODE: 'lcp' },
-    );
+    const lns = await startDaemon(daemonYaml({ port, lns: [{ name: 'subs', assignIp: false }] }), {
+      STANDIN_MODE: 'lcp',
+    });
     let lac: DaemonHandle | undefined;
     try {
-      lac = await startDaemon(`
-listen: [{ address: 127.0.0.1, port: ${port + 1} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lac:
-  - name: uplink
-    lns: ['127.0.0.1:${port}']
-    autodial: true
-    ppp: { path: '${noDevFdPppd()}', user: alice, password: s3cret }
-`);
+      lac = await startDaemon(
+        daemonYaml({
+          port: port + 1,
+          lac: [
+            {
+              name: 'uplink',
+              lns: [`127.0.0.1:${port}`],
+              autodial: true,
+              ppp: { path: noDevFdPppd(), user: 'alice', password: 's3cret' },
+            },
+          ],
+        }),
+      );
       // The LNS's stand-in sends LCP; only a running pppd on the LAC sends it back.
       await waitFor('PPP frames from the LAC side', async () => {
         const s = await lns.control<StatusResult>({ cmd: 'status', args: {} });

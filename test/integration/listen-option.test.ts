@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { L2TPD_BIN, startDaemon } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient } from '../support/lac-client.js';
 import { claimPortBlock } from '../support/ports.js';
 
@@ -21,15 +22,7 @@ async function free(address: string, p: number): Promise<boolean> {
 
 /** An LNS listening on 127.0.0.1:`p`, its control socket in its own directory. */
 function lnsYaml(p: number): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${p} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns:
-  - name: subs
-    assignIp: false
-    ppp: { path: '{standin}', auth: none }
-`;
+  return daemonYaml({ port: p, lns: [{ name: 'subs', assignIp: false }] });
 }
 
 test('--listen replaces the configured addresses, IPv6 in brackets; tunnels come on them', async () => {

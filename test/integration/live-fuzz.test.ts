@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import fc from 'fast-check';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { datagramArb } from '../fuzz/generators.js';
 import { LacFleet, until } from '../support/lac-client.js';
@@ -18,22 +19,18 @@ const DATAGRAMS = 20_000;
 const SEED = 1701;
 const port = claimPortBlock();
 
-const yaml = `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: fuzz-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-tunnel:
-  helloInterval: 5s
-  maxHalfOpen: 64
-  retransmit: { initial: 200ms, cap: 400ms, retries: 2 }
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`;
+const yaml = daemonYaml({
+  port,
+  workers: 2,
+  hostname: 'fuzz-lns',
+  log: 'warn',
+  tunnel: {
+    helloInterval: '5s',
+    maxHalfOpen: 64,
+    retransmit: { initial: '200ms', cap: '400ms', retries: 2 },
+  },
+  lns: [{ name: 'local', peers: { allow: ['127.0.0.0/8'] }, assignIp: false }],
+});
 
 const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });
 const stats = (d: DaemonHandle) => d.control<Record<string, number>>({ cmd: 'stats', args: {} });

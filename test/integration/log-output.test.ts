@@ -3,54 +3,46 @@
 // with its IDs, Ns/Nr and AVPs, secrets masked. The real daemon process, a test LAC.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemonWithSecrets, waitFor, type DaemonHandle } from '../support/daemon-process.js';
-import { LacClient } from '../support/lac-client.js';
+import { waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
+import type { LogLevel } from '../../src/config/schema.js';
+import { withLnsAndLac } from '../support/lns-with-lac.js';
 import { claimPortBlock } from '../support/ports.js';
 
 const port = claimPortBlock();
 const SECRET = 'tunnel-s3cret-xyz';
 
-const yaml = (p: number, level: string) => `
-listen: [{ address: 127.0.0.1, port: ${p} }]
-workers: 1
-log: { level: ${level} }
-secrets: '{dir}/l2tp-secrets'
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns:
-  - name: subs
-    hostname: lns-test
-    challenge: true
-    hidden: true
-    assignIp: false
-    ppp: { path: '{standin}', auth: none }
-`;
+const yaml = (p: number, level: LogLevel) =>
+  daemonYaml({
+    port: p,
+    log: level,
+    secrets: '{dir}/l2tp-secrets',
+    lns: [{ name: 'subs', hostname: 'lns-test', challenge: true, hidden: true, assignIp: false }],
+  });
 
 /** The LNS with one authenticated tunnel (hidden AVPs) and a call up to it. */
-async function withTunnel(
+function withTunnel(
   p: number,
-  level: string,
+  level: LogLevel,
   format: string,
   body: (lns: DaemonHandle) => Promise<void>,
 ): Promise<void> {
-  const lns = await startDaemonWithSecrets(yaml(p, level), `lns-test * ${SECRET}\n`, {
-    L2TPD_LOG_FORMAT: format,
-  });
-  let lac: LacClient | undefined;
-  try {
-    lac = await LacClient.open({ port: p, secret: SECRET, challenge: true, hidden: true });
-    await lac.up;
-    await lac.call();
-    await waitFor('pppd started in the worker', async () =>
-      /pppd started/.test(lns.output()) ? true : undefined,
-    );
-    await body(lns);
-  } catch (err) {
-    process.stderr.write(`--- LNS output ---\n${lns.output()}\n`);
-    throw err;
-  } finally {
-    lac?.destroy();
-    await lns.stop();
-  }
+  return withLnsAndLac(
+    yaml(p, level),
+    p,
+    async (lns, lac) => {
+      await lac.call();
+      await waitFor('pppd started in the worker', async () =>
+        /pppd started/.test(lns.output()) ? true : undefined,
+      );
+      await body(lns);
+    },
+    {
+      secrets: `lns-test * ${SECRET}\n`,
+      env: { L2TPD_LOG_FORMAT: format },
+      lac: { secret: SECRET, challenge: true, hidden: true },
+    },
+  );
 }
 
 /** stdout's lines (stderr carries only the config warnings, each starting 'l2tpd:'). */

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, waitFor } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { ImpairProxy } from '../tools/impair-proxy.js';
 import { LacFleet, until } from '../support/lac-client.js';
@@ -18,21 +19,14 @@ const LOSS = 0.2;
 
 // 16 transmissions per message at 20% loss each way: a message is given up on with
 // probability about 0.36^16 (1e-7), so the test does not depend on luck.
-const yaml = `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: lossy-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-tunnel:
-  helloInterval: 5s
-  retransmit: { initial: 200ms, cap: 1s, retries: 15 }
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`;
+const yaml = daemonYaml({
+  port,
+  workers: 2,
+  hostname: 'lossy-lns',
+  log: 'warn',
+  tunnel: { helloInterval: '5s', retransmit: { initial: '200ms', cap: '1s', retries: 15 } },
+  lns: [{ name: 'local', peers: { allow: ['127.0.0.0/8'] }, assignIp: false }],
+});
 
 test('20% loss: 100 calls on 10 tunnels come up, carry data, are torn down, nothing left behind', async () => {
   const lns = await startDaemon(yaml, { STANDIN_MODE: 'echo' });

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { withLnsAndLac } from '../support/lns-with-lac.js';
 import { claimPortBlock } from '../support/ports.js';
 
@@ -22,17 +23,11 @@ async function scrape(): Promise<Map<string, number>> {
 
 test('packet and byte counters keep an ended session’s traffic; pool gauges per section', async () => {
   await withLnsAndLac(
-    `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-metrics: { listen: '127.0.0.1:${metricsPort}' }
-lns:
-  - name: subs
-    localIp: 10.5.0.1
-    ipPool: { ranges: [10.5.0.10-10.5.0.19] }
-    ppp: { path: '{standin}', auth: none }
-`,
+    daemonYaml({
+      port,
+      extra: { metrics: { listen: `127.0.0.1:${metricsPort}` } },
+      lns: [{ name: 'subs', localIp: '10.5.0.1', ipPool: { ranges: ['10.5.0.10-10.5.0.19'] } }],
+    }),
     port,
     async (_lns, lac) => {
       await waitFor('the metrics endpoint', async () => (await scrape()).size > 0 || undefined);

@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { ImpairProxy } from '../tools/impair-proxy.js';
 import { claimPortBlock } from '../support/ports.js';
@@ -16,41 +17,32 @@ import { claimPortBlock } from '../support/ports.js';
 const basePort = claimPortBlock();
 const SILENCE_MS = 6000;
 
-const tunnelYaml = (retries: number) =>
-  retries > 2
-    ? `tunnel: { helloInterval: 1s, retransmit: { initial: 200ms, cap: 2s, retries: ${retries} } }`
-    : `tunnel: { helloInterval: 1s, retransmit: { initial: 700ms, cap: 1500ms, retries: ${retries} } }`;
+const tunnel = (retries: number) => ({
+  helloInterval: '1s',
+  retransmit:
+    retries > 2
+      ? { initial: '200ms', cap: '2s', retries }
+      : { initial: '700ms', cap: '1500ms', retries },
+});
 
 function lnsYaml(port: number, retries: number): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-hostname: mobile-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: info }
-${tunnelYaml(retries)}
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`;
+  return daemonYaml({
+    port,
+    hostname: 'mobile-lns',
+    log: 'info',
+    tunnel: tunnel(retries),
+    lns: [{ name: 'local', peers: { allow: ['127.0.0.0/8'] }, assignIp: false }],
+  });
 }
 
 function lacYaml(port: number, lnsPort: number, retries: number): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-hostname: phone
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: info }
-${tunnelYaml(retries)}
-lac:
-  - name: uplink
-    lns: ['127.0.0.1:${lnsPort}']
-    autodial: true
-    ppp: { path: '{standin}' }
-`;
+  return daemonYaml({
+    port,
+    hostname: 'phone',
+    log: 'info',
+    tunnel: tunnel(retries),
+    lac: [{ name: 'uplink', lns: [`127.0.0.1:${lnsPort}`], autodial: true }],
+  });
 }
 
 const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });

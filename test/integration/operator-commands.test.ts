@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient, type LacCall } from '../support/lac-client.js';
 import { claimPortBlock } from '../support/ports.js';
 import { EXIT, runL2tpctl } from '../../src/cli/l2tpctl.js';
@@ -29,20 +30,11 @@ const ended = (call: LacCall) =>
 
 test('l2tpctl: session states, peer host name, hangup by user and address, drain and resume, stats, disconnect NAME', async () => {
   const lns = await startDaemon(
-    `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns:
-  - name: subs
-    ipPool: { ranges: [10.9.0.10-10.9.0.20] }
-    ppp: { path: '{standin}', auth: none }
-lac:
-  - name: uplink
-    lns: ['127.0.0.2:${port + 1}']
-    autodial: true
-    ppp: { path: '{standin}' }
-`,
+    daemonYaml({
+      port,
+      lns: [{ name: 'subs', ipPool: { ranges: ['10.9.0.10-10.9.0.20'] } }],
+      lac: [{ name: 'uplink', lns: [`127.0.0.2:${port + 1}`], autodial: true }],
+    }),
     { STANDIN_USER: 'alice' },
   );
   const lacs: LacClient[] = [];

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { withLnsAndLac } from '../support/lns-with-lac.js';
 import { claimPortBlock } from '../support/ports.js';
 
@@ -10,18 +11,18 @@ const port = claimPortBlock();
 
 test('each ppp.options item is split as an options-file line before it reaches pppd', async () => {
   await withLnsAndLac(
-    `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns:
-  - name: subs
-    assignIp: false
-    ppp:
-      path: '{standin}'
-      auth: none
-      options: ['mtu 1400', "remotename 'branch office'", 'lcp-echo-interval 0  # no echoes']
-`,
+    daemonYaml({
+      port,
+      lns: [
+        {
+          name: 'subs',
+          assignIp: false,
+          ppp: {
+            options: ['mtu 1400', "remotename 'branch office'", 'lcp-echo-interval 0  # no echoes'],
+          },
+        },
+      ],
+    }),
     port,
     async (lns, lac) => {
       await lac.call();
@@ -61,25 +62,18 @@ async function firstPppdArgs(lns: { output(): string }): Promise<string[]> {
 // Item 7 of issue 16: the section's hostname is the L2TP Host Name AVP, never pppd's `name`
 // (xl2tpd never passed it; CHAP fails where chap-secrets names the server differently).
 test("an LNS section's hostname never reaches pppd; ppp.name does, as pppd's name", async () => {
-  const section = (pppName: string) => `
-listen: [{ address: 127.0.0.1, port: ${port + 1} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns:
-  - name: subs
-    hostname: lns.example.net
-    assignIp: false
-    ppp:
-      path: '{standin}'
-      auth: none
-${pppName}`;
-  await withLnsAndLac(section(''), port + 1, async (lns, lac) => {
+  const section = (pppName?: string) =>
+    daemonYaml({
+      port: port + 1,
+      lns: [{ name: 'subs', hostname: 'lns.example.net', assignIp: false, ppp: { name: pppName } }],
+    });
+  await withLnsAndLac(section(), port + 1, async (lns, lac) => {
     await lac.call();
     const args = await firstPppdArgs(lns);
     assert.ok(!args.includes('name'), `no pppd name: ${JSON.stringify(args)}`);
     assert.ok(!args.includes('lns.example.net'), JSON.stringify(args));
   });
-  await withLnsAndLac(section('      name: chap-server'), port + 1, async (lns, lac) => {
+  await withLnsAndLac(section('chap-server'), port + 1, async (lns, lac) => {
     await lac.call();
     const args = await firstPppdArgs(lns);
     const at = args.indexOf('name');

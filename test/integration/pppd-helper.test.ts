@@ -9,6 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startDaemon, waitFor } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacFleet, until } from '../support/lac-client.js';
 import { childrenOf, isAlive, pppdsOf } from '../support/proc.js';
 import { claimPortBlock } from '../support/ports.js';
@@ -27,19 +28,23 @@ const HELPER = fileURLToPath(new URL('../../native/l2tpd-helper', import.meta.ur
 
 test('200 calls placed at once all pass data', { timeout: 180_000 }, async () => {
   const pppd = lightPppd();
-  const lns = await startDaemon(`
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: storm-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-tunnel: { helloInterval: 60s }
-lns:
-  - name: storm
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '${pppd.path}', auth: none }
-    assignIp: false
-`);
+  const lns = await startDaemon(
+    daemonYaml({
+      port,
+      workers: 2,
+      hostname: 'storm-lns',
+      log: 'warn',
+      tunnel: { helloInterval: '60s' },
+      lns: [
+        {
+          name: 'storm',
+          peers: { allow: ['127.0.0.0/8'] },
+          ppp: { path: pppd.path },
+          assignIp: false,
+        },
+      ],
+    }),
+  );
   const lac = await LacFleet.start({ host: '127.0.0.1', port, tunnels: 10 });
   try {
     assert.ok(await until(() => lac.tunnelsUp === 10, 30_000), 'ten tunnels up');

@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient, within } from '../support/lac-client.js';
 import { claimPort } from '../support/ports.js';
 
@@ -14,16 +15,13 @@ describe('RADIUS section without an address pool', () => {
   before(async () => {
     const port = claimPort();
     daemon = await startDaemon(
-      `listen: [{address: 127.0.0.1, port: ${port}}]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-radius: { auth: 127.0.0.1, secret: radius-s3cret }
-lns:
-  - name: subscribers
-    localIp: 10.77.0.1
-    assignIp: false
-    ppp: { path: '{standin}', auth: radius }
-`,
+      daemonYaml({
+        port,
+        extra: { radius: { auth: '127.0.0.1', secret: 'radius-s3cret' } },
+        lns: [
+          { name: 'subscribers', localIp: '10.77.0.1', assignIp: false, ppp: { auth: 'radius' } },
+        ],
+      }),
       { STANDIN_LOG: '1' },
     );
     lac = await LacClient.open({ port, bindAddress: '127.0.0.2', hostName: 'lac' });

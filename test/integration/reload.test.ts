@@ -2,7 +2,9 @@
 // Addresses live sessions hold are never handed out again, whatever the reload changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml, type DaemonYamlOptions } from '../support/daemon-yaml.js';
 import { withLnsAndLac } from '../support/lns-with-lac.js';
 import { LacClient } from '../support/lac-client.js';
 import type { ReloadResult, StatusResult } from '../../src/ops/control-protocol.js';
@@ -11,17 +13,11 @@ import { claimPortBlock } from '../support/ports.js';
 const basePort = claimPortBlock();
 
 function lnsYaml(port: number, section: string, pool: string): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-hostname: test-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns:
-  - name: ${section}
-    localIp: 10.9.0.1
-    ipPool: { ranges: [${pool}] }
-    ppp: { path: '{standin}', auth: none }
-`;
+  return daemonYaml({
+    port,
+    hostname: 'test-lns',
+    lns: [{ name: section, localIp: '10.9.0.1', ipPool: { ranges: [pool] } }],
+  });
 }
 
 const status = (d: DaemonHandle) => d.control<StatusResult>({ cmd: 'status', args: {} });
@@ -89,16 +85,10 @@ test('edited pool ranges apply to new calls; sessions keep their addresses', asy
 test('a reload applies log.level, metrics.listen and new listen addresses, and names what waits for a restart', async () => {
   const port = basePort + 2;
   const metricsPort = basePort + 3;
-  const both = `{ address: 127.0.0.1, port: ${port} }, { address: 127.0.0.2, port: ${port} }`;
-  const yaml = (extra: string, listen: string, workers = 1) => `
-listen: [${listen}]
-workers: ${workers}
-control: { socket: '{dir}/ctl.sock', pipe: off }
-lns: [{ name: subs, ppp: { path: '{standin}', auth: none }, assignIp: false }]
-${extra}`;
-  const lns = await startDaemon(
-    yaml('log: { level: warn }', `{ address: 127.0.0.1, port: ${port} }`),
-  );
+  const both = ['127.0.0.1', '127.0.0.2'];
+  const yaml = (o: Partial<DaemonYamlOptions>) =>
+    daemonYaml({ port, lns: [{ name: 'subs', assignIp: false }], ...o });
+  const lns = await startDaemon(yaml({ log: 'warn' }));
   const lacs: LacClient[] = [];
   const count = (re: RegExp) =>
     lns
@@ -112,13 +102,18 @@ ${extra}`;
     const early = await LacClient.open({ host: '127.0.0.1', port });
     lacs.push(early);
     await early.up;
-    const changed = `socketBuffer: 0\ntunnel: { maxTunnels: 5000 }`;
+    const changed = {
+      addresses: both,
+      workers: 2,
+      tunnel: { maxTunnels: 5000 },
+      extra: { socketBuffer: 0 },
+    };
     lns.writeConfig(
-      yaml(
-        `log: { level: info }\nmetrics: { listen: '127.0.0.1:${metricsPort}' }\n${changed}`,
-        both,
-        2,
-      ),
+      yaml({
+        ...changed,
+        log: 'info',
+        extra: { ...changed.extra, metrics: { listen: `127.0.0.1:${metricsPort}` } },
+      }),
     );
     const result = await lns.control<ReloadResult>({ cmd: 'reload', args: {} });
     assert.deepEqual(result.applied.sort(), ['listen', 'log.level', 'metrics.listen']);
@@ -146,7 +141,7 @@ ${extra}`;
     );
 
     // Back to warn, metrics off: both at once; the rest still waits for a restart.
-    lns.writeConfig(yaml(`log: { level: warn }\n${changed}`, both, 2));
+    lns.writeConfig(yaml({ ...changed, log: 'warn' }));
     const back = await lns.control<ReloadResult>({ cmd: 'reload', args: {} });
     assert.deepEqual(back.applied.sort(), ['log.level', 'metrics.listen']);
     assert.deepEqual(back.restartRequired, restart);
@@ -160,6 +155,36 @@ ${extra}`;
     throw err;
   } finally {
     for (const lac of lacs) lac.destroy();
+    await lns.stop();
+  }
+});
+
+test('a reload that moves /metrics to a port in use says why and keeps the old endpoint', async () => {
+  const port = basePort + 4;
+  const [first, taken] = [basePort + 5, basePort + 6];
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(taken, '127.0.0.1', resolve));
+  const yaml = (metricsPort: number) =>
+    daemonYaml({
+      port,
+      lns: [{ name: 'subs', assignIp: false }],
+      extra: { metrics: { listen: `127.0.0.1:${metricsPort}` } },
+    });
+  const lns = await startDaemon(yaml(first));
+  const scrape = () => fetch(`http://127.0.0.1:${first}/metrics`).then((r) => r.status);
+  try {
+    await waitFor('the metrics endpoint', async () => (await scrape()) === 200 || undefined);
+    lns.writeConfig(yaml(taken));
+    const result = await lns.control<ReloadResult>({ cmd: 'reload', args: {} });
+    assert.deepEqual(result.applied, ['metrics.listen']);
+    assert.match(result.warnings.join('\n'), /metrics\.listen: .*EADDRINUSE.*stays as it was/);
+    // Closed for the move, then started again on its old port when the new one failed.
+    assert.equal(await scrape(), 200, 'the old endpoint serves again');
+  } catch (err) {
+    process.stderr.write(`--- LNS output ---\n${lns.output()}\n`);
+    throw err;
+  } finally {
+    blocker.close();
     await lns.stop();
   }
 });

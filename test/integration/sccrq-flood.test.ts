@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { CdnResult } from '../../src/protocol/types.js';
 import { LacFleet, until } from '../support/lac-client.js';
 import { rssOf } from '../tools/proc-stats.js';
@@ -26,10 +27,11 @@ test('SCCRQ flood: half-open tunnels capped and expiring, memory bounded, a real
   // Unanswered SCCRPs give up after 100 + 200 ms (one retransmission): half-open tunnels of
   // the flood live about 0.3 s; bursts come every second.
   const lns = await startDaemon(
-    floodLnsYaml(
-      port,
-      `maxHalfOpen: ${HALF_OPEN_CAP}, retransmit: { initial: 100ms, cap: 200ms, retries: 1 }, helloInterval: 0`,
-    ),
+    floodLnsYaml(port, {
+      maxHalfOpen: HALF_OPEN_CAP,
+      retransmit: { initial: '100ms', cap: '200ms', retries: 1 },
+      helloInterval: 0,
+    }),
     { STANDIN_MODE: 'lcp' },
   );
   let lac: DaemonHandle | undefined;
@@ -54,19 +56,13 @@ test('SCCRQ flood: half-open tunnels capped and expiring, memory bounded, a real
       await sccrqBurst(port, PER_BURST, b * PER_BURST);
       if (b === 2) {
         lac = await startDaemon(
-          `
-listen: [{ address: 127.0.0.1, port: ${port + 1} }]
-workers: 1
-hostname: legit-lac
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-tunnel: { retransmit: { initial: 200ms, cap: 1s, retries: 60 } }
-lac:
-  - name: uplink
-    lns: ['127.0.0.1:${port}']
-    autodial: true
-    ppp: { path: '{standin}' }
-`,
+          daemonYaml({
+            port: port + 1,
+            hostname: 'legit-lac',
+            log: 'warn',
+            tunnel: { retransmit: { initial: '200ms', cap: '1s', retries: 60 } },
+            lac: [{ name: 'uplink', lns: [`127.0.0.1:${port}`], autodial: true }],
+          }),
           { STANDIN_MODE: 'lcp' },
         );
       }
@@ -135,7 +131,7 @@ test('ICRQ flood in one tunnel: sessions capped at maxSessionsPerTunnel, the res
   const port = basePort + 10;
   const cap = 8;
   const calls = 100;
-  const lns = await startDaemon(floodLnsYaml(port, `maxSessionsPerTunnel: ${cap}`), {
+  const lns = await startDaemon(floodLnsYaml(port, { maxSessionsPerTunnel: cap }), {
     STANDIN_MODE: 'echo',
   });
   const lac = await LacFleet.start({

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { L2TPD_BIN, startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient, within } from '../support/lac-client.js';
 import { cmdline, environ, pppdsOf, helpersOf } from '../support/proc.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
@@ -48,42 +49,43 @@ test(
     const lnsPort = basePort;
     const secrets = secretsFile(`sec-lns sec-lac ${TUNNEL_SECRET}\nsec-lac * ${TUNNEL_SECRET}\n`);
     const lns = await startDaemon(
-      `
-listen: [{ address: 127.0.0.1, port: ${lnsPort} }]
-workers: 1
-hostname: sec-lns
-secrets: '${secrets}'
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: trace }
-lns:
-  - name: guarded
-    peers: { allow: [127.0.0.0/8] }
-    challenge: true
-    hidden: true
-    localIp: 198.18.2.1
-    ipPool: { ranges: [198.18.2.0/28], exclude: [198.18.2.0, 198.18.2.1] }
-    ppp: { path: '{standin}', auth: none }
-`,
+      daemonYaml({
+        port: lnsPort,
+        hostname: 'sec-lns',
+        secrets,
+        log: 'trace',
+        lns: [
+          {
+            name: 'guarded',
+            peers: { allow: ['127.0.0.0/8'] },
+            challenge: true,
+            hidden: true,
+            localIp: '198.18.2.1',
+            ipPool: { ranges: ['198.18.2.0/28'], exclude: ['198.18.2.0', '198.18.2.1'] },
+          },
+        ],
+      }),
       { STANDIN_MODE: 'lcp' },
     );
     let lac: DaemonHandle | undefined;
     try {
       lac = await startDaemon(
-        `
-listen: [{ address: 127.0.0.1, port: ${lnsPort + 1} }]
-workers: 1
-hostname: sec-lac
-secrets: '${secrets}'
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: trace }
-lac:
-  - name: uplink
-    lns: ['127.0.0.1:${lnsPort}']
-    autodial: true
-    challenge: true
-    hidden: true
-    ppp: { path: '{standin}', user: dialer, password: '${PPP_PASSWORD}' }
-`,
+        daemonYaml({
+          port: lnsPort + 1,
+          hostname: 'sec-lac',
+          secrets,
+          log: 'trace',
+          lac: [
+            {
+              name: 'uplink',
+              lns: [`127.0.0.1:${lnsPort}`],
+              autodial: true,
+              challenge: true,
+              hidden: true,
+              ppp: { user: 'dialer', password: PPP_PASSWORD },
+            },
+          ],
+        }),
         { STANDIN_MODE: 'lcp' },
       );
       await waitFor('a session with PPP traffic both ways', async () => {
@@ -154,16 +156,14 @@ lac:
 );
 
 test('the control socket and the legacy control pipe are created 0600', async () => {
-  const lns = await startDaemon(`
-listen: [{ address: 127.0.0.1, port: ${basePort + 10} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: '{dir}/l2tp-control' }
-log: { level: warn }
-lns:
-  - name: any
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`);
+  const lns = await startDaemon(
+    daemonYaml({
+      port: basePort + 10,
+      pipe: '{dir}/l2tp-control',
+      log: 'warn',
+      lns: [{ name: 'any', assignIp: false }],
+    }),
+  );
   try {
     const socket = statSync(lns.socket);
     const pipe = await waitFor('the control pipe', async () => {
@@ -191,20 +191,22 @@ test(
     const port = basePort + 20;
     // Three different refusals: a deny rule (127.0.0.2), outside the allow list (127.0.0.5),
     // and a section demanding a tunnel secret the secrets file lacks for this peer (127.0.0.1).
-    const lns = await startDaemon(`
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-hostname: sec-lns
-secrets: '${secretsFile(`sec-lns someone-else ${TUNNEL_SECRET}\n`)}'
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: info }
-lns:
-  - name: branch-offices
-    peers: { allow: [127.0.0.0/30], deny: [127.0.0.2] }
-    challenge: true
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`);
+    const lns = await startDaemon(
+      daemonYaml({
+        port,
+        hostname: 'sec-lns',
+        secrets: secretsFile(`sec-lns someone-else ${TUNNEL_SECRET}\n`),
+        log: 'info',
+        lns: [
+          {
+            name: 'branch-offices',
+            peers: { allow: ['127.0.0.0/30'], deny: ['127.0.0.2'] },
+            challenge: true,
+            assignIp: false,
+          },
+        ],
+      }),
+    );
     try {
       const refusals = [];
       for (const from of ['127.0.0.2', '127.0.0.5', '127.0.0.1']) {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { startDaemon, waitFor } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient } from '../support/lac-client.js';
 import { claimPortBlock } from '../support/ports.js';
 
@@ -11,19 +12,13 @@ const port = claimPortBlock();
 
 test('pppd names its interface and the peer it authenticated: status shows them', async () => {
   const lns = await startDaemon(
-    `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-hostname: identity-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: info }
-tunnel: { helloInterval: 60s }
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`,
+    daemonYaml({
+      port,
+      hostname: 'identity-lns',
+      log: 'info',
+      tunnel: { helloInterval: '60s' },
+      lns: [{ name: 'local', peers: { allow: ['127.0.0.0/8'] }, assignIp: false }],
+    }),
     // The stand-in writes pppd 2.4.9's lines: "Using interface ppp7", "PAP peer ... alice".
     { STANDIN_IFACE: 'ppp7', STANDIN_USER: 'alice' },
   );

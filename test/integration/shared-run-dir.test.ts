@@ -17,23 +17,28 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { L2TPD_BIN, startDaemon, waitFor } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { claimPortBlock } from '../support/ports.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 
 const port = claimPortBlock();
 
-function yaml(p: number, socket: string, pipe: string, secret: string): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${p} }]
-workers: 1
-control: { socket: '${socket}', pipe: ${pipe} }
-radius: { auth: 127.0.0.1, secret: ${secret} }
-lns:
-  - name: subs
-    localIp: 10.78.0.1
-    ipPool: { ranges: [10.78.0.10-10.78.0.20] }
-    ppp: { path: '{standin}', auth: radius }
-`;
+/** `pipe`: the legacy control pipe, or none. */
+function yaml(p: number, socket: string, pipe: string | undefined, secret: string): string {
+  return daemonYaml({
+    port: p,
+    socket,
+    pipe,
+    extra: { radius: { auth: '127.0.0.1', secret } },
+    lns: [
+      {
+        name: 'subs',
+        localIp: '10.78.0.1',
+        ipPool: { ranges: ['10.78.0.10-10.78.0.20'] },
+        ppp: { auth: 'radius' },
+      },
+    ],
+  });
 }
 
 /** Another daemon on `text` (its config in a directory of its own); its exit and output. */
@@ -56,7 +61,7 @@ function run(text: string): { exited: Promise<number | null>; output: () => stri
 }
 
 test('two daemons in one run directory: a shared socket or pipe is a start error, and neither takes the other one’s files', async () => {
-  const first = await startDaemon(yaml(port, '{dir}/ctl.sock', "'{dir}/pipe'", 'first-s3cret'));
+  const first = await startDaemon(yaml(port, '{dir}/ctl.sock', '{dir}/pipe', 'first-s3cret'));
   const servers = (socket: string) => readFileSync(join(`${socket}.radius`, 'servers'), 'utf8');
   try {
     assert.match(servers(first.socket), /first-s3cret/);
@@ -67,7 +72,7 @@ test('two daemons in one run directory: a shared socket or pipe is a start error
     );
 
     // The first one's socket: refused before anything is bound or written.
-    const sameSocket = run(yaml(port + 1, first.socket, 'off', 'second-s3cret'));
+    const sameSocket = run(yaml(port + 1, first.socket, undefined, 'second-s3cret'));
     assert.equal(await sameSocket.exited, 1, sameSocket.output());
     assert.match(sameSocket.output(), /another l2tpd is running: it answers on \S*ctl\.sock/);
     assert.match(servers(first.socket), /first-s3cret/, 'the first one’s servers file is intact');
@@ -75,20 +80,20 @@ test('two daemons in one run directory: a shared socket or pipe is a start error
 
     // A socket of its own, the first one's pipe: refused, the first one keeps its pipe.
     const other = join(first.dir, 'other.sock');
-    const samePipe = run(yaml(port + 2, other, `'${pipe}'`, 'third-s3cret'));
+    const samePipe = run(yaml(port + 2, other, pipe, 'third-s3cret'));
     assert.equal(await samePipe.exited, 1, samePipe.output());
     assert.match(samePipe.output(), /another process reads the control pipe \S*pipe/);
     assert.equal(lstatSync(pipe).ino, pipeInode, 'the first one’s FIFO is not replaced');
     assert.equal(existsSync(other), false, 'no socket left behind');
 
     // A socket and no pipe of its own, in the same directory: both run, each with its files.
-    const beside = run(yaml(port + 3, other, 'off', 'fourth-s3cret'));
+    const beside = run(yaml(port + 3, other, undefined, 'fourth-s3cret'));
     try {
       // Generous, as startDaemon is: Node and its workers start slowly on a loaded machine.
       await waitFor(
         'the second daemon’s control socket',
         async () => (existsSync(other) ? true : undefined),
-        30_000,
+        90_000,
       );
       assert.match(servers(other), /fourth-s3cret/);
       assert.match(servers(first.socket), /first-s3cret/);

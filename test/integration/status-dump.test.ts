@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDaemon, waitFor } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient, LacFleet } from '../support/lac-client.js';
 import { lightPppd } from '../support/light-pppd.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
@@ -14,13 +15,13 @@ const CALLS = 250;
 const JOURNALD_LINE_MAX = 48 * 1024;
 
 test('SIGUSR1 dumps every tunnel and session at log level warn, in lines journald keeps', async () => {
-  const lns = await startDaemon(`
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-lns: [{ name: subs, assignIp: false, ppp: { path: '${lightPppd().path}', auth: none } }]
-`);
+  const lns = await startDaemon(
+    daemonYaml({
+      port,
+      log: 'warn',
+      lns: [{ name: 'subs', assignIp: false, ppp: { path: lightPppd().path } }],
+    }),
+  );
   let fleet: LacFleet | undefined;
   try {
     fleet = await LacFleet.start({ port, tunnels: 2 });

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacFleet, LacClient } from '../support/lac-client.js';
 import { lightPppd } from '../support/light-pppd.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
@@ -19,21 +20,22 @@ const TUNNELS = 3;
 const CALLS = 500;
 const SESSIONS = TUNNELS * CALLS;
 
-const yaml = (pppd: string) => `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-control: { socket: '{dir}/ctl.sock', pipe: '{dir}/l2tp-control' }
-log: { level: warn }
-lns:
-  - name: branch
-    peers: { allow: [127.0.0.2] }
-    assignIp: false
-    ppp: { path: '${pppd}', auth: none }
-  - name: subs
-    localIp: 10.64.0.1
-    ipPool: { ranges: [10.64.0.0/16], exclude: [10.64.0.0, 10.64.0.1] }
-    ppp: { path: '${pppd}', auth: none }
-`;
+const yaml = (pppd: string) =>
+  daemonYaml({
+    port,
+    workers: 2,
+    pipe: '{dir}/l2tp-control',
+    log: 'warn',
+    lns: [
+      { name: 'branch', peers: { allow: ['127.0.0.2'] }, assignIp: false, ppp: { path: pppd } },
+      {
+        name: 'subs',
+        localIp: '10.64.0.1',
+        ipPool: { ranges: ['10.64.0.0/16'], exclude: ['10.64.0.0', '10.64.0.1'] },
+        ppp: { path: pppd },
+      },
+    ],
+  });
 
 /** The real l2tpctl; resolves with its exit code, output and how long it took. */
 function l2tpctl(

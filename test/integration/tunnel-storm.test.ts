@@ -23,7 +23,7 @@ test('a burst of 300 real LACs against maxHalfOpen 10: every one gets its tunnel
   // The LACs share two cores with the LNS starting up (and whatever else runs): give them 5 s
   // to answer (a LAC of its own answers within its round trip; the default grace is 1 s).
   const lns = await startDaemon(
-    floodLnsYaml(port, `helloInterval: 0, maxHalfOpen: ${CAP}, halfOpenGrace: 5s`),
+    floodLnsYaml(port, { helloInterval: 0, maxHalfOpen: CAP, halfOpenGrace: '5s' }),
   );
   let fleet: LacFleet | undefined;
   try {
@@ -65,7 +65,7 @@ test('default half-open policy: a flood of spoofed SCCRQs beyond maxHalfOpen can
   const LACS = 5;
   const port = basePort + 1;
   // Flood tunnels keep their slot (their SCCRP retransmits for ~20 s) unless evicted.
-  const lns = await startDaemon(floodLnsYaml(port, 'helloInterval: 0'));
+  const lns = await startDaemon(floodLnsYaml(port, { helloInterval: 0 }));
   const lacs: LacClient[] = [];
   try {
     let sent = 0;

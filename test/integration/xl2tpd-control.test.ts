@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import { claimPortBlock } from '../support/ports.js';
 
@@ -40,12 +41,13 @@ test(
   },
   async () => {
     // The LNS address answers nothing: the tunnel stays in wait-ctl-reply, which is enough.
-    const d = await startDaemon(`
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: '{dir}/l2tp-control' }
-lac: [{ name: myisp, lns: ['127.0.0.1:${port + 1}'], ppp: { path: '{standin}' } }]
-`);
+    const d = await startDaemon(
+      daemonYaml({
+        port,
+        pipe: '{dir}/l2tp-control',
+        lac: [{ name: 'myisp', lns: [`127.0.0.1:${port + 1}`] }],
+      }),
+    );
     /** The LAC's tunnels still dialling. */
     const lacTunnels = async () =>
       (await d.control<StatusResult>({ cmd: 'status', args: {} })).tunnels.filter(

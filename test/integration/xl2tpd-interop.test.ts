@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml, type SectionYaml } from '../support/daemon-yaml.js';
 import {
   CAPTURES_DIR,
   formatCapture,
@@ -43,48 +44,44 @@ interface OursOptions {
   role: 'lns' | 'lac';
   /** LAC only: where the LNS is. */
   lnsPort?: number;
-  section?: string;
+  /** More of the one section. */
+  section?: Partial<SectionYaml>;
   secrets?: string;
 }
 
-/** Our daemon's YAML, LNS or LAC, with `section` appended to the one section. */
+/** Our daemon's YAML, LNS or LAC, with `section` laid over the one section. */
 function oursYaml(o: OursOptions): string {
-  let secrets = '';
+  let secrets: string | undefined;
   if (o.secrets !== undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'l2tpd-secrets-'));
     scratch.push(dir);
-    const file = join(dir, 'l2tp-secrets');
-    writeFileSync(file, o.secrets, { mode: 0o600 });
-    secrets = `secrets: ${file}\n`;
+    secrets = join(dir, 'l2tp-secrets');
+    writeFileSync(secrets, o.secrets, { mode: 0o600 });
   }
-  const head = `
-listen: [{ address: 127.0.0.1, port: ${o.port} }]
-workers: 1
-hostname: our-${o.role}
-${secrets}control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: debug }
-tunnel: { helloInterval: 10s }
-`;
-  const extra = (o.section ?? '')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => `    ${l.trim()}\n`)
-    .join('');
+  const head = {
+    port: o.port,
+    hostname: `our-${o.role}`,
+    secrets,
+    log: 'debug',
+    tunnel: { helloInterval: '10s' },
+  } as const;
   if (o.role === 'lns') {
-    return `${head}lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    localIp: 198.51.100.1
-    ipPool: { ranges: [198.51.100.0/28], exclude: [198.51.100.0, 198.51.100.1] }
-    ppp: { path: '{standin}', auth: none }
-${extra}`;
+    const lns: SectionYaml = {
+      name: 'local',
+      peers: { allow: ['127.0.0.0/8'] },
+      localIp: '198.51.100.1',
+      ipPool: { ranges: ['198.51.100.0/28'], exclude: ['198.51.100.0', '198.51.100.1'] },
+      ...o.section,
+    };
+    return daemonYaml({ ...head, lns: [lns] });
   }
-  return `${head}lac:
-  - name: uplink
-    lns: ['127.0.0.1:${o.lnsPort}']
-    autodial: true
-    ppp: { path: '{standin}' }
-${extra}`;
+  const lac: SectionYaml = {
+    name: 'uplink',
+    lns: [`127.0.0.1:${o.lnsPort}`],
+    autodial: true,
+    ...o.section,
+  };
+  return daemonYaml({ ...head, lac: [lac] });
 }
 
 /** An xl2tpd LAC section dialling 127.0.0.1:port. */
@@ -196,7 +193,11 @@ async function withPeers(
 }
 
 /** Scenario 1 and 3: xl2tpd LAC -> relay -> our LNS, dialled with `c up`. */
-function xlLacToOurLns(opts: { section?: string; xlExtra?: string; secrets?: boolean }) {
+function xlLacToOurLns(opts: {
+  section?: Partial<SectionYaml>;
+  xlExtra?: string;
+  secrets?: boolean;
+}) {
   return async (p: Partial<Peers> & { xl: Xl2tpdHandle[] }) => {
     const lnsPort = claimPort();
     p.ours = await startDaemon(
@@ -270,7 +271,7 @@ test(
   { skip },
   async () => {
     await withPeers(
-      xlLacToOurLns({ section: 'challenge: true', xlExtra: 'challenge = yes', secrets: true }),
+      xlLacToOurLns({ section: { challenge: true }, xlExtra: 'challenge = yes', secrets: true }),
       async (p) => {
         const tunnel = await lnsSessionUp(p);
         const msgs = p.relay!.records.map((r) => decodedType(r.bytes));
@@ -310,7 +311,7 @@ test(
   async () => {
     await withPeers(
       xlLacToOurLns({
-        section: 'hidden: true\nchallenge: true',
+        section: { hidden: true, challenge: true },
         xlExtra: 'hidden bit = yes',
         secrets: true,
       }),
@@ -350,7 +351,7 @@ test(
 
 test('xl2tpd LAC to our LNS with the length bit on data messages', { skip }, async () => {
   await withPeers(
-    xlLacToOurLns({ section: 'lengthBit: true', xlExtra: 'length bit = yes' }),
+    xlLacToOurLns({ section: { lengthBit: true }, xlExtra: 'length bit = yes' }),
     async (p) => {
       await lnsSessionUp(p);
       // Our counters count a datagram when it is sent; the relay, when it has passed it on.
@@ -376,7 +377,7 @@ test(
             port: claimPort(),
             role: 'lac',
             lnsPort: p.relay.port,
-            section: 'redial: { enabled: true, delay: 200ms }',
+            section: { redial: { enabled: true, delay: '200ms' } },
           }),
           { STANDIN_MODE: 'lcp' },
         );
@@ -462,7 +463,7 @@ test(
           oursYaml({
             port: lnsPort,
             role: 'lns',
-            section: 'challenge: true',
+            section: { challenge: true },
             secrets: `* * ${SECRET}\n`,
           }),
           { STANDIN_MODE: 'lcp' },

@@ -4,23 +4,19 @@
 import dgram from 'node:dgram';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
 import type { DaemonHandle } from './daemon-process.js';
+import { daemonYaml } from './daemon-yaml.js';
 import { datagram, FIXTURES, hex } from './fixtures.js';
 
-/** An LNS for flood tests: 2 workers, any LAC on 127/8, stand-in pppd, `tunnel` keys (flow style). */
-export function floodLnsYaml(port: number, tunnel: string): string {
-  return `
-listen: [{ address: 127.0.0.1, port: ${port} }]
-workers: 2
-hostname: flood-lns
-control: { socket: '{dir}/ctl.sock', pipe: off }
-log: { level: warn }
-tunnel: { ${tunnel} }
-lns:
-  - name: local
-    peers: { allow: [127.0.0.0/8] }
-    ppp: { path: '{standin}', auth: none }
-    assignIp: false
-`;
+/** An LNS for flood tests: 2 workers, any LAC on 127/8, stand-in pppd, this `tunnel` block. */
+export function floodLnsYaml(port: number, tunnel: Record<string, unknown>): string {
+  return daemonYaml({
+    port,
+    workers: 2,
+    hostname: 'flood-lns',
+    log: 'warn',
+    tunnel,
+    lns: [{ name: 'local', peers: { allow: ['127.0.0.0/8'] }, assignIp: false }],
+  });
 }
 
 export const lnsStatus = (d: DaemonHandle): Promise<StatusResult> =>

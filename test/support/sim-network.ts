@@ -10,7 +10,13 @@ import {
   encodeZlb,
   type DecodeResult,
 } from '../../src/protocol/message.js';
-import type { Avp, AvpName, AvpValues, ControlMessage } from '../../src/protocol/types.js';
+import {
+  MessageType,
+  type Avp,
+  type AvpName,
+  type AvpValues,
+  type ControlMessage,
+} from '../../src/protocol/types.js';
 import { reliableConfig } from '../../src/control/reliable.js';
 import { Tunnel, type TunnelConfig, type TunnelSink } from '../../src/control/tunnel.js';
 import type { TunnelEvent } from '../../src/control/events.js';
@@ -191,6 +197,58 @@ export class ScriptedPeer {
   eventsOf<T extends TunnelEvent['type']>(type: T): Extract<TunnelEvent, { type: T }>[] {
     return this.events.filter((e): e is Extract<TunnelEvent, { type: T }> => e.type === type);
   }
+}
+
+/** What a scripted peer sends in its SCCRQ or SCCRP (RFC 2661 §6.1, §6.2), with `overrides`. */
+export function peerSetup(overrides: Partial<AvpValues> = {}): Partial<AvpValues> {
+  return {
+    ProtocolVersion: { version: 1, revision: 0 },
+    HostName: 'peer.example',
+    FramingCapabilities: { sync: false, async: true },
+    BearerCapabilities: { digital: false, analog: true },
+    AssignedTunnelId: 7,
+    ReceiveWindowSize: 8,
+    VendorName: 'peer vendor',
+    FirmwareRevision: 3,
+    ...overrides,
+  };
+}
+
+export interface EstablishOptions {
+  sink?: Partial<TunnelSink>;
+  /** The peer's SCCRQ or SCCRP. Default peerSetup(). */
+  setup?: Partial<AvpValues>;
+}
+
+function established(peer: ScriptedPeer): ScriptedPeer {
+  if (peer.tunnel.state !== 'established') throw new Error(`tunnel is ${peer.tunnel.state}`);
+  return peer;
+}
+
+/** An LNS tunnel brought up by a scripted LAC: SCCRQ, then SCCCN (§7.2.1). */
+export function establishedLns(
+  config: Partial<TunnelConfig> = {},
+  o: EstablishOptions = {},
+): ScriptedPeer {
+  const peer = new ScriptedPeer(testTunnelConfig({ role: 'lns', ...config }), { sink: o.sink });
+  peer.send(MessageType.SCCRQ, o.setup ?? peerSetup());
+  peer.take();
+  peer.send(MessageType.SCCCN, {});
+  peer.take();
+  return established(peer);
+}
+
+/** A LAC tunnel brought up against a scripted LNS: start (SCCRQ), then its SCCRP. */
+export function establishedLac(
+  config: Partial<TunnelConfig> = {},
+  o: EstablishOptions = {},
+): ScriptedPeer {
+  const peer = new ScriptedPeer(testTunnelConfig({ role: 'lac', ...config }), { sink: o.sink });
+  peer.tunnel.start(peer.now);
+  peer.take();
+  peer.send(MessageType.SCCRP, o.setup ?? peerSetup());
+  peer.take();
+  return established(peer);
 }
 
 // ---- the simulated network --------------------------------------------------------------------

@@ -10,43 +10,26 @@ import {
   type AvpValues,
   type ControlMessage,
 } from '../../src/protocol/types.js';
-import { ScriptedPeer, testTunnelConfig } from '../support/sim-network.js';
+import {
+  establishedLac,
+  establishedLns,
+  peerSetup,
+  ScriptedPeer,
+  testTunnelConfig,
+} from '../support/sim-network.js';
 import type { TunnelConfig, TunnelSink } from '../../src/control/tunnel.js';
 
 const T = MessageType;
 
-function setup(overrides: Partial<AvpValues> = {}): Partial<AvpValues> {
-  return {
-    ProtocolVersion: { version: 1, revision: 0 },
-    HostName: 'peer.example',
-    FramingCapabilities: { sync: false, async: true },
-    BearerCapabilities: { digital: true, analog: false },
-    AssignedTunnelId: 7,
-    ...overrides,
-  };
-}
+/** The peer's setup: a digital bearer (outgoing calls choose their bearer from it, §6.9). */
+const setup = (overrides: Partial<AvpValues> = {}) =>
+  peerSetup({ BearerCapabilities: { digital: true, analog: false }, ...overrides });
 
-function lns(overrides: Partial<TunnelConfig> = {}, sink: Partial<TunnelSink> = {}) {
-  const peer = new ScriptedPeer(testTunnelConfig({ role: 'lns', ...overrides }), { sink });
-  peer.send(T.SCCRQ, setup());
-  peer.take();
-  peer.send(T.SCCCN, {});
-  peer.take();
-  return peer;
-}
+const lns = (config: Partial<TunnelConfig> = {}, sink: Partial<TunnelSink> = {}) =>
+  establishedLns(config, { sink, setup: setup() });
 
-function lac(
-  overrides: Partial<TunnelConfig> = {},
-  sink: Partial<TunnelSink> = {},
-  peerSetup = setup(),
-) {
-  const peer = new ScriptedPeer(testTunnelConfig({ role: 'lac', ...overrides }), { sink });
-  peer.tunnel.start(0);
-  peer.take();
-  peer.send(T.SCCRP, peerSetup);
-  peer.take();
-  return peer;
-}
+const lac = (config: Partial<TunnelConfig> = {}, sink: Partial<TunnelSink> = {}) =>
+  establishedLac(config, { sink, setup: setup() });
 
 /** The one non-ZLB message the tunnel sent, with its header session ID. */
 function one(peer: ScriptedPeer, type: number): { m: ControlMessage; sid: number } {

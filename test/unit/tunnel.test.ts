@@ -5,34 +5,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { challengeResponse } from '../../src/protocol/auth.js';
 import { messageTypeName } from '../../src/protocol/message.js';
-import {
-  GeneralError,
-  MessageType,
-  StopCcnResult,
-  type AvpValues,
-} from '../../src/protocol/types.js';
+import { GeneralError, MessageType, StopCcnResult } from '../../src/protocol/types.js';
 import { reliableConfig } from '../../src/control/reliable.js';
 import { compareTieBreakers, resolveSccrqCollision } from '../../src/control/tie-breaker.js';
 import { MIN_STOPCCN_HOLD_MS, stopCcnHoldMs } from '../../src/control/tunnel.js';
 import { TUNNEL_ROWS } from '../../src/control/tunnel-fsm.js';
 import type { TunnelState } from '../../src/control/events.js';
-import { ScriptedPeer, testTunnelConfig, type Captured } from '../support/sim-network.js';
+import {
+  establishedLac,
+  establishedLns,
+  peerSetup,
+  ScriptedPeer,
+  testTunnelConfig,
+  type Captured,
+} from '../support/sim-network.js';
 
 const secret = new TextEncoder().encode('s3cret');
-
-function peerSetup(overrides: Partial<AvpValues> = {}): Partial<AvpValues> {
-  return {
-    ProtocolVersion: { version: 1, revision: 0 },
-    HostName: 'peer.example',
-    FramingCapabilities: { sync: false, async: true },
-    BearerCapabilities: { digital: false, analog: true },
-    AssignedTunnelId: 7,
-    ReceiveWindowSize: 8,
-    VendorName: 'peer vendor',
-    FirmwareRevision: 3,
-    ...overrides,
-  };
-}
 
 function only(captured: Captured[], type: number): Captured {
   const withBody = captured.filter((c) => c.message);
@@ -45,28 +33,6 @@ function stopCcnOf(peer: ScriptedPeer): Captured {
   const stop = peer.take().find((c) => c.message?.type === MessageType.StopCCN);
   assert.ok(stop, 'a StopCCN was sent');
   return stop;
-}
-
-/** An LNS tunnel brought up by a scripted LAC. */
-function establishedLns(overrides = {}) {
-  const peer = new ScriptedPeer(testTunnelConfig({ role: 'lns', ...overrides }));
-  peer.send(MessageType.SCCRQ, peerSetup());
-  peer.take();
-  peer.send(MessageType.SCCCN, {}, { tunnelId: 100 });
-  peer.take();
-  assert.equal(peer.tunnel.state, 'established');
-  return peer;
-}
-
-/** A LAC tunnel brought up against a scripted LNS. */
-function establishedLac(overrides = {}) {
-  const peer = new ScriptedPeer(testTunnelConfig({ role: 'lac', ...overrides }));
-  peer.tunnel.start(peer.now);
-  peer.take();
-  peer.send(MessageType.SCCRP, peerSetup());
-  peer.take();
-  assert.equal(peer.tunnel.state, 'established');
-  return peer;
 }
 
 /** A tunnel brought to a §7.2.1 state by a scripted peer. */
