@@ -115,10 +115,27 @@ tp_lns_links() {
 # ppp interface towards PEER; appends "ROUND LABEL N MBIT DAEMON_MS/MB PPPD_MS/MB RAN
 # DAEMON_MS" to ROWS (RAN: how many iperf3 clients reported; fewer than N means a link
 # failed; DAEMON_MS: the daemon's CPU time during the run).
+# tp_procs : "pid comm ticks" (user + system) of every process of the guest, kernel threads
+# included: who carried the guest's time during a run (the 20-session collapse of ours
+# spent a minute of system time outside our daemon, BENCHMARKS.md). One cat, one awk.
+tp_procs() {
+  cat /proc/[0-9]*/stat 2>/dev/null | awk '{
+    rest = $0; sub(/^[^(]*\(/, "", rest); comm = rest; sub(/\).*$/, "", comm)
+    sub(/^.*\) /, "", rest); split(rest, f, " ")
+    gsub(/ /, "_", comm); print $1, comm, f[12] + f[13] }'
+}
+# tp_procs_top BEFORE AFTER : the 8 processes with the most ticks between the two samples.
+tp_procs_top() {
+  awk 'NR == FNR { t[$1] = $3; next } { d = $3 - t[$1]; if (d > 0) print d, $2 "/" $1 }' \
+    "$1" "$2" | sort -rn | head -n 8 | tr '\n' ' '
+  echo
+}
+
 tp_run() {
   round=$1 label=$2 n=$3 root=$4 peer=$5 helper=${6:-}
   tp_lns_links "$peer" | head -n "$n" >"$LAB_TMP/links"
   [ "${label#ours-}" = "$label" ] || tp_threads "$root" >"$LAB_TMP/threads0"
+  tp_procs >"$LAB_TMP/procs0"
   cpu0=$(tp_cpu "$root" "$helper")
   i=1
   pids=''
@@ -133,6 +150,9 @@ tp_run() {
   done <"$LAB_TMP/links"
   for pid in $pids; do wait "$pid" || true; done
   cpu1=$(tp_cpu "$root" "$helper")
+  tp_procs >"$LAB_TMP/procs1"
+  echo "round $round: $(tp_procs_top "$LAB_TMP/procs0" "$LAB_TMP/procs1")" \
+    >>"$LAB_LOGDIR/procs-$label-$n.txt"
   if [ "${label#ours-}" != "$label" ]; then
     tp_threads "$root" >"$LAB_TMP/threads1"
     { echo "round $round"; tp_threads_diff "$LAB_TMP/threads0" "$LAB_TMP/threads1"; } \
