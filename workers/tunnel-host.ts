@@ -273,10 +273,12 @@ class TunnelHost implements HostApi {
           closeQuietly(socket);
           return;
         }
-        if (grant.socketBufferBytes > 0) {
-          socket.setRecvBufferSize(grant.socketBufferBytes);
-          socket.setSendBufferSize(grant.socketBufferBytes);
-        }
+        // The kernel's default buffers, not the listeners' `socketBuffer`: that one absorbs
+        // every peer's bursts (SCCRQ storms) on one socket, where this one queues one tunnel's
+        // data and its control messages behind it. A 4 MiB queue per tunnel is seconds of
+        // delay for its TCP flows and hellos (LACs closed tunnels with "Timeout" through 20
+        // sessions in the lab), and rmem_max raised for the listeners would let 1000 tunnels
+        // ask for 4 GiB (docs/architecture/data-path.md, "Data sockets").
         socket.on('error', () => this.directErrors++);
         entry.dataSocket = socket;
         this.dataSockets++;

@@ -244,8 +244,6 @@ export type DataSocketGrant =
       family: 'IPv4' | 'IPv6';
       /** The listener's index (`PeerAddress.socketIndex`). */
       socketIndex: number;
-      /** SO_RCVBUF and SO_SNDBUF, as the listeners have (0: the kernel's default). */
-      socketBufferBytes: number;
     }
   | { error: string };
 

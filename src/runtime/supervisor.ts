@@ -804,7 +804,6 @@ export class Supervisor implements SlotListener {
       peer: { address: peer.address, port: peer.port },
       family: peer.family,
       socketIndex: peer.socketIndex,
-      socketBufferBytes: this.opts.socketBufferBytes ?? 0,
     };
   }
 

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusResult } from '../../src/ops/control-protocol.js';
@@ -18,6 +18,20 @@ import { claimPortBlock } from '../support/ports.js';
 
 const port = claimPortBlock();
 const noKernel = { skip: existsSync('/dev/ppp') ? 'this kernel has PPP' : false };
+
+/** SO_RCVBUF of the UDP sockets on `port` as `ss` shows them: the listener's and the connected ones. */
+function receiveBuffers(localPort: number): { listening: number[]; connected: number[] } {
+  const out = spawnSync('ss', ['-Huanm', `sport = :${localPort}`], { encoding: 'utf8' }).stdout;
+  const result = { listening: [] as number[], connected: [] as number[] };
+  for (const [, state, rb] of out.matchAll(/^(\S+)[^\n]*\n\s*skmem:\(r\d+,rb(\d+)/gm)) {
+    (state === 'ESTAB' ? result.connected : result.listening).push(Number(rb));
+  }
+  return result;
+}
+
+function kernelDefaultReceiveBuffer(): number {
+  return Number(readFileSync('/proc/sys/net/core/rmem_default', 'utf8'));
+}
 
 /** `dataPath`: the section's, or none (the default, auto). */
 function config(dataPath?: string): string {
@@ -49,6 +63,11 @@ test(
         return s.directReceived > 0 && s.directSent > 0 ? s : undefined;
       });
       assert.equal(direct.dataSockets, 1);
+      // One tunnel's queue: the kernel's default buffer, not the listener's `socketBuffer`
+      // (4 MiB by default), behind which its TCP flows and hellos waited seconds in the lab.
+      const buffers = receiveBuffers(port);
+      assert.deepEqual(buffers.connected, [kernelDefaultReceiveBuffer()], JSON.stringify(buffers));
+      assert.ok(buffers.listening[0]! > buffers.connected[0]!, JSON.stringify(buffers));
       const chosen = lns
         .output()
         .match(/data path: userspace, the kernel cannot carry L2TP sessions \(ENOENT: \/dev\/ppp/g);
