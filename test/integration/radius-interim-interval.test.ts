@@ -25,6 +25,7 @@ import {
   RADIUSCLIENT_CONF,
 } from '../../src/radius/radiusclient.js';
 import { startDaemon, waitFor, type DaemonHandle } from '../support/daemon-process.js';
+import { daemonYaml } from '../support/daemon-yaml.js';
 import { LacClient, within } from '../support/lac-client.js';
 import { claimPort } from '../support/ports.js';
 
@@ -35,16 +36,18 @@ describe('radius.interimInterval: what the daemon gives pppd', () => {
   before(async () => {
     const port = claimPort();
     daemon = await startDaemon(
-      `listen: [{address: 127.0.0.1, port: ${port}}]
-workers: 1
-control: { socket: '{dir}/ctl.sock', pipe: off }
-radius: { auth: 127.0.0.1, secret: radius-s3cret, interimInterval: 120 }
-lns:
-  - name: subscribers
-    localIp: 10.77.0.1
-    ipPool: { ranges: [10.77.0.0/24], exclude: [10.77.0.0, 10.77.0.1] }
-    ppp: { path: '{standin}', auth: radius }
-`,
+      daemonYaml({
+        port,
+        extra: { radius: { auth: '127.0.0.1', secret: 'radius-s3cret', interimInterval: 120 } },
+        lns: [
+          {
+            name: 'subscribers',
+            localIp: '10.77.0.1',
+            ipPool: { ranges: ['10.77.0.0/24'], exclude: ['10.77.0.0', '10.77.0.1'] },
+            ppp: { auth: 'radius' },
+          },
+        ],
+      }),
       { STANDIN_LOG: '1' },
     );
     lac = await LacClient.open({ port, bindAddress: '127.0.0.2', hostName: 'lac' });

@@ -62,6 +62,18 @@ tp_listening() {
   ip netns exec tp-lns ss -Hlun | awk -v a="$1:1701" '$4 == a { f = 1 } END { exit !f }'
 }
 
+# Awk statements that split a /proc/*/stat line: comm (its name, blanks made "_": names may
+# hold blanks and parentheses) and f[], the fields after it (f[2] ppid, f[12] utime, f[13]
+# stime, in clock ticks).
+TP_STAT_SPLIT='rest = $0; sub(/^[^(]*\(/, "", rest); comm = rest; sub(/\).*$/, "", comm)
+    gsub(/ /, "_", comm); sub(/^.*\) /, "", rest); split(rest, f, " ")'
+
+# tp_stat FILE... : "comm/pid user system" clock ticks of each /proc/*/stat FILE.
+tp_stat() {
+  cat "$@" 2>/dev/null | awk '{ '"$TP_STAT_SPLIT"'
+    print comm "/" $1, f[12], f[13] }'
+}
+
 # tp_cpu ROOT_PID [HELPER_COMM] : "DAEMON PPPD" CPU clock ticks (user + system): the process
 # ROOT_PID (all its threads), and everything below it or below a process named HELPER_COMM
 # (our pppd helper detaches from the daemon: init is its parent). One awk over all
@@ -71,8 +83,7 @@ tp_cpu() {
   for pid in $(ip netns pids tp-lns); do files="$files /proc/$pid/stat"; done
   # shellcheck disable=SC2086 # one word per file
   cat $files 2>/dev/null | awk -v root="$1" -v helper="${2:-}" '{
-    rest = $0; sub(/^[^(]*\(/, "", rest); comm = rest; sub(/\).*$/, "", comm)
-    sub(/^.*\) /, "", rest); split(rest, f, " ")
+    '"$TP_STAT_SPLIT"'
     pid = $1 + 0; parent[pid] = f[2] + 0; ticks[pid] = f[12] + f[13]
     if (comm == helper) top[pid] = 1
   } END {
@@ -89,11 +100,7 @@ tp_cpu() {
 # guest's own "cpu user nice system idle iowait irq softirq" line: where the daemon's time
 # goes (its threads, user or kernel) and whether the guest was busy.
 tp_threads() {
-  # shellcheck disable=SC2086 # one word per file
-  cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{
-    rest = $0; sub(/^[^(]*\(/, "", rest); comm = rest; sub(/\).*$/, "", comm)
-    sub(/^.*\) /, "", rest); split(rest, f, " ")
-    print comm "/" $1, f[12], f[13] }'
+  tp_stat /proc/"$1"/task/*/stat
   head -n 1 /proc/stat
 }
 
@@ -103,6 +110,19 @@ tp_threads_diff() {
     { split(a[$1], b, " "); line = $1; t = 0
       for (i = 2; i <= NF; i++) { line = line " " ($i - b[i]); t += $i - b[i] }
       if (t > 0) print line }' "$1" "$2"
+}
+
+# tp_procs : "comm/pid user system" of every process of the guest, kernel threads included:
+# who carried the guest's time during a run (the 20-session collapse of ours spent a minute
+# of system time outside our daemon, BENCHMARKS.md).
+tp_procs() {
+  tp_stat /proc/[0-9]*/stat
+}
+
+# tp_procs_top BEFORE AFTER : the 8 processes with the most ticks between the two samples.
+tp_procs_top() {
+  tp_threads_diff "$1" "$2" | awk '{ print $2 + $3, $1 }' | sort -rn | head -n 8 | tr '\n' ' '
+  echo
 }
 
 # tp_lns_links LOCAL : "IFACE LOCAL PEER" of the LAC side's ppp interfaces whose peer is the
@@ -115,22 +135,6 @@ tp_lns_links() {
 # ppp interface towards PEER; appends "ROUND LABEL N MBIT DAEMON_MS/MB PPPD_MS/MB RAN
 # DAEMON_MS" to ROWS (RAN: how many iperf3 clients reported; fewer than N means a link
 # failed; DAEMON_MS: the daemon's CPU time during the run).
-# tp_procs : "pid comm ticks" (user + system) of every process of the guest, kernel threads
-# included: who carried the guest's time during a run (the 20-session collapse of ours
-# spent a minute of system time outside our daemon, BENCHMARKS.md). One cat, one awk.
-tp_procs() {
-  cat /proc/[0-9]*/stat 2>/dev/null | awk '{
-    rest = $0; sub(/^[^(]*\(/, "", rest); comm = rest; sub(/\).*$/, "", comm)
-    sub(/^.*\) /, "", rest); split(rest, f, " ")
-    gsub(/ /, "_", comm); print $1, comm, f[12] + f[13] }'
-}
-# tp_procs_top BEFORE AFTER : the 8 processes with the most ticks between the two samples.
-tp_procs_top() {
-  awk 'NR == FNR { t[$1] = $3; next } { d = $3 - t[$1]; if (d > 0) print d, $2 "/" $1 }' \
-    "$1" "$2" | sort -rn | head -n 8 | tr '\n' ' '
-  echo
-}
-
 tp_run() {
   round=$1 label=$2 n=$3 root=$4 peer=$5 helper=${6:-}
   tp_lns_links "$peer" | head -n "$n" >"$LAB_TMP/links"
