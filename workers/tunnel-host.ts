@@ -8,9 +8,10 @@ import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { Logger } from 'pino';
 import { createWorkerLogger } from '../src/ops/log.js';
-import { toErrorData } from '../src/protocol/errors.js';
+import { L2tpError, toErrorData } from '../src/protocol/errors.js';
 import { HeaderStatus, peekHeader } from '../src/protocol/header.js';
 import { setTimeoutAfterArrivals } from '../src/runtime/after-arrivals.js';
+import { keepRpcErrorCodes } from '../src/runtime/rpc-errors.js';
 import { closeQuietly } from '../src/runtime/tunnel-sockets.js';
 import type {
   ActorContext,
@@ -55,6 +56,8 @@ interface ActorEntry {
 
 /** Exit code of an injected worker-exit fault. */
 const FAULT_EXIT_CODE = 70;
+
+keepRpcErrorCodes();
 
 class TunnelHost implements HostApi {
   private readonly actors = new Map<number, ActorEntry>();
@@ -479,7 +482,11 @@ class TunnelHost implements HostApi {
 
   async command(tid: number, cmd: ActorCommand): Promise<CommandAnswer<CommandName>> {
     const entry = this.actors.get(tid);
-    if (!entry?.actor) throw new Error(`no tunnel ${tid} on worker ${this.task.workerIndex}`);
+    if (!entry?.actor)
+      throw new L2tpError(
+        'ERR_L2TP_NO_TUNNEL',
+        `no tunnel ${tid} on worker ${this.task.workerIndex}`,
+      );
     try {
       return await entry.actor.command(cmd);
     } catch (err) {
@@ -567,7 +574,9 @@ class TunnelHost implements HostApi {
   }
 
   injectFault(tid: number, kind: FaultKind): boolean {
-    if (!this.task.faultInjection) throw new Error('fault injection is disabled');
+    if (!this.task.faultInjection) {
+      throw new L2tpError('ERR_L2TP_FAULTS_DISABLED', 'fault injection is disabled');
+    }
     this.log.warn({ tunnelId: tid, kind }, 'injecting fault');
     if (kind === 'actor-throw') {
       const entry = this.actors.get(tid);

@@ -647,7 +647,9 @@ export class Daemon implements DaemonControl, MetricsSource {
     try {
       return await this.supervisor.command(tunnelId, cmd);
     } catch (err) {
-      throw new ControlError('NOT_FOUND', (err as Error).message);
+      // Anything but "no such tunnel" (the actor failed, its worker died) is ours, not the caller's.
+      const code = hasErrorCode(err, 'ERR_L2TP_NO_TUNNEL') ? 'NOT_FOUND' : 'INTERNAL';
+      throw new ControlError(code, (err as Error).message);
     }
   }
 

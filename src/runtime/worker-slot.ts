@@ -9,6 +9,9 @@ import type { Logger } from 'pino';
 import { toErrorData, type ErrorData } from '../protocol/errors.js';
 import type { ActorInit } from './actor-api.js';
 import type { ActorReply, HostApi, HostTask, InboundBatch, OutboundBatch } from './messages.js';
+import { keepRpcErrorCodes } from './rpc-errors.js';
+
+keepRpcErrorCodes();
 
 export interface SlotOptions {
   index: number;
