@@ -423,38 +423,38 @@ export class LoadShard {
 
   private async bindTunnel(index: number): Promise<void> {
     const socket = dgram.createSocket('udp4');
+    // The driver's events come from datagrams and timers, after `lt` is set.
     const lt: LacTunnel = {
       index,
       socket,
-      driver: undefined as unknown as TunnelDriver<DataChannel, NodeJS.Timeout>,
       sessions: new Map(),
       up: false,
       failed: false,
       retired: false,
+      driver: new TunnelDriver<DataChannel, NodeJS.Timeout>(
+        {
+          localTunnelId: ((index + this.generation * 0x8000) % 0xffff) + 1,
+          role: 'lac',
+          hostName: 'l2tpd-bench-lac',
+          vendorName: 'l2tpd bench',
+          firmwareRevision: 1,
+          challenge: false,
+          hideAvps: false,
+          framing: { sync: false, async: true },
+          bearer: { digital: false, analog: true },
+          reliable: reliableConfig({ maxRetries: 8 }),
+          helloIntervalMs: this.config.helloIntervalMs ?? 0,
+          // A CDN storm places the new calls while the old ones are still being cleared.
+          maxSessions: Math.max(1, 2 * this.config.sessionsPerTunnel),
+          random: (n) => randomBytes(n),
+        },
+        {
+          sendControl: (datagram) => socket.send(datagram),
+          event: (e) => this.onEvent(lt, e),
+        },
+        CLOCK,
+      ),
     };
-    lt.driver = new TunnelDriver(
-      {
-        localTunnelId: ((index + this.generation * 0x8000) % 0xffff) + 1,
-        role: 'lac',
-        hostName: 'l2tpd-bench-lac',
-        vendorName: 'l2tpd bench',
-        firmwareRevision: 1,
-        challenge: false,
-        hideAvps: false,
-        framing: { sync: false, async: true },
-        bearer: { digital: false, analog: true },
-        reliable: reliableConfig({ maxRetries: 8 }),
-        helloIntervalMs: this.config.helloIntervalMs ?? 0,
-        // A CDN storm places the new calls while the old ones are still being cleared.
-        maxSessions: Math.max(1, 2 * this.config.sessionsPerTunnel),
-        random: (n) => randomBytes(n),
-      },
-      {
-        sendControl: (datagram) => socket.send(datagram),
-        event: (e) => this.onEvent(lt, e),
-      },
-      CLOCK,
-    );
     socket.on('message', (msg) => this.onDatagram(lt, msg));
     socket.on('error', () => {});
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
