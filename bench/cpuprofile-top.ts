@@ -2,7 +2,10 @@
 // .cpuprofile files `node --cpu-prof` writes (one per thread). Used on the lab's
 // TP_PROFILE=1 run of the TCP benchmark (docs/architecture/data-path.md).
 //
-// Usage: node dist/bench/cpuprofile-top.js FILE|DIR... [--top N]
+// Usage: node dist/bench/cpuprofile-top.js FILE|DIR... [--top N] [--from S --to S]
+// --from/--to keep the samples taken in that window, in seconds of CLOCK_MONOTONIC (V8's
+// clock; /proc/uptime in a VM that never sleeps): one run of a lab benchmark out of a
+// daemon's whole life (tcp-throughput writes each run's window to windows.txt).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,15 +16,27 @@ interface ProfileNode {
 }
 interface Profile {
   nodes: ProfileNode[];
+  /** Microseconds of CLOCK_MONOTONIC. */
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '25' } },
+  options: {
+    top: { type: 'string', default: '25' },
+    from: { type: 'string', default: '0' },
+    to: { type: 'string', default: 'Infinity' },
+  },
 });
 const top = Number(values.top);
+const fromUs = Number(values.from) * 1e6;
+const toUs = Number(values.to) * 1e6;
+if (!(fromUs < toUs)) {
+  console.error('cpuprofile-top: --from must be a number of seconds below --to');
+  process.exit(2);
+}
 
 const files = positionals.flatMap((p) =>
   statSync(p).isDirectory()
@@ -31,7 +46,7 @@ const files = positionals.flatMap((p) =>
     : [p],
 );
 if (files.length === 0) {
-  console.error('usage: cpuprofile-top FILE|DIR... [--top N]');
+  console.error('usage: cpuprofile-top FILE|DIR... [--top N] [--from S --to S]');
   process.exit(2);
 }
 
@@ -41,8 +56,11 @@ for (const file of files) {
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();
   let total = 0;
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
     const us = profile.timeDeltas[i] ?? 0;
+    at += us;
+    if (at < fromUs || at > toUs) return;
     const frame = byId.get(id)?.callFrame;
     if (!frame) return;
     total += us;

@@ -15,8 +15,12 @@
 # load: compare within a round. Knobs from the host environment: TP_SECONDS (6), TP_CALLS
 # (10), TP_SIZES (session counts measured each round, at most TP_CALLS: "1 TP_CALLS";
 # issue 12 asks for "1 20", issue 17 for "1 10"), TP_ROUNDS (3), TP_OURS_WORKERS (1),
-# TP_PROFILE (1: each thread of our daemon CPU-profiled into $LAB_LOGDIR/prof/*.cpuprofile,
-# which slows ours; summarise with node dist/bench/cpuprofile-top.js).
+# TP_PROFILE (1 or userspace: each thread of our userspace-path daemon CPU-profiled into
+# $LAB_LOGDIR/prof/*.cpuprofile, which slows it; kernel: the kernel-path daemon's, into
+# prof-kernel/; never both: under TCG two profilers' threads took the guest's CPUs and ours
+# fell to 0.3 Mbit/s. Summarise one run with node dist/bench/cpuprofile-top.js --from S --to S,
+# its window from windows.txt: "round label sessions start end", in seconds of the guest's
+# /proc/uptime, which is V8's clock here).
 # A fourth LNS (issue 12): our daemon again, with `dataPath: kernel`, on 192.0.2.4 with its own
 # pool and LACs, in the same rounds (after xl2tpd-kernel). tp_report_kernel adds the issue's
 # ratios: ours-kernel / xl2tpd-kernel and ours-kernel / ours-userspace (Mbit/s, per round and
@@ -131,6 +135,13 @@ tp_lns_links() {
   lab_ppp_links tp-lac | awk -v p="$1" '$3 == p'
 }
 
+# tp_control_counts : "RECEIVED SENT", the control datagrams our kernel-path daemon's
+# supervisor has taken and sent (on that path all it handles): what its CPU in a run went on.
+tp_control_counts() {
+  lab_ctl "$LAB_TMP/l2tpctl-kernel.sock" stats |
+    awk '$1 == "received" { r = $2 } $1 == "sent" { s = $2 } END { print r + 0, s + 0 }'
+}
+
 # tp_run ROUND LABEL N ROOT_PID PEER [HELPER_COMM] : N iperf3 clients at once, one per LAC
 # ppp interface towards PEER; appends "ROUND LABEL N MBIT DAEMON_MS/MB PPPD_MS/MB RAN
 # DAEMON_MS" to ROWS (RAN: how many iperf3 clients reported; fewer than N means a link
@@ -138,9 +149,11 @@ tp_lns_links() {
 tp_run() {
   round=$1 label=$2 n=$3 root=$4 peer=$5 helper=${6:-}
   tp_lns_links "$peer" | head -n "$n" >"$LAB_TMP/links"
+  [ "$label" != ours-kernel ] || ctl0=$(tp_control_counts)
   [ "${label#ours-}" = "$label" ] || tp_threads "$root" >"$LAB_TMP/threads0"
   tp_procs >"$LAB_TMP/procs0"
   cpu0=$(tp_cpu "$root" "$helper")
+  t0=$(cut -d' ' -f1 /proc/uptime)
   i=1
   pids=''
   while read -r dev local peer; do
@@ -153,6 +166,7 @@ tp_run() {
     i=$((i + 1))
   done <"$LAB_TMP/links"
   for pid in $pids; do wait "$pid" || true; done
+  echo "$round $label $n $t0 $(cut -d' ' -f1 /proc/uptime)" >>"$LAB_LOGDIR/windows.txt"
   cpu1=$(tp_cpu "$root" "$helper")
   tp_procs >"$LAB_TMP/procs1"
   echo "round $round: $(tp_procs_top "$LAB_TMP/procs0" "$LAB_TMP/procs1")" \
@@ -161,6 +175,11 @@ tp_run() {
     tp_threads "$root" >"$LAB_TMP/threads1"
     { echo "round $round"; tp_threads_diff "$LAB_TMP/threads0" "$LAB_TMP/threads1"; } \
       >>"$LAB_LOGDIR/threads-$label-$n.txt"
+  fi
+  # After the CPU samples: the stats request costs the daemon CPU too.
+  if [ "$label" = ours-kernel ]; then
+    echo "$round $n $ctl0 $(tp_control_counts)" | awk '{ print $1, $2, $5 - $3, $6 - $4 }' \
+      >>"$LAB_LOGDIR/control-ours-kernel.txt"
   fi
   cat "$LAB_LOGDIR"/iperf3-r"$round-$label-$n"-*.log | awk -v round="$round" -v label="$label" \
     -v n="$n" -v s="$TP_SECONDS" -v c0="$cpu0" -v c1="$cpu1" -v hz="$HZ" '
@@ -323,7 +342,7 @@ AWK
     "$TP_ROUNDS rounds; four LNSs at once, $TP_CALLS sessions each, measured $TP_SIZES at once."
   echo "LAC: xl2tpd $(dpkg-query -W -f='${Version}' xl2tpd) in kernel mode." \
     "Guest kernel $(uname -r) under qemu TCG (emulated CPU: compare within a round)."
-  echo "Ours: workers: ${TP_OURS_WORKERS:-1}${TP_PROFILE:+, CPU-profiled}."
+  echo "Ours: workers: ${TP_OURS_WORKERS:-1}${TP_PROFILE:+, CPU-profiled: $TP_PROFILE}."
   echo "Guest load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$REPORT"
 : >"$ROWS"
@@ -360,10 +379,12 @@ lns:
       options: [logfile, $LAB_LOGDIR/pppd-ours-lns.log, nodefaultroute, noccp,
         lcp-echo-interval, '0']
 CONF
-[ -z "${TP_PROFILE:-}" ] || LAB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=$LAB_LOGDIR/prof"
+tp_profile() { LAB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=$LAB_LOGDIR/$1"; }
+case "${TP_PROFILE:-}" in 1 | userspace) tp_profile prof ;; esac
 lab_ours l2tpd tp-lns "$LAB_LOGDIR/l2tpd.yaml"
 pid_ours=$LAB_LAST_PID
 LAB_NODE_FLAGS=''
+[ "${TP_PROFILE:-}" != kernel ] || tp_profile prof-kernel
 sed -e 's/^dataPath: userspace$/dataPath: kernel/' -e 's/192\.0\.2\.1$/192.0.2.4/' \
   -e "s|l2tpctl.sock|l2tpctl-kernel.sock|" -e 's/lab-ours-lns/lab-ours-lns-kernel/' \
   -e 's/10\.0\.1\./10.0.4./g' -e 's/pppd-ours-lns/pppd-ours-lns-kernel/' \
@@ -371,6 +392,7 @@ sed -e 's/^dataPath: userspace$/dataPath: kernel/' -e 's/192\.0\.2\.1$/192.0.2.4
   "$LAB_LOGDIR/l2tpd.yaml" >"$LAB_LOGDIR/l2tpd-kernel.yaml"
 lab_ours l2tpd-kernel tp-lns "$LAB_LOGDIR/l2tpd-kernel.yaml"
 pid_ours_k=$LAB_LAST_PID
+LAB_NODE_FLAGS=''
 lab_wait 120 "our LNS on 192.0.2.1" tp_listening 192.0.2.1
 lab_wait 120 "our kernel-path LNS on 192.0.2.4" tp_listening 192.0.2.4
 tp_lacs
@@ -392,6 +414,10 @@ echo >>"$REPORT"
 tp_report >>"$REPORT"
 echo >>"$REPORT"
 tp_report_kernel >>"$REPORT"
+{
+  echo "  control datagrams through the ours-kernel daemon during each run (round, sessions, in, out):"
+  sed 's/^/    /' "$LAB_LOGDIR/control-ours-kernel.txt"
+} >>"$REPORT"
 # What reached our kernel-path daemon in all (control messages; data should not): whether its
 # CPU during the runs went on datagrams.
 {
@@ -400,9 +426,11 @@ tp_report_kernel >>"$REPORT"
     sed 's/^/  /'
 } >>"$REPORT" 2>&1
 if [ -n "${TP_PROFILE:-}" ]; then
-  # The profiles are written as the daemon exits.
-  lab_forget "$pid_ours"
-  kill "$pid_ours"
-  lab_wait 60 "our daemon gone" tp_gone "$pid_ours"
+  # The profiles are written as the daemons exit.
+  for pid in "$pid_ours" "$pid_ours_k"; do
+    lab_forget "$pid"
+    kill "$pid"
+    lab_wait 60 "our daemon $pid gone" tp_gone "$pid"
+  done
 fi
 cat "$REPORT"
