@@ -4,10 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { L2TPD_BIN } from '../support/daemon-process.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 function checkConfig(file: string): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, [L2TPD_BIN, '--check-config', '-c', file], {
@@ -118,4 +121,15 @@ test('one bad range is one error, at its own line: no follow-on errors elsewhere
     ['4 lns[0].ipPool.ranges[0]', '5 lns[0].peers.allow[0]'],
     r.stderr,
   );
+});
+
+test('the EXAMPLE of man l2tpd.yaml checks as a valid config', () => {
+  const page = readFileSync(join(REPO_ROOT, 'man', 'l2tpd.yaml.5'), 'utf8');
+  const example = /^\.SH EXAMPLE\n\.nf\n([\s\S]*?)^\.fi$/m.exec(page)?.[1];
+  assert.ok(example, 'the page has an EXAMPLE in .nf/.fi');
+  const file = join(mkdtempSync(join(tmpdir(), 'l2tpd-man-')), 'l2tpd.yaml');
+  writeFileSync(file, example.replaceAll('\\-', '-'));
+  const run = checkConfig(file);
+  // An operator copies it as it is: only the options file it names may be missing here.
+  assert.equal(run.status, 0, run.stderr);
 });
