@@ -17,7 +17,13 @@ import {
 import { describeResultCode } from '../protocol/result-codes.js';
 import { formatDuration } from '../config/duration.js';
 import type { ActorParams } from '../runtime/actor-params.js';
-import { SessionLink, type SessionAddresses, type SessionLinkHost } from './session-link.js';
+import {
+  SessionLink,
+  guardedLinkEvents,
+  type GuardedLinkEvents,
+  type SessionAddresses,
+  type SessionLinkHost,
+} from './session-link.js';
 import { TunnelDriver } from './tunnel-driver.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../pppd/pppd-helper.js';
@@ -96,7 +102,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   private tunnelEnd: Promise<void> | undefined;
   /** The kernel tunnel's deletion, once asked (the actor closes after it). */
   private kernelDeletion: Promise<void> | undefined;
-  readonly guard: SessionLinkHost['guard'];
+  readonly guard: ActorContext['guard'];
+  readonly linkEvents: GuardedLinkEvents;
   private readonly counters = { dataForUnknownSession: 0, badHeaders: 0, pppdExits: 0 };
 
   constructor(
@@ -106,6 +113,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   ) {
     this.params = init.params;
     this.guard = ctx.guard.bind(ctx);
+    this.linkEvents = guardedLinkEvents(this.guard);
     const p = this.params;
     this.driver = new TunnelDriver(
       {

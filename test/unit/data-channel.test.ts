@@ -303,6 +303,24 @@ test('unsequenced data is delivered at once, or dropped when sequencing is requi
   assert.equal(strict.ch.stats.rxDropped, 1);
 });
 
+test('sequenced data after unsequenced data: the reorder ring, made on first use, holds and skips', () => {
+  const { ch, delivered } = channel();
+  feed(ch, 0, peerData(undefined, Uint8Array.of(0xff, 0xff)));
+  ch.onTimer(1000); // nothing sequenced yet: nothing to skip
+  assert.equal(ch.nextDeadline(), Infinity);
+  for (const ns of [7, 9, 10]) feed(ch, 1000, pkt(ns));
+  assert.deepEqual(ids(delivered), [0xffff, 7]);
+  assert.equal(ch.nextDeadline(), 1100);
+  feed(ch, 1050, pkt(8));
+  assert.deepEqual(ids(delivered), [0xffff, 7, 8, 9, 10]);
+  feed(ch, 1050, pkt(12));
+  ch.onTimer(1150);
+  assert.deepEqual(ids(delivered), [0xffff, 7, 8, 9, 10, 12]);
+  feed(ch, 1150, pkt(9));
+  assert.equal(ch.stats.rxDuplicates, 1);
+  assert.equal(ch.stats.rxLost, 1);
+});
+
 test('an empty payload or a header that points past the datagram is an error', () => {
   const { ch, delivered } = channel();
   feed(ch, 0, peerData(5, new Uint8Array(0)));
