@@ -353,7 +353,7 @@ test("a LAC with challenge finds its secret by the LNS's Host Name (l2tp-secrets
   );
 });
 
-test('a LAC call whose pppd fails counts against redial.maxAttempts; "session up" waits for PPP', async () => {
+test('a LAC call whose pppd ends before IPCP counts against redial.maxAttempts; "session up" waits for PPP', async () => {
   const lnsPort = basePort + 80;
   await withDaemons(
     { yaml: lnsYaml(lnsPort), env: { STANDIN_MODE: 'lcp', STANDIN_REMOTE_IP: '198.51.100.2' } },
@@ -361,8 +361,10 @@ test('a LAC call whose pppd fails counts against redial.maxAttempts; "session up
       yaml: lacYaml(lnsPort + 1, lnsPort, {
         redial: { enabled: true, delay: '100ms', maxAttempts: 3 },
       }),
-      // pppd refusing its options: exit 2 at once, as a bad `ppp.options` line makes it.
-      env: { STANDIN_MODE: 'no-such-mode' },
+      // pppd ending before IPCP, as when LCP fails: it answers the LNS's first LCP frame and
+      // exits. That frame is sent after the LNS's pppd said its remote address, so the LNS
+      // has seen PPP come up before this call ends (exiting at once raced that line).
+      env: { STANDIN_MODE: 'exit-after=1' },
     },
     async (lns, lac) => {
       await waitFor('the LAC giving up on the call', async () =>
