@@ -1,13 +1,14 @@
 // Start and stop the operator edges around a running daemon: the l2tpctl control socket,
 // the legacy control pipe, the Prometheus endpoint (which a reload can move) and the Dynamic
-// Authorization server.
+// Authorization server. The last two load their modules (prom-client, radius) only when
+// configured: an idle daemon without them is several MiB smaller (docs/BENCHMARKS.md).
 import type { Logger } from 'pino';
 import type { DaeConfig, L2tpdConfig, ListenAddress } from '../config/schema.js';
 import { ControlServer } from '../ops/control-server.js';
 import { ControlPipe } from '../ops/control-pipe.js';
-import { MetricsServer } from '../ops/metrics.js';
+import type { MetricsServer } from '../ops/metrics.js';
 import type { Daemon } from './daemon.js';
-import { DaeServer } from '../radius/dae-server.js';
+import type { DaeServer } from '../radius/dae-server.js';
 import { daeBackend } from './dae-backend.js';
 
 export interface OperatorEdges {
@@ -36,20 +37,20 @@ export async function startOperatorEdges(
       ),
     );
   };
-  const startDae = (c: DaeConfig | null): Promise<DaeServer | null> =>
+  const startDae = async (c: DaeConfig | null): Promise<DaeServer | null> =>
     c === null
-      ? Promise.resolve(null)
-      : DaeServer.start({
+      ? null
+      : (await import('../radius/dae-server.js')).DaeServer.start({
           config: c,
           backend: daeBackend(daemon),
           logger: log.child({ component: 'dae' }),
         });
-  const startMetrics = (
+  const startMetrics = async (
     listen: { address: string; port: number } | null,
   ): Promise<MetricsServer | null> =>
     listen === null
-      ? Promise.resolve(null)
-      : MetricsServer.start({
+      ? null
+      : (await import('../ops/metrics.js')).MetricsServer.start({
           listen: { address: listen.address, port: listen.port },
           source: daemon,
           logger: log.child({ component: 'metrics' }),

@@ -10,9 +10,10 @@
 //   json      anything else (a pipe, a file): JSON lines.
 // L2TPD_LOG_FORMAT=pretty|journald|json overrides the choice.
 import { fstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { LogLevel } from '../config/schema.js';
 
 export type { Logger };
@@ -69,9 +70,16 @@ function options(level: string, format: LogFormat): LoggerOptions {
   };
 }
 
+/**
+ * pino-pretty and its dependencies are loaded only by the thread that writes to a terminal:
+ * every thread of a daemon logging JSON is about 1.5 MiB smaller without them.
+ */
+const requirePretty = (): typeof PinoPretty =>
+  createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+
 function destination(format: LogFormat): DestinationStream {
   if (format === 'pretty') {
-    return pretty({ destination: 1, sync: false, translateTime: 'SYS:standard' });
+    return requirePretty()({ destination: 1, sync: false, translateTime: 'SYS:standard' });
   }
   return pino.destination({ dest: 1, sync: false });
 }
