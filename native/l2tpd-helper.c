@@ -17,9 +17,11 @@
  *
  * pppd's data: for each spawn the helper connects a new Unix stream socket to the worker's
  * listening socket (given in HELLO, normally an abstract name), writes a 20-octet header
- * (the HELLO token and the request id), and starts pppd with that socket as its stdin AND
- * stdout. The worker accepts it, checks the token, and reads and writes frames on it
- * directly: no frame crosses this process, and no descriptor crosses Node's IPC.
+ * (the HELLO token and the request id), makes a pty pair and starts pppd with the slave as
+ * its stdin and stdout (its tty, as under xl2tpd). The helper relays between the master and
+ * that socket, doing the async HDLC (see "the relay" below): whole frames, as length records,
+ * reach the worker, which accepts the socket and checks the token. No descriptor crosses
+ * Node's IPC.
  * pppd's stderr (its log, `logfd 2`) is a pipe to the helper, relayed line by line.
  * The secret options (the LAC's password) come in the SPAWN request and go to pppd as fd 3,
  * an anonymous 0600 memfd; they never appear on a command line and are never logged.
@@ -28,6 +30,8 @@
  * src/pppd/helper-protocol.ts (the reference; docs/architecture/ppp.md):
  *
  *   u32 length (octets after this field, >= 8) | u16 type | u16 flags (0) | u32 id | payload
+ *
+ * Version 3: SPAWN's pppd on a pty, frames relayed here (version 2: pppd on the socket).
  *
  *   worker -> helper                         helper -> worker
  *   1 HELLO  token[16], listener address     0x81 READY   u32 pid, u16 version
@@ -82,6 +86,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/genetlink.h>
@@ -89,7 +94,7 @@
 #include <linux/l2tp.h>
 #include <linux/ppp-ioctl.h>
 
-#define PROTOCOL_VERSION 2
+#define PROTOCOL_VERSION 3
 #define CONTROL_FD 3
 
 enum {
@@ -124,11 +129,44 @@ enum { OPT_LNS_MODE = 1, OPT_SEND_SEQ = 2, OPT_RECV_SEQ = 4 };
 
 extern char **environ;
 
+/* What an epoll event is about: one of a child's descriptors. */
+enum { W_STDERR, W_PTY, W_DATA };
+struct child;
+struct watch {
+	struct child *c;
+	int kind;
+	uint32_t events;        /* registered with epoll (0: not registered) */
+};
+
+/*
+ * SPAWN's relay between pppd's pty and the worker's data socket (see "the relay" below).
+ * Everything here is NULL/0 while the session is idle: what is left over between two reads
+ * or writes is allocated only while it exists.
+ */
+struct relay {
+	int ptyfd, datafd;      /* -1 once closed */
+	/* pty -> worker: the frame being deframed when a read ended inside it */
+	uint8_t *rx_part;
+	uint16_t rx_len, rx_fcs;
+	uint8_t rx_escaped, rx_discarding;
+	/* worker -> pty: a record split between two reads of the data socket */
+	uint8_t *in_part;
+	size_t in_len;
+	/* octets a write could not take (the other side is full): that direction pauses */
+	uint8_t *to_data;
+	size_t to_data_len;
+	uint8_t *to_pty;
+	size_t to_pty_len;
+};
+
 /* One pppd, from SPAWN until EXIT has been sent. */
 struct child {
 	uint32_t id;
 	pid_t pid;
 	int errfd;              /* read end of pppd's stderr; -1 once at EOF */
+	struct watch w_err, w_pty, w_data;
+	struct relay relay;     /* SPAWN only; both fds -1 otherwise */
+	struct child *next_dead;
 	int l2tpfd;             /* SPAWN_KERNEL: our copy of the session socket (STATS); else -1 */
 	uint16_t tunnel;        /* SPAWN_KERNEL: its kernel tunnel's ID; else 0 */
 	int reaped;
@@ -139,6 +177,7 @@ struct child {
 };
 
 static struct child **children;
+static struct child *dead;      /* finished, freed once the epoll batch is handled */
 static size_t n_children, cap_children;
 
 static int epfd, sigfd;
@@ -256,6 +295,326 @@ static void reply_error(uint16_t req_type, uint32_t id, const char *text)
 	reply(REP_ERROR, id, fixed, sizeof fixed, text, strlen(text));
 }
 
+/* ---- the relay: pppd's pty <-> the worker's data socket (SPAWN) ---------------------- */
+
+/*
+ * pppd runs on the slave of a pty pair made here, as under xl2tpd (no `notty`, so no relay
+ * process of pppd's own); the helper holds the master and the data socket to the worker and
+ * moves whole PPP frames between them, so no per-octet work is left to JavaScript:
+ *
+ *   pty -> worker: async HDLC (RFC 1662 section 4) deframed: flags and escapes removed, the
+ *     FCS-16 checked and dropped. Each frame goes to the worker as u16 length (LE, 1..0x7fff)
+ *     then the frame; a frame dropped here as one u16 0x8000 | kind (1 FCS error, 2 abort,
+ *     3 short, 4 oversized), so the worker's counters and the call's errors stay true.
+ *   worker -> pty: the same u16 length records, HDLC-encoded with a fresh FCS, escaping
+ *     0x7E, 0x7D and every octet below 0x20 (ACCM ffffffff): pppd's ppp_async removes escapes
+ *     whatever it negotiated (section 7.1) and drops unescaped control octets its receive ACCM
+ *     names, so this is right before, during and after LCP. xl2tpd escapes the same set.
+ *     Nothing on a pty inserts octets, so none received is removed under an ACCM.
+ *
+ * Batches: one read of up to RELAY_READ octets is deframed or encoded into a shared scratch
+ * buffer and written with one write(2); under TCG a system call per frame is what costs.
+ * When a write cannot take everything (the worker or pppd is behind), the rest is kept (one
+ * read's worth at most) and the side feeding that direction is not read until it is written:
+ * the worker's bounded queue (maxQueuedBytes) then drops and counts what does not fit, and
+ * pppd's tty writes wait. Descriptors are non-blocking. An idle session holds no buffer: what
+ * is left between two reads (a frame split across them) is allocated only while it exists.
+ */
+#define RELAY_READ 65536
+#define DATA_MAX_FRAME 0x7fff   /* a record's largest length; 0x8000 | kind is an error */
+#define DATA_ERROR 0x8000
+#define HDLC_MAX_FRAME 2000     /* the longest frame taken from pppd, FCS excluded */
+#define HDLC_FLAG 0x7e
+#define HDLC_ESC 0x7d
+#define FCS_INIT 0xffff
+#define FCS_GOOD 0xf0b8         /* RFC 1662 section C.2 */
+enum { ERR_FCS = 1, ERR_ABORT = 2, ERR_SHORT = 3, ERR_OVERSIZED = 4 };
+
+static uint16_t fcs_table[256];
+/* Shared by every session: a read, then what it becomes (encoded: at most 8 octets out for
+ * the 3 of a 1-octet record, so 3x the read covers it). */
+static uint8_t scratch_in[RELAY_READ];
+static uint8_t scratch_out[3 * RELAY_READ];
+
+static void fcs_init(void)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		uint16_t v = b;
+		for (int i = 0; i < 8; i++)
+			v = (v & 1) ? (v >> 1) ^ 0x8408 : v >> 1;
+		fcs_table[b] = v;
+	}
+}
+
+/* Register, change or drop a descriptor's events (0: not watched, so no EPOLLHUP spins). */
+static void watch_set(struct watch *w, int fd, uint32_t events)
+{
+	if (w->events == events)
+		return;
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+	epoll_ctl(epfd, w->events == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD,
+		  fd, &ev);
+	w->events = events;
+}
+
+/* Each direction reads only while its last write was taken whole. */
+static void relay_watch(struct child *c)
+{
+	struct relay *r = &c->relay;
+	watch_set(&c->w_pty, r->ptyfd,
+		  (r->to_data == NULL ? EPOLLIN : 0) | (r->to_pty != NULL ? EPOLLOUT : 0));
+	watch_set(&c->w_data, r->datafd,
+		  (r->to_pty == NULL ? EPOLLIN : 0) | (r->to_data != NULL ? EPOLLOUT : 0));
+}
+
+/* Both ends closed: pppd sees its tty hang up, the worker its socket close. */
+static void relay_close(struct child *c)
+{
+	struct relay *r = &c->relay;
+	if (r->ptyfd < 0)
+		return;
+	watch_set(&c->w_pty, r->ptyfd, 0);
+	watch_set(&c->w_data, r->datafd, 0);
+	close(r->ptyfd);
+	close(r->datafd);
+	free(r->rx_part);
+	free(r->in_part);
+	free(r->to_data);
+	free(r->to_pty);
+	*r = (struct relay){ .ptyfd = -1, .datafd = -1 };
+}
+
+/* Write buf; keep what fd cannot take now in *keep (allocated). 0, or -1: the peer is gone. */
+static int relay_write(int fd, const uint8_t *buf, size_t len, uint8_t **keep, size_t *keep_len)
+{
+	ssize_t n;
+	while ((n = write(fd, buf, len)) < 0 && errno == EINTR)
+		;
+	if (n < 0 && errno == EAGAIN)
+		n = 0;
+	if (n < 0)
+		return -1;
+	if ((size_t)n == len)
+		return 0;
+	*keep = malloc(len - n);
+	if (*keep == NULL)
+		return -1;
+	memcpy(*keep, buf + n, len - n);
+	*keep_len = len - n;
+	return 0;
+}
+
+/* A paused direction's leftover, once its descriptor is writable again. */
+static int relay_flush(int fd, uint8_t **keep, size_t *keep_len)
+{
+	uint8_t *old = *keep;
+	*keep = NULL;
+	int r = relay_write(fd, old, *keep_len, keep, keep_len);
+	free(old);
+	return r;
+}
+
+/* pty -> worker: deframe one read. Returns 1 if it read something. */
+static int pty_readable(struct child *c)
+{
+	struct relay *r = &c->relay;
+	ssize_t n = read(r->ptyfd, scratch_in, sizeof scratch_in);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		/* EIO: every slave descriptor is closed, pppd is gone. */
+		relay_close(c);
+		return 0;
+	}
+	uint8_t *out = scratch_out;
+	/* The frame being collected sits after a 2-octet hole for its length, at `head`. */
+	size_t head = 0, o = 2 + r->rx_len;
+	memcpy(out + 2, r->rx_part, r->rx_len);
+	free(r->rx_part);
+	r->rx_part = NULL;
+	uint16_t fcs = r->rx_fcs;
+	int esc = r->rx_escaped, discarding = r->rx_discarding;
+	for (ssize_t i = 0; i < n; i++) {
+		uint8_t b = scratch_in[i];
+		if (b == HDLC_FLAG) {
+			size_t len = o - head - 2; /* FCS included */
+			int err = discarding ? ERR_OVERSIZED : esc ? ERR_ABORT : len == 0 ? 0
+				: len < 4 ? ERR_SHORT : fcs != FCS_GOOD ? ERR_FCS : -1;
+			if (err > 0) {
+				put_u16(out + head, DATA_ERROR | err);
+				head += 2;
+			} else if (err < 0) {
+				/* The next record's length overwrites this frame's FCS. */
+				put_u16(out + head, len - 2);
+				head += len;
+			}
+			o = head + 2;
+			fcs = FCS_INIT;
+			esc = discarding = 0;
+		} else if (b == HDLC_ESC) {
+			esc = !discarding;
+		} else if (!discarding) {
+			if (esc)
+				b ^= 0x20;
+			esc = 0;
+			if (o - head - 2 == HDLC_MAX_FRAME + 2) {
+				discarding = 1;
+				continue;
+			}
+			out[o++] = b;
+			fcs = (fcs >> 8) ^ fcs_table[(fcs ^ b) & 0xff];
+		}
+	}
+	/* A frame split across reads: keep its octets (not while discarding it). */
+	r->rx_len = discarding ? 0 : o - head - 2;
+	r->rx_fcs = fcs;
+	r->rx_escaped = esc;
+	r->rx_discarding = discarding;
+	if (r->rx_len > 0 && (r->rx_part = malloc(r->rx_len)) != NULL)
+		memcpy(r->rx_part, out + head + 2, r->rx_len);
+	else if (r->rx_len > 0)
+		r->rx_len = 0, r->rx_fcs = FCS_INIT; /* out of memory: the frame is lost */
+	if (head > 0 && relay_write(r->datafd, out, head, &r->to_data, &r->to_data_len) < 0) {
+		relay_close(c);
+		return 0;
+	}
+	relay_watch(c);
+	return 1;
+}
+
+/* One octet out, escaped if it is a flag, an escape or a control octet. */
+static inline size_t put_escaped(uint8_t *out, size_t o, uint8_t b)
+{
+	if (b < 0x20 || b == HDLC_FLAG || b == HDLC_ESC) {
+		out[o++] = HDLC_ESC;
+		b ^= 0x20;
+	}
+	out[o++] = b;
+	return o;
+}
+
+/* worker -> pty: encode one read's records into one write. */
+static void data_readable(struct child *c)
+{
+	struct relay *r = &c->relay;
+	/* A record split across reads comes first (at most 2 + DATA_MAX_FRAME - 1 octets). */
+	size_t have = r->in_len;
+	memcpy(scratch_in, r->in_part, have);
+	ssize_t n = read(r->datafd, scratch_in + have, sizeof scratch_in - have);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* The worker closed the session's socket: pppd sees its tty hang up. */
+		relay_close(c);
+		return;
+	}
+	free(r->in_part);
+	r->in_part = NULL;
+	r->in_len = 0;
+	size_t end = have + n, i = 0, o = 0;
+	uint8_t *out = scratch_out;
+	while (end - i >= 2) {
+		size_t len = get_u16(scratch_in + i);
+		if (len == 0 || len > DATA_MAX_FRAME) {
+			notice("pppd %u: malformed frame record (length %zu): closing", c->id, len);
+			relay_close(c);
+			return;
+		}
+		if (end - i < 2 + len)
+			break;
+		const uint8_t *f = scratch_in + i + 2;
+		uint16_t fcs = FCS_INIT;
+		out[o++] = HDLC_FLAG;
+		for (size_t k = 0; k < len; k++) {
+			fcs = (fcs >> 8) ^ fcs_table[(fcs ^ f[k]) & 0xff];
+			o = put_escaped(out, o, f[k]);
+		}
+		/* Ones' complement, least significant octet first (section C.2). */
+		fcs ^= 0xffff;
+		o = put_escaped(out, o, fcs & 0xff);
+		o = put_escaped(out, o, fcs >> 8);
+		out[o++] = HDLC_FLAG;
+		i += 2 + len;
+	}
+	if (i < end) {
+		r->in_part = malloc(end - i);
+		if (r->in_part == NULL) {
+			relay_close(c);
+			return;
+		}
+		memcpy(r->in_part, scratch_in + i, end - i);
+		r->in_len = end - i;
+	}
+	if (o > 0 && relay_write(r->ptyfd, out, o, &r->to_pty, &r->to_pty_len) < 0) {
+		relay_close(c);
+		return;
+	}
+	relay_watch(c);
+}
+
+static void relay_event(struct watch *w, uint32_t events)
+{
+	struct child *c = w->c;
+	struct relay *r = &c->relay;
+	if (r->ptyfd < 0)
+		return;
+	int fd = w->kind == W_PTY ? r->ptyfd : r->datafd;
+	uint8_t **keep = w->kind == W_PTY ? &r->to_pty : &r->to_data;
+	size_t *keep_len = w->kind == W_PTY ? &r->to_pty_len : &r->to_data_len;
+	if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && *keep != NULL) {
+		if (relay_flush(fd, keep, keep_len) < 0) {
+			relay_close(c);
+			return;
+		}
+		relay_watch(c);
+	}
+	if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && (w->events & EPOLLIN)) {
+		if (w->kind == W_PTY)
+			pty_readable(c);
+		else
+			data_readable(c);
+	}
+}
+
+/*
+ * pppd was reaped: what it wrote before exiting is still in the pty (read until EIO, unless
+ * the worker is behind), then both ends close.
+ */
+static void relay_finish(struct child *c)
+{
+	for (int i = 0; i < 64 && c->relay.ptyfd >= 0 && c->relay.to_data == NULL; i++)
+		if (!pty_readable(c))
+			break;
+	relay_close(c);
+}
+
+/*
+ * A pty pair for pppd: the master (non-blocking, ours) and the slave in raw mode, so a
+ * stand-in sees raw octets; real pppd sets its own modes and the PPP line discipline. The
+ * slave is opened from the master (TIOCGPTPEER: no name lookup, Linux 4.13) and given to
+ * pppd as stdin and stdout, so it is open from before pppd starts: no hangup can come first.
+ */
+static int open_pty(int *slave, char *err, size_t errsize)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (master < 0) {
+		errno_text(err, errsize, errno, "/dev/ptmx");
+		return -1;
+	}
+	struct termios t;
+	*slave = -1;
+	if (unlockpt(master) < 0 ||
+	    (*slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+	    tcgetattr(*slave, &t) < 0 || (cfmakeraw(&t), tcsetattr(*slave, TCSANOW, &t)) < 0) {
+		errno_text(err, errsize, errno, "pty");
+		if (*slave >= 0)
+			close(*slave);
+		close(master);
+		return -1;
+	}
+	return master;
+}
+
 /* ---- children ---------------------------------------------------------------------- */
 
 static struct child *find_by_id(uint32_t id)
@@ -322,13 +681,16 @@ static void finish_child(struct child *c)
 		reply_exit(c->id, WEXITSTATUS(st), 0, "");
 	else
 		reply_exit(c->id, -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0, "");
+	relay_close(c);
 	for (size_t i = 0; i < n_children; i++) {
 		if (children[i] == c) {
 			children[i] = children[--n_children];
 			break;
 		}
 	}
-	free(c);
+	/* Freed after the current batch of events, some of which may still name it. */
+	c->next_dead = dead;
+	dead = c;
 }
 
 /* pppd's log lines, one LOG record each (newline removed, empty lines skipped). */
@@ -372,6 +734,7 @@ static void reap(void)
 			close(c->l2tpfd);
 			c->l2tpfd = -1;
 		}
+		relay_finish(c);
 		if (c->errfd < 0)
 			finish_child(c);
 		else
@@ -559,7 +922,7 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 	char helper_pid[16];
 	char **extra = calloc(envc + 1, sizeof *extra);
 	char **envp = NULL;
-	int sock = -1, errpipe[2] = { -1, -1 }, secret = -1, devnull = -1;
+	int sock = -1, errpipe[2] = { -1, -1 }, secret = -1, devnull = -1, master = -1, slave = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int have_fa = 0, have_attr = 0;
@@ -581,7 +944,8 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 		errno_text(err, sizeof err, errno, "pipe");
 		goto fail;
 	}
-	if (ks == NULL && (sock = connect_data_socket(id, err, sizeof err)) < 0)
+	if (ks == NULL && ((sock = connect_data_socket(id, err, sizeof err)) < 0 ||
+			   (master = open_pty(&slave, err, sizeof err)) < 0))
 		goto fail;
 	/* The kernel carries the frames: pppd's stdin and stdout go nowhere. */
 	if (ks != NULL && ((sock = open_session(ks, err, sizeof err)) < 0 ||
@@ -594,13 +958,13 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 	/*
 	 * Every descriptor of ours is close-on-exec and numbered 5 or above (0-4 are taken
 	 * in this process from setup on), so these dup2s never meet themselves and pppd gets
-	 * exactly 0 and 1 (the socket, or /dev/null), 2 (the log pipe), with a secret 3, and
-	 * on the kernel path 4 (its PPPoL2TP socket: `pppol2tp 4`).
+	 * exactly 0 and 1 (its pty's slave, or /dev/null), 2 (the log pipe), with a secret 3,
+	 * and on the kernel path 4 (its PPPoL2TP socket: `pppol2tp 4`).
 	 */
 	posix_spawn_file_actions_init(&fa);
 	have_fa = 1;
-	posix_spawn_file_actions_adddup2(&fa, ks == NULL ? sock : devnull, 0);
-	posix_spawn_file_actions_adddup2(&fa, ks == NULL ? sock : devnull, 1);
+	posix_spawn_file_actions_adddup2(&fa, ks == NULL ? slave : devnull, 0);
+	posix_spawn_file_actions_adddup2(&fa, ks == NULL ? slave : devnull, 1);
 	posix_spawn_file_actions_adddup2(&fa, errpipe[1], 2);
 	if (secret >= 0)
 		posix_spawn_file_actions_adddup2(&fa, secret, 3);
@@ -637,12 +1001,16 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 	c->id = id;
 	c->errfd = errpipe[0];
 	errpipe[0] = -1;
+	c->w_err = (struct watch){ c, W_STDERR, EPOLLIN };
+	c->w_pty = (struct watch){ c, W_PTY, 0 };
+	c->w_data = (struct watch){ c, W_DATA, 0 };
 	/* Kept for STATS; closed when pppd is reaped. */
 	c->l2tpfd = ks != NULL ? sock : -1;
 	c->tunnel = ks != NULL ? ks->tunnel : 0;
-	if (ks != NULL)
-		sock = -1;
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	/* SPAWN: the relay owns the pty's master and the data socket from here. */
+	c->relay = (struct relay){ .ptyfd = master, .datafd = ks == NULL ? sock : -1 };
+	sock = master = -1;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->w_err };
 	fcntl(c->errfd, F_SETFL, O_NONBLOCK);
 	if (add_child(c) < 0) {
 		/* Out of memory with pppd running: end it, it is ours to reap (blocking, rare). */
@@ -652,9 +1020,17 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 		close(c->errfd);
 		if (c->l2tpfd >= 0)
 			close(c->l2tpfd);
+		if (c->relay.ptyfd >= 0) {
+			close(c->relay.ptyfd);
+			close(c->relay.datafd);
+		}
 		goto fail;
 	}
 	epoll_ctl(epfd, EPOLL_CTL_ADD, c->errfd, &ev);
+	if (c->relay.ptyfd >= 0) {
+		fcntl(c->relay.datafd, F_SETFL, O_NONBLOCK);
+		relay_watch(c);
+	}
 	uint8_t fixed[4];
 	put_u32(fixed, c->pid);
 	reply(REP_STARTED, id, fixed, sizeof fixed, "", 0);
@@ -671,6 +1047,10 @@ fail:
 		close(sock);
 	if (devnull >= 0)
 		close(devnull);
+	if (master >= 0)
+		close(master);
+	if (slave >= 0)
+		close(slave);
 	if (secret >= 0)
 		close(secret);
 	if (errpipe[0] >= 0)
@@ -1190,6 +1570,7 @@ static void setup(void)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	fcs_init();
 	sigemptyset(&handled_signals);
 	sigaddset(&handled_signals, SIGCHLD);
 	sigaddset(&handled_signals, SIGTERM);
@@ -1254,8 +1635,15 @@ int main(int argc, char **argv)
 				on_signal();
 			else if (tag == &epfd)
 				read_control();
+			else if (((struct watch *)tag)->kind == W_STDERR)
+				read_stderr(((struct watch *)tag)->c);
 			else
-				read_stderr(tag);
+				relay_event(tag, events[i].events);
+		}
+		while (dead != NULL) {
+			struct child *c = dead;
+			dead = c->next_dead;
+			free(c);
 		}
 	}
 }

@@ -13,7 +13,7 @@ import type { Pseudowire, PseudowireFactory, PseudowireSink } from '../dataplane
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { DrivenData } from './tunnel-driver.js';
 import type { L2tpHeader } from '../protocol/header.js';
-import type { CallErrorsValue, FramingBits } from '../protocol/types.js';
+import type { CallErrorsValue } from '../protocol/types.js';
 import type { PeerAddress } from '../runtime/actor-api.js';
 import type { ActorParams } from '../runtime/actor-params.js';
 
@@ -147,8 +147,6 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
   nasPort: number | undefined;
   /** RADIUS sections: the Acct-Session-Id radius.so sends for this session (src/radius). */
   acctSessionId: string | undefined;
-  /** The call's Framing Type (RFC 2661 §4.4.3), as negotiated; absent if neither end said. */
-  framing: FramingBits | undefined;
   /** The LAC's Calling Number AVP, if it sent one. */
   callingNumber: string | undefined;
   /** What ended the session when it was us (pppd, the operator, its timeout), for its last log line. */
@@ -310,11 +308,6 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
     this.ready = false;
     this.early = undefined;
     this.host.pseudowireExited(this, code, signal);
-  }
-
-  /** LAC: SLI's ACCMs (sent by the LNS once PPP settled them, so the path has started). */
-  setAccm(send: number, receive: number): void {
-    this.path?.setAccm?.(send, receive);
   }
 
   /** End the path; resolves when it is gone. A start not yet asked for never runs. */

@@ -27,7 +27,6 @@ import {
 import { TunnelDriver } from './tunnel-driver.js';
 import type { TrafficCounters } from '../ops/control-protocol.js';
 import { pppdHelper } from '../pppd/pppd-helper.js';
-import { ptyAccmFor } from '../ppp/sync.js';
 import { pppdSocketPseudowires } from '../pppd/pppd.js';
 import { kernelPseudowires } from '../dataplane/kernel-pseudowire.js';
 import type { KernelTunnel } from '../pppd/helper-protocol.js';
@@ -300,14 +299,11 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         void ended.then(() => this.sessionEnds.delete(ended));
         break;
       }
-      case 'set-link-info': {
-        const link = this.links.get(e.localSessionId);
-        if (link === undefined) break;
-        // A sync call's SLI describes a link without ACCM: the pppd side keeps safe defaults.
-        const accm = ptyAccmFor(link.framing, e.accm);
-        link.setAccm(accm.send, accm.receive);
+      case 'set-link-info':
+        // SLI's ACCMs are for the LAC's line to the client (RFC 2661 §6.16). On pppd's pty
+        // the helper escapes every control octet and removes none it receives, which is right
+        // whatever LCP settled and for sync calls too (RFC 1662 §7.1), as xl2tpd does.
         break;
-      }
       case 'wan-error':
         this.ctx.log.warn(
           { sessionId: e.localSessionId, errors: e.errors },
@@ -424,7 +420,6 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     );
     this.driver.attach(e.localSessionId, link);
     link.callingNumber = e.params.callingNumber;
-    link.framing = e.params.framingType;
     this.ctx.log.info(
       {
         sessionId: e.localSessionId,

@@ -67,8 +67,6 @@ export interface Pseudowire {
    * counted by the path. Absent where frames never cross Node (a kernel socket).
    */
   writeFrame?(frame: Uint8Array): boolean;
-  /** SLI's ACCMs (RFC 2661 §6.16), for a path that speaks async HDLC to pppd. */
-  setAccm?(send: number, recv: number): void;
   /** The session's data counters, where the path keeps them itself (the kernel's), as last read. */
   counters?(): TrafficCounters;
   /** Read those counters again (the kernel's are asked of the helper); never rejects. */

@@ -11,12 +11,26 @@
 // See docs/architecture/ppp.md.
 import { timingSafeEqual } from 'node:crypto';
 
-/** Bumped when a record's layout changes; HELLO carries ours, READY the helper's. */
-export const HELPER_PROTOCOL_VERSION = 2;
+/**
+ * Bumped when a record's layout changes; HELLO carries ours, READY the helper's. Version 3:
+ * a spawn's pppd runs on a pty of the helper's, which relays whole frames on the data socket
+ * (the frame records below) instead of handing pppd the socket.
+ */
+export const HELPER_PROTOCOL_VERSION = 3;
 /** Octets of the random token that every data socket's header starts with. */
 export const TOKEN_LENGTH = 16;
 /** The header the helper writes first on each pppd's data socket: token, then the u32 id. */
 export const DATA_HEADER_LENGTH = TOKEN_LENGTH + 4;
+/**
+ * After its header, a spawn's data socket carries frame records both ways: u16 length (LE,
+ * 1..DATA_MAX_FRAME) then a PPP frame, without HDLC framing, escapes or FCS (the helper does
+ * the async HDLC of RFC 1662 on pppd's pty). From the helper, a u16 `DATA_ERROR | kind` alone
+ * says it dropped a frame from pppd (`DataErrorKind`).
+ */
+export const DATA_MAX_FRAME = 0x7fff;
+export const DATA_ERROR = 0x8000;
+/** Why the helper dropped a frame from pppd: a bad FCS, or broken framing. */
+export const DataErrorKind = { fcs: 1, abort: 2, short: 3, oversized: 4 } as const;
 /** On the kernel path pppd gets its PPPoL2TP session socket as this fd: `pppol2tp 4`. */
 export const KERNEL_SESSION_FD = 4;
 

@@ -35,16 +35,13 @@ export interface PppdArgsInput {
 }
 
 /**
- * pppd arguments compatible with those xl2tpd passes, plus the device: `notty` by default
- * (pppd relays its own pty to our socket; the kernel path gives its plugin instead), and
- * `logfd 2` (stdout carries frames, so log lines must not go there). `logfd 2` comes last:
+ * pppd arguments compatible with those xl2tpd passes, plus the device: none by default
+ * (pppd's stdin is the pty the helper made, its tty, as under xl2tpd; the kernel path gives
+ * its plugin instead), and `logfd 2` (stdout is that tty, so log lines must not go there). `logfd 2` comes last:
  * pppd keeps the last of `logfile`/`logfd`, and an options file's `logfile` would otherwise
  * hide the lines we read (call up, interface, user).
  */
-export function buildPppdArgs(
-  input: PppdArgsInput,
-  device: readonly string[] = ['notty'],
-): string[] {
+export function buildPppdArgs(input: PppdArgsInput, device: readonly string[] = []): string[] {
   const args = [...device, 'nodetach'];
   if (input.role === 'lns') args.push('passive');
   if (input.localAddress !== undefined || input.remoteAddress !== undefined) {

@@ -4,10 +4,10 @@
 //
 // pppd's data socket does not cross Node's IPC: this thread listens on a Unix stream socket
 // (an abstract name, private to the thread by a random part and a random token); for each
-// spawn the helper connects to it, writes the token and the request id, and starts pppd with
-// that connection as its stdin and stdout. Here the connection is matched to its spawn by
-// the id, and frames go between this thread and pppd directly. `started` (with the PID) and
-// the connection arrive in either order; a PppdProcess hears `onStarted` once both are here.
+// spawn the helper connects to it, writes the token and the request id, and starts pppd on a
+// pty whose master it relays to that connection (async HDLC there, whole frames here). Here
+// the connection is matched to its spawn by the id. `started` (with the PID) and the
+// connection arrive in either order; a PppdProcess hears `onStarted` once both are here.
 //
 // The helper forks itself once at start and the first process exits, so init (or the
 // nearest subreaper) is its parent and reaps it whenever it ends: a direct child would stay

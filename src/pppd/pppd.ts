@@ -1,24 +1,15 @@
 // One pppd per session, connected to the session's data path by a socket: the userspace
 // pseudowire (pseudowire.ts), every frame crossing this thread.
 //
-// pppd runs with `notty`: it allocates its own pty pair and relays between it and its
-// stdin/stdout, so we talk async HDLC over one socket that is both. No native module (node-pty
-// aborts the whole process when a worker thread that owns ptys is terminated: see
-// docs/architecture/ppp.md), safe in worker threads. pppd is started by this thread's
-// native helper (pppd-helper.ts), which connects that socket to us: frames never cross the
-// helper.
+// pppd runs on a pty of this thread's native helper (pppd-helper.ts, native/l2tpd-helper.c),
+// as under xl2tpd. The helper does the async HDLC (RFC 1662) between that pty and a socket to
+// us, on which whole PPP frames travel as length records (helper-protocol.ts): no per-octet
+// work here, no native module in Node (node-pty aborts the whole process when a worker thread
+// that owns ptys is terminated: see docs/architecture/ppp.md), safe in worker threads.
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import {
-  AsyncDeframer,
-  DEFAULT_RX_ACCM,
-  DEFAULT_TX_ACCM,
-  encodeAsyncFrameInto,
-  maxAsyncFrameLength,
-  type AsyncFrameSink,
-  type FrameErrorKind,
-} from '../ppp/hdlc.js';
+import { DATA_ERROR, DATA_MAX_FRAME, DataErrorKind } from './helper-protocol.js';
 import { pppdLogIdentity, pppdNetworkUp, type PppdIdentity } from '../ppp/pppd-log.js';
 import { pppdHelper, type SpawnedChild } from './pppd-helper.js';
 import type {
@@ -41,13 +32,12 @@ export interface PppdOptions {
    * Never on the command line, never under a name on disk, never logged.
    */
   secretOptions?: string;
-  /** Largest frame accepted from pppd, FCS excluded (default 2000). */
-  maxFrameLength?: number;
   /** Free octets before each frame delivered to `onFrame` (room for the L2TP header). */
   headroom?: number;
   /**
-   * Encoded octets allowed to wait for pppd's stdin beyond what its socket holds; frames
-   * beyond are dropped (default 64 KiB).
+   * Octets of frame records allowed to wait for the helper beyond what the socket holds;
+   * frames beyond are dropped (default 64 KiB). The helper reads the socket only while pppd's
+   * pty takes what it writes, so a full pty fills this queue.
    */
   maxQueuedBytes?: number;
   /** Time between SIGTERM and SIGKILL in `stop()` (default 3000 ms). */
@@ -57,14 +47,15 @@ export interface PppdOptions {
 }
 
 export interface PppdStats {
-  /** Frames and octets handed to pppd (before HDLC encoding). */
+  /** Frames and octets handed to pppd (the helper adds the HDLC framing). */
   framesToPppd: number;
   bytesToPppd: number;
-  /** Frames not written: pppd's stdin was full past `maxQueuedBytes`, or pppd was not running (yet). */
+  /** Frames not written: pppd's pty was full past `maxQueuedBytes`, or pppd was not running (yet). */
   framesDropped: number;
-  /** Frames and octets received from pppd, checked, FCS removed. */
+  /** Frames and octets received from pppd, checked, FCS removed (by the helper). */
   framesFromPppd: number;
   bytesFromPppd: number;
+  /** Frames from pppd the helper dropped: bad FCS; broken framing (abort, short, oversized). */
   fcsErrors: number;
   framingErrors: number;
 }
@@ -74,19 +65,20 @@ const CLOSE_AFTER_EXIT_MS = 2000;
 const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024;
 const DEFAULT_KILL_GRACE_MS = 3000;
 
-export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
+export class PppdProcess implements Pseudowire, SpawnedChild {
   private readonly opts: PppdOptions;
   private readonly sink: PseudowireSink;
   private readonly log: Logger;
-  private readonly deframer: AsyncDeframer;
   private readonly maxQueuedBytes: number;
+  private readonly headroom: number;
   /** The helper's name for this pppd; 0 before start(). */
   private id = 0;
   private pidValue: number | undefined;
   /** pppd's stdin and stdout: one socket. */
   private io: Socket | null = null;
   private ioClosed = false;
-  private txAccm = DEFAULT_TX_ACCM;
+  /** A record split between two chunks from the helper (rare: it writes whole records). */
+  private partial: Buffer | null = null;
   private exited = false;
   private finished = false;
   private exitCode: number | null = null;
@@ -97,6 +89,10 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
   private framesToPppd = 0;
   private bytesToPppd = 0;
   private framesDropped = 0;
+  private framesFromPppd = 0;
+  private bytesFromPppd = 0;
+  private fcsErrors = 0;
+  private framingErrors = 0;
   // Encoded frames not yet written: a range of the thread's shared slab (see batcher below).
   private pendingSlab: Buffer | null = null;
   private pendingStart = 0;
@@ -111,11 +107,7 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
     this.sink = sink;
     this.log = logger;
     this.maxQueuedBytes = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-    this.deframer = new AsyncDeframer(this, {
-      maxFrameLength: opts.maxFrameLength,
-      headroom: opts.headroom,
-      recvAccm: DEFAULT_RX_ACCM,
-    });
+    this.headroom = opts.headroom ?? 0;
   }
 
   /** pppd's PID, once the helper has started it. */
@@ -129,15 +121,14 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
   }
 
   get stats(): PppdStats {
-    const d = this.deframer.stats;
     return {
       framesToPppd: this.framesToPppd,
       bytesToPppd: this.bytesToPppd,
       framesDropped: this.framesDropped,
-      framesFromPppd: d.frames,
-      bytesFromPppd: d.bytes,
-      fcsErrors: d.fcsErrors,
-      framingErrors: this.deframer.framingErrors,
+      framesFromPppd: this.framesFromPppd,
+      bytesFromPppd: this.bytesFromPppd,
+      fcsErrors: this.fcsErrors,
+      framingErrors: this.framingErrors,
     };
   }
 
@@ -148,14 +139,15 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
     this.id = pppdHelper.spawn({ path, args, env, secret: secretOptions }, this, this.log);
   }
 
-  /** HDLC-encode a PPP frame with the current transmit ACCM and queue it for pppd. */
+  /** Queue a PPP frame for pppd, as a length record (the helper HDLC-encodes it). */
   writeFrame(frame: Uint8Array): boolean {
     const io = this.io;
-    if (io === null || this.exited || io.destroyed) {
+    const length = frame.length;
+    if (io === null || this.exited || io.destroyed || length === 0 || length > DATA_MAX_FRAME) {
       this.framesDropped++;
       return false;
     }
-    const need = maxAsyncFrameLength(frame.length);
+    const need = 2 + length;
     let queued = io.writableLength + (this.pendingEnd - this.pendingStart);
     if (queued + need > this.maxQueuedBytes && this.pendingEnd > this.pendingStart) {
       // This turn's range is full (a TCP window arriving in one batch): hand it to the
@@ -176,10 +168,14 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
       this.pendingStart = this.pendingEnd = b.pos;
       b.enqueue(this);
     }
-    b.pos = encodeAsyncFrameInto(frame, 0, frame.length, this.txAccm, b.slab, b.pos);
-    this.pendingEnd = b.pos;
+    const slab = b.slab;
+    const at = b.pos;
+    slab[at] = length & 0xff;
+    slab[at + 1] = length >>> 8;
+    slab.set(frame, at + 2);
+    b.pos = this.pendingEnd = at + need;
     this.framesToPppd++;
-    this.bytesToPppd += frame.length;
+    this.bytesToPppd += length;
     return true;
   }
 
@@ -196,12 +192,6 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
     if (end > start && this.io !== null && !this.io.destroyed) {
       this.io.write(slab.subarray(start, end));
     }
-  }
-
-  /** ACCMs from SLI (RFC 2661 §6.16): `send` escapes towards pppd, `recv` removes from it. */
-  setAccm(send: number, recv: number): void {
-    this.txAccm = send >>> 0;
-    this.deframer.setRecvAccm(recv);
   }
 
   /**
@@ -224,12 +214,46 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
     return done;
   }
 
-  onFrame(frame: Uint8Array): void {
-    this.sink.onFrame(frame);
+  /**
+   * Frame records from the helper: each frame is copied once, into a buffer of its own with
+   * `headroom` free octets in front (the L2TP header goes there, encapsulateOwned).
+   */
+  private onData(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.partial !== null) {
+      buf = Buffer.concat([this.partial, chunk]);
+      this.partial = null;
+    }
+    const end = buf.length;
+    const headroom = this.headroom;
+    let i = 0;
+    while (end - i >= 2) {
+      const word = buf[i]! | (buf[i + 1]! << 8);
+      if (word >= DATA_ERROR) {
+        i += 2;
+        this.frameError(word & ~DATA_ERROR);
+        continue;
+      }
+      if (end - i < 2 + word) break;
+      const start = i + 2;
+      i = start + word;
+      const frame = new Uint8Array(new ArrayBuffer(headroom + word), headroom, word);
+      frame.set(buf.subarray(start, i));
+      this.framesFromPppd++;
+      this.bytesFromPppd += word;
+      this.sink.onFrame(frame);
+    }
+    if (i < end) this.partial = Buffer.from(buf.subarray(i));
   }
 
-  onFrameError(kind: FrameErrorKind): void {
-    this.sink.onFramingError(kind === 'fcs' ? 'fcs' : 'framing');
+  private frameError(kind: number): void {
+    if (kind === DataErrorKind.fcs) {
+      this.fcsErrors++;
+      this.sink.onFramingError('fcs');
+    } else {
+      this.framingErrors++;
+      this.sink.onFramingError('framing');
+    }
   }
 
   // --- SpawnedChild: what the helper tells us ---
@@ -243,11 +267,11 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
       this.sink.onReady(pid);
       return;
     }
-    // One socket is pppd's stdin and stdout: frames go out and come back on it.
+    // Frames to pppd and from it, through the helper's relay on pppd's pty.
     this.io = io;
     // EPIPE when pppd dies with frames in flight: the exit report covers it.
     io.on('error', noop);
-    io.on('data', (chunk: Buffer) => this.deframer.push(chunk));
+    io.on('data', (chunk: Buffer) => this.onData(chunk));
     io.on('close', () => {
       this.ioClosed = true;
       if (this.exited) this.finish();
@@ -275,14 +299,14 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
       this.finish();
       return;
     }
-    // A grandchild holding pppd's stdout must not keep the session alive.
+    // The helper closes the socket once pppd's pty is drained; never wait on it for long.
     this.closeTimer = setTimeout(() => this.io?.destroy(), CLOSE_AFTER_EXIT_MS);
     this.closeTimer.unref();
   }
 
   onHelperLost(): void {
     this.exited = true;
-    // Closing its socket ends an orphaned pppd (EOF on stdin, hangup); it is init's to reap.
+    // Its pty's master died with the helper: an orphaned pppd sees a hangup; it is init's to reap.
     this.finish();
   }
 
@@ -296,6 +320,7 @@ export class PppdProcess implements Pseudowire, AsyncFrameSink, SpawnedChild {
     clearTimeout(this.killTimer);
     clearTimeout(this.closeTimer);
     this.pendingSlab = null;
+    this.partial = null;
     this.io?.destroy();
     this.io = null;
     this.sink.onExit(this.exitCode, this.exitSignal);
@@ -326,11 +351,11 @@ export function notePppdLine(
 }
 
 function noop(): void {
-  // errors on pppd's socket are reported by its exit
+  // errors on the data socket are reported by pppd's exit
 }
 
 /**
- * Encoded frames of every session on this thread go into one shared slab, bump-allocated
+ * Frame records of every session on this thread go into one shared slab, bump-allocated
  * (a written range may still be queued in libuv, so the slab is never rewound). A session
  * writing several frames in a row grows one range and they reach pppd in one write; all
  * ranges are written once per event-loop turn. No buffer is held per idle session.
@@ -366,7 +391,7 @@ const SLAB_SIZE = 256 * 1024;
 
 const batcher = new WriteBatcher();
 
-/** Today's data path: pppd `notty` on a socket from this thread's helper, frames through us. */
+/** The userspace data path: pppd on a pty of this thread's helper, whole frames through us. */
 export const pppdSocketPseudowires: PseudowireFactory = {
   get pendingStarts(): number {
     return pppdHelper.pendingStarts;

@@ -6,7 +6,7 @@
 // counterexample prints as something a person can read and replay.
 import fc from 'fast-check';
 import { datagram, FIXTURES, hex } from '../support/fixtures.js';
-import { encodeAsyncFrame } from '../../src/ppp/hdlc.js';
+import { encodeAsyncFrame } from '../support/hdlc.js';
 
 /** The body of every fixture message, as bytes (AVPs only, no header). */
 export const FIXTURE_BODIES: readonly Uint8Array[] = FIXTURES.map((f) => hex(f.body));

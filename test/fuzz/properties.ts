@@ -19,7 +19,7 @@ import {
   scanTunnelZero,
   type TunnelZeroScan,
 } from '../../src/protocol/tunnel-zero.js';
-import { AsyncDeframer } from '../../src/ppp/hdlc.js';
+import { AsyncDeframer } from '../support/hdlc.js';
 import type { TunnelEvent } from '../../src/control/events.js';
 import { ScriptedPeer, testTunnelConfig } from '../support/sim-network.js';
 import {

@@ -1,10 +1,12 @@
-// NAS-Port-Type on the kernel data path: radius.so says Virtual only when pppd's `using_pty`
-// is set, which pppd does for `notty` (the userspace path) but not for the pppol2tp plugin.
-// The environment l2tpd gives the pppd of a RADIUS session preloads a library that sets it.
-// This host has no pppd with radius.so; a small program exporting `using_pty` as pppd does
-// (pppd is linked with -Wl,-E for its plugins) stands in for it. The lab's radius-kernel
-// scenario sees the attribute reach FreeRADIUS. The same environment preloads the library that
-// has pppd log a CHAP peer's name (radius-auth and radius-kernel see it in l2tpctl status).
+// NAS-Port-Type: radius.so says Virtual only when pppd's `using_pty` is set, which pppd does
+// for `notty` alone; l2tpd's pppd runs on the helper's pty or the pppol2tp plugin. The
+// environment l2tpd gives the pppd of a RADIUS session preloads a library that replaces the
+// value radius.so hands rc_avpair_add (native/l2tpd-nas-port-virtual.c). This host has no
+// pppd with radius.so: a small plugin-like library that adds NAS-Port-Type through its PLT as
+// radius.so does, loaded by a program as pppd loads plugins, stands in for it. The lab's
+// radius-auth and radius-kernel scenarios see the attribute reach FreeRADIUS. The same
+// environment preloads the library that has pppd log a CHAP peer's name (radius-auth and
+// radius-kernel see it in l2tpctl status).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,27 +17,50 @@ import { radiusPppdEnv } from '../../src/radius/radiusclient.js';
 import { pppdLogIdentity } from '../../src/ppp/pppd-log.js';
 
 describe("the RADIUS session's pppd environment", () => {
-  it('sets pppd’s using_pty before main (NAS-Port-Type Virtual), and leaves other programs alone', (t) => {
+  it('turns the NAS-Port-Type radius.so adds into Virtual, and passes other attributes on', (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'l2tpd-nas-port-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const src = join(dir, 'pppd-like.c');
+    // radiusclient's rc_avpair_add, printing what it is given, and a caller in the same
+    // library, called through the PLT as radius.so calls it (-fPIC, not -Bsymbolic).
+    const plugin = join(dir, 'radius-like.c');
     writeFileSync(
-      src,
-      '#include <stdio.h>\nint using_pty;\nint main(void) { printf("%d\\n", using_pty); return 0; }\n',
+      plugin,
+      `#include <stdio.h>
+void *rc_avpair_add(void **list, int attr, void *pval, int len, int vendor) {
+  (void)list; (void)len; printf("%d=%u/%d\\n", attr, *(unsigned *)pval, vendor); return pval; }
+void add_pairs(void) {
+  unsigned async = 0, port = 7;
+  rc_avpair_add(0, 61, &async, 0, -1); rc_avpair_add(0, 5, &port, 0, -1); }
+`,
     );
-    const run = (exported: boolean, env: Record<string, string>): string => {
-      const out = join(dir, exported ? 'exported' : 'hidden');
-      const cc = spawnSync('cc', [...(exported ? ['-rdynamic'] : []), '-o', out, src]);
+    const host = join(dir, 'pppd-like.c');
+    writeFileSync(
+      host,
+      `#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+  (void)argc; void *h = dlopen(argv[1], RTLD_GLOBAL | RTLD_NOW);
+  if (!h) { fprintf(stderr, "%s\\n", dlerror()); return 1; }
+  ((void (*)(void))dlsym(h, "add_pairs"))(); return 0; }
+`,
+    );
+    const so = join(dir, 'radius-like.so');
+    const exe = join(dir, 'pppd-like');
+    for (const args of [
+      ['-shared', '-fPIC', '-o', so, plugin],
+      ['-o', exe, host, '-ldl'],
+    ]) {
+      const cc = spawnSync('cc', args);
       assert.equal(cc.status, 0, String(cc.stderr));
-      const r = spawnSync(out, { env: { ...process.env, ...env }, encoding: 'utf8' });
+    }
+    const run = (env: Record<string, string>): string => {
+      const r = spawnSync(exe, [so], { env: { ...process.env, ...env }, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
-      return r.stdout.trim();
+      return r.stdout;
     };
-    const env = radiusPppdEnv('0123456789ABCDEF0123', null);
-    assert.equal(run(true, {}), '0');
-    assert.equal(run(true, env), '1');
-    // A program that does not export the variable is not touched (and does not fail).
-    assert.equal(run(false, env), '0');
+    // Without l2tpd's environment radius.so's Async (0) goes out; with it, Virtual (5).
+    assert.equal(run({}), '61=0/-1\n5=7/-1\n');
+    assert.equal(run(radiusPppdEnv('0123456789ABCDEF0123', null)), '61=5/-1\n5=7/-1\n');
   });
 
   it('logs the name the peer authenticated as once pppd runs its auth-up notifiers (CHAP names too)', (t) => {

@@ -14,6 +14,7 @@ import { LacFleet, until } from '../support/lac-client.js';
 import { childrenOf, isAlive, pppdsOf } from '../support/proc.js';
 import { claimPortBlock } from '../support/ports.js';
 import { lightPppd } from '../support/light-pppd.js';
+import { encodeAsyncFrame } from '../support/hdlc.js';
 import {
   DATA_HEADER_LENGTH,
   ReplyDecoder,
@@ -114,6 +115,11 @@ class RawHelper {
     return this.replies.find(match) as Extract<HelperReply, { t: T }>;
   }
 
+  /** The log lines of child `id` so far, in order. */
+  logOf(id: number): string[] {
+    return this.replies.flatMap((r) => (r.t === 'log' && r.id === id ? [r.line] : []));
+  }
+
   get pid(): number {
     const ready = this.replies.find((r) => r.t === 'ready');
     return ready?.t === 'ready' ? ready.pid : 0;
@@ -126,61 +132,78 @@ class RawHelper {
   }
 }
 
-test('helper protocol: spawn, data socket with the token, log lines, kill, exit', async () => {
+/** A frame record of the data socket: u16 length (LE), the frame. */
+function frameRecord(frame: Uint8Array): Buffer {
+  const r = Buffer.alloc(2 + frame.length);
+  r.writeUInt16LE(frame.length, 0);
+  r.set(frame, 2);
+  return r;
+}
+
+test('helper protocol: spawn on a pty, data socket with the token, frames relayed both ways, log lines, kill, exit', async () => {
   const h = new RawHelper();
   try {
     await h.reply('ready');
+    // What pppd writes first: one HDLC frame (flags, escapes, FCS), as octal for printf.
+    const first = Uint8Array.of(0xff, 0x03, 0xc0, 0x21, 0x7e, 0x7d, 0x00, 0x01);
+    const octal = [...encodeAsyncFrame(first)].map((b) => `\\${b.toString(8)}`).join('');
     h.send(
       encodeRequest({
         t: 'spawn',
         id: 7,
         path: '/bin/sh',
-        args: ['-c', 'echo "log line"; echo "$L2TPD_TEST_VAR" >&2; cat'],
-        env: { L2TPD_TEST_VAR: 'from the request' },
+        args: [
+          '-c',
+          'printf "$FRAME"; echo "$L2TPD_TEST_VAR" >&2; test -t 0 && test -t 1 && echo "on a tty" >&2; exec cat',
+        ],
+        env: { L2TPD_TEST_VAR: 'from the request', FRAME: octal },
       }),
     );
     const started = await h.reply('started', 7);
     assert.ok(isAlive(started.pid));
     assert.equal(childrenOf(h.pid).length, 1, 'pppd is the helper child');
-    // The data socket: the header, then the child's stdout; its stdin is the same socket.
+    // The data socket: the header, then the child's frame, deframed by the helper.
     await waitFor('the data socket', async () => (h.sockets.length === 1 ? true : undefined));
     const sock = h.sockets[0]!;
     let received = Buffer.alloc(0);
     sock.on('data', (c: Buffer) => (received = Buffer.concat([received, c])));
-    await waitFor('the header and the first line', async () =>
-      received.length >= DATA_HEADER_LENGTH + 9 ? true : undefined,
+    const want = Buffer.concat([Buffer.alloc(DATA_HEADER_LENGTH), frameRecord(first)]);
+    await waitFor('the header and the first frame', async () =>
+      received.length >= want.length ? true : undefined,
     );
     assert.equal(dataHeaderId(received.subarray(0, DATA_HEADER_LENGTH), h.token), 7);
-    assert.equal(received.subarray(DATA_HEADER_LENGTH).toString(), 'log line\n');
-    sock.write('through cat\n');
-    await waitFor('the echo', async () =>
-      received.toString().endsWith('through cat\n') ? true : undefined,
-    );
-    // stderr: the log, line by line.
-    const log = await h.reply('log', 7);
-    assert.equal(log.line, 'from the request');
+    assert.deepEqual(received.subarray(DATA_HEADER_LENGTH), frameRecord(first));
+    // A frame to pppd: HDLC-encoded onto the pty, echoed by cat, deframed back.
+    const second = Uint8Array.from({ length: 300 }, (_, k) => (k * 5) & 0xff);
+    sock.write(frameRecord(second));
+    const both = Buffer.concat([want, frameRecord(second)]);
+    await waitFor('the echo', async () => (received.length >= both.length ? true : undefined));
+    assert.deepEqual(received.subarray(want.length), frameRecord(second));
     h.send(encodeRequest({ t: 'kill', id: 7, signal: constants.signals.SIGTERM }));
     const exit = await h.reply('exit', 7);
     assert.deepEqual(
       { code: exit.code, signal: exit.signal, error: exit.error },
       { code: null, signal: constants.signals.SIGTERM, error: undefined },
     );
+    // stderr: the log, line by line (drained before the exit).
+    assert.deepEqual(h.logOf(7), ['from the request', 'on a tty']);
     await waitFor('the child reaped', async () =>
       childrenOf(h.pid).length === 0 ? true : undefined,
     );
-    // pppd gets its socket, its log pipe and nothing else of ours or the daemon's: what ls
-    // lists on its stdout (the data socket) is 0-2 and its own directory descriptor, 3.
-    h.send(encodeRequest({ t: 'spawn', id: 8, path: '/bin/ls', args: ['/proc/self/fd'] }));
-    await h.reply('exit', 8);
-    await waitFor('the second data socket', async () =>
-      h.sockets.length === 2 ? true : undefined,
+    // Its exit closes the data socket (the helper drained the pty first).
+    await waitFor('the data socket closed', async () => (sock.closed ? true : undefined));
+    // pppd gets its pty, its log pipe and nothing else of ours or the daemon's: what ls
+    // lists (to the log) is 0-2 and its own directory descriptor, 3.
+    h.send(
+      encodeRequest({
+        t: 'spawn',
+        id: 8,
+        path: '/bin/sh',
+        args: ['-c', 'exec ls /proc/self/fd >&2'],
+      }),
     );
-    let listing = Buffer.alloc(0);
-    const second = h.sockets[1]!;
-    second.on('data', (c: Buffer) => (listing = Buffer.concat([listing, c])));
-    await new Promise((resolve) => second.once('end', resolve));
-    const fds = listing.subarray(DATA_HEADER_LENGTH).toString().trim().split('\n');
-    assert.deepEqual(fds.sort(), ['0', '1', '2', '3']);
+    await h.reply('exit', 8);
+    assert.deepEqual(h.logOf(8).sort(), ['0', '1', '2', '3']);
   } finally {
     h.close();
   }

@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import type { PppdIdentity } from '../../src/ppp/pppd-log.js';
 import { PppdProcess, type PppdOptions } from '../../src/pppd/pppd.js';
 import { buildPppdArgs, secretOptionsText } from '../../src/pppd/pppd-args.js';
+import { encodeAsyncFrame } from '../support/hdlc.js';
 
 // From dist/test/integration/ back to the source tree's tools.
 const STAND_IN = fileURLToPath(new URL('../../../test/tools/stand-in-pppd.mjs', import.meta.url));
@@ -146,6 +147,53 @@ test('headroom: frames from pppd leave room for the L2TP header in their own buf
   await pppd.stop();
 });
 
+/** Bytes 0..n-1 cycling through every value (flags, escapes and control octets included). */
+function everyOctet(n: number, from = 0): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, k) => (from + k) & 0xff);
+}
+
+test('the helper does the async HDLC on the pty: frames of 1 to 1600 octets both ways, escapes, FCS and framing errors counted', async () => {
+  const lines: string[] = [];
+  const toPppd = [
+    Uint8Array.of(0x7e),
+    Uint8Array.of(0x7d, 0x7e, 0x00, 0x1f, 0x20, 0xff, 0x11, 0x13),
+    everyOctet(1600),
+  ];
+  const good = [Uint8Array.of(0x7e, 0x7d), everyOctet(1600, 0x70), everyOctet(300, 0x10)];
+  const badFcs = Buffer.from(encodeAsyncFrame(everyOctet(40)));
+  badFcs[10] ^= 0x01; // a data octet that needs no escape either way: only the FCS breaks
+  const fromPppd = Buffer.concat([
+    encodeAsyncFrame(good[0]!),
+    encodeAsyncFrame(good[1]!),
+    // Control octets unescaped (a peer's ACCM 0): data as they are, nothing removed.
+    encodeAsyncFrame(good[2]!, 0),
+    badFcs,
+    Buffer.from('7e01027d7e', 'hex'), // aborted (7D 7E), RFC 1662 §4.3
+    encodeAsyncFrame(Uint8Array.of(0x21)), // 3 octets with its FCS: too short (§4.3)
+  ]);
+  const { pppd, session } = await standIn(
+    { STANDIN_MODE: 'raw', STANDIN_WRITE: fromPppd.toString('hex') },
+    {},
+    pino({ level: 'info' }, { write: (line: string) => lines.push(line) }),
+  );
+  for (const f of toPppd) assert.ok(pppd.writeFrame(f));
+  await session.waitFrames(3);
+  const expected = Buffer.concat(toPppd.map((f) => encodeAsyncFrame(f))).toString('hex');
+  const read = (): string =>
+    lines.map((l) => /"pppd":"read ([0-9a-f]+)"/.exec(l)?.[1] ?? '').join('');
+  while (read().length < expected.length && session.exit === undefined) await sleep(5);
+  assert.equal(read(), expected, 'what pppd read: each frame escaped (ACCM ffffffff), FCS, flags');
+  assert.deepEqual(session.frames, good);
+  while (session.framingErrors < 3 && session.exit === undefined) await sleep(5);
+  const s = pppd.stats;
+  assert.deepEqual(
+    [s.framesFromPppd, s.fcsErrors, s.framingErrors, session.framingErrors],
+    [3, 1, 2, 3],
+  );
+  assert.equal(s.bytesFromPppd, 2 + 1600 + 300);
+  await pppd.stop();
+});
+
 test('a crashing pppd is reported through onExit, and a stop afterwards signals nothing', async () => {
   const { pppd, session } = await standIn({ STANDIN_MODE: 'crash' });
   pppd.writeFrame(testFrame(1));
@@ -173,7 +221,7 @@ test('stop() escalates to SIGKILL when pppd ignores SIGTERM, and the log says wh
   assert.ok(lines.some((l) => /LCP Terminate-Ack.*sending SIGKILL/.test(l)));
 });
 
-test('backpressure: frames to a pppd that stops reading are dropped and counted, not queued', async () => {
+test('backpressure: frames to a pppd that stops reading its pty are dropped and counted, not queued', async () => {
   const { pppd, session } = await standIn({ STANDIN_MODE: 'stall' }, { maxQueuedBytes: 32 * 1024 });
   let accepted = 0;
   for (let round = 0; round < 20; round++) {
@@ -269,7 +317,6 @@ test('buildPppdArgs: xl2tpd-compatible options for an LNS', () => {
       extra: ['mtu', '1400'],
     }),
     [
-      'notty',
       'nodetach',
       'passive',
       '192.0.2.1:192.0.2.10',
@@ -290,7 +337,6 @@ test('buildPppdArgs: xl2tpd-compatible options for an LNS', () => {
     ],
   );
   assert.deepEqual(buildPppdArgs({ role: 'lns', noauth: true }), [
-    'notty',
     'nodetach',
     'passive',
     'noauth',
@@ -306,16 +352,7 @@ test('buildPppdArgs: xl2tpd-compatible options for an LNS', () => {
 
 test('buildPppdArgs: the LAC password is never on the command line', () => {
   const args = buildPppdArgs({ role: 'lac', user: 'alice', secretOptions: true });
-  assert.deepEqual(args, [
-    'notty',
-    'nodetach',
-    'user',
-    'alice',
-    'file',
-    '/proc/self/fd/3',
-    'logfd',
-    '2',
-  ]);
+  assert.deepEqual(args, ['nodetach', 'user', 'alice', 'file', '/proc/self/fd/3', 'logfd', '2']);
   assert.equal(secretOptionsText('pa"ss\\word'), 'password "pa\\"ss\\\\word"\n');
   assert.equal(secretOptionsText('two\nlines'), undefined);
 });

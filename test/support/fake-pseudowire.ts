@@ -108,7 +108,6 @@ export abstract class FakePseudowire implements Pseudowire {
 export class EchoPseudowire extends FakePseudowire {
   /** Frames written to the path (copies), in order. */
   readonly written: Uint8Array[] = [];
-  accm: { send: number; recv: number } | undefined;
   private echoes: Uint8Array[] = [];
   private echoTimer: unknown;
 
@@ -119,10 +118,6 @@ export class EchoPseudowire extends FakePseudowire {
     // Back on a later turn, as from a process: never from inside writeFrame.
     this.echoTimer ??= this.clock.setTimer(() => this.flushEchoes(), 0);
     return true;
-  }
-
-  setAccm(send: number, recv: number): void {
-    this.accm = { send, recv };
   }
 
   private flushEchoes(): void {

@@ -13,6 +13,9 @@
 //                    exit-after=N: echo N frames, then exit 0
 //                    sink: read and count, send nothing
 //                    stall: never read stdin (to test the sender's backpressure)
+//                    raw: no framing (tests of the helper's HDLC): writes the octets of
+//                         STANDIN_WRITE (hex) once, logs every octet read to stderr as
+//                         "read HEX" lines (at most 256 octets each)
 //   STANDIN_TX_ACCM  hex transmit ACCM (default ffffffff); 0 sends control octets raw
 //   STANDIN_IGNORE_TERM=1  ignore SIGTERM (to test SIGKILL escalation)
 //   STANDIN_LOG=1    log arguments and events to stderr
@@ -49,7 +52,7 @@ const modeSpec = env.STANDIN_MODE || 'echo';
 const exitAfterMatch = /^exit-after=(\d+)$/.exec(modeSpec);
 const mode = exitAfterMatch ? 'exit-after' : modeSpec;
 const exitAfter = exitAfterMatch ? Number(exitAfterMatch[1]) : 0;
-if (!['echo', 'lcp', 'crash', 'exit-after', 'sink', 'stall'].includes(mode)) {
+if (!['echo', 'lcp', 'crash', 'exit-after', 'sink', 'stall', 'raw'].includes(mode)) {
   process.stderr.write(`stand-in-pppd: unknown STANDIN_MODE ${modeSpec}\n`);
   process.exit(2);
 }
@@ -275,6 +278,17 @@ if (mode === 'stall') {
   // Keep running without reading; SIGTERM ends it.
   const keepAlive = () => setTimeout(keepAlive, 1 << 30);
   keepAlive();
+} else if (mode === 'raw') {
+  // In pieces shorter than the helper's log line (1024 octets).
+  process.stdin.on('data', (chunk) => {
+    const hex = chunk.toString('hex');
+    for (let i = 0; i < hex.length; i += 512) {
+      process.stderr.write(`read ${hex.slice(i, i + 512)}\n`);
+    }
+  });
+  process.stdout.write(Buffer.from(env.STANDIN_WRITE ?? '', 'hex'));
+  process.stdin.on('end', () => finish(16));
+  process.stdin.on('error', () => finish(16));
 } else {
   process.stdin.on('data', onData);
   if (mode === 'lcp') openLcp(process.argv.includes('passive') ? 1 : 10);

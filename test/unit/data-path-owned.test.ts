@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DataChannel } from '../../src/dataplane/data-channel.js';
-import { AsyncDeframer, encodeAsyncFrame } from '../../src/ppp/hdlc.js';
+import { AsyncDeframer, encodeAsyncFrame } from '../support/hdlc.js';
 import { decodeHeader, HeaderStatus, newHeader } from '../../src/protocol/header.js';
 
 function channel(lengthBit: boolean, sequencing: boolean): DataChannel {

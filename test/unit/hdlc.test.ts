@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FCS16_GOOD, FCS16_INIT, fcs16 } from '../../src/ppp/fcs.js';
+import { FCS16_GOOD, FCS16_INIT, fcs16 } from '../support/fcs.js';
 import {
   AsyncDeframer,
   DEFAULT_TX_ACCM,
@@ -12,7 +12,7 @@ import {
   maxAsyncFrameLength,
   type AsyncDeframerOptions,
   type FrameErrorKind,
-} from '../../src/ppp/hdlc.js';
+} from '../support/hdlc.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const ALL_BYTES = Uint8Array.from({ length: 256 }, (_, i) => i);

@@ -272,7 +272,7 @@ test('a pseudowire that takes 300 ms to start: frames wait, in order; beyond the
   assert.equal(down!.framesDropped, sent - fits);
 });
 
-test('LAC: a call placed by command starts its pseudowire; SLI from the LNS sets its ACCM', () => {
+test('LAC: a call placed by command starts its pseudowire; SLI from the LNS changes nothing on it', () => {
   const { bench, peerSid, sid } = oneCall({
     params: { role: 'lac', ppp: { path: '/nonexistent/pppd', args: { role: 'lac' } } },
   });
@@ -282,22 +282,9 @@ test('LAC: a call placed by command starts its pseudowire; SLI from the LNS sets
   assert.equal(pw.state, 'ready');
   bench.peer.setLinkInfo(bench.clock.now, peerSid, { send: 0x000a0000, receive: 0 });
   bench.settle();
-  assert.deepEqual(pw.accm, { send: 0x000a0000, recv: 0 });
   bench.sendFrame(peerSid, frame(7));
   bench.settle();
   assert.deepEqual(bench.peerFrames.get(peerSid), [frame(7)]);
-});
-
-test('LAC: on a sync call, SLI does not change the ACCM on the pppd side (RFC 1662 §7.1)', () => {
-  const { bench, peerSid, sid } = oneCall({
-    params: { role: 'lac', ppp: { path: '/nonexistent/pppd', args: { role: 'lac' } } },
-    peer: { framing: { sync: true, async: false } },
-  });
-  const pw = echoOf(bench, sid);
-  bench.peer.setLinkInfo(bench.clock.now, peerSid, { send: 0, receive: 0xffffffff });
-  bench.settle();
-  // The safe defaults: escape every control character, remove none.
-  assert.deepEqual(pw.accm, { send: 0xffffffff, recv: 0 });
 });
 
 test('identity from the path: status and the log show interface, user and address', () => {

@@ -5,7 +5,7 @@
 # radius.so on a PPPoL2TP socket; an xl2tpd LAC authenticates alice by CHAP. Her session is
 # on the kernel path and pings; her Accounting Start carries NAS-Port-Type Virtual (radius.so
 # takes it from pppd's `using_pty`, which only `notty` sets: l2tpd preloads
-# l2tpd-nas-port-virtual.so to set it) and the Acct-Session-Id our status shows, which names
+# l2tpd-nas-port-virtual.so, which makes it Virtual) and the Acct-Session-Id our status shows, which names
 # her (pppd 2.4.9 logs a CHAP name only through l2tpd-peer-name.so); `hangup` brings the
 # Stop with non-zero octets.
 . "$LAB_REPO/test/e2e/scenarios/lib.sh"

@@ -1,5 +1,7 @@
-// Async HDLC-like framing of RFC 1662 §4 for the pty side of a session: flag 0x7E,
-// control escape 0x7D (octet XOR 0x20), ACCM (§7.1) and FCS-16 (§C.2). Pure: no I/O.
+// Async HDLC-like framing of RFC 1662 §4: flag 0x7E, control escape 0x7D (octet XOR 0x20),
+// ACCM (§7.1) and FCS-16 (§C.2). Pure: no I/O. A reference codec for tests, in JavaScript:
+// the data path's HDLC is the pppd helper's (native/l2tpd-helper.c, "the relay"), checked
+// against this one (test/integration/pppd-process.test.ts).
 //
 // L2TP data messages carry PPP frames with the HDLC framing, transparency and FCS removed
 // (RFC 2661 §1); pppd on a tty speaks async HDLC. These two sides meet here. Frames go
