@@ -1,14 +1,13 @@
 // Host limits a large load run needs, raised before the LNS starts and reported as notes.
 //
-// - Open files: our daemon holds one socket per pppd (its stdin and stdout); its helper
-//   process (a limit of its own) one stderr pipe per pppd; xl2tpd a pty
+// - Open files: our daemon holds one socket per pppd (its frames, through the helper); its helper
+//   process (a limit of its own) a pty master, a socket and a stderr pipe per pppd; xl2tpd a pty
 //   master per call (it aborts near 1018 anyway: select() and FD_SETSIZE); the generator
 //   one UDP socket per tunnel. This process's limit is raised with `prlimit --pid` and every
 //   LNS it spawns inherits it (each LNS's own limit is read back from /proc/PID/limits).
 //   Raising the hard limit needs CAP_SYS_RESOURCE: without it the hard limit is the ceiling.
-// - kernel.pty.max: xl2tpd opens a pty per call. Our daemon talks to pppd over pipes and
-//   the stand-in needs no tty, so ours needs none here; a real pppd on a tty would take one
-//   pty per session.
+// - kernel.pty.max: a pty per session for both targets: xl2tpd opens one per call, our
+//   helper runs each userspace-path pppd (the stand-in too) on one of its own.
 // - kernel.pid_max and kernel.threads-max: one process per pppd.
 // Sysctls are only ever raised, and left raised (they are host-wide; lowering them under
 // another user's processes could break those).
@@ -83,24 +82,19 @@ export function raiseLimits(needs: LimitNeeds): string[] {
   const after = openFilesLimit('self');
   if (after) {
     const verb = before && after.soft > before.soft ? `raised from ${before.soft} to` : 'is';
-    let note = `open files (this process and every LNS it starts): ${verb} ${after.soft} (hard ${after.hard}); ${wantFds} wanted for ${needs.sessions} sessions (our daemon: ${FDS_PER_SESSION.ours} socket per pppd, its helper 1 pipe per pppd)`;
+    let note = `open files (this process and every LNS it starts): ${verb} ${after.soft} (hard ${after.hard}); ${wantFds} wanted for ${needs.sessions} sessions (our daemon: ${FDS_PER_SESSION.ours} socket per pppd, its helper a pty master, a socket and a pipe per pppd)`;
     if (after.soft < wantFds) {
       note += `; the hard limit cannot be raised here (needs CAP_SYS_RESOURCE): our daemon can hold about ${Math.floor((after.soft - 64) / FDS_PER_SESSION.ours)} sessions`;
     }
     notes.push(note);
   }
-  if (needs.xl2tpd) {
-    const nr = readNumber('/proc/sys/kernel/pty/nr') ?? 0;
-    const n = raiseSysctl(
-      'kernel.pty.max',
-      nr + needs.sessions + 256,
-      'xl2tpd opens a pty per call',
-    );
-    if (n) notes.push(n);
-  }
-  notes.push(
-    `kernel.pty.max ${readNumber('/proc/sys/kernel/pty/max')}: our daemon's pppd runs on pipes and the stand-in needs no tty; a real pppd on a pty would need one each`,
+  const nr = readNumber('/proc/sys/kernel/pty/nr') ?? 0;
+  const pty = raiseSysctl(
+    'kernel.pty.max',
+    nr + needs.sessions + 256,
+    'a pty per pppd: our helper and xl2tpd alike',
   );
+  notes.push(pty ?? `kernel.pty.max ${readNumber('/proc/sys/kernel/pty/max')}: a pty per pppd`);
   const procs = processCount() + needs.sessions + 1024;
   for (const [name, why] of [
     ['kernel.pid_max', 'a process per pppd'],

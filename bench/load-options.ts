@@ -94,7 +94,7 @@ export const USAGE = `usage: node dist/bench/load.js [options]
   --keep                    keep each LNS's config and log (temp dir printed)
 
 Limits: the run raises its open-files limit (prlimit; the LNSs inherit it), kernel.pty.max
-(xl2tpd: a pty per call), kernel.pid_max and kernel.threads-max to what its largest size
+(a pty per pppd, ours and xl2tpd's), kernel.pid_max and kernel.threads-max to what its largest size
 needs, and prints what it did. LNS memory and CPU are the daemon plus its non-pppd child
 processes (a pppd helper, say): pppds are counted, never summed.
 `;

@@ -598,7 +598,10 @@ static int open_pty(int *slave, char *err, size_t errsize)
 {
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (master < 0) {
-		errno_text(err, errsize, errno, "/dev/ptmx");
+		/* ENOSPC: the host's ptys are all taken; say which limit, so the log tells how. */
+		errno_text(err, errsize, errno,
+			   errno == ENOSPC ? "/dev/ptmx (every pty taken: raise sysctl kernel.pty.max)"
+					   : "/dev/ptmx");
 		return -1;
 	}
 	struct termios t;
