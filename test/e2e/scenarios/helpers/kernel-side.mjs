@@ -1,8 +1,8 @@
 // One end of a kernel L2TP tunnel, driven through the native helper as the daemon will:
 // a listening UDP socket and a connected one on the same address and port (reuseAddr), the
 // connected one made a kernel tunnel (createTunnel), one pppd on a PPPoL2TP session
-// (spawnKernel). Control datagrams go both ways on the tunnel socket; data must never
-// reach this process. Used by scenarios/kernel-helper.sh; prints what it sees, one line each.
+// (spawnKernel). Control datagrams go both ways on the tunnel socket; data of the session
+// must never reach this process (only what the peer sent before our session existed). Used by scenarios/kernel-helper.sh; prints what it sees, one line each.
 // Signals: SIGUSR1 prints the session's kernel counters and the data datagrams seen here;
 // SIGUSR2 deletes the tunnel (`delete`) or closes its socket (`close`), as argv says.
 // Usage: node kernel-side.mjs lns|lac LOCAL PEER PORT TID PEER_TID SID PEER_SID PPP_LOCAL PPP_PEER delete|close
