@@ -6,8 +6,8 @@
 # `force userspace = yes` (pppd on its pty) on 192.0.2.2, xl2tpd in kernel mode on
 # 192.0.2.3. Each has TP_CALLS sessions from its own xl2tpd LACs (kernel mode, one tunnel and
 # one call each). TP_ROUNDS rounds, interleaved so that each round sees the same host load:
-# ours, xl2tpd-userspace, xl2tpd-kernel back to back through 1 session, then the same through
-# all TP_CALLS sessions at once (one iperf3 TCP from the LAC side per ppp interface, summed).
+# the LNSs back to back through 1 session (round R starts with the Rth LNS of four: each is
+# measured first once in four rounds), then the same through all TP_CALLS sessions at once (one iperf3 TCP from the LAC side per ppp interface, summed).
 # Figures go to report.txt: every round, the medians, ours/xl2tpd-userspace per round and its
 # median, and each LNS's CPU per megabyte moved, from /proc, per PID (both xl2tpds are named
 # xl2tpd): the daemon (threads included) and, apart, its pppds (ours: the helper, pppd and
@@ -22,7 +22,7 @@
 # its window from windows.txt: "round label sessions start end", in seconds of the guest's
 # /proc/uptime, which is V8's clock here).
 # A fourth LNS (issue 12): our daemon again, with `dataPath: kernel`, on 192.0.2.4 with its own
-# pool and LACs, in the same rounds (after xl2tpd-kernel). tp_report_kernel adds the issue's
+# pool and LACs, in the same rounds. tp_report_kernel adds the issue's
 # ratios: ours-kernel / xl2tpd-kernel and ours-kernel / ours-userspace (Mbit/s, per round and
 # median), and our kernel-path daemon's CPU time during a run as a share of our userspace
 # daemon's in the same round (target <= 2%) and of the TP_SECONDS of transfer. Both our daemons'
@@ -399,13 +399,25 @@ tp_lacs
 echo "ours-kernel: $(grep -c '"msg":"kernel tunnel created' "$LAB_LOGDIR/l2tpd-kernel.log")" \
   "kernel tunnels of $TP_CALLS, $(grep -c 'userspace data path' "$LAB_LOGDIR/l2tpd-kernel.log") on userspace." >>"$REPORT"
 
+# tp_run_lns K ROUND N : LNS K (0 to 3, TP_LNSS's order) through N sessions.
+tp_run_lns() {
+  case $1 in
+    0) tp_run "$2" ours-userspace "$3" "$pid_ours" 10.0.1.1 l2tpd-helper ;;
+    1) tp_run "$2" xl2tpd-userspace "$3" "$pid_u" 10.0.2.1 ;;
+    2) tp_run "$2" xl2tpd-kernel "$3" "$pid_k" 10.0.3.1 ;;
+    3) tp_run "$2" ours-kernel "$3" "$pid_ours_k" 10.0.4.1 l2tpd-helper ;;
+  esac
+}
+
+# Round R starts with LNS (R - 1) mod 4 and goes on in TP_LNSS's order: over four rounds each
+# LNS is measured first, second, third and last once (a fixed order measured ours-kernel last
+# every time, right after xl2tpd's kernel path: its 20-session ratio swung 0.67x-0.98x).
 round=1
 while [ "$round" -le "$TP_ROUNDS" ]; do
   for n in $TP_SIZES; do
-    tp_run "$round" ours-userspace "$n" "$pid_ours" 10.0.1.1 l2tpd-helper
-    tp_run "$round" xl2tpd-userspace "$n" "$pid_u" 10.0.2.1
-    tp_run "$round" xl2tpd-kernel "$n" "$pid_k" 10.0.3.1
-    tp_run "$round" ours-kernel "$n" "$pid_ours_k" 10.0.4.1 l2tpd-helper
+    for j in 0 1 2 3; do
+      tp_run_lns $(((round - 1 + j) % 4)) "$round" "$n"
+    done
   done
   round=$((round + 1))
 done
@@ -424,6 +436,14 @@ tp_report_kernel >>"$REPORT"
   echo "ours-kernel daemon's counters at the end (l2tpctl stats):"
   lab_ctl "$LAB_TMP/l2tpctl-kernel.sock" stats | grep -E '^(received|forwarded|sent|direct|drops|data)' |
     sed 's/^/  /'
+} >>"$REPORT" 2>&1
+# Datagrams the kernel dropped at a full receive queue, per UDP socket of the LNSs (skmem's d:
+# since each socket's creation): whether a path lost frames before its daemon read them.
+{
+  echo "UDP sockets in tp-lns that dropped datagrams (ss -uanmp: local, peer, process, skmem):"
+  # skmem is on a line of its own, after its socket's.
+  ip netns exec tp-lns ss -uanmp |
+    awk '/skmem:/ { if ($0 !~ /d0\)/) print "  " sock, $1; next } { sock = $4 " " $5 " " $6 }'
 } >>"$REPORT" 2>&1
 if [ -n "${TP_PROFILE:-}" ]; then
   # The profiles are written as the daemons exit.
