@@ -47,6 +47,7 @@ async function oursMs(standIn: string, n: number): Promise<number> {
       if (++echoed === n) done();
     },
     onFramingError: () => undefined,
+    onSent: () => undefined,
     onIdentity: () => undefined,
     onNetworkUp: () => undefined,
     onExit: () => {

@@ -31,7 +31,8 @@
  *
  *   u32 length (octets after this field, >= 8) | u16 type | u16 flags (0) | u32 id | payload
  *
- * Version 3: SPAWN's pppd on a pty, frames relayed here (version 2: pppd on the socket).
+ * Version 4: DIRECT, and SENT records on the data socket. Version 3: SPAWN's pppd on a pty,
+ * frames relayed here (version 2: pppd on the socket).
  *
  *   worker -> helper                         helper -> worker
  *   1 HELLO  token[16], listener address     0x81 READY   u32 pid, u16 version
@@ -48,6 +49,10 @@
  *   7 SPAWN_KERNEL  u16 tunnel, session, peer tunnel, peer session, u16 options, u16 0,
  *                   u32 reorder ms, then SPAWN's payload (answered as SPAWN)
  *   8 STATS         - (id: a SPAWN_KERNEL's)  DONE carries 8 u64 session counters
+ *   The userspace path's sending half (version 4; see "DIRECT" below), answered likewise:
+ *   9 DIRECT        u32 SPAWN id, u32 daemon fd (or KEEP, STOP), u16 peer tunnel, peer session,
+ *                   u16 header (1 L, 2 S), u16 offset padding, u16 Ns, u16 peer port,
+ *                   peer address NUL
  *
  * EXIT is the last record about an id: sent once pppd is reaped and its stderr drained
  * (2 s at most), or at once when it could not be started (the error is "ENAME: sentence").
@@ -94,7 +99,7 @@
 #include <linux/l2tp.h>
 #include <linux/ppp-ioctl.h>
 
-#define PROTOCOL_VERSION 3
+#define PROTOCOL_VERSION 4
 #define CONTROL_FD 3
 
 enum {
@@ -106,6 +111,7 @@ enum {
 	REQ_TUNNEL_DELETE = 6,
 	REQ_SPAWN_KERNEL = 7,
 	REQ_STATS = 8,
+	REQ_DIRECT = 9,
 	REP_READY = 0x81,
 	REP_STARTED = 0x82,
 	REP_LOG = 0x83,
@@ -157,6 +163,14 @@ struct relay {
 	size_t to_data_len;
 	uint8_t *to_pty;
 	size_t to_pty_len;
+	/* DIRECT: frames from pppd leave as L2TP data messages on our copy of the tunnel's data
+	 * socket (-1: as records to the worker), with this header; what was sent since the last
+	 * SENT record, and when the next periodic one is due */
+	int udpfd;
+	uint16_t peer_tunnel, peer_session, ns, offset_pad;
+	uint8_t length_bit, sequence;
+	uint32_t sent_packets, sent_bytes, sent_dropped;
+	int64_t report_at;
 };
 
 /* One pppd, from SPAWN until EXIT has been sent. */
@@ -367,12 +381,16 @@ static void relay_watch(struct child *c)
 		  (r->to_pty == NULL ? EPOLLIN : 0) | (r->to_data != NULL ? EPOLLOUT : 0));
 }
 
+enum { SENT_REPORT = 0, SENT_STARTED = 1, SENT_STOPPED = 2 }; /* DIRECT's SENT records */
+static void direct_end(struct child *c, uint16_t kind);
+
 /* Both ends closed: pppd sees its tty hang up, the worker its socket close. */
 static void relay_close(struct child *c)
 {
 	struct relay *r = &c->relay;
 	if (r->ptyfd < 0)
 		return;
+	direct_end(c, SENT_REPORT);
 	watch_set(&c->w_pty, r->ptyfd, 0);
 	watch_set(&c->w_data, r->datafd, 0);
 	close(r->ptyfd);
@@ -381,7 +399,7 @@ static void relay_close(struct child *c)
 	free(r->in_part);
 	free(r->to_data);
 	free(r->to_pty);
-	*r = (struct relay){ .ptyfd = -1, .datafd = -1 };
+	*r = (struct relay){ .ptyfd = -1, .datafd = -1, .udpfd = -1 };
 }
 
 /* Write buf; keep what fd cannot take now in *keep (allocated). 0, or -1: the peer is gone. */
@@ -414,6 +432,131 @@ static int relay_flush(int fd, uint8_t **keep, size_t *keep_len)
 	return r;
 }
 
+/*
+ * DIRECT: the sending half of the userspace data path, here instead of in the worker. Once
+ * the worker's tunnel has a data socket of its own (bound to the listening address, connected
+ * to the peer), DIRECT hands us its number: we take a copy (pidfd_getfd, as TUNNEL_CREATE
+ * does; the same socket, so nothing of the peer's is received here) and each frame deframed
+ * from pppd's pty leaves at once as an L2TP data message (RFC 2661 section 3.1: T=0, L if
+ * asked, S with Ns and a zero Nr if asked, the peer's tunnel and session IDs, O with zero
+ * padding if asked), one sendmmsg(2) per read. The worker still receives: its reorder
+ * buffer and counters stay in one place (src/dataplane/data-channel.ts). Under TCG the
+ * send and the record that carried each frame to the worker were most of its time per frame.
+ *
+ * What the worker must know of what left here rides in-band, after the records it follows,
+ * on pppd's data socket: a SENT record, u16 0xffff, u16 kind (0 report, 1 started, 2
+ * stopped), u16 the next Ns, u16 0, u32 packets, u32 octets, u32 dropped (send failures),
+ * each count since the last SENT. Started: nothing before it was sent here. Stopped: nothing
+ * after it will be, and its Ns is where the worker's own go on. Reports: at most once a
+ * second while there are counts to tell, and when the relay closes.
+ */
+#define SENT_MARK 0xffff
+#define SENT_RECORD 20
+#define DIRECT_STOP 0xffffffffu  /* DIRECT's fd: stop sending here */
+#define DIRECT_KEEP 0xfffffffeu  /* DIRECT's fd: keep the socket, change the header */
+#define DIRECT_MAX_PAD 64        /* offset padding we write (the worker's is configured) */
+#define DIRECT_BATCH 64          /* messages per sendmmsg */
+#define REPORT_MS 1000
+enum { HDR_LENGTH = 1, HDR_SEQUENCE = 2 };
+
+/* The SENT record of `kind` with the counts so far, which it resets. Kept when the worker is behind. */
+static void direct_report(struct child *c, uint16_t kind)
+{
+	struct relay *r = &c->relay;
+	uint8_t rec[SENT_RECORD];
+	put_u16(rec, SENT_MARK);
+	put_u16(rec + 2, kind);
+	put_u16(rec + 4, r->ns);
+	put_u16(rec + 6, 0);
+	put_u32(rec + 8, r->sent_packets);
+	put_u32(rec + 12, r->sent_bytes);
+	put_u32(rec + 16, r->sent_dropped);
+	r->sent_packets = r->sent_bytes = r->sent_dropped = 0;
+	r->report_at = now_ms() + REPORT_MS;
+	if (r->to_data != NULL) {
+		uint8_t *grown = realloc(r->to_data, r->to_data_len + sizeof rec);
+		if (grown == NULL)
+			return;
+		memcpy(grown + r->to_data_len, rec, sizeof rec);
+		r->to_data = grown;
+		r->to_data_len += sizeof rec;
+		return;
+	}
+	if (relay_write(r->datafd, rec, sizeof rec, &r->to_data, &r->to_data_len) == 0)
+		relay_watch(c);
+}
+
+/* Stop sending here: the last counts (SENT `kind`), then our copy of the socket goes. */
+static void direct_end(struct child *c, uint16_t kind)
+{
+	struct relay *r = &c->relay;
+	if (r->udpfd < 0)
+		return;
+	close(r->udpfd);
+	r->udpfd = -1;
+	direct_report(c, kind);
+}
+
+/* L2TP data header for a payload of `len` octets; returns its length. */
+static size_t direct_header(struct relay *r, uint8_t *h, size_t len)
+{
+	uint16_t flags = 0x0002 | (r->length_bit ? 0x4000 : 0) | (r->sequence ? 0x0800 : 0) |
+			 (r->offset_pad ? 0x0200 : 0);
+	size_t n = 2 + (r->length_bit ? 2 : 0);
+	h[n] = r->peer_tunnel >> 8, h[n + 1] = r->peer_tunnel;
+	h[n + 2] = r->peer_session >> 8, h[n + 3] = r->peer_session;
+	n += 4;
+	if (r->sequence) {
+		h[n] = r->ns >> 8, h[n + 1] = r->ns, h[n + 2] = 0, h[n + 3] = 0;
+		r->ns++;
+		n += 4;
+	}
+	if (r->offset_pad) {
+		h[n] = r->offset_pad >> 8, h[n + 1] = r->offset_pad;
+		memset(h + n + 2, 0, r->offset_pad);
+		n += 2 + r->offset_pad;
+	}
+	h[0] = flags >> 8, h[1] = flags;
+	if (r->length_bit)
+		h[2] = (n + len) >> 8, h[3] = n + len;
+	return n;
+}
+
+/* The frames of one read, to the peer; what the socket refuses (a full send queue, an ICMP
+ * error from the peer) is dropped and counted, as the kernel's own path would drop it. */
+static void direct_send(struct relay *r, const size_t *at, const size_t *len, size_t n,
+			const uint8_t *frames)
+{
+	static uint8_t hdr[DIRECT_BATCH][16 + DIRECT_MAX_PAD];
+	static struct iovec iov[DIRECT_BATCH][2];
+	static struct mmsghdr msg[DIRECT_BATCH];
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < DIRECT_BATCH ? n - done : DIRECT_BATCH;
+		for (size_t i = 0; i < k; i++) {
+			size_t f = done + i;
+			iov[i][0] = (struct iovec){ hdr[i], direct_header(r, hdr[i], len[f]) };
+			iov[i][1] = (struct iovec){ (void *)(frames + at[f]), len[f] };
+			msg[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = iov[i], .msg_iovlen = 2 } };
+		}
+		for (size_t i = 0; i < k;) {
+			int sent = sendmmsg(r->udpfd, msg + i, k - i, MSG_DONTWAIT);
+			if (sent < 0 && errno == EINTR)
+				continue;
+			if (sent <= 0) {
+				r->sent_dropped++; /* this one failed; go on with the next */
+				i++;
+				continue;
+			}
+			for (int j = 0; j < sent; j++) {
+				r->sent_packets++;
+				r->sent_bytes += iov[i + j][1].iov_len;
+			}
+			i += sent;
+		}
+		done += k;
+	}
+}
+
 /* pty -> worker: deframe one read. Returns 1 if it read something. */
 static int pty_readable(struct child *c)
 {
@@ -429,6 +572,12 @@ static int pty_readable(struct child *c)
 	uint8_t *out = scratch_out;
 	/* The frame being collected sits after a 2-octet hole for its length, at `head`. */
 	size_t head = 0, o = 2 + r->rx_len;
+	/* DIRECT: the good frames stay where they are deframed and leave from there; only
+	 * errors go to the worker, from `errs` (sized for a read of nothing but flags). */
+	static size_t direct_at[RELAY_READ / 2], direct_len[RELAY_READ / 2];
+	static uint8_t errs[RELAY_READ + 2];
+	size_t n_direct = 0, n_errs = 0;
+	int direct = r->udpfd >= 0;
 	memcpy(out + 2, r->rx_part, r->rx_len);
 	free(r->rx_part);
 	r->rx_part = NULL;
@@ -440,9 +589,16 @@ static int pty_readable(struct child *c)
 			size_t len = o - head - 2; /* FCS included */
 			int err = discarding ? ERR_OVERSIZED : esc ? ERR_ABORT : len == 0 ? 0
 				: len < 4 ? ERR_SHORT : fcs != FCS_GOOD ? ERR_FCS : -1;
-			if (err > 0) {
+			if (err > 0 && direct) {
+				put_u16(errs + n_errs, DATA_ERROR | err);
+				n_errs += 2;
+			} else if (err > 0) {
 				put_u16(out + head, DATA_ERROR | err);
 				head += 2;
+			} else if (err < 0 && direct) {
+				direct_at[n_direct] = head + 2;
+				direct_len[n_direct++] = len - 2;
+				head += len;
 			} else if (err < 0) {
 				/* The next record's length overwrites this frame's FCS. */
 				put_u16(out + head, len - 2);
@@ -474,6 +630,11 @@ static int pty_readable(struct child *c)
 		memcpy(r->rx_part, out + head + 2, r->rx_len);
 	else if (r->rx_len > 0)
 		r->rx_len = 0, r->rx_fcs = FCS_INIT; /* out of memory: the frame is lost */
+	if (direct) {
+		direct_send(r, direct_at, direct_len, n_direct, out);
+		out = errs;
+		head = n_errs;
+	}
 	if (head > 0 && relay_write(r->datafd, out, head, &r->to_data, &r->to_data_len) < 0) {
 		relay_close(c);
 		return 0;
@@ -757,8 +918,10 @@ static void begin_shutdown(void)
 	if (closing)
 		return;
 	closing = 1;
-	for (size_t i = 0; i < n_children; i++)
+	for (size_t i = 0; i < n_children; i++) {
+		direct_end(children[i], SENT_REPORT);
 		signal_child(children[i], SIGTERM);
+	}
 	kill_deadline = now_ms() + KILL_GRACE_MS;
 	exit_deadline = kill_deadline + DRAIN_MS + 1000;
 }
@@ -1011,7 +1174,7 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 	c->l2tpfd = ks != NULL ? sock : -1;
 	c->tunnel = ks != NULL ? ks->tunnel : 0;
 	/* SPAWN: the relay owns the pty's master and the data socket from here. */
-	c->relay = (struct relay){ .ptyfd = master, .datafd = ks == NULL ? sock : -1 };
+	c->relay = (struct relay){ .ptyfd = master, .datafd = ks == NULL ? sock : -1, .udpfd = -1 };
 	sock = master = -1;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &c->w_err };
 	fcntl(c->errfd, F_SETFL, O_NONBLOCK);
@@ -1402,8 +1565,75 @@ static void on_kill(uint32_t id, const uint8_t *p, size_t len)
 		return;
 	}
 	struct child *c = find_by_id(id);
-	if (c != NULL)
-		signal_child(c, (int)get_u32(p));
+	if (c == NULL)
+		return;
+	/* An ending session's tunnel may be closing its socket: our copy must not outlive it
+	 * (a connected socket left open would take the peer's next datagrams from the listener). */
+	direct_end(c, SENT_REPORT);
+	signal_child(c, (int)get_u32(p));
+}
+
+/*
+ * DIRECT (id: the operation's): u32 the SPAWN's id, u32 fd (the daemon's number for the
+ * tunnel's data socket; DIRECT_KEEP: the same socket, a new header; DIRECT_STOP: stop),
+ * u16 peer tunnel, u16 peer session, u16 header (1 L, 2 S), u16 offset padding, u16 Ns,
+ * u16 peer port, peer address (text). See "DIRECT" above. DONE, or ERROR and frames keep
+ * going to the worker. The socket is checked to be connected to that peer, as TUNNEL_CREATE
+ * checks (a stale number must not send into another socket).
+ */
+static void on_direct(uint32_t id, const uint8_t *p, size_t len)
+{
+	if (len < 21 || p[len - 1] != 0) {
+		reply_error(REQ_DIRECT, id, "EINVAL: malformed DIRECT");
+		return;
+	}
+	struct child *c = find_by_id(get_u32(p));
+	struct relay *r = c == NULL ? NULL : &c->relay;
+	if (r == NULL || r->ptyfd < 0 || c->reaped) {
+		reply_error(REQ_DIRECT, id, "ESRCH: no live pppd with that id");
+		return;
+	}
+	uint32_t daemon_fd = get_u32(p + 4);
+	uint16_t pad = get_u16(p + 14);
+	if (daemon_fd == DIRECT_STOP) {
+		direct_end(c, SENT_STOPPED);
+		reply_done(REQ_DIRECT, id, "", 0);
+		return;
+	}
+	if (pad > DIRECT_MAX_PAD) {
+		reply_error(REQ_DIRECT, id, "EINVAL: offset padding above 64 octets");
+		return;
+	}
+	if (daemon_fd == DIRECT_KEEP && r->udpfd < 0) {
+		reply_error(REQ_DIRECT, id, "ENOTCONN: not sending directly");
+		return;
+	}
+	if (daemon_fd != DIRECT_KEEP) {
+		int fd = daemon_pidfd < 0 ? -1 : pidfd_getfd(daemon_pidfd, (int)daemon_fd, 0);
+		if (fd < 0) {
+			reply_errno(REQ_DIRECT, id, daemon_pidfd < 0 ? ENOSYS : errno,
+				    "copying the tunnel's data socket");
+			return;
+		}
+		int err = check_peer(fd, (const char *)p + 20, get_u16(p + 18));
+		if (err != 0) {
+			reply_errno(REQ_DIRECT, id, err, "the socket is not connected to that peer");
+			close(fd);
+			return;
+		}
+		direct_end(c, SENT_STOPPED); /* a socket given before: its counts first */
+		r->udpfd = fd;
+		r->ns = get_u16(p + 16);
+	}
+	uint16_t header = get_u16(p + 12);
+	r->peer_tunnel = get_u16(p + 8);
+	r->peer_session = get_u16(p + 10);
+	r->length_bit = !!(header & HDR_LENGTH);
+	r->sequence = !!(header & HDR_SEQUENCE);
+	r->offset_pad = pad;
+	if (daemon_fd != DIRECT_KEEP)
+		direct_report(c, SENT_STARTED);
+	reply_done(REQ_DIRECT, id, "", 0);
 }
 
 static void on_record(uint16_t type, uint32_t id, const uint8_t *p, size_t len)
@@ -1412,7 +1642,7 @@ static void on_record(uint16_t type, uint32_t id, const uint8_t *p, size_t len)
 		/* Still connected (SIGTERM): every request gets its answer. */
 		if (type == REQ_SPAWN || type == REQ_SPAWN_KERNEL)
 			reply_exit(id, -1, 0, "ESHUTDOWN: the helper is shutting down");
-		else if (type >= REQ_PROBE && type <= REQ_STATS)
+		else if (type >= REQ_PROBE && type <= REQ_DIRECT)
 			reply_error(type, id, "ESHUTDOWN: the helper is shutting down");
 		return;
 	}
@@ -1440,6 +1670,9 @@ static void on_record(uint16_t type, uint32_t id, const uint8_t *p, size_t len)
 		break;
 	case REQ_STATS:
 		on_stats(id);
+		break;
+	case REQ_DIRECT:
+		on_direct(id, p, len);
 		break;
 	default:
 		reply_error(type, id, "ENOSYS: unknown request type");
@@ -1511,7 +1744,8 @@ static void on_signal(void)
 	}
 }
 
-/* Deadlines: drained-or-not exits, and the shutdown's SIGKILL and backstop. */
+/* Deadlines: drained-or-not exits, DIRECT's periodic SENT reports, and the shutdown's SIGKILL
+ * and backstop. */
 static int run_timers(void)
 {
 	int64_t now = now_ms(), next = -1;
@@ -1520,6 +1754,13 @@ static int run_timers(void)
 		if (c->reaped && c->errfd >= 0 && c->drain_deadline <= now) {
 			finish_child(c); /* moves the last child into slot i */
 			continue;
+		}
+		struct relay *r = &c->relay;
+		if (r->ptyfd >= 0 && r->udpfd >= 0 && (r->sent_packets | r->sent_dropped) != 0) {
+			if (r->report_at <= now)
+				direct_report(c, SENT_REPORT);
+			else if (next < 0 || r->report_at < next)
+				next = r->report_at;
 		}
 		if (c->reaped && c->errfd >= 0 && (next < 0 || c->drain_deadline < next))
 			next = c->drain_deadline;

@@ -12,7 +12,7 @@ import { L2tpError, toErrorData } from '../src/protocol/errors.js';
 import { HeaderStatus, peekHeader } from '../src/protocol/header.js';
 import { setTimeoutAfterArrivals } from '../src/runtime/after-arrivals.js';
 import { keepRpcErrorCodes } from '../src/runtime/rpc-errors.js';
-import { closeQuietly } from '../src/runtime/tunnel-sockets.js';
+import { closeQuietly, udpSocketFd } from '../src/runtime/tunnel-sockets.js';
 import type {
   ActorContext,
   ActorFactory,
@@ -286,6 +286,11 @@ class TunnelHost implements HostApi {
         entry.dataSocket = socket;
         this.dataSockets++;
         entry.log.debug("data messages on a socket of the tunnel's own");
+        // Its sessions' pppd helpers may send on it too (a copy of the same socket).
+        const fd = ownFd(socket);
+        if (fd !== undefined) {
+          this.invoke(entry, () => entry.actor?.onDataSocket?.({ fd, peer: { address, port } }));
+        }
       });
     });
   }
@@ -341,6 +346,8 @@ class TunnelHost implements HostApi {
     const socket = entry.dataSocket;
     entry.dataSocket = null;
     if (!socket) return;
+    // Helpers sending on copies of it stop first (an ended actor's sessions are stopping).
+    this.invoke(entry, () => entry.actor?.onDataSocket?.(undefined));
     this.dataSockets--;
     closeQuietly(socket);
   }
@@ -606,4 +613,13 @@ function exhaustHeap(): void {
 
 export default async function tunnelHost(task: HostTask): Promise<void> {
   await new TunnelHost(task).run();
+}
+
+/** A connected data socket's descriptor, or undefined where this Node hides it (no helper sends then). */
+function ownFd(socket: dgram.Socket): number | undefined {
+  try {
+    return udpSocketFd(socket);
+  } catch {
+    return undefined;
+  }
 }

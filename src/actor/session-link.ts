@@ -9,12 +9,17 @@ import {
   type DataChannelSink,
   type DataChannelStats,
 } from '../dataplane/data-channel.js';
-import type { Pseudowire, PseudowireFactory, PseudowireSink } from '../dataplane/pseudowire.js';
+import type {
+  Pseudowire,
+  PseudowireFactory,
+  PseudowireSink,
+  SentReport,
+} from '../dataplane/pseudowire.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { DrivenData } from './tunnel-driver.js';
 import type { L2tpHeader } from '../protocol/header.js';
 import type { CallErrorsValue } from '../protocol/types.js';
-import type { PeerAddress } from '../runtime/actor-api.js';
+import type { DataSocketInfo, PeerAddress } from '../runtime/actor-api.js';
 import type { ActorParams } from '../runtime/actor-params.js';
 
 export interface SessionLinkHost {
@@ -37,6 +42,7 @@ export interface SessionLinkHost {
 export interface GuardedLinkEvents {
   onReady(link: SessionLink, pid: number | undefined): void;
   onFrame(link: SessionLink, frame: Uint8Array): void;
+  onSent(link: SessionLink, report: SentReport): void;
   onFramingError(link: SessionLink, kind: 'fcs' | 'framing'): void;
   onIdentity(link: SessionLink, identity: Readonly<PppdIdentity>): void;
   onNetworkUp(link: SessionLink): void;
@@ -49,6 +55,7 @@ export function guardedLinkEvents(guard: Guard): GuardedLinkEvents {
   return {
     onReady: guard((link: SessionLink, pid: number | undefined) => link.onReady(pid)),
     onFrame: guard((link: SessionLink, frame: Uint8Array) => link.onFrame(frame)),
+    onSent: guard((link: SessionLink, report: SentReport) => link.onSent(report)),
     onFramingError: guard((link: SessionLink, kind: 'fcs' | 'framing') =>
       link.onFramingError(kind),
     ),
@@ -73,6 +80,9 @@ class LinkSink implements PseudowireSink {
   }
   onFrame(frame: Uint8Array): void {
     this.events.onFrame(this.link, frame);
+  }
+  onSent(report: SentReport): void {
+    this.events.onSent(this.link, report);
   }
   onFramingError(kind: 'fcs' | 'framing'): void {
     this.events.onFramingError(this.link, kind);
@@ -155,6 +165,10 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
   endsAt = Infinity;
   /** The path carrying the session's data, once started. */
   dataPath: 'kernel' | 'userspace' | undefined;
+  /** The tunnel's own data socket, which the path may send on itself (`Pseudowire.sendDirect`). */
+  private dataSocket: DataSocketInfo | undefined;
+  /** Whether the header last given to the path carries Ns: it follows `data.sendsSequence`. */
+  private directSequence = false;
 
   constructor(
     readonly localSessionId: number,
@@ -233,6 +247,44 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
   /** L2TP data for this session (header decoded by the actor). */
   receive(now: number, header: L2tpHeader, datagram: Uint8Array): void {
     this.data.receive(now, header, datagram);
+    // The peer switched its Ns on or off, and ours follow (§5.4): so must the path's header.
+    if (this.data.sendsSequence !== this.directSequence && this.dataSocket !== undefined) {
+      this.sendDirect();
+    }
+  }
+
+  /** The path was asked to send the session's data messages itself (its counts come later). */
+  get sendsDirect(): boolean {
+    return this.ready && this.dataSocket !== undefined && this.path?.sendDirect !== undefined;
+  }
+
+  /** The tunnel's own data socket is there (or going: undefined), for the path to send on. */
+  setDataSocket(socket: DataSocketInfo | undefined): void {
+    if (socket === this.dataSocket) return;
+    this.dataSocket = socket;
+    if (this.ready) this.sendDirect();
+  }
+
+  /** Tell the path where and how to send the session's data messages itself, or to stop. */
+  private sendDirect(): void {
+    const path = this.path;
+    if (!this.ready || path?.sendDirect === undefined) return;
+    const socket = this.dataSocket;
+    if (socket === undefined) {
+      path.sendDirect(undefined);
+      return;
+    }
+    this.directSequence = this.data.sendsSequence;
+    path.sendDirect({
+      fd: socket.fd,
+      peer: socket.peer,
+      peerTunnelId: this.dataOptions.peerTunnelId,
+      peerSessionId: this.peerSessionId,
+      lengthBit: this.dataOptions.lengthBit,
+      sequence: this.directSequence,
+      offsetPad: this.dataOptions.offsetPad ?? 0,
+      ns: this.data.nextNs,
+    });
   }
 
   /** The data channel's reorder deadline (§5.4): the actor's timer fires for it. */
@@ -277,12 +329,18 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
     this.early = undefined;
     this.earlyBytes = 0;
     if (early !== undefined) for (const frame of early) this.deliver(frame);
+    if (this.dataSocket !== undefined) this.sendDirect();
   }
 
   /** PseudowireSink: a checked frame from the session, to the peer. */
   onFrame(frame: Uint8Array): void {
     const datagram = this.data.encapsulateOwned(frame);
     if (datagram !== undefined) this.host.sendDatagram(datagram);
+  }
+
+  /** PseudowireSink: what the path sent itself; our Ns goes on after its. */
+  onSent(report: SentReport): void {
+    this.data.sentElsewhere(report.ns, report.packets, report.bytes, report.dropped);
   }
 
   onFramingError(kind: 'fcs' | 'framing'): void {

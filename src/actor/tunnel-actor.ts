@@ -3,7 +3,13 @@
 // The runtime hands it datagrams; everything it sends goes back through ctx.sendDatagram.
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import type { ActorContext, ActorInit, ActorTimer, TunnelActor } from '../runtime/actor-api.js';
+import type {
+  ActorContext,
+  ActorInit,
+  ActorTimer,
+  DataSocketInfo,
+  TunnelActor,
+} from '../runtime/actor-api.js';
 import type { Tunnel, TunnelSink } from '../control/tunnel.js';
 import type { Initiator, TunnelEvent, SessionUpEvent } from '../control/events.js';
 import { describeControl } from '../protocol/describe.js';
@@ -101,6 +107,8 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
   private tunnelEnd: Promise<void> | undefined;
   /** The kernel tunnel's deletion, once asked (the actor closes after it). */
   private kernelDeletion: Promise<void> | undefined;
+  /** The tunnel's own data socket (userspace path), for its sessions' paths to send on. */
+  private dataSocket: DataSocketInfo | undefined;
   readonly guard: ActorContext['guard'];
   readonly linkEvents: GuardedLinkEvents;
   private readonly counters = { dataForUnknownSession: 0, badHeaders: 0, pppdExits: 0 };
@@ -159,6 +167,11 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
     const received = this.driver.receive(buf, now);
     if (received === 'bad-header') this.counters.badHeaders++;
     else if (received === 'unknown-session') this.counters.dataForUnknownSession++;
+  }
+
+  onDataSocket(socket: DataSocketInfo | undefined): void {
+    this.dataSocket = socket;
+    for (const link of this.links.values()) link.setDataSocket(socket);
   }
 
   command<K extends CommandName>(
@@ -283,13 +296,14 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
         break;
       case 'session-down': {
         const link = this.links.get(e.localSessionId);
-        if (link?.dataPath !== 'kernel') {
+        if (link === undefined || (link.dataPath !== 'kernel' && !link.sendsDirect)) {
           const traffic = this.trafficOf(link);
           this.onSessionDown(e.localSessionId);
           this.sessionDown(e, link, traffic);
           break;
         }
-        // The kernel's last counters, asked before pppd's SIGTERM (the helper answers in order).
+        // The kernel's last counters, asked before pppd's SIGTERM (the helper answers in order);
+        // or what pppd's helper sent itself since its last report, told once it stops sending.
         const counted = link.refreshCounters();
         this.onSessionDown(e.localSessionId);
         const ended = counted.then(
@@ -419,6 +433,7 @@ export class L2tpTunnelActor implements TunnelActor, TunnelSink, SessionLinkHost
       this.deps.now(),
     );
     this.driver.attach(e.localSessionId, link);
+    link.setDataSocket(this.dataSocket);
     link.callingNumber = e.params.callingNumber;
     this.ctx.log.info(
       {

@@ -58,7 +58,7 @@ export interface DataChannelStats {
   /** Data messages built, and the PPP frame octets they carried. */
   txPackets: number;
   txBytes: number;
-  /** Frames too large for one L2TP message (total length above 65535): not sent. */
+  /** Frames too large for one L2TP message (total length above 65535), or refused by the socket: not sent. */
   txDropped: number;
   /** Frames delivered to the sink, and their octets. */
   rxPackets: number;
@@ -183,6 +183,23 @@ export class DataChannel {
   /** Whether the data messages we send now carry Ns. */
   get sendsSequence(): boolean {
     return this.locked || this.peerSequenced;
+  }
+
+  /** Ns of our next sequenced data message. */
+  get nextNs(): number {
+    return this.txNs;
+  }
+
+  /**
+   * Data messages of this session sent by someone else (the pppd helper, on the tunnel's
+   * data socket): counted as ours, and our Ns goes on from `ns`, the next after theirs.
+   * `dropped`: messages the socket refused.
+   */
+  sentElsewhere(ns: number, packets: number, bytes: number, dropped: number): void {
+    this.txNs = ns;
+    this.stats.txPackets += packets;
+    this.stats.txBytes += bytes;
+    this.stats.txDropped += dropped;
   }
 
   /** Lock sequencing on (Sequencing Required, operator) or release the lock. */

@@ -9,6 +9,7 @@ import type { TrafficCounters } from '../ops/control-protocol.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { DataChannelOptions } from './data-channel.js';
 import type { PppdArgsInput } from '../pppd/pppd-args.js';
+import type { DirectSend } from '../pppd/helper-protocol.js';
 
 /** Everything a data path needs to start one session. Plain data. */
 export interface PseudowireSpec {
@@ -35,6 +36,16 @@ export interface PseudowireSpec {
   headroom: number;
 }
 
+/** Data messages a path sent itself (`Pseudowire.sendDirect`): at most one report a second. */
+export interface SentReport {
+  /** Ns of its next sequenced message: where ours go on should frames come back to `onFrame`. */
+  ns: number;
+  /** Data messages sent, their PPP octets, and messages the socket refused. */
+  packets: number;
+  bytes: number;
+  dropped: number;
+}
+
 /**
  * What a data path reports. Never called from inside `PseudowireFactory.start` (always on a
  * later turn), so the caller holds the `Pseudowire` before its first event.
@@ -47,6 +58,8 @@ export interface PseudowireSink {
    * ArrayBuffer, with `spec.headroom` octets free in front of it: the L2TP header goes there.
    */
   onFrame(frame: Uint8Array): void;
+  /** What the path sent to the peer itself (`Pseudowire.sendDirect`) since its last report. */
+  onSent(report: SentReport): void;
   /** A frame from the session was dropped: bad FCS, or broken framing (abort, short, oversized). */
   onFramingError(kind: 'fcs' | 'framing'): void;
   /** The session's identity so far (interface, authenticated user, remote address), as it grows. */
@@ -67,6 +80,13 @@ export interface Pseudowire {
    * counted by the path. Absent where frames never cross Node (a kernel socket).
    */
   writeFrame?(frame: Uint8Array): boolean;
+  /**
+   * Send the session's data messages to the peer itself, on the tunnel's data socket (`send`;
+   * `send.ns` only counts when the socket is new), or stop (undefined). Its frames then skip
+   * `onFrame` and are told by `onSent`. Best effort: where it cannot, frames go on reaching
+   * `onFrame`. Absent where frames never cross Node.
+   */
+  sendDirect?(send: DirectSend | undefined): void;
   /** The session's data counters, where the path keeps them itself (the kernel's), as last read. */
   counters?(): TrafficCounters;
   /** Read those counters again (the kernel's are asked of the helper); never rejects. */

@@ -52,7 +52,7 @@ export interface SessionStatus {
   pppdPid?: number | null;
   /** What carries the session's data frames: the kernel (PPPoL2TP) or the daemon; null before its path started. */
   dataPath?: 'kernel' | 'userspace' | null;
-  /** The kernel's counters on the kernel path (as of this status), the daemon's otherwise. */
+  /** The kernel's counters on the kernel path (as of this status), the daemon's otherwise (sent: within the last second when pppd's helper sends them). */
   counters: TrafficCounters;
 }
 

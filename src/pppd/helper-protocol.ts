@@ -7,16 +7,20 @@
 // The helper answers a request type it does not know with `error` (never a crash). Version 2
 // added the kernel data path's operations (probe, tunnel create/delete by generic netlink,
 // pppd on a PPPoL2TP socket, session counters): each answered by `done` or `error` with its
-// id, except spawn-kernel, answered as spawn is. The C side repeats this layout at its top.
+// id, except spawn-kernel, answered as spawn is. Version 4 added `direct`: the helper sends a
+// userspace session's data messages itself, on its copy of the tunnel's data socket, and says
+// what it sent in SENT records on the session's data socket. The C side repeats this layout
+// at its top.
 // See docs/architecture/ppp.md.
 import { timingSafeEqual } from 'node:crypto';
 
 /**
- * Bumped when a record's layout changes; HELLO carries ours, READY the helper's. Version 3:
- * a spawn's pppd runs on a pty of the helper's, which relays whole frames on the data socket
- * (the frame records below) instead of handing pppd the socket.
+ * Bumped when a record's layout changes; HELLO carries ours, READY the helper's. Version 4:
+ * `direct` and SENT records. Version 3: a spawn's pppd runs on a pty of the helper's, which
+ * relays whole frames on the data socket (the frame records below) instead of handing pppd
+ * the socket.
  */
-export const HELPER_PROTOCOL_VERSION = 3;
+export const HELPER_PROTOCOL_VERSION = 4;
 /** Octets of the random token that every data socket's header starts with. */
 export const TOKEN_LENGTH = 16;
 /** The header the helper writes first on each pppd's data socket: token, then the u32 id. */
@@ -31,6 +35,17 @@ export const DATA_MAX_FRAME = 0x7fff;
 export const DATA_ERROR = 0x8000;
 /** Why the helper dropped a frame from pppd: a bad FCS, or broken framing. */
 export const DataErrorKind = { fcs: 1, abort: 2, short: 3, oversized: 4 } as const;
+/**
+ * A SENT record on a spawn's data socket, from the helper while it sends the session's data
+ * messages itself (`direct`): u16 DATA_SENT, u16 kind (`DataSentKind`), u16 the next Ns,
+ * u16 0, u32 packets, u32 octets (PPP frames), u32 dropped (the socket refused them), each
+ * counted since the last SENT record; SENT_RECORD_LENGTH octets in all. In order with the
+ * frame records: `started` comes before the first frame the helper sends, `stopped` after its
+ * last, so the worker knows which frames are its own to send and where its Ns goes on.
+ */
+export const DATA_SENT = 0xffff;
+export const SENT_RECORD_LENGTH = 20;
+export const DataSentKind = { report: 0, started: 1, stopped: 2 } as const;
 /** On the kernel path pppd gets its PPPoL2TP session socket as this fd: `pppol2tp 4`. */
 export const KERNEL_SESSION_FD = 4;
 
@@ -43,6 +58,7 @@ const RequestType = {
   'tunnel-delete': 6,
   'spawn-kernel': 7,
   stats: 8,
+  direct: 9,
 } as const;
 const ReplyType = {
   ready: 0x81,
@@ -53,9 +69,12 @@ const ReplyType = {
   done: 0x86,
 } as const;
 /** The requests answered by `done` or `error` (the rest are spawns and one-way). */
-export type OperationType = 'probe' | 'tunnel-create' | 'tunnel-delete' | 'stats';
+export type OperationType = 'probe' | 'tunnel-create' | 'tunnel-delete' | 'stats' | 'direct';
 const OPERATION_NAMES = new Map<number, OperationType>(
-  (['probe', 'tunnel-create', 'tunnel-delete', 'stats'] as const).map((t) => [RequestType[t], t]),
+  (['probe', 'tunnel-create', 'tunnel-delete', 'stats', 'direct'] as const).map((t) => [
+    RequestType[t],
+    t,
+  ]),
 );
 /** The operation a request type names (for an `error` reply), if it is one. */
 export function operationOf(requestType: number): OperationType | undefined {
@@ -102,6 +121,32 @@ export interface KernelSessionStats {
   rxOutOfOrder: bigint;
   rxErrors: bigint;
 }
+/**
+ * How the helper sends a userspace session's data messages itself (`direct`): on its copy of
+ * the tunnel's data socket, with this L2TP data header (RFC 2661 §3.1).
+ */
+export interface DirectSend {
+  /** The data socket's descriptor number in the daemon's process (threads share it). */
+  fd: number;
+  /** Where the socket is connected: checked by the helper, so a stale number fails. */
+  peer: { address: string; port: number };
+  peerTunnelId: number;
+  peerSessionId: number;
+  lengthBit: boolean;
+  /** Ns (and a zero Nr) in every message. */
+  sequence: boolean;
+  /** Offset padding octets (0: no Offset Size field); the helper takes at most 64. */
+  offsetPad: number;
+  /** Ns of the next sequenced message, when the socket is new. */
+  ns: number;
+}
+
+/** `direct`'s descriptor field: keep the socket, change the header (sequencing switched). */
+const DIRECT_KEEP = 0xfffffffe;
+/** `direct`'s descriptor field: stop; frames from pppd go to the worker again. */
+const DIRECT_STOP = 0xffffffff;
+const DIRECT_HEADER = { length: 1, sequence: 2 } as const;
+
 const RECORD_HEADER = 12;
 /** The helper refuses longer requests; a longer reply is a broken helper. */
 const MAX_RECORD = 1 << 20;
@@ -138,7 +183,12 @@ export type HelperRequest =
   /** As `spawn`, with pppd on a PPPoL2TP socket (fd KERNEL_SESSION_FD), stdin and stdout /dev/null. */
   | ({ t: 'spawn-kernel'; session: KernelSession } & SpawnRequest)
   /** The counters of kernel session `id` (a spawn-kernel's id), while its pppd runs. */
-  | { t: 'stats'; id: number };
+  | { t: 'stats'; id: number }
+  /**
+   * Spawn `child`'s frames from pppd: sent by the helper on `send`'s socket (`keep`: the
+   * socket given before, `send`'s header), or (`send` undefined) to the worker again.
+   */
+  | { t: 'direct'; id: number; child: number; send: DirectSend | undefined; keep?: boolean };
 
 export type HelperReply =
   | { t: 'ready'; pid: number; version: number }
@@ -240,6 +290,28 @@ export function encodeRequest(r: HelperRequest): Buffer {
       buf.writeUInt16LE(r.peerTunnelId, RECORD_HEADER + 6);
       buf.writeUInt16LE(r.peer.port, RECORD_HEADER + 8);
       address.copy(buf, RECORD_HEADER + 10);
+      return buf;
+    }
+    case 'direct': {
+      const d = r.send;
+      const address = Buffer.from(`${d?.peer.address ?? ''}\0`, 'latin1');
+      const buf = record(RequestType.direct, r.id, 20 + address.length);
+      const at = RECORD_HEADER;
+      buf.writeUInt32LE(r.child >>> 0, at);
+      buf.writeUInt32LE(
+        d === undefined ? DIRECT_STOP : r.keep === true ? DIRECT_KEEP : d.fd,
+        at + 4,
+      );
+      buf.writeUInt16LE(d?.peerTunnelId ?? 0, at + 8);
+      buf.writeUInt16LE(d?.peerSessionId ?? 0, at + 10);
+      const header =
+        (d?.lengthBit === true ? DIRECT_HEADER.length : 0) |
+        (d?.sequence === true ? DIRECT_HEADER.sequence : 0);
+      buf.writeUInt16LE(header, at + 12);
+      buf.writeUInt16LE(d?.offsetPad ?? 0, at + 14);
+      buf.writeUInt16LE(d?.ns ?? 0, at + 16);
+      buf.writeUInt16LE(d?.peer.port ?? 0, at + 18);
+      address.copy(buf, at + 20);
       return buf;
     }
     case 'tunnel-delete': {

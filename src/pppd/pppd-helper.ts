@@ -17,7 +17,8 @@
 // The kernel data path (docs/architecture/ppp.md, "Kernel operations"): `probeKernel`,
 // `createTunnel` / `deleteTunnel` (the daemon's connected UDP socket made a kernel L2TPv2
 // tunnel), `spawnKernel` (pppd on a PPPoL2TP socket: no frame reaches this thread) and
-// `kernelStats` (that session's counters).
+// `kernelStats` (that session's counters). The userspace path's sending half: `direct` (the
+// helper sends a session's data messages on its copy of the tunnel's data socket).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -35,6 +36,7 @@ import {
   operationOf,
   type HelperReply,
   type HelperRequest,
+  type DirectSend,
   type KernelSession,
   type KernelSessionStats,
   type KernelTunnel,
@@ -188,6 +190,21 @@ export class PppdHelperClient {
   /** Delete kernel tunnel `tunnelId` and its sessions (their pppds see the link go). */
   async deleteTunnel(tunnelId: number, log: Logger): Promise<void> {
     await this.operation((id) => ({ t: 'tunnel-delete', id, tunnelId }), log);
+  }
+
+  /**
+   * Have the helper send pppd `child`'s frames itself as data messages (`send`; `keep`: the
+   * socket given before, a new header), or stop (undefined). Rejects with a HelperOpError
+   * when it cannot (EPERM: no pidfd_getfd rights; ESRCH: pppd gone): frames then keep coming
+   * here. What it sent is told on the data socket (SENT records, helper-protocol.ts).
+   */
+  async direct(
+    child: number,
+    send: DirectSend | undefined,
+    keep: boolean,
+    log: Logger,
+  ): Promise<void> {
+    await this.operation((id) => ({ t: 'direct', id, child, send, keep }), log);
   }
 
   /** The kernel's counters of the session of `spawnKernel` call `id`, while its pppd runs. */

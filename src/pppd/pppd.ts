@@ -1,5 +1,7 @@
 // One pppd per session, connected to the session's data path by a socket: the userspace
-// pseudowire (pseudowire.ts), every frame crossing this thread.
+// pseudowire (pseudowire.ts). Frames from the peer cross this thread; frames from pppd do
+// too until the tunnel has a data socket of its own, and then the helper sends them
+// (`sendDirect`).
 //
 // pppd runs on a pty of this thread's native helper (pppd-helper.ts, native/l2tpd-helper.c),
 // as under xl2tpd. The helper does the async HDLC (RFC 1662) between that pty and a socket to
@@ -9,7 +11,15 @@
 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { DATA_ERROR, DATA_MAX_FRAME, DataErrorKind } from './helper-protocol.js';
+import {
+  DATA_ERROR,
+  DATA_MAX_FRAME,
+  DATA_SENT,
+  DataErrorKind,
+  DataSentKind,
+  SENT_RECORD_LENGTH,
+  type DirectSend,
+} from './helper-protocol.js';
 import { pppdLogIdentity, pppdNetworkUp, type PppdIdentity } from '../ppp/pppd-log.js';
 import { pppdHelper, type SpawnedChild } from './pppd-helper.js';
 import type {
@@ -50,15 +60,30 @@ export interface PppdStats {
   /** Frames and octets handed to pppd (the helper adds the HDLC framing). */
   framesToPppd: number;
   bytesToPppd: number;
-  /** Frames not written: pppd's pty was full past `maxQueuedBytes`, or pppd was not running (yet). */
+  /**
+   * Frames not written: pppd's pty was full past `maxQueuedBytes`, or pppd was not running
+   * (yet); and frames from pppd not sent while the helper took over a sequenced session.
+   */
   framesDropped: number;
-  /** Frames and octets received from pppd, checked, FCS removed (by the helper). */
+  /** Frames and octets received from pppd, checked, FCS removed (by the helper), sent by it included. */
   framesFromPppd: number;
   bytesFromPppd: number;
   /** Frames from pppd the helper dropped: bad FCS; broken framing (abort, short, oversized). */
   fcsErrors: number;
   framingErrors: number;
 }
+
+/**
+ * Who sends the session's data messages: this thread (frames reach `onFrame`), or the helper
+ * on its copy of the tunnel's data socket (`sendDirect`), with the two hand-overs between, each
+ * ended by a SENT record in order with the frames.
+ */
+const DIRECT_OFF = 0;
+const DIRECT_STARTING = 1;
+const DIRECT_ON = 2;
+const DIRECT_STOPPING = 3;
+/** The helper refused `direct` once on this thread: logged once, not per session. */
+let directRefusedLogged = false;
 
 /** Nothing comes of pppd's stdout after it exits but we wait this long for it before closing. */
 const CLOSE_AFTER_EXIT_MS = 2000;
@@ -71,6 +96,8 @@ export class PppdProcess implements Pseudowire, SpawnedChild {
   private readonly log: Logger;
   private readonly maxQueuedBytes: number;
   private readonly headroom: number;
+  /** `refreshCounters` callers, answered by the next SENT record or the end. */
+  private sentWaiters: Array<() => void> | undefined;
   /** The helper's name for this pppd; 0 before start(). */
   private id = 0;
   private pidValue: number | undefined;
@@ -97,6 +124,9 @@ export class PppdProcess implements Pseudowire, SpawnedChild {
   private pendingSlab: Buffer | null = null;
   private pendingStart = 0;
   private pendingEnd = 0;
+  private direct = DIRECT_OFF;
+  /** The header last asked of the helper carries Ns (see `onData` while starting). */
+  private directSequence = false;
   /** The interface and the authenticated peer, as pppd's log lines name them. */
   readonly identity: PppdIdentity = {};
   /** PPP reached its network phase (pppd logged IPCP or IPv6CP up). */
@@ -195,6 +225,51 @@ export class PppdProcess implements Pseudowire, SpawnedChild {
   }
 
   /**
+   * The helper sends the session's data messages itself (Pseudowire.sendDirect): the send
+   * and the frame record per message leave this thread, which under TCG were most of its time
+   * per frame (docs/architecture/data-path.md). Refused (no pidfd_getfd rights: not root),
+   * frames go on crossing this thread, and the first refusal is logged.
+   */
+  sendDirect(send: DirectSend | undefined): void {
+    if (this.id === 0 || this.exited) return;
+    const state = this.direct;
+    if (send === undefined) {
+      if (state === DIRECT_OFF || state === DIRECT_STOPPING) return;
+      this.direct = DIRECT_STOPPING;
+      // ESRCH: pppd is gone, its exit follows.
+      pppdHelper.direct(this.id, undefined, false, this.log).catch(noop);
+      return;
+    }
+    // The tunnel's socket goes only once: no new start after a stop.
+    if (state === DIRECT_STOPPING) return;
+    const keep = state !== DIRECT_OFF;
+    this.directSequence = send.sequence;
+    if (!keep) this.direct = DIRECT_STARTING;
+    pppdHelper.direct(this.id, send, keep, this.log).catch((err: unknown) => {
+      if (keep) return;
+      if (this.direct === DIRECT_STARTING || this.direct === DIRECT_STOPPING) {
+        this.direct = DIRECT_OFF;
+        this.wakeSentWaiters(); // no SENT record will come
+      }
+      if (directRefusedLogged || this.exited) return;
+      directRefusedLogged = true;
+      this.log.warn(
+        this.fields({ error: err instanceof Error ? err.message : String(err) }),
+        "the pppd helper cannot send data messages itself: pppd's frames cross this thread",
+      );
+    });
+  }
+
+  /**
+   * Pseudowire.refreshCounters: while the helper sends, resolves with its next SENT record (a
+   * stop, pppd's end and KILL each bring one at once) or the path's end; at once otherwise.
+   */
+  refreshCounters(): Promise<void> {
+    if (this.direct === DIRECT_OFF || this.finished) return Promise.resolve();
+    return new Promise((resolve) => (this.sentWaiters ??= []).push(resolve));
+  }
+
+  /**
    * End pppd: SIGTERM, then SIGKILL after the grace period. Resolves once pppd has exited
    * and `onExit` has run. The helper signals only a child it has not reaped yet, so a
    * reused PID is never signalled.
@@ -229,6 +304,12 @@ export class PppdProcess implements Pseudowire, SpawnedChild {
     let i = 0;
     while (end - i >= 2) {
       const word = buf[i]! | (buf[i + 1]! << 8);
+      if (word === DATA_SENT) {
+        if (end - i < SENT_RECORD_LENGTH) break;
+        this.onSentRecord(buf, i);
+        i += SENT_RECORD_LENGTH;
+        continue;
+      }
       if (word >= DATA_ERROR) {
         i += 2;
         this.frameError(word & ~DATA_ERROR);
@@ -237,13 +318,45 @@ export class PppdProcess implements Pseudowire, SpawnedChild {
       if (end - i < 2 + word) break;
       const start = i + 2;
       i = start + word;
-      const frame = new Uint8Array(new ArrayBuffer(headroom + word), headroom, word);
-      frame.set(buf.subarray(start, i));
       this.framesFromPppd++;
       this.bytesFromPppd += word;
+      if (this.direct === DIRECT_STARTING && this.directSequence) {
+        // Read before the helper took over, which numbers from the Ns it was given: sent
+        // here, its Ns would be sent twice. A sequenced session's first moment only.
+        this.framesDropped++;
+        continue;
+      }
+      const frame = new Uint8Array(new ArrayBuffer(headroom + word), headroom, word);
+      frame.set(buf.subarray(start, i));
       this.sink.onFrame(frame);
     }
     if (i < end) this.partial = Buffer.from(buf.subarray(i));
+  }
+
+  /** A SENT record (helper-protocol.ts): the hand-over it ends, and what the helper sent. */
+  private onSentRecord(buf: Buffer, at: number): void {
+    const kind = buf.readUInt16LE(at + 2);
+    if (kind === DataSentKind.started && this.direct === DIRECT_STARTING) this.direct = DIRECT_ON;
+    else if (kind === DataSentKind.stopped && this.direct === DIRECT_STOPPING) {
+      this.direct = DIRECT_OFF;
+    }
+    const packets = buf.readUInt32LE(at + 8);
+    const bytes = buf.readUInt32LE(at + 12);
+    this.framesFromPppd += packets;
+    this.bytesFromPppd += bytes;
+    this.sink.onSent({
+      ns: buf.readUInt16LE(at + 4),
+      packets,
+      bytes,
+      dropped: buf.readUInt32LE(at + 16),
+    });
+    this.wakeSentWaiters();
+  }
+
+  private wakeSentWaiters(): void {
+    const waiters = this.sentWaiters;
+    this.sentWaiters = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve();
   }
 
   private frameError(kind: number): void {
@@ -324,6 +437,7 @@ export class PppdProcess implements Pseudowire, SpawnedChild {
     this.io?.destroy();
     this.io = null;
     this.sink.onExit(this.exitCode, this.exitSignal);
+    this.wakeSentWaiters();
     const waiters = this.stopWaiters;
     this.stopWaiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve();

@@ -55,14 +55,25 @@ test(
         return s.tunnels[0]?.sessions[0];
       });
       assert.equal(session.dataPath, 'userspace');
-      // Its data messages ride the tunnel's own socket on its worker (opened once the tunnel
-      // is up), not the main thread: counted apart in stats.
+      // Its data messages ride the tunnel's own socket (opened once the tunnel is up), not the
+      // main thread: the worker receives them (counted apart in stats), and pppd's helper
+      // sends the answers on its copy of that socket, so the worker sends none itself; what
+      // the helper sent reaches the session's counters in status.
       const direct = await waitFor("data on the tunnel's data socket", async () => {
         await lac.echo(sid);
         const s = await lns.control<Record<string, number>>({ cmd: 'stats', args: {} });
-        return s.directReceived > 0 && s.directSent > 0 ? s : undefined;
+        return s.directReceived > 0 ? s : undefined;
       });
       assert.equal(direct.dataSockets, 1);
+      const sent = await waitFor("the helper's sends in the session's counters", async () => {
+        await lac.echo(sid);
+        const s = await lns.control<StatusResult>({ cmd: 'status', args: {} });
+        const data = s.tunnels[0]?.sessions[0]?.counters;
+        return data !== undefined && data.txPackets > 0 ? data : undefined;
+      });
+      assert.ok(sent.txBytes > 0, JSON.stringify(sent));
+      const after = await lns.control<Record<string, number>>({ cmd: 'stats', args: {} });
+      assert.equal(after.directSent, 0, 'the worker sent no data message itself');
       // One tunnel's queue: the kernel's default buffer, not the listener's `socketBuffer`
       // (4 MiB by default), behind which its TCP flows and hellos waited seconds in the lab.
       const buffers = receiveBuffers(port);

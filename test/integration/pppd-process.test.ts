@@ -1,10 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import type { PppdIdentity } from '../../src/ppp/pppd-log.js';
 import { PppdProcess, type PppdOptions } from '../../src/pppd/pppd.js';
+import type { SentReport } from '../../src/dataplane/pseudowire.js';
+import { udpSocketFd } from '../../src/runtime/tunnel-sockets.js';
 import { buildPppdArgs, secretOptionsText } from '../../src/pppd/pppd-args.js';
 import { encodeAsyncFrame } from '../support/hdlc.js';
 
@@ -19,6 +23,7 @@ interface Exit {
 
 class Session {
   frames: Uint8Array[] = [];
+  sent: SentReport[] = [];
   framingErrors = 0;
   exit: Exit | undefined;
   readyPid: number | undefined;
@@ -42,6 +47,16 @@ class Session {
   }
   onFramingError(): void {
     this.framingErrors++;
+  }
+  onSent(report: SentReport): void {
+    this.sent.push(report);
+    for (const w of this.waiters.splice(0)) w();
+  }
+  /** Until `until` holds of the reports so far (or pppd exits). */
+  async waitSent(until: (sent: SentReport[]) => boolean): Promise<void> {
+    while (!until(this.sent) && this.exit === undefined) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
   }
   onReady(pid: number | undefined): void {
     assert.equal(this.readyPid, undefined, 'onReady is called once');
@@ -284,6 +299,123 @@ test('a burst larger than the queue bound in one turn is taken when the socket h
   assert.equal(pppd.stats.framesDropped, 0);
   await pppd.stop();
 });
+
+/** A tunnel's data socket (bound, connected) and its peer on loopback, as the worker makes them. */
+async function udpPair(): Promise<{ own: dgram.Socket; peer: dgram.Socket; close: () => void }> {
+  const peer = dgram.createSocket('udp4');
+  const own = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  peer.bind(0, '127.0.0.1');
+  own.bind(0, '127.0.0.1');
+  await Promise.all([once(peer, 'listening'), once(own, 'listening')]);
+  own.connect(peer.address().port, '127.0.0.1');
+  await once(own, 'connect');
+  return { own, peer, close: () => (own.close(), peer.close()) };
+}
+
+function total(sent: SentReport[], key: 'packets' | 'bytes' | 'dropped'): number {
+  return sent.reduce((sum, r) => sum + r[key], 0);
+}
+
+test(
+  "sendDirect: the helper sends pppd's frames as L2TP data messages on the tunnel's socket, counted back, until told to stop",
+  { timeout: 20_000 },
+  async () => {
+    const { own, peer, close } = await udpPair();
+    const got: Buffer[] = [];
+    peer.on('message', (msg) => got.push(msg));
+    const { pppd, session } = await standIn({ STANDIN_MODE: 'echo' });
+    const send = {
+      fd: udpSocketFd(own),
+      peer: { address: '127.0.0.1', port: peer.address().port },
+      peerTunnelId: 0x1234,
+      peerSessionId: 0xbeef,
+      lengthBit: true,
+      sequence: true,
+      offsetPad: 0,
+      ns: 65530,
+    };
+    pppd.sendDirect(send);
+    await session.waitSent((s) => s.length > 0);
+    assert.deepEqual(session.sent[0], { ns: 65530, packets: 0, bytes: 0, dropped: 0 });
+    const n = 200;
+    // 16 in flight: a loopback receiver's buffer (rmem_default) overflows under a burst of
+    // 200 when this process is slow to read, and UDP drops what does not fit.
+    for (let i = 0; i < n; i++) {
+      assert.ok(pppd.writeFrame(testFrame(i)));
+      while (got.length < i - 15) await once(peer, 'message');
+    }
+    while (got.length < n) await once(peer, 'message');
+    assert.equal(session.frames.length, 0, 'no frame came back through this thread');
+    for (let i = 0; i < n; i++) {
+      const msg = got[i]!;
+      const frame = testFrame(i);
+      // T=0 L=1 S=1, version 2; Length; tunnel, session; Ns counting on across 65535; Nr 0.
+      assert.equal(msg.readUInt16BE(0), 0x4802, `flags of message ${i}`);
+      assert.equal(msg.readUInt16BE(2), msg.length);
+      assert.equal(msg.readUInt16BE(4), 0x1234);
+      assert.equal(msg.readUInt16BE(6), 0xbeef);
+      assert.equal(msg.readUInt16BE(8), (65530 + i) & 0xffff, `Ns of message ${i}`);
+      assert.equal(msg.readUInt16BE(10), 0);
+      assert.deepEqual(new Uint8Array(msg.subarray(12)), frame, `payload of message ${i}`);
+    }
+    // Sequencing switched off (the peer stopped sending Ns): the same socket, a shorter header.
+    pppd.sendDirect({ ...send, sequence: false });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    pppd.writeFrame(testFrame(1));
+    while (got.length < n + 1) await once(peer, 'message');
+    assert.equal(got[n]!.readUInt16BE(0), 0x4002);
+    assert.deepEqual(new Uint8Array(got[n]!.subarray(8)), testFrame(1));
+    // Stop: the last report tells where our Ns goes on; frames come back through onFrame.
+    pppd.sendDirect(undefined);
+    await session.waitSent((s) => total(s, 'packets') === n + 1);
+    assert.equal(session.sent.at(-1)!.ns, (65530 + n) & 0xffff);
+    assert.equal(
+      total(session.sent, 'bytes'),
+      [...Array(n).keys()].reduce((b, i) => b + testFrame(i).length, testFrame(1).length),
+    );
+    assert.equal(total(session.sent, 'dropped'), 0);
+    pppd.writeFrame(testFrame(2));
+    await session.waitFrames(1);
+    assert.deepEqual(session.frames[0], testFrame(2));
+    assert.equal(got.length, n + 1, 'nothing more on the socket');
+    assert.equal(pppd.stats.framesFromPppd, n + 2);
+    await pppd.stop();
+    close();
+  },
+);
+
+test(
+  'sendDirect: a socket not connected to the given peer is refused, logged once, and frames keep coming here',
+  { timeout: 20_000 },
+  async () => {
+    const { own, peer, close } = await udpPair();
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const { pppd, session } = await standIn({ STANDIN_MODE: 'echo' }, {}, log);
+    pppd.sendDirect({
+      fd: udpSocketFd(own),
+      peer: { address: '127.0.0.1', port: peer.address().port + 1 },
+      peerTunnelId: 1,
+      peerSessionId: 2,
+      lengthBit: false,
+      sequence: false,
+      offsetPad: 0,
+      ns: 0,
+    });
+    const refused = () => lines.some((l) => l.includes('cannot send data messages itself'));
+    while (!refused()) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.match(
+      lines.find((l) => l.includes('cannot send'))!,
+      /EADDRNOTAVAIL/,
+    );
+    pppd.writeFrame(testFrame(3));
+    await session.waitFrames(1);
+    assert.deepEqual(session.frames[0], testFrame(3));
+    assert.equal(session.sent.length, 0);
+    await pppd.stop();
+    close();
+  },
+);
 
 test('a pppd path that does not exist gives onExit without a process', async () => {
   const session = new Session();

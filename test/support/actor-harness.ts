@@ -240,6 +240,11 @@ export class ActorBench {
   }
 
   /** The peer sends a PPP frame on its session. */
+  /** The peer's data messages for `peerSid` carry Ns from now on (or no longer). */
+  peerSequencing(peerSid: number, on: boolean): void {
+    this.peerData.get(peerSid)!.setSequencing(on);
+  }
+
   sendFrame(peerSid: number, frame: Uint8Array): void {
     const datagram = this.peerData.get(peerSid)!.encapsulate(frame);
     if (datagram === undefined) throw new Error('frame too large');

@@ -12,7 +12,9 @@ import type {
   PseudowireFactory,
   PseudowireSink,
   PseudowireSpec,
+  SentReport,
 } from '../../src/dataplane/pseudowire.js';
+import type { DirectSend } from '../../src/pppd/helper-protocol.js';
 
 /** The test's clock, as far as the fakes need it. */
 export interface Scheduler {
@@ -108,6 +110,17 @@ export abstract class FakePseudowire implements Pseudowire {
 export class EchoPseudowire extends FakePseudowire {
   /** Frames written to the path (copies), in order. */
   readonly written: Uint8Array[] = [];
+  /** What `sendDirect` was told, in order (copies; undefined: stop). */
+  readonly directs: Array<DirectSend | undefined> = [];
+
+  sendDirect(send: DirectSend | undefined): void {
+    this.directs.push(send === undefined ? undefined : { ...send });
+  }
+
+  /** The path tells what it sent itself (the helper's SENT record). */
+  reportSent(report: SentReport): void {
+    this.sink.onSent(report);
+  }
   private echoes: Uint8Array[] = [];
   private echoTimer: unknown;
 

@@ -472,6 +472,44 @@ test('dataPath kernel: the helper refuses the tunnel (EBUSY): userspace for its 
   );
 });
 
+test("a tunnel's own data socket: each session's path sends on it with the session's header and Ns, follows the peer's sequencing, counts what it sent, and stops when the socket goes", () => {
+  const bench = new ActorBench();
+  bench.establish();
+  const socket = { fd: 42, peer: { address: '192.0.2.7', port: 1701 } };
+  bench.actor.onDataSocket(socket);
+  const { peerSid, sid } = bench.call();
+  const pw = echoOf(bench, sid);
+  bench.settle();
+  const header = { fd: 42, peer: socket.peer, peerTunnelId: 7, peerSessionId: peerSid };
+  const plain = { lengthBit: false, sequence: false, offsetPad: 0 };
+  assert.deepEqual(pw.directs, [{ ...header, ...plain, ns: 0 }]);
+  // The peer turns its Ns on: ours follow (§5.4), so the path's header must too.
+  bench.peerSequencing(peerSid, true);
+  bench.sendFrame(peerSid, frame(1));
+  bench.settle();
+  assert.deepEqual(pw.directs.at(-1), { ...header, ...plain, sequence: true, ns: 0 });
+  assert.equal(pw.directs.length, 2);
+  // What the path sent itself is the session's, and our Ns goes on after its.
+  const before = { ...status(bench).sessions[0]!.data };
+  pw.reportSent({ ns: 9, packets: 5, bytes: 500, dropped: 1 });
+  const after = status(bench).sessions[0]!.data;
+  assert.deepEqual(
+    [after.txPackets - before.txPackets, after.txBytes - before.txBytes, after.txDropped],
+    [5, 500, 1],
+  );
+  // The socket goes (another tunnel on the peer's address and port): the path stops sending.
+  bench.actor.onDataSocket(undefined);
+  assert.deepEqual(pw.directs.at(-1), undefined);
+  assert.equal(pw.directs.length, 3);
+  // A session that starts after the socket came is told at its start.
+  bench.actor.onDataSocket(socket);
+  const second = bench.call();
+  bench.settle();
+  assert.deepEqual(echoOf(bench, second.sid).directs, [
+    { ...header, peerSessionId: second.peerSid, ...plain, ns: 0 },
+  ]);
+});
+
 test('dataPath userspace: no socket asked for, no kernel tunnel', () => {
   const { bench, sid } = oneCall();
   assert.equal(bench.requests.filter((r) => r.event.type === 'tunnel-socket').length, 0);
