@@ -1390,6 +1390,29 @@ static int check_peer(int fd, const char *address, uint16_t port)
 }
 
 /*
+ * Our copy of the daemon's UDP socket number `daemon_fd` (pidfd_getfd), checked to be
+ * connected to `address` port `port`: a stale number must not reach another socket. -1 once
+ * `req_type`'s ERROR is sent.
+ */
+static int copy_peer_socket(uint16_t req_type, uint32_t id, uint32_t daemon_fd,
+			    const char *address, uint16_t port)
+{
+	int fd = daemon_pidfd < 0 ? -1 : pidfd_getfd(daemon_pidfd, (int)daemon_fd, 0);
+	if (fd < 0) {
+		reply_errno(req_type, id, daemon_pidfd < 0 ? ENOSYS : errno,
+			    "copying the daemon's UDP socket");
+		return -1;
+	}
+	int err = check_peer(fd, address, port);
+	if (err != 0) {
+		reply_errno(req_type, id, err, "the socket is not connected to that peer");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * TUNNEL_CREATE: u32 fd (the daemon's number for the tunnel's UDP socket: bound to the
  * listening address, connected to the peer), u16 tunnel id, u16 peer tunnel id, u16 peer
  * port, peer address (text). The socket is copied from the daemon (pidfd_getfd), checked to
@@ -1405,18 +1428,10 @@ static void on_tunnel_create(uint32_t id, const uint8_t *p, size_t len)
 		return;
 	}
 	uint32_t conn = get_u16(p + 4), peer_conn = get_u16(p + 6);
-	int fd = daemon_pidfd < 0 ? -1 : pidfd_getfd(daemon_pidfd, (int)get_u32(p), 0);
-	if (fd < 0) {
-		reply_errno(REQ_TUNNEL_CREATE, id, daemon_pidfd < 0 ? ENOSYS : errno,
-			    "copying the daemon's UDP socket");
+	int fd = copy_peer_socket(REQ_TUNNEL_CREATE, id, get_u32(p), (const char *)p + 10,
+				  get_u16(p + 8));
+	if (fd < 0)
 		return;
-	}
-	int err = check_peer(fd, (const char *)p + 10, get_u16(p + 8));
-	if (err != 0) {
-		reply_errno(REQ_TUNNEL_CREATE, id, err, "the socket is not connected to that peer");
-		close(fd);
-		return;
-	}
 	int family = l2tp_family();
 	if (family < 0) {
 		reply_errno(REQ_TUNNEL_CREATE, id, -family, "generic netlink family " L2TP_GENL_NAME);
@@ -1433,7 +1448,7 @@ static void on_tunnel_create(uint32_t id, const uint8_t *p, size_t len)
 	genl_put(&m, L2TP_ATTR_PROTO_VERSION, &version, 1);
 	genl_put(&m, L2TP_ATTR_ENCAP_TYPE, &encap, 2);
 	genl_put(&m, L2TP_ATTR_FD, &fd32, 4);
-	err = genl_call(&m, NULL);
+	int err = genl_call(&m, NULL);
 	close(fd);
 	if (err < 0)
 		reply_errno(REQ_TUNNEL_CREATE, id, -err, "creating the kernel tunnel");
@@ -1609,18 +1624,10 @@ static void on_direct(uint32_t id, const uint8_t *p, size_t len)
 		return;
 	}
 	if (daemon_fd != DIRECT_KEEP) {
-		int fd = daemon_pidfd < 0 ? -1 : pidfd_getfd(daemon_pidfd, (int)daemon_fd, 0);
-		if (fd < 0) {
-			reply_errno(REQ_DIRECT, id, daemon_pidfd < 0 ? ENOSYS : errno,
-				    "copying the tunnel's data socket");
+		int fd = copy_peer_socket(REQ_DIRECT, id, daemon_fd, (const char *)p + 20,
+					  get_u16(p + 18));
+		if (fd < 0)
 			return;
-		}
-		int err = check_peer(fd, (const char *)p + 20, get_u16(p + 18));
-		if (err != 0) {
-			reply_errno(REQ_DIRECT, id, err, "the socket is not connected to that peer");
-			close(fd);
-			return;
-		}
 		direct_end(c, SENT_STOPPED); /* a socket given before: its counts first */
 		r->udpfd = fd;
 		r->ns = get_u16(p + 16);
