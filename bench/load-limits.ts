@@ -82,7 +82,7 @@ export function raiseLimits(needs: LimitNeeds): string[] {
   const after = openFilesLimit('self');
   if (after) {
     const verb = before && after.soft > before.soft ? `raised from ${before.soft} to` : 'is';
-    let note = `open files (this process and every LNS it starts): ${verb} ${after.soft} (hard ${after.hard}); ${wantFds} wanted for ${needs.sessions} sessions (our daemon: ${FDS_PER_SESSION.ours} socket per pppd, its helper a pty master, a socket and a pipe per pppd)`;
+    let note = `open files (this process and every LNS it starts): ${verb} ${after.soft} (hard ${after.hard}); ${wantFds} wanted for ${needs.sessions} sessions (our daemon: ${FDS_PER_SESSION.ours} socket per pppd, its helper a pty master, a socket and a pipe per pppd and a copy of each tunnel's data socket)`;
     if (after.soft < wantFds) {
       note += `; the hard limit cannot be raised here (needs CAP_SYS_RESOURCE): our daemon can hold about ${Math.floor((after.soft - 64) / FDS_PER_SESSION.ours)} sessions`;
     }

@@ -486,13 +486,69 @@ static void direct_report(struct child *c, uint16_t kind)
 		relay_watch(c);
 }
 
+/*
+ * Our copies of tunnels' data sockets, one per tunnel however many of its sessions send on
+ * it: a helper with thousands of sessions already holds a pty master, a socket and a log pipe
+ * for each, near the descriptor limit. Two copies are of one socket when their inodes match.
+ */
+struct shared_socket {
+	int fd;
+	ino_t ino;
+	unsigned users;
+};
+static struct shared_socket *shared_sockets;
+static size_t n_shared, cap_shared;
+
+/* Take the copy `fd`: the descriptor to send on (the tunnel's existing copy, if any), or -1. */
+static int share_socket(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < n_shared; i++) {
+		if (shared_sockets[i].ino == st.st_ino) {
+			close(fd);
+			shared_sockets[i].users++;
+			return shared_sockets[i].fd;
+		}
+	}
+	if (n_shared == cap_shared) {
+		size_t cap = cap_shared ? cap_shared * 2 : 16;
+		struct shared_socket *grown = realloc(shared_sockets, cap * sizeof *grown);
+		if (grown == NULL) {
+			close(fd);
+			return -1;
+		}
+		shared_sockets = grown;
+		cap_shared = cap;
+	}
+	shared_sockets[n_shared++] = (struct shared_socket){ fd, st.st_ino, 1 };
+	return fd;
+}
+
+/* A session is done with `fd`: closed with the tunnel's last (no copy outlives its users). */
+static void unshare_socket(int fd)
+{
+	for (size_t i = 0; i < n_shared; i++) {
+		if (shared_sockets[i].fd != fd)
+			continue;
+		if (--shared_sockets[i].users == 0) {
+			close(fd);
+			shared_sockets[i] = shared_sockets[--n_shared];
+		}
+		return;
+	}
+}
+
 /* Stop sending here: the last counts (SENT `kind`), then our copy of the socket goes. */
 static void direct_end(struct child *c, uint16_t kind)
 {
 	struct relay *r = &c->relay;
 	if (r->udpfd < 0)
 		return;
-	close(r->udpfd);
+	unshare_socket(r->udpfd);
 	r->udpfd = -1;
 	direct_report(c, kind);
 }
@@ -1628,6 +1684,11 @@ static void on_direct(uint32_t id, const uint8_t *p, size_t len)
 					  get_u16(p + 18));
 		if (fd < 0)
 			return;
+		fd = share_socket(fd);
+		if (fd < 0) {
+			reply_error(REQ_DIRECT, id, "ENOMEM: keeping the tunnel's data socket");
+			return;
+		}
 		direct_end(c, SENT_STOPPED); /* a socket given before: its counts first */
 		r->udpfd = fd;
 		r->ns = get_u16(p + 16);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import type { PppdIdentity } from '../../src/ppp/pppd-log.js';
@@ -380,6 +380,61 @@ test(
     assert.equal(got.length, n + 1, 'nothing more on the socket');
     assert.equal(pppd.stats.framesFromPppd, n + 2);
     await pppd.stop();
+    close();
+  },
+);
+
+/** How many of process `pid`'s descriptors are the socket with inode `ino`. */
+function socketCopies(pid: number, ino: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${ino}]`;
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
+}
+
+/** The helper that started pppd `pid` (its parent). */
+function parentOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+}
+
+test(
+  "sendDirect: a tunnel's sessions share one copy of its socket in the helper, closed with the last of them",
+  { timeout: 20_000 },
+  async () => {
+    const { own, peer, close } = await udpPair();
+    let got = 0;
+    peer.on('message', () => got++);
+    const a = await standIn({ STANDIN_MODE: 'echo' });
+    const b = await standIn({ STANDIN_MODE: 'echo' });
+    const helper = parentOf(a.pppd.pid!);
+    assert.equal(parentOf(b.pppd.pid!), helper, 'one helper per thread');
+    const ino = fstatSync(udpSocketFd(own)).ino;
+    const send = {
+      fd: udpSocketFd(own),
+      peer: { address: '127.0.0.1', port: peer.address().port },
+      peerTunnelId: 1,
+      lengthBit: false,
+      sequence: false,
+      offsetPad: 0,
+      ns: 0,
+    };
+    a.pppd.sendDirect({ ...send, peerSessionId: 10 });
+    b.pppd.sendDirect({ ...send, peerSessionId: 11 });
+    await a.session.waitSent((s) => s.length > 0);
+    await b.session.waitSent((s) => s.length > 0);
+    assert.equal(socketCopies(helper, ino), 1, 'one copy for both sessions');
+    a.pppd.sendDirect(undefined);
+    await a.session.waitSent((s) => s.length > 1);
+    assert.equal(socketCopies(helper, ino), 1, 'kept for the session still sending');
+    b.pppd.writeFrame(testFrame(5));
+    while (got < 1) await once(peer, 'message');
+    b.pppd.sendDirect(undefined);
+    // Closed with the last: the test's limit fails it otherwise.
+    while (socketCopies(helper, ino) !== 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.all([a.pppd.stop(), b.pppd.stop()]);
     close();
   },
 );
