@@ -90,22 +90,9 @@ export interface DataSocketInfo {
   peer: { address: string; port: number };
 }
 
-/** A tunnel's own data socket (`ActorContext.ownDataSocket`), as its helper can copy it. */
-export interface DataSocketInfo {
-  /** Its descriptor number in this process. */
-  fd: number;
-  /** The peer it is connected to. */
-  peer: { address: string; port: number };
-}
-
 export interface TunnelActor {
   /** A datagram for this tunnel (already peeked by the supervisor: control or data, valid header). */
   onDatagram(buf: Uint8Array, now: number): void;
-  /**
-   * The tunnel's own data socket is connected (`ownDataSocket`), or about to close (undefined:
-   * data goes back to the listener). Sessions' paths may send on it themselves (`sendDirect`).
-   */
-  onDataSocket?(socket: DataSocketInfo | undefined): void;
   /**
    * The tunnel's own data socket is connected (`ownDataSocket`), or about to close (undefined:
    * data goes back to the listener). Sessions' paths may send on it themselves (`sendDirect`).

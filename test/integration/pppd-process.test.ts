@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import type { PppdIdentity } from '../../src/ppp/pppd-log.js';
 import { PppdProcess, type PppdOptions } from '../../src/pppd/pppd.js';
 import type { SentReport } from '../../src/dataplane/pseudowire.js';
+import type { DirectSend } from '../../src/pppd/helper-protocol.js';
 import { udpSocketFd } from '../../src/runtime/tunnel-sockets.js';
 import { buildPppdArgs, secretOptionsText } from '../../src/pppd/pppd-args.js';
 import { encodeAsyncFrame } from '../support/hdlc.js';
@@ -300,8 +301,16 @@ test('a burst larger than the queue bound in one turn is taken when the socket h
   await pppd.stop();
 });
 
+interface UdpPair {
+  own: dgram.Socket;
+  peer: dgram.Socket;
+  /** `sendDirect`'s argument for `own`: session 1/2, no L, S or O bits, unless `header` says. */
+  direct: (header?: Partial<DirectSend>) => DirectSend;
+  close: () => void;
+}
+
 /** A tunnel's data socket (bound, connected) and its peer on loopback, as the worker makes them. */
-async function udpPair(): Promise<{ own: dgram.Socket; peer: dgram.Socket; close: () => void }> {
+async function udpPair(): Promise<UdpPair> {
   const peer = dgram.createSocket('udp4');
   const own = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   peer.bind(0, '127.0.0.1');
@@ -309,7 +318,18 @@ async function udpPair(): Promise<{ own: dgram.Socket; peer: dgram.Socket; close
   await Promise.all([once(peer, 'listening'), once(own, 'listening')]);
   own.connect(peer.address().port, '127.0.0.1');
   await once(own, 'connect');
-  return { own, peer, close: () => (own.close(), peer.close()) };
+  const direct = (header: Partial<DirectSend> = {}): DirectSend => ({
+    fd: udpSocketFd(own),
+    peer: { address: '127.0.0.1', port: peer.address().port },
+    peerTunnelId: 1,
+    peerSessionId: 2,
+    lengthBit: false,
+    sequence: false,
+    offsetPad: 0,
+    ns: 0,
+    ...header,
+  });
+  return { own, peer, direct, close: () => (own.close(), peer.close()) };
 }
 
 function total(sent: SentReport[], key: 'packets' | 'bytes' | 'dropped'): number {
@@ -320,20 +340,17 @@ test(
   "sendDirect: the helper sends pppd's frames as L2TP data messages on the tunnel's socket, counted back, until told to stop",
   { timeout: 20_000 },
   async () => {
-    const { own, peer, close } = await udpPair();
+    const { peer, direct, close } = await udpPair();
     const got: Buffer[] = [];
     peer.on('message', (msg) => got.push(msg));
     const { pppd, session } = await standIn({ STANDIN_MODE: 'echo' });
-    const send = {
-      fd: udpSocketFd(own),
-      peer: { address: '127.0.0.1', port: peer.address().port },
+    const send = direct({
       peerTunnelId: 0x1234,
       peerSessionId: 0xbeef,
       lengthBit: true,
       sequence: true,
-      offsetPad: 0,
       ns: 65530,
-    };
+    });
     pppd.sendDirect(send);
     await session.waitSent((s) => s.length > 0);
     assert.deepEqual(session.sent[0], { ns: 65530, packets: 0, bytes: 0, dropped: 0 });
@@ -413,7 +430,7 @@ test(
   "sendDirect: a tunnel's sessions share one copy of its socket in the helper, closed with the last of them",
   { timeout: 20_000 },
   async () => {
-    const { own, peer, close } = await udpPair();
+    const { own, peer, direct, close } = await udpPair();
     let got = 0;
     peer.on('message', () => got++);
     const a = await standIn({ STANDIN_MODE: 'echo' });
@@ -421,17 +438,8 @@ test(
     const helper = parentOf(a.pppd.pid!);
     assert.equal(parentOf(b.pppd.pid!), helper, 'one helper per thread');
     const ino = fstatSync(udpSocketFd(own)).ino;
-    const send = {
-      fd: udpSocketFd(own),
-      peer: { address: '127.0.0.1', port: peer.address().port },
-      peerTunnelId: 1,
-      lengthBit: false,
-      sequence: false,
-      offsetPad: 0,
-      ns: 0,
-    };
-    a.pppd.sendDirect({ ...send, peerSessionId: 10 });
-    b.pppd.sendDirect({ ...send, peerSessionId: 11 });
+    a.pppd.sendDirect(direct({ peerSessionId: 10 }));
+    b.pppd.sendDirect(direct({ peerSessionId: 11 }));
     await a.session.waitSent((s) => s.length > 0);
     await b.session.waitSent((s) => s.length > 0);
     assert.equal(socketCopies(helper, ino), 1, 'one copy for both sessions');
@@ -452,20 +460,11 @@ test(
   'sendDirect: a socket not connected to the given peer is refused, logged once, and frames keep coming here',
   { timeout: 20_000 },
   async () => {
-    const { own, peer, close } = await udpPair();
+    const { peer, direct, close } = await udpPair();
     const lines: string[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
     const { pppd, session } = await standIn({ STANDIN_MODE: 'echo' }, {}, log);
-    pppd.sendDirect({
-      fd: udpSocketFd(own),
-      peer: { address: '127.0.0.1', port: peer.address().port + 1 },
-      peerTunnelId: 1,
-      peerSessionId: 2,
-      lengthBit: false,
-      sequence: false,
-      offsetPad: 0,
-      ns: 0,
-    });
+    pppd.sendDirect(direct({ peer: { address: '127.0.0.1', port: peer.address().port + 1 } }));
     const refused = () => lines.some((l) => l.includes('cannot send data messages itself'));
     while (!refused()) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.match(
