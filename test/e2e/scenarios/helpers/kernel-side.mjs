@@ -26,8 +26,11 @@ let dataSeen = 0;
 // peer's pppd can speak before ours has its PPPoL2TP session): counted apart, not a failure.
 let dataBeforeSession = 0;
 let sessionUp = false;
-let controlSeen = 0;
+// The first control datagram on each socket is reported: the peer may poke before this side's
+// tunnel socket is connected, and that poke reaches the listener, which is not a failure.
+const controlSeen = { listening: 0, tunnel: 0 };
 let answered = false;
+let tunnel;
 /**
  * Count what reaches Node: T bit set = control, clear = data (which the kernel must keep).
  * A control message is a ZLB whose Nr says poke (0) or answer (1): a poke is answered, so
@@ -39,13 +42,13 @@ function count(where, msg) {
     else dataBeforeSession++;
     return;
   }
-  controlSeen++;
-  if (controlSeen === 1) {
+  controlSeen[where]++;
+  if (controlSeen[where] === 1) {
     say(
       `control datagram on the ${where} socket: ${msg.length} octets, tunnel ID ${msg.readUInt16BE(4)}`,
     );
   }
-  if (msg[11] === 0) tunnel.send(zlb(1));
+  if (msg[11] === 0) tunnel?.send(zlb(1));
   else answered = true;
 }
 
@@ -60,7 +63,7 @@ const probe = await client.probeKernel(log);
 say(`probe: ${probe.ok ? 'ok' : probe.reason}`);
 const listener = await bound(undefined);
 listener.on('message', (m) => count('listening', m));
-const tunnel = await bound(peer);
+tunnel = await bound(peer);
 tunnel.on('message', (m) => count('tunnel', m));
 // The peer not listening yet: ICMP port unreachable comes back as an error on this socket.
 tunnel.on('error', (err) => say(`tunnel socket: ${err.code}`));
