@@ -48,6 +48,7 @@ async function oursMs(standIn: string, n: number): Promise<number> {
     },
     onFramingError: () => undefined,
     onSent: () => undefined,
+    onDatagram: () => undefined,
     onIdentity: () => undefined,
     onNetworkUp: () => undefined,
     onExit: () => {

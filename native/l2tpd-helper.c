@@ -31,8 +31,9 @@
  *
  *   u32 length (octets after this field, >= 8) | u16 type | u16 flags (0) | u32 id | payload
  *
- * Version 4: DIRECT, and SENT records on the data socket. Version 3: SPAWN's pppd on a pty,
- * frames relayed here (version 2: pppd on the socket).
+ * Version 5: DIRECT may receive too, and SENT records count what was received. Version 4:
+ * DIRECT, and SENT records on the data socket. Version 3: SPAWN's pppd on a pty, frames
+ * relayed here (version 2: pppd on the socket).
  *
  *   worker -> helper                         helper -> worker
  *   1 HELLO  token[16], listener address     0x81 READY   u32 pid, u16 version
@@ -49,10 +50,10 @@
  *   7 SPAWN_KERNEL  u16 tunnel, session, peer tunnel, peer session, u16 options, u16 0,
  *                   u32 reorder ms, then SPAWN's payload (answered as SPAWN)
  *   8 STATS         - (id: a SPAWN_KERNEL's)  DONE carries 8 u64 session counters
- *   The userspace path's sending half (version 4; see "DIRECT" below), answered likewise:
+ *   The userspace path's data messages (version 5; see "DIRECT" below), answered likewise:
  *   9 DIRECT        u32 SPAWN id, u32 daemon fd (or KEEP, STOP), u16 peer tunnel, peer session,
- *                   u16 header (1 L, 2 S), u16 offset padding, u16 Ns, u16 peer port,
- *                   peer address NUL
+ *                   u16 header (1 L, 2 S, 4 receive), u16 offset padding, u16 Ns, u16 peer
+ *                   port, u16 tunnel, u16 session, peer address NUL
  *
  * EXIT is the last record about an id: sent once pppd is reaped and its stderr drained
  * (2 s at most), or at once when it could not be started (the error is "ENAME: sentence").
@@ -99,7 +100,7 @@
 #include <linux/l2tp.h>
 #include <linux/ppp-ioctl.h>
 
-#define PROTOCOL_VERSION 4
+#define PROTOCOL_VERSION 5
 #define CONTROL_FD 3
 
 enum {
@@ -136,12 +137,14 @@ enum { OPT_LNS_MODE = 1, OPT_SEND_SEQ = 2, OPT_RECV_SEQ = 4 };
 extern char **environ;
 
 /* What an epoll event is about: one of a child's descriptors. */
-enum { W_STDERR, W_PTY, W_DATA };
+enum { W_STDERR, W_PTY, W_DATA, W_UDP };
 struct child;
+struct shared_socket;
 struct watch {
 	struct child *c;
 	int kind;
 	uint32_t events;        /* registered with epoll (0: not registered) */
+	struct shared_socket *s; /* W_UDP's (c is NULL) */
 };
 
 /*
@@ -165,11 +168,14 @@ struct relay {
 	size_t to_pty_len;
 	/* DIRECT: frames from pppd leave as L2TP data messages on our copy of the tunnel's data
 	 * socket (-1: as records to the worker), with this header; what was sent since the last
-	 * SENT record, and when the next periodic one is due */
+	 * SENT record, and when the next periodic one is due. With `receive`, the session's
+	 * unsequenced data messages are read from that copy (for our tunnel and session IDs) */
 	int udpfd;
-	uint16_t peer_tunnel, peer_session, ns, offset_pad;
-	uint8_t length_bit, sequence;
+	struct shared_socket *shared;
+	uint16_t peer_tunnel, peer_session, ns, offset_pad, local_tunnel, local_session;
+	uint8_t length_bit, sequence, receive;
 	uint32_t sent_packets, sent_bytes, sent_dropped;
+	uint32_t recv_packets, recv_bytes, recv_dropped;
 	int64_t report_at;
 };
 
@@ -382,7 +388,7 @@ static void relay_watch(struct child *c)
 }
 
 enum { SENT_REPORT = 0, SENT_STARTED = 1, SENT_STOPPED = 2 }; /* DIRECT's SENT records */
-static void direct_end(struct child *c, uint16_t kind);
+static void direct_end(struct child *c);
 
 /* Both ends closed: pppd sees its tty hang up, the worker its socket close. */
 static void relay_close(struct child *c)
@@ -390,7 +396,7 @@ static void relay_close(struct child *c)
 	struct relay *r = &c->relay;
 	if (r->ptyfd < 0)
 		return;
-	direct_end(c, SENT_REPORT);
+	direct_end(c);
 	watch_set(&c->w_pty, r->ptyfd, 0);
 	watch_set(&c->w_data, r->datafd, 0);
 	close(r->ptyfd);
@@ -433,31 +439,66 @@ static int relay_flush(int fd, uint8_t **keep, size_t *keep_len)
 }
 
 /*
- * DIRECT: the sending half of the userspace data path, here instead of in the worker. Once
- * the worker's tunnel has a data socket of its own (bound to the listening address, connected
- * to the peer), DIRECT hands us its number: we take a copy (pidfd_getfd, as TUNNEL_CREATE
- * does; the same socket, so nothing of the peer's is received here) and each frame deframed
- * from pppd's pty leaves at once as an L2TP data message (RFC 2661 section 3.1: T=0, L if
- * asked, S with Ns and a zero Nr if asked, the peer's tunnel and session IDs, O with zero
- * padding if asked), one sendmmsg(2) per read. The worker still receives: its reorder
- * buffer and counters stay in one place (src/dataplane/data-channel.ts). Under TCG the
- * send and the record that carried each frame to the worker were most of its time per frame.
+ * DIRECT: the userspace data path's data messages, here instead of in the worker. Once the
+ * worker's tunnel has a data socket of its own (bound to the listening address, connected to
+ * the peer), DIRECT hands us its number: we take a copy (pidfd_getfd, as TUNNEL_CREATE does:
+ * the same socket) and each frame deframed from pppd's pty leaves at once as an L2TP data
+ * message (RFC 2661 section 3.1: T=0, L if asked, S with Ns and a zero Nr if asked, the
+ * peer's tunnel and session IDs, O with zero padding if asked), one sendmmsg(2) per read.
  *
- * What the worker must know of what left here rides in-band, after the records it follows,
- * on pppd's data socket: a SENT record, u16 0xffff, u16 kind (0 report, 1 started, 2
- * stopped), u16 the next Ns, u16 0, u32 packets, u32 octets, u32 dropped (send failures),
- * each count since the last SENT. Started: nothing before it was sent here. Stopped: nothing
- * after it will be, and its Ns is where the worker's own go on. Reports: at most once a
- * second while there are counts to tell, and when the relay closes.
+ * With `receive` we also read that socket (the worker stops reading it once told `started`):
+ * a data message without S for a receiving session (our tunnel and session IDs, a session
+ * that does not send Ns either) is HDLC-encoded onto its pty here, so a frame from the peer
+ * crosses one process, as under xl2tpd, not two. Everything else (control messages, data with
+ * Ns: sequencing and its reorder buffer stay in the worker, src/dataplane/data-channel.ts;
+ * other sessions' data, anything malformed) goes to the worker untouched as a DATAGRAM record
+ * on one receiving session's data socket, u16 0xfffe, u16 length, the datagram, which the
+ * worker handles as if its socket had read it. Under TCG each process a frame crosses costs
+ * more than the work done on it.
+ *
+ * What the worker must know of what happened here rides in-band, after the records it
+ * follows, on pppd's data socket: a SENT record, u16 0xffff, u16 kind (0 report, 1 started,
+ * 2 stopped), u16 the next Ns, u16 0, u32 packets, u32 octets, u32 dropped (send failures),
+ * u32 received packets, u32 received octets, u32 received and dropped (pppd's pty full), each
+ * counted since the last SENT. Started: nothing before it was sent or received here.
+ * Stopped (at DIRECT's stop, a KILL, the relay's close, or a new socket): nothing after it
+ * will be, its Ns is where the worker's own go on, and the worker reads the socket again.
+ * Reports: at most once a second while there are counts to tell.
  */
 #define SENT_MARK 0xffff
-#define SENT_RECORD 20
+#define DATAGRAM_MARK 0xfffe
+#define SENT_RECORD 32
 #define DIRECT_STOP 0xffffffffu  /* DIRECT's fd: stop sending here */
 #define DIRECT_KEEP 0xfffffffeu  /* DIRECT's fd: keep the socket, change the header */
 #define DIRECT_MAX_PAD 64        /* offset padding we write (the worker's is configured) */
 #define DIRECT_BATCH 64          /* messages per sendmmsg */
+#define RECV_BATCH 32            /* datagrams per recvmmsg */
+#define RECV_BACKLOG 65536       /* octets kept for a full pty or worker socket; more: dropped */
 #define REPORT_MS 1000
-enum { HDR_LENGTH = 1, HDR_SEQUENCE = 2 };
+enum { HDR_LENGTH = 1, HDR_SEQUENCE = 2, HDR_RECEIVE = 4 };
+
+/* Append to a direction's leftover (the other side is behind); 0, or -1 past `max`. */
+static int keep_more(uint8_t **keep, size_t *keep_len, const uint8_t *buf, size_t len, size_t max)
+{
+	if (*keep_len + len > max)
+		return -1;
+	uint8_t *grown = realloc(*keep, *keep_len + len);
+	if (grown == NULL)
+		return -1;
+	memcpy(grown + *keep_len, buf, len);
+	*keep = grown;
+	*keep_len += len;
+	return 0;
+}
+
+/* Write to one relay direction, after what it still holds: 0, or -1 (dropped, or gone). */
+static int relay_send(int fd, const uint8_t *buf, size_t len, uint8_t **keep, size_t *keep_len,
+		      size_t max)
+{
+	if (*keep != NULL)
+		return keep_more(keep, keep_len, buf, len, max);
+	return relay_write(fd, buf, len, keep, keep_len);
+}
 
 /* The SENT record of `kind` with the counts so far, which it resets. Kept when the worker is behind. */
 static void direct_report(struct child *c, uint16_t kind)
@@ -471,86 +512,135 @@ static void direct_report(struct child *c, uint16_t kind)
 	put_u32(rec + 8, r->sent_packets);
 	put_u32(rec + 12, r->sent_bytes);
 	put_u32(rec + 16, r->sent_dropped);
+	put_u32(rec + 20, r->recv_packets);
+	put_u32(rec + 24, r->recv_bytes);
+	put_u32(rec + 28, r->recv_dropped);
 	r->sent_packets = r->sent_bytes = r->sent_dropped = 0;
+	r->recv_packets = r->recv_bytes = r->recv_dropped = 0;
 	r->report_at = now_ms() + REPORT_MS;
-	if (r->to_data != NULL) {
-		uint8_t *grown = realloc(r->to_data, r->to_data_len + sizeof rec);
-		if (grown == NULL)
-			return;
-		memcpy(grown + r->to_data_len, rec, sizeof rec);
-		r->to_data = grown;
-		r->to_data_len += sizeof rec;
-		return;
-	}
-	if (relay_write(r->datafd, rec, sizeof rec, &r->to_data, &r->to_data_len) == 0)
+	if (relay_send(r->datafd, rec, sizeof rec, &r->to_data, &r->to_data_len, SIZE_MAX) == 0)
 		relay_watch(c);
 }
 
 /*
- * Our copies of tunnels' data sockets, one per tunnel however many of its sessions send on
- * it: a helper with thousands of sessions already holds a pty master, a socket and a log pipe
- * for each, near the descriptor limit. Two copies are of one socket when their inodes match.
+ * Our copies of tunnels' data sockets, one per tunnel however many of its sessions use it: a
+ * helper with thousands of sessions already holds a pty master, a socket and a log pipe for
+ * each, near the descriptor limit. Two copies are of one socket when their inodes match. A
+ * copy is read while one of its sessions receives (`rx`); one closed during an epoll batch
+ * is freed after it (`dead_sockets`), as its event may still be in that batch.
  */
 struct shared_socket {
 	int fd;
 	ino_t ino;
 	unsigned users;
+	struct watch w;
+	struct child **rx;
+	size_t n_rx, cap_rx;
+	struct shared_socket *next_dead;
 };
-static struct shared_socket *shared_sockets;
+static struct shared_socket **shared_sockets;
 static size_t n_shared, cap_shared;
+static struct shared_socket *dead_sockets;
 
-/* Take the copy `fd`: the descriptor to send on (the tunnel's existing copy, if any), or -1. */
-static int share_socket(int fd)
+/* Take the copy `fd`: the tunnel's shared socket (its existing copy, if any), or NULL. */
+static struct shared_socket *share_socket(int fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	for (size_t i = 0; i < n_shared; i++) {
-		if (shared_sockets[i].ino == st.st_ino) {
+		if (shared_sockets[i]->ino == st.st_ino) {
 			close(fd);
-			shared_sockets[i].users++;
-			return shared_sockets[i].fd;
+			shared_sockets[i]->users++;
+			return shared_sockets[i];
 		}
 	}
-	if (n_shared == cap_shared) {
+	struct shared_socket *s = calloc(1, sizeof *s);
+	if (s != NULL && n_shared == cap_shared) {
 		size_t cap = cap_shared ? cap_shared * 2 : 16;
-		struct shared_socket *grown = realloc(shared_sockets, cap * sizeof *grown);
+		struct shared_socket **grown = realloc(shared_sockets, cap * sizeof *grown);
 		if (grown == NULL) {
-			close(fd);
-			return -1;
+			free(s);
+			s = NULL;
+		} else {
+			shared_sockets = grown;
+			cap_shared = cap;
 		}
-		shared_sockets = grown;
-		cap_shared = cap;
 	}
-	shared_sockets[n_shared++] = (struct shared_socket){ fd, st.st_ino, 1 };
-	return fd;
+	if (s == NULL) {
+		close(fd);
+		return NULL;
+	}
+	*s = (struct shared_socket){ .fd = fd, .ino = st.st_ino, .users = 1,
+				     .w = { .kind = W_UDP, .s = s } };
+	shared_sockets[n_shared++] = s;
+	return s;
 }
 
-/* A session is done with `fd`: closed with the tunnel's last (no copy outlives its users). */
-static void unshare_socket(int fd)
+/* A session is done with `s`: closed with the tunnel's last (no copy outlives its users). */
+static void unshare_socket(struct shared_socket *s)
 {
-	for (size_t i = 0; i < n_shared; i++) {
-		if (shared_sockets[i].fd != fd)
-			continue;
-		if (--shared_sockets[i].users == 0) {
-			close(fd);
-			shared_sockets[i] = shared_sockets[--n_shared];
-		}
+	if (--s->users > 0)
 		return;
+	for (size_t i = 0; i < n_shared; i++) {
+		if (shared_sockets[i] == s) {
+			shared_sockets[i] = shared_sockets[--n_shared];
+			break;
+		}
 	}
+	watch_set(&s->w, s->fd, 0);
+	close(s->fd);
+	s->fd = -1;
+	free(s->rx);
+	s->rx = NULL;
+	s->n_rx = 0;
+	s->next_dead = dead_sockets;
+	dead_sockets = s;
 }
 
-/* Stop sending here: the last counts (SENT `kind`), then our copy of the socket goes. */
-static void direct_end(struct child *c, uint16_t kind)
+/* Start or stop reading the session's data messages here; the socket is read while any do. */
+static void receive_set(struct child *c, int on)
+{
+	struct relay *r = &c->relay;
+	struct shared_socket *s = r->shared;
+	if (s == NULL || r->receive == on)
+		return;
+	if (on) {
+		if (s->n_rx == s->cap_rx) {
+			size_t cap = s->cap_rx ? s->cap_rx * 2 : 4;
+			struct child **grown = realloc(s->rx, cap * sizeof *grown);
+			if (grown == NULL)
+				return; /* not receiving: the worker goes on reading everything */
+			s->rx = grown;
+			s->cap_rx = cap;
+		}
+		s->rx[s->n_rx++] = c;
+	} else {
+		for (size_t i = 0; i < s->n_rx; i++) {
+			if (s->rx[i] == c) {
+				s->rx[i] = s->rx[--s->n_rx];
+				break;
+			}
+		}
+	}
+	r->receive = on;
+	watch_set(&s->w, s->fd, s->n_rx > 0 ? EPOLLIN : 0);
+}
+
+/* Stop sending and receiving here: our copy of the socket goes, then SENT `stopped` with the
+ * last counts (the worker reads the socket again, and its Ns goes on from ours). */
+static void direct_end(struct child *c)
 {
 	struct relay *r = &c->relay;
 	if (r->udpfd < 0)
 		return;
-	unshare_socket(r->udpfd);
+	receive_set(c, 0);
+	unshare_socket(r->shared);
+	r->shared = NULL;
 	r->udpfd = -1;
-	direct_report(c, kind);
+	direct_report(c, SENT_STOPPED);
 }
 
 /* L2TP data header for a payload of `len` octets; returns its length. */
@@ -710,6 +800,23 @@ static inline size_t put_escaped(uint8_t *out, size_t o, uint8_t b)
 	return o;
 }
 
+/* One frame, HDLC-encoded at out[o] (at most 2 * len + 6 octets); returns the new end. */
+static size_t hdlc_encode(uint8_t *out, size_t o, const uint8_t *f, size_t len)
+{
+	uint16_t fcs = FCS_INIT;
+	out[o++] = HDLC_FLAG;
+	for (size_t k = 0; k < len; k++) {
+		fcs = (fcs >> 8) ^ fcs_table[(fcs ^ f[k]) & 0xff];
+		o = put_escaped(out, o, f[k]);
+	}
+	/* Ones' complement, least significant octet first (section C.2). */
+	fcs ^= 0xffff;
+	o = put_escaped(out, o, fcs & 0xff);
+	o = put_escaped(out, o, fcs >> 8);
+	out[o++] = HDLC_FLAG;
+	return o;
+}
+
 /* worker -> pty: encode one read's records into one write. */
 static void data_readable(struct child *c)
 {
@@ -739,18 +846,7 @@ static void data_readable(struct child *c)
 		}
 		if (end - i < 2 + len)
 			break;
-		const uint8_t *f = scratch_in + i + 2;
-		uint16_t fcs = FCS_INIT;
-		out[o++] = HDLC_FLAG;
-		for (size_t k = 0; k < len; k++) {
-			fcs = (fcs >> 8) ^ fcs_table[(fcs ^ f[k]) & 0xff];
-			o = put_escaped(out, o, f[k]);
-		}
-		/* Ones' complement, least significant octet first (section C.2). */
-		fcs ^= 0xffff;
-		o = put_escaped(out, o, fcs & 0xff);
-		o = put_escaped(out, o, fcs >> 8);
-		out[o++] = HDLC_FLAG;
+		o = hdlc_encode(out, o, scratch_in + i + 2, len);
 		i += 2 + len;
 	}
 	if (i < end) {
@@ -767,6 +863,122 @@ static void data_readable(struct child *c)
 		return;
 	}
 	relay_watch(c);
+}
+
+/* The receiving session a data message is for: unsequenced, with our tunnel and session IDs
+ * (RFC 2661 section 3.1 header); NULL: the worker's to handle. Sets the PPP frame's place. */
+static struct child *receiver(struct shared_socket *s, const uint8_t *d, size_t len,
+			      size_t *at, size_t *flen)
+{
+	if (len < 6)
+		return NULL;
+	uint16_t flags = d[0] << 8 | d[1];
+	/* Control (T), another version, or Ns (S): the worker's. */
+	if ((flags & 0x8000) || (flags & 0x000f) != 2 || (flags & 0x0800))
+		return NULL;
+	size_t o = 2;
+	if (flags & 0x4000) {
+		if ((size_t)(d[2] << 8 | d[3]) != len)
+			return NULL;
+		o = 4;
+	}
+	if (len < o + 4)
+		return NULL;
+	uint16_t tunnel = d[o] << 8 | d[o + 1], session = d[o + 2] << 8 | d[o + 3];
+	o += 4;
+	if (flags & 0x0200) {
+		if (len < o + 2)
+			return NULL;
+		o += 2 + (d[o] << 8 | d[o + 1]);
+	}
+	if (o >= len || len - o > DATA_MAX_FRAME)
+		return NULL;
+	for (size_t i = 0; i < s->n_rx; i++) {
+		struct relay *r = &s->rx[i]->relay;
+		if (r->local_session == session && r->local_tunnel == tunnel && !r->sequence) {
+			*at = o;
+			*flen = len - o;
+			return s->rx[i];
+		}
+	}
+	return NULL;
+}
+
+/* One receiving session's frames of a batch, onto its pty in one write; dropped and counted
+ * when its pty is behind by more than RECV_BACKLOG. Never closes the relay here (the shared
+ * socket is in use): a gone pty shows on its own read. */
+static void receive_flush(struct child *c, const uint8_t *out, size_t len, uint32_t frames,
+			  uint32_t octets)
+{
+	struct relay *r = &c->relay;
+	if (relay_send(r->ptyfd, out, len, &r->to_pty, &r->to_pty_len, RECV_BACKLOG) < 0) {
+		r->recv_dropped += frames;
+		return;
+	}
+	r->recv_packets += frames;
+	r->recv_bytes += octets;
+	relay_watch(c);
+}
+
+/* What this batch leaves to the worker, as DATAGRAM records on one receiving session's socket. */
+static void forward_flush(struct shared_socket *s, const uint8_t *out, size_t len)
+{
+	if (len == 0 || s->n_rx == 0)
+		return;
+	struct child *c = s->rx[0];
+	struct relay *r = &c->relay;
+	if (relay_send(r->datafd, out, len, &r->to_data, &r->to_data_len, RECV_BACKLOG) == 0)
+		relay_watch(c);
+	else
+		notice("pppd %u: the worker is behind: datagrams of its tunnel dropped", c->id);
+}
+
+/* DIRECT with receive: read one batch of the tunnel's datagrams (see "DIRECT" above). */
+static void udp_readable(struct shared_socket *s)
+{
+	static uint8_t bufs[RECV_BATCH][65536];
+	static struct iovec iov[RECV_BATCH];
+	static struct mmsghdr msg[RECV_BATCH];
+	static uint8_t out[2 * (DATA_MAX_FRAME + 3) + RELAY_READ];
+	static uint8_t fwd[RECV_BATCH * (65536 + 4)];
+	if (s->fd < 0 || s->n_rx == 0)
+		return;
+	for (size_t i = 0; i < RECV_BATCH; i++) {
+		iov[i] = (struct iovec){ bufs[i], sizeof bufs[i] };
+		msg[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+	}
+	int n = recvmmsg(s->fd, msg, RECV_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return; /* EAGAIN, or an ICMP error from the peer: nothing to read */
+	struct child *cur = NULL;
+	size_t o = 0, f = 0;
+	uint32_t frames = 0, octets = 0;
+	for (int i = 0; i < n; i++) {
+		size_t len = msg[i].msg_len, at, flen;
+		if (msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
+		struct child *c = receiver(s, bufs[i], len, &at, &flen);
+		if (c == NULL) {
+			put_u16(fwd + f, DATAGRAM_MARK);
+			put_u16(fwd + f + 2, len);
+			memcpy(fwd + f + 4, bufs[i], len);
+			f += 4 + len;
+			continue;
+		}
+		if (c != cur || o + 2 * flen + 6 > sizeof out) {
+			if (cur != NULL)
+				receive_flush(cur, out, o, frames, octets);
+			cur = c;
+			o = 0;
+			frames = octets = 0;
+		}
+		o = hdlc_encode(out, o, bufs[i] + at, flen);
+		frames++;
+		octets += flen;
+	}
+	if (cur != NULL)
+		receive_flush(cur, out, o, frames, octets);
+	forward_flush(s, fwd, f);
 }
 
 static void relay_event(struct watch *w, uint32_t events)
@@ -975,7 +1187,7 @@ static void begin_shutdown(void)
 		return;
 	closing = 1;
 	for (size_t i = 0; i < n_children; i++) {
-		direct_end(children[i], SENT_REPORT);
+		direct_end(children[i]);
 		signal_child(children[i], SIGTERM);
 	}
 	kill_deadline = now_ms() + KILL_GRACE_MS;
@@ -1223,9 +1435,9 @@ static void on_spawn(uint32_t id, const uint8_t *p, size_t len, const struct ker
 	c->id = id;
 	c->errfd = errpipe[0];
 	errpipe[0] = -1;
-	c->w_err = (struct watch){ c, W_STDERR, EPOLLIN };
-	c->w_pty = (struct watch){ c, W_PTY, 0 };
-	c->w_data = (struct watch){ c, W_DATA, 0 };
+	c->w_err = (struct watch){ .c = c, .kind = W_STDERR, .events = EPOLLIN };
+	c->w_pty = (struct watch){ .c = c, .kind = W_PTY };
+	c->w_data = (struct watch){ .c = c, .kind = W_DATA };
 	/* Kept for STATS; closed when pppd is reaped. */
 	c->l2tpfd = ks != NULL ? sock : -1;
 	c->tunnel = ks != NULL ? ks->tunnel : 0;
@@ -1640,21 +1852,21 @@ static void on_kill(uint32_t id, const uint8_t *p, size_t len)
 		return;
 	/* An ending session's tunnel may be closing its socket: our copy must not outlive it
 	 * (a connected socket left open would take the peer's next datagrams from the listener). */
-	direct_end(c, SENT_REPORT);
+	direct_end(c);
 	signal_child(c, (int)get_u32(p));
 }
 
 /*
  * DIRECT (id: the operation's): u32 the SPAWN's id, u32 fd (the daemon's number for the
  * tunnel's data socket; DIRECT_KEEP: the same socket, a new header; DIRECT_STOP: stop),
- * u16 peer tunnel, u16 peer session, u16 header (1 L, 2 S), u16 offset padding, u16 Ns,
- * u16 peer port, peer address (text). See "DIRECT" above. DONE, or ERROR and frames keep
- * going to the worker. The socket is checked to be connected to that peer, as TUNNEL_CREATE
+ * u16 peer tunnel, u16 peer session, u16 header (1 L, 2 S, 4 receive), u16 offset padding,
+ * u16 Ns, u16 peer port, u16 our tunnel, u16 our session, peer address (text). See "DIRECT"
+ * above. DONE, or ERROR and frames keep going to and from the worker. The socket is checked to be connected to that peer, as TUNNEL_CREATE
  * checks (a stale number must not send into another socket).
  */
 static void on_direct(uint32_t id, const uint8_t *p, size_t len)
 {
-	if (len < 21 || p[len - 1] != 0) {
+	if (len < 25 || p[len - 1] != 0) {
 		reply_error(REQ_DIRECT, id, "EINVAL: malformed DIRECT");
 		return;
 	}
@@ -1667,7 +1879,7 @@ static void on_direct(uint32_t id, const uint8_t *p, size_t len)
 	uint32_t daemon_fd = get_u32(p + 4);
 	uint16_t pad = get_u16(p + 14);
 	if (daemon_fd == DIRECT_STOP) {
-		direct_end(c, SENT_STOPPED);
+		direct_end(c);
 		reply_done(REQ_DIRECT, id, "", 0);
 		return;
 	}
@@ -1680,27 +1892,32 @@ static void on_direct(uint32_t id, const uint8_t *p, size_t len)
 		return;
 	}
 	if (daemon_fd != DIRECT_KEEP) {
-		int fd = copy_peer_socket(REQ_DIRECT, id, daemon_fd, (const char *)p + 20,
+		int fd = copy_peer_socket(REQ_DIRECT, id, daemon_fd, (const char *)p + 24,
 					  get_u16(p + 18));
 		if (fd < 0)
 			return;
-		fd = share_socket(fd);
-		if (fd < 0) {
+		struct shared_socket *s = share_socket(fd);
+		if (s == NULL) {
 			reply_error(REQ_DIRECT, id, "ENOMEM: keeping the tunnel's data socket");
 			return;
 		}
-		direct_end(c, SENT_STOPPED); /* a socket given before: its counts first */
-		r->udpfd = fd;
+		direct_end(c); /* a socket given before: its counts first */
+		r->shared = s;
+		r->udpfd = s->fd;
 		r->ns = get_u16(p + 16);
 	}
 	uint16_t header = get_u16(p + 12);
 	r->peer_tunnel = get_u16(p + 8);
 	r->peer_session = get_u16(p + 10);
+	r->local_tunnel = get_u16(p + 20);
+	r->local_session = get_u16(p + 22);
 	r->length_bit = !!(header & HDR_LENGTH);
 	r->sequence = !!(header & HDR_SEQUENCE);
 	r->offset_pad = pad;
 	if (daemon_fd != DIRECT_KEEP)
 		direct_report(c, SENT_STARTED);
+	/* After `started`: the worker stops reading only once it has that record. */
+	receive_set(c, !!(header & HDR_RECEIVE));
 	reply_done(REQ_DIRECT, id, "", 0);
 }
 
@@ -1824,7 +2041,8 @@ static int run_timers(void)
 			continue;
 		}
 		struct relay *r = &c->relay;
-		if (r->ptyfd >= 0 && r->udpfd >= 0 && (r->sent_packets | r->sent_dropped) != 0) {
+		if (r->ptyfd >= 0 && r->udpfd >= 0 &&
+		    (r->sent_packets | r->sent_dropped | r->recv_packets | r->recv_dropped) != 0) {
 			if (r->report_at <= now)
 				direct_report(c, SENT_REPORT);
 			else if (next < 0 || r->report_at < next)
@@ -1949,6 +2167,8 @@ int main(int argc, char **argv)
 				read_control();
 			else if (((struct watch *)tag)->kind == W_STDERR)
 				read_stderr(((struct watch *)tag)->c);
+			else if (((struct watch *)tag)->kind == W_UDP)
+				udp_readable(((struct watch *)tag)->s);
 			else
 				relay_event(tag, events[i].events);
 		}
@@ -1956,6 +2176,11 @@ int main(int argc, char **argv)
 			struct child *c = dead;
 			dead = c->next_dead;
 			free(c);
+		}
+		while (dead_sockets != NULL) {
+			struct shared_socket *s = dead_sockets;
+			dead_sockets = s->next_dead;
+			free(s);
 		}
 	}
 }

@@ -12,13 +12,14 @@ import { L2tpError, toErrorData } from '../src/protocol/errors.js';
 import { HeaderStatus, peekHeader } from '../src/protocol/header.js';
 import { setTimeoutAfterArrivals } from '../src/runtime/after-arrivals.js';
 import { keepRpcErrorCodes } from '../src/runtime/rpc-errors.js';
-import { closeQuietly, udpSocketFd } from '../src/runtime/tunnel-sockets.js';
+import { closeQuietly, setUdpReading, udpSocketFd } from '../src/runtime/tunnel-sockets.js';
 import type {
   ActorContext,
   ActorFactory,
   ActorInit,
   ActorModule,
   ActorTimer,
+  DataSocketInfo,
   PeerAddress,
   TunnelActor,
 } from '../src/runtime/actor-api.js';
@@ -52,6 +53,8 @@ interface ActorEntry {
    * for, null while it is being asked for and bound (or after a refusal: asked once).
    */
   dataSocket: dgram.Socket | null | undefined;
+  /** Sessions whose pppd helper reads the data socket: this thread reads it while none does. */
+  readers: number;
 }
 
 /** Exit code of an injected worker-exit fault. */
@@ -286,10 +289,17 @@ class TunnelHost implements HostApi {
         entry.dataSocket = socket;
         this.dataSockets++;
         entry.log.debug("data messages on a socket of the tunnel's own");
-        // Its sessions' pppd helpers may send on it too (a copy of the same socket).
+        // Its sessions' pppd helpers may send on it too (a copy of the same socket), and read
+        // it: what they leave comes back to `forward`, as control messages read here go.
         const fd = ownFd(socket);
         if (fd !== undefined) {
-          this.invoke(entry, () => entry.actor?.onDataSocket?.({ fd, peer: { address, port } }));
+          const info: DataSocketInfo = {
+            fd,
+            peer: { address, port },
+            readElsewhere: (on) => this.readElsewhere(entry, socket, on),
+            received: (datagram) => this.forward(entry.tid, datagram, null),
+          };
+          this.invoke(entry, () => entry.actor?.onDataSocket?.(info));
         }
       });
     });
@@ -330,7 +340,7 @@ class TunnelHost implements HostApi {
   }
 
   /** To the supervisor, in the next outbound batch (`OutboundBatch.fwdTids`). */
-  private forward(tid: number, msg: Buffer, from: PeerAddress | null): void {
+  private forward(tid: number, msg: Uint8Array, from: PeerAddress | null): void {
     let ab = msg.buffer;
     if (msg.byteOffset !== 0 || msg.byteLength !== ab.byteLength) {
       ab = new Uint8Array(msg).buffer;
@@ -342,9 +352,24 @@ class TunnelHost implements HostApi {
     this.scheduleFlush();
   }
 
+  /**
+   * A session's pppd helper reads the data socket, or no longer: this thread stops reading
+   * it with the first and resumes with the last, so each datagram wakes one process. Nothing
+   * is lost either way: both readers handle any datagram, and the queue waits between them.
+   */
+  private readElsewhere(entry: ActorEntry, socket: dgram.Socket, on: boolean): void {
+    if (entry.dataSocket !== socket) return;
+    if (on) {
+      if (entry.readers++ === 0 && !setUdpReading(socket, false)) entry.readers = 0;
+    } else if (entry.readers > 0 && --entry.readers === 0) {
+      setUdpReading(socket, true);
+    }
+  }
+
   private closeDataSocket(entry: ActorEntry): void {
     const socket = entry.dataSocket;
     entry.dataSocket = null;
+    entry.readers = 0;
     if (!socket) return;
     // Helpers sending on copies of it stop first (an ended actor's sessions are stopping).
     this.invoke(entry, () => entry.actor?.onDataSocket?.(undefined));
@@ -385,6 +410,7 @@ class TunnelHost implements HostApi {
       ended: false,
       timers: new Set(),
       dataSocket: undefined,
+      readers: 0,
       log: this.log.child({ tunnelId: tid, peer: `${init.peer.address}:${init.peer.port}` }),
     };
     this.actors.set(tid, entry);

@@ -43,6 +43,7 @@ export interface GuardedLinkEvents {
   onReady(link: SessionLink, pid: number | undefined): void;
   onFrame(link: SessionLink, frame: Uint8Array): void;
   onSent(link: SessionLink, report: SentReport): void;
+  onDatagram(link: SessionLink, datagram: Uint8Array): void;
   onFramingError(link: SessionLink, kind: 'fcs' | 'framing'): void;
   onIdentity(link: SessionLink, identity: Readonly<PppdIdentity>): void;
   onNetworkUp(link: SessionLink): void;
@@ -56,6 +57,7 @@ export function guardedLinkEvents(guard: Guard): GuardedLinkEvents {
     onReady: guard((link: SessionLink, pid: number | undefined) => link.onReady(pid)),
     onFrame: guard((link: SessionLink, frame: Uint8Array) => link.onFrame(frame)),
     onSent: guard((link: SessionLink, report: SentReport) => link.onSent(report)),
+    onDatagram: guard((link: SessionLink, datagram: Uint8Array) => link.onDatagram(datagram)),
     onFramingError: guard((link: SessionLink, kind: 'fcs' | 'framing') =>
       link.onFramingError(kind),
     ),
@@ -83,6 +85,9 @@ class LinkSink implements PseudowireSink {
   }
   onSent(report: SentReport): void {
     this.events.onSent(this.link, report);
+  }
+  onDatagram(datagram: Uint8Array): void {
+    this.events.onDatagram(this.link, datagram);
   }
   onFramingError(kind: 'fcs' | 'framing'): void {
     this.events.onFramingError(this.link, kind);
@@ -169,6 +174,14 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
   private dataSocket: DataSocketInfo | undefined;
   /** Whether the header last given to the path carries Ns: it follows `data.sendsSequence`. */
   private directSequence = false;
+  /** Whether the path was last asked to receive too (unsequenced both ways, see `sendDirect`). */
+  private directReceive = false;
+  /** The socket the path reads (its `started` came): the worker's reading of it is paused. */
+  private readingOn: DataSocketInfo | undefined;
+  /** The socket the path was last given: what it reads and leaves to the tunnel goes back there. */
+  private lastSocket: DataSocketInfo | undefined;
+  /** Our tunnel's ID, from `start`: the path picks the session's messages out by it. */
+  private localTunnelId = 0;
 
   constructor(
     readonly localSessionId: number,
@@ -202,6 +215,7 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
     if (this.ended || this.path !== undefined) return;
     this.addresses = s.addresses;
     this.dataPath = s.dataPath;
+    this.localTunnelId = s.localTunnelId;
     const ppp = this.params.ppp;
     const sink = new LinkSink(this, this.host.linkEvents);
     this.path = s.pseudowires.start(
@@ -247,7 +261,8 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
   /** L2TP data for this session (header decoded by the actor). */
   receive(now: number, header: L2tpHeader, datagram: Uint8Array): void {
     this.data.receive(now, header, datagram);
-    // The peer switched its Ns on or off, and ours follow (§5.4): so must the path's header.
+    // The peer switched its Ns on or off, and ours follow (§5.4): so must the path's header,
+    // and the path receives only while neither side numbers.
     if (this.data.sendsSequence !== this.directSequence && this.dataSocket !== undefined) {
       this.sendDirect();
     }
@@ -262,6 +277,8 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
   setDataSocket(socket: DataSocketInfo | undefined): void {
     if (socket === this.dataSocket) return;
     this.dataSocket = socket;
+    if (socket !== undefined) this.lastSocket = socket;
+    this.stopReading();
     if (this.ready) this.sendDirect();
   }
 
@@ -271,10 +288,17 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
     if (!this.ready || path?.sendDirect === undefined) return;
     const socket = this.dataSocket;
     if (socket === undefined) {
+      this.directReceive = false;
       path.sendDirect(undefined);
       return;
     }
     this.directSequence = this.data.sendsSequence;
+    // Sequenced data keeps its reorder buffer here (DataChannel): the path then only sends.
+    this.directReceive =
+      !this.directSequence &&
+      !this.dataOptions.requireSequence &&
+      socket.readElsewhere !== undefined;
+    if (!this.directReceive) this.stopReading();
     path.sendDirect({
       fd: socket.fd,
       peer: socket.peer,
@@ -284,7 +308,17 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
       sequence: this.directSequence,
       offsetPad: this.dataOptions.offsetPad ?? 0,
       ns: this.data.nextNs,
+      receive: this.directReceive,
+      localTunnelId: this.localTunnelId,
+      localSessionId: this.localSessionId,
     });
+  }
+
+  /** The worker reads the tunnel's socket again (unless another session's path reads it). */
+  private stopReading(): void {
+    const socket = this.readingOn;
+    this.readingOn = undefined;
+    socket?.readElsewhere?.(false);
   }
 
   /** The data channel's reorder deadline (§5.4): the actor's timer fires for it. */
@@ -341,6 +375,25 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
   /** PseudowireSink: what the path sent itself; our Ns goes on after its. */
   onSent(report: SentReport): void {
     this.data.sentElsewhere(report.ns, report.packets, report.bytes, report.dropped);
+    this.data.receivedElsewhere(report.received, report.receivedBytes, report.receiveDropped);
+    if (report.kind === 'stopped') {
+      this.stopReading();
+    } else if (
+      report.kind === 'started' &&
+      this.directReceive &&
+      this.readingOn === undefined &&
+      this.dataSocket !== undefined
+    ) {
+      // The path reads the socket from now on: the worker stops, or each datagram would wake
+      // both and go whichever way won the read.
+      this.readingOn = this.dataSocket;
+      this.readingOn.readElsewhere?.(true);
+    }
+  }
+
+  /** PseudowireSink: a datagram the path read and left to the tunnel, handled as read here. */
+  onDatagram(datagram: Uint8Array): void {
+    this.lastSocket?.received?.(datagram);
   }
 
   onFramingError(kind: 'fcs' | 'framing'): void {
@@ -364,6 +417,7 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
   onExit(code: number | null, signal: string | null): void {
     this.ended = true;
     this.ready = false;
+    this.stopReading();
     this.early = undefined;
     this.host.pseudowireExited(this, code, signal);
   }
@@ -372,6 +426,7 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
   stop(): Promise<void> {
     this.ended = true;
     this.ready = false;
+    this.stopReading();
     this.early = undefined;
     return this.path?.stop() ?? Promise.resolve();
   }

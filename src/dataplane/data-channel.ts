@@ -202,6 +202,17 @@ export class DataChannel {
     this.stats.txDropped += dropped;
   }
 
+  /**
+   * Data messages of this session received by someone else (the pppd helper, from the
+   * tunnel's data socket: unsequenced ones only, so nothing of the reorder state changes):
+   * counted as ours. `dropped`: frames it could not give to the session.
+   */
+  receivedElsewhere(packets: number, bytes: number, dropped: number): void {
+    this.stats.rxPackets += packets;
+    this.stats.rxBytes += bytes;
+    this.stats.rxDropped += dropped;
+  }
+
   /** Lock sequencing on (Sequencing Required, operator) or release the lock. */
   setSequencing(on: boolean): void {
     this.locked = on;

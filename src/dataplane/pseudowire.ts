@@ -36,14 +36,23 @@ export interface PseudowireSpec {
   headroom: number;
 }
 
-/** Data messages a path sent itself (`Pseudowire.sendDirect`): at most one report a second. */
+/**
+ * Data messages a path sent and received itself (`Pseudowire.sendDirect`): at most one report
+ * a second, and one at each hand-over.
+ */
 export interface SentReport {
+  /** `started`: the path sends (and receives, if asked) from now on; `stopped`: no longer. */
+  kind: 'report' | 'started' | 'stopped';
   /** Ns of its next sequenced message: where ours go on should frames come back to `onFrame`. */
   ns: number;
   /** Data messages sent, their PPP octets, and messages the socket refused. */
   packets: number;
   bytes: number;
   dropped: number;
+  /** Data messages received and given to the session, their PPP octets, and those dropped. */
+  received: number;
+  receivedBytes: number;
+  receiveDropped: number;
 }
 
 /**
@@ -60,6 +69,11 @@ export interface PseudowireSink {
   onFrame(frame: Uint8Array): void;
   /** What the path sent to the peer itself (`Pseudowire.sendDirect`) since its last report. */
   onSent(report: SentReport): void;
+  /**
+   * A datagram the path read from the tunnel's data socket and left to the tunnel (control,
+   * sequenced data, another session's). It owns its ArrayBuffer.
+   */
+  onDatagram(datagram: Uint8Array): void;
   /** A frame from the session was dropped: bad FCS, or broken framing (abort, short, oversized). */
   onFramingError(kind: 'fcs' | 'framing'): void;
   /** The session's identity so far (interface, authenticated user, remote address), as it grows. */
@@ -82,9 +96,10 @@ export interface Pseudowire {
   writeFrame?(frame: Uint8Array): boolean;
   /**
    * Send the session's data messages to the peer itself, on the tunnel's data socket (`send`;
-   * `send.ns` only counts when the socket is new), or stop (undefined). Its frames then skip
-   * `onFrame` and are told by `onSent`. Best effort: where it cannot, frames go on reaching
-   * `onFrame`. Absent where frames never cross Node.
+   * `send.ns` only counts when the socket is new), and with `send.receive` take its unsequenced
+   * ones from that socket too; or stop (undefined). Its frames then skip `onFrame` and
+   * `writeFrame` and are told by `onSent`. Best effort: where it cannot, frames go on crossing
+   * this thread. Absent where frames never cross Node.
    */
   sendDirect?(send: DirectSend | undefined): void;
   /** The session's data counters, where the path keeps them itself (the kernel's), as last read. */

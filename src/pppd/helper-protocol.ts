@@ -9,18 +9,19 @@
 // pppd on a PPPoL2TP socket, session counters): each answered by `done` or `error` with its
 // id, except spawn-kernel, answered as spawn is. Version 4 added `direct`: the helper sends a
 // userspace session's data messages itself, on its copy of the tunnel's data socket, and says
-// what it sent in SENT records on the session's data socket. The C side repeats this layout
-// at its top.
+// what it sent in SENT records on the session's data socket; version 5 lets it receive them
+// too. The C side repeats this layout at its top.
 // See docs/architecture/ppp.md.
 import { timingSafeEqual } from 'node:crypto';
 
 /**
- * Bumped when a record's layout changes; HELLO carries ours, READY the helper's. Version 4:
- * `direct` and SENT records. Version 3: a spawn's pppd runs on a pty of the helper's, which
+ * Bumped when a record's layout changes; HELLO carries ours, READY the helper's. Version 5:
+ * `direct` may receive (our IDs in the request, DATAGRAM records, received counts in SENT).
+ * Version 4: `direct` and SENT records. Version 3: a spawn's pppd runs on a pty of the helper's, which
  * relays whole frames on the data socket (the frame records below) instead of handing pppd
  * the socket.
  */
-export const HELPER_PROTOCOL_VERSION = 4;
+export const HELPER_PROTOCOL_VERSION = 5;
 /** Octets of the random token that every data socket's header starts with. */
 export const TOKEN_LENGTH = 16;
 /** The header the helper writes first on each pppd's data socket: token, then the u32 id. */
@@ -38,13 +39,22 @@ export const DataErrorKind = { fcs: 1, abort: 2, short: 3, oversized: 4 } as con
 /**
  * A SENT record on a spawn's data socket, from the helper while it sends the session's data
  * messages itself (`direct`): u16 DATA_SENT, u16 kind (`DataSentKind`), u16 the next Ns,
- * u16 0, u32 packets, u32 octets (PPP frames), u32 dropped (the socket refused them), each
+ * u16 0, u32 packets, u32 octets (PPP frames), u32 dropped (the socket refused them), u32
+ * received packets, u32 received octets, u32 received and dropped (pppd's pty full), each
  * counted since the last SENT record; SENT_RECORD_LENGTH octets in all. In order with the
- * frame records: `started` comes before the first frame the helper sends, `stopped` after its
- * last, so the worker knows which frames are its own to send and where its Ns goes on.
+ * frame records: `started` comes before the first frame the helper sends or receives,
+ * `stopped` after its last, so the worker knows which frames are its own to send, where its
+ * Ns goes on, and when the tunnel's socket is read by the helper.
  */
 export const DATA_SENT = 0xffff;
-export const SENT_RECORD_LENGTH = 20;
+export const SENT_RECORD_LENGTH = 32;
+/**
+ * A DATAGRAM record, from a helper that reads the tunnel's data socket (`direct` with
+ * `receive`): u16 DATA_DATAGRAM, u16 length, then a datagram it did not take (control,
+ * sequenced data, another session's, malformed), for the worker to handle as if read there.
+ */
+export const DATA_DATAGRAM = 0xfffe;
+export const DATAGRAM_RECORD_HEADER = 4;
 export const DataSentKind = { report: 0, started: 1, stopped: 2 } as const;
 /** On the kernel path pppd gets its PPPoL2TP session socket as this fd: `pppol2tp 4`. */
 export const KERNEL_SESSION_FD = 4;
@@ -139,13 +149,20 @@ export interface DirectSend {
   offsetPad: number;
   /** Ns of the next sequenced message, when the socket is new. */
   ns: number;
+  /**
+   * Read the socket too, and put the session's data messages without Ns onto its pty there
+   * (our IDs below pick them out); the rest comes back as DATAGRAM records.
+   */
+  receive: boolean;
+  localTunnelId: number;
+  localSessionId: number;
 }
 
 /** `direct`'s descriptor field: keep the socket, change the header (sequencing switched). */
 const DIRECT_KEEP = 0xfffffffe;
 /** `direct`'s descriptor field: stop; frames from pppd go to the worker again. */
 const DIRECT_STOP = 0xffffffff;
-const DIRECT_HEADER = { length: 1, sequence: 2 } as const;
+const DIRECT_HEADER = { length: 1, sequence: 2, receive: 4 } as const;
 
 const RECORD_HEADER = 12;
 /** The helper refuses longer requests; a longer reply is a broken helper. */
@@ -295,7 +312,7 @@ export function encodeRequest(r: HelperRequest): Buffer {
     case 'direct': {
       const d = r.send;
       const address = Buffer.from(`${d?.peer.address ?? ''}\0`, 'latin1');
-      const buf = record(RequestType.direct, r.id, 20 + address.length);
+      const buf = record(RequestType.direct, r.id, 24 + address.length);
       const at = RECORD_HEADER;
       buf.writeUInt32LE(r.child >>> 0, at);
       buf.writeUInt32LE(
@@ -306,12 +323,15 @@ export function encodeRequest(r: HelperRequest): Buffer {
       buf.writeUInt16LE(d?.peerSessionId ?? 0, at + 10);
       const header =
         (d?.lengthBit === true ? DIRECT_HEADER.length : 0) |
-        (d?.sequence === true ? DIRECT_HEADER.sequence : 0);
+        (d?.sequence === true ? DIRECT_HEADER.sequence : 0) |
+        (d?.receive === true ? DIRECT_HEADER.receive : 0);
       buf.writeUInt16LE(header, at + 12);
       buf.writeUInt16LE(d?.offsetPad ?? 0, at + 14);
       buf.writeUInt16LE(d?.ns ?? 0, at + 16);
       buf.writeUInt16LE(d?.peer.port ?? 0, at + 18);
-      address.copy(buf, at + 20);
+      buf.writeUInt16LE(d?.localTunnelId ?? 0, at + 20);
+      buf.writeUInt16LE(d?.localSessionId ?? 0, at + 22);
+      address.copy(buf, at + 24);
       return buf;
     }
     case 'tunnel-delete': {

@@ -15,6 +15,8 @@ import {
   DATA_ERROR,
   DATA_MAX_FRAME,
   DATA_SENT,
+  DATA_DATAGRAM,
+  DATAGRAM_RECORD_HEADER,
   DataErrorKind,
   DataSentKind,
   SENT_RECORD_LENGTH,
@@ -310,6 +312,17 @@ export class PppdProcess implements Pseudowire, SpawnedChild {
         i += SENT_RECORD_LENGTH;
         continue;
       }
+      if (word === DATA_DATAGRAM) {
+        if (end - i < DATAGRAM_RECORD_HEADER) break;
+        const length = buf[i + 2]! | (buf[i + 3]! << 8);
+        if (end - i < DATAGRAM_RECORD_HEADER + length) break;
+        const start = i + DATAGRAM_RECORD_HEADER;
+        i = start + length;
+        const datagram = new Uint8Array(length);
+        datagram.set(buf.subarray(start, i));
+        this.sink.onDatagram(datagram);
+        continue;
+      }
       if (word >= DATA_ERROR) {
         i += 2;
         this.frameError(word & ~DATA_ERROR);
@@ -336,19 +349,33 @@ export class PppdProcess implements Pseudowire, SpawnedChild {
   /** A SENT record (helper-protocol.ts): the hand-over it ends, and what the helper sent. */
   private onSentRecord(buf: Buffer, at: number): void {
     const kind = buf.readUInt16LE(at + 2);
+    // Stopped: asked for, or the helper let the socket go itself (a KILL, pppd's pty closed).
     if (kind === DataSentKind.started && this.direct === DIRECT_STARTING) this.direct = DIRECT_ON;
-    else if (kind === DataSentKind.stopped && this.direct === DIRECT_STOPPING) {
-      this.direct = DIRECT_OFF;
-    }
+    else if (kind === DataSentKind.stopped) this.direct = DIRECT_OFF;
     const packets = buf.readUInt32LE(at + 8);
     const bytes = buf.readUInt32LE(at + 12);
+    const received = buf.readUInt32LE(at + 20);
+    const receivedBytes = buf.readUInt32LE(at + 24);
+    const receiveDropped = buf.readUInt32LE(at + 28);
     this.framesFromPppd += packets;
     this.bytesFromPppd += bytes;
+    this.framesToPppd += received;
+    this.bytesToPppd += receivedBytes;
+    this.framesDropped += receiveDropped;
     this.sink.onSent({
+      kind:
+        kind === DataSentKind.started
+          ? 'started'
+          : kind === DataSentKind.stopped
+            ? 'stopped'
+            : 'report',
       ns: buf.readUInt16LE(at + 4),
       packets,
       bytes,
       dropped: buf.readUInt32LE(at + 16),
+      received,
+      receivedBytes,
+      receiveDropped,
     });
     this.wakeSentWaiters();
   }

@@ -88,6 +88,13 @@ export interface DataSocketInfo {
   fd: number;
   /** The peer it is connected to. */
   peer: { address: string; port: number };
+  /**
+   * A session's path reads a copy of the socket (`on`), or no longer: this thread reads it
+   * only while none does. Absent: paths only send on it.
+   */
+  readElsewhere?(on: boolean): void;
+  /** A datagram a path read from the socket and did not take: handled as if read here. */
+  received?(datagram: Uint8Array): void;
 }
 
 export interface TunnelActor {

@@ -267,13 +267,37 @@ export function closeQuietly(socket: dgram.Socket): void {
  * elsewhere.
  */
 export function udpSocketFd(socket: dgram.Socket): number {
-  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
-  const state = key === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[key];
-  const fd = (state as { handle?: { fd?: unknown } } | undefined)?.handle?.fd;
+  const fd = udpHandle(socket)?.fd;
   if (typeof fd !== 'number' || fd < 0) {
     throw new Error(
       `no descriptor for this dgram socket (unbound, or Node ${process.version} changed)`,
     );
   }
   return fd;
+}
+
+interface UdpHandle {
+  fd?: unknown;
+  recvStart?: () => number;
+  recvStop?: () => number;
+}
+
+/** The socket's libuv handle, from Node's internal state (see `udpSocketFd`). */
+function udpHandle(socket: dgram.Socket): UdpHandle | undefined {
+  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
+  const state = key === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[key];
+  return (state as { handle?: UdpHandle } | undefined)?.handle;
+}
+
+/**
+ * Stop or resume reading a bound dgram socket, while another process reads a copy of it
+ * (the pppd helper, docs/architecture/data-path.md): Node has no public pause for dgram.
+ * False if this Node keeps its handle elsewhere (then this thread goes on reading).
+ */
+export function setUdpReading(socket: dgram.Socket, on: boolean): boolean {
+  const handle = udpHandle(socket);
+  const call = on ? handle?.recvStart : handle?.recvStop;
+  if (call === undefined) return false;
+  call.call(handle);
+  return true;
 }

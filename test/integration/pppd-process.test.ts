@@ -9,7 +9,7 @@ import type { PppdIdentity } from '../../src/ppp/pppd-log.js';
 import { PppdProcess, type PppdOptions } from '../../src/pppd/pppd.js';
 import type { SentReport } from '../../src/dataplane/pseudowire.js';
 import type { DirectSend } from '../../src/pppd/helper-protocol.js';
-import { udpSocketFd } from '../../src/runtime/tunnel-sockets.js';
+import { setUdpReading, udpSocketFd } from '../../src/runtime/tunnel-sockets.js';
 import { buildPppdArgs, secretOptionsText } from '../../src/pppd/pppd-args.js';
 import { encodeAsyncFrame } from '../support/hdlc.js';
 
@@ -25,6 +25,8 @@ interface Exit {
 class Session {
   frames: Uint8Array[] = [];
   sent: SentReport[] = [];
+  /** Datagrams the helper read from the tunnel's socket and left to us. */
+  datagrams: Uint8Array[] = [];
   framingErrors = 0;
   exit: Exit | undefined;
   readyPid: number | undefined;
@@ -52,6 +54,16 @@ class Session {
   onSent(report: SentReport): void {
     this.sent.push(report);
     for (const w of this.waiters.splice(0)) w();
+  }
+  onDatagram(datagram: Uint8Array): void {
+    this.datagrams.push(datagram);
+    for (const w of this.waiters.splice(0)) w();
+  }
+  /** Until `n` datagrams were left to us (or pppd exits). */
+  async waitDatagrams(n: number): Promise<void> {
+    while (this.datagrams.length < n && this.exit === undefined) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
   }
   /** Until `until` holds of the reports so far (or pppd exits). */
   async waitSent(until: (sent: SentReport[]) => boolean): Promise<void> {
@@ -327,12 +339,16 @@ async function udpPair(): Promise<UdpPair> {
     sequence: false,
     offsetPad: 0,
     ns: 0,
+    receive: false,
+    localTunnelId: 5,
+    localSessionId: 6,
     ...header,
   });
   return { own, peer, direct, close: () => (own.close(), peer.close()) };
 }
 
-function total(sent: SentReport[], key: 'packets' | 'bytes' | 'dropped'): number {
+type Count = 'packets' | 'bytes' | 'dropped' | 'received' | 'receivedBytes' | 'receiveDropped';
+function total(sent: SentReport[], key: Count): number {
   return sent.reduce((sum, r) => sum + r[key], 0);
 }
 
@@ -353,7 +369,16 @@ test(
     });
     pppd.sendDirect(send);
     await session.waitSent((s) => s.length > 0);
-    assert.deepEqual(session.sent[0], { ns: 65530, packets: 0, bytes: 0, dropped: 0 });
+    assert.deepEqual(session.sent[0], {
+      kind: 'started',
+      ns: 65530,
+      packets: 0,
+      bytes: 0,
+      dropped: 0,
+      received: 0,
+      receivedBytes: 0,
+      receiveDropped: 0,
+    });
     const n = 200;
     // 16 in flight: a loopback receiver's buffer (rmem_default) overflows under a burst of
     // 200 when this process is slow to read, and UDP drops what does not fit.
@@ -405,6 +430,85 @@ test(
     assert.deepEqual(session.frames[0], testFrame(2));
     assert.equal(got.length, n + extra, 'nothing more on the socket');
     assert.equal(pppd.stats.framesFromPppd, n + extra + 1);
+    await pppd.stop();
+    close();
+  },
+);
+
+/** An L2TP data message (RFC 2661 §3.1) to tunnel 5: T=0, version 2, and what `bits` adds. */
+function dataMessage(
+  session: number,
+  payload: Uint8Array,
+  bits: { length?: boolean; ns?: number; pad?: number } = {},
+): Buffer {
+  const head: number[] = [];
+  let flags = 0x0002;
+  if (bits.length === true) flags |= 0x4000;
+  if (bits.ns !== undefined) flags |= 0x0800;
+  if (bits.pad !== undefined) flags |= 0x0200;
+  head.push(0, 5, session >> 8, session & 255);
+  if (bits.ns !== undefined) head.push(bits.ns >> 8, bits.ns & 255, 0, 0);
+  if (bits.pad !== undefined) head.push(0, bits.pad, ...new Array<number>(bits.pad).fill(0xaa));
+  const total = 2 + (bits.length === true ? 2 : 0) + head.length + payload.length;
+  const lead =
+    bits.length === true
+      ? [flags >> 8, flags & 255, total >> 8, total & 255]
+      : [flags >> 8, flags & 255];
+  return Buffer.concat([Buffer.from([...lead, ...head]), payload]);
+}
+
+test(
+  "sendDirect with receive: the helper reads the tunnel's socket; the session's unsequenced data messages reach pppd without crossing this thread, the rest comes back byte-exact, all counted",
+  { timeout: 20_000 },
+  async () => {
+    const { own, peer, direct, close } = await udpPair();
+    const echoes: Buffer[] = [];
+    peer.on('message', (msg) => echoes.push(msg));
+    let readHere = 0;
+    own.on('message', () => readHere++);
+    const { pppd, session } = await standIn({ STANDIN_MODE: 'echo' });
+    pppd.sendDirect(direct({ receive: true }));
+    await session.waitSent((s) => s.some((r) => r.kind === 'started'));
+    // As the worker does once told `started`: this thread no longer reads the socket.
+    assert.ok(setUdpReading(own, false));
+    const send = (msg: Buffer) => peer.send(msg, own.address().port, '127.0.0.1');
+    // Plain, with L, with O padding: each frame reaches pppd (the stand-in echoes it, and the
+    // helper sends the echo back to the peer).
+    const n = 120;
+    for (let i = 0; i < n; i++) {
+      const bits = i % 3 === 1 ? { length: true } : i % 3 === 2 ? { pad: 3 } : {};
+      send(dataMessage(6, testFrame(i), bits));
+      while (echoes.length < i - 15) await once(peer, 'message');
+    }
+    while (echoes.length < n) await once(peer, 'message');
+    for (let i = 0; i < n; i++) {
+      assert.deepEqual(new Uint8Array(echoes[i]!.subarray(6)), testFrame(i), `echo ${i}`);
+    }
+    assert.equal(session.frames.length, 0, 'no frame crossed this thread either way');
+    // Left to us untouched: a control message, data with Ns, another session's, a bad length.
+    const left = [
+      Buffer.from([0xc8, 0x02, 0, 12, 0, 5, 0, 0, 0, 0, 0, 0]),
+      dataMessage(6, testFrame(1), { ns: 0 }),
+      dataMessage(7, testFrame(2)),
+      Buffer.from([0x40, 0x02, 0, 99, 0, 5, 0, 6, 0xff, 0x03]),
+    ];
+    for (const msg of left) send(msg);
+    await session.waitDatagrams(left.length);
+    assert.deepEqual(session.datagrams.map(Buffer.from), left);
+    assert.equal(readHere, 0, 'this thread read nothing while the helper did');
+    pppd.sendDirect(undefined);
+    await session.waitSent((s) => s.some((r) => r.kind === 'stopped'));
+    assert.equal(total(session.sent, 'received'), n);
+    assert.equal(
+      total(session.sent, 'receivedBytes'),
+      [...Array(n).keys()].reduce((b, i) => b + testFrame(i).length, 0),
+    );
+    assert.equal(total(session.sent, 'packets'), n);
+    assert.equal(pppd.stats.framesToPppd, n);
+    // Stopped: the socket is ours alone again.
+    assert.ok(setUdpReading(own, true));
+    send(dataMessage(6, testFrame(3)));
+    while (readHere < 1) await once(own, 'message');
     await pppd.stop();
     close();
   },

@@ -117,9 +117,23 @@ export class EchoPseudowire extends FakePseudowire {
     this.directs.push(send === undefined ? undefined : { ...send });
   }
 
-  /** The path tells what it sent itself (the helper's SENT record). */
-  reportSent(report: SentReport): void {
-    this.sink.onSent(report);
+  /** The path tells what it sent and received itself (the helper's SENT record). */
+  reportSent(report: Partial<SentReport> & { ns: number }): void {
+    this.sink.onSent({
+      kind: 'report',
+      packets: 0,
+      bytes: 0,
+      dropped: 0,
+      received: 0,
+      receivedBytes: 0,
+      receiveDropped: 0,
+      ...report,
+    });
+  }
+
+  /** The path read a datagram it does not take (the helper's DATAGRAM record). */
+  leaveDatagram(datagram: Uint8Array): void {
+    this.sink.onDatagram(datagram);
   }
   private echoes: Uint8Array[] = [];
   private echoTimer: unknown;

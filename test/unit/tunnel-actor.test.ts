@@ -482,12 +482,14 @@ test("a tunnel's own data socket: each session's path sends on it with the sessi
   bench.settle();
   const header = { fd: 42, peer: socket.peer, peerTunnelId: 7, peerSessionId: peerSid };
   const plain = { lengthBit: false, sequence: false, offsetPad: 0 };
-  assert.deepEqual(pw.directs, [{ ...header, ...plain, ns: 0 }]);
+  // This socket says nothing of being read elsewhere: the path only sends.
+  const ids = { localTunnelId: 100, localSessionId: sid, receive: false };
+  assert.deepEqual(pw.directs, [{ ...header, ...plain, ...ids, ns: 0 }]);
   // The peer turns its Ns on: ours follow (§5.4), so the path's header must too.
   bench.peerSequencing(peerSid, true);
   bench.sendFrame(peerSid, frame(1));
   bench.settle();
-  assert.deepEqual(pw.directs.at(-1), { ...header, ...plain, sequence: true, ns: 0 });
+  assert.deepEqual(pw.directs.at(-1), { ...header, ...plain, ...ids, sequence: true, ns: 0 });
   assert.equal(pw.directs.length, 2);
   // What the path sent itself is the session's, and our Ns goes on after its.
   const before = { ...status(bench).sessions[0]!.data };
@@ -506,8 +508,63 @@ test("a tunnel's own data socket: each session's path sends on it with the sessi
   const second = bench.call();
   bench.settle();
   assert.deepEqual(echoOf(bench, second.sid).directs, [
-    { ...header, peerSessionId: second.peerSid, ...plain, ns: 0 },
+    {
+      ...header,
+      peerSessionId: second.peerSid,
+      ...plain,
+      ...ids,
+      localSessionId: second.sid,
+      ns: 0,
+    },
   ]);
+});
+
+test("a tunnel's own data socket read by the paths: the worker stops reading once a path has started and resumes with the last; sequencing takes receiving back; counts and left datagrams come back", () => {
+  const bench = new ActorBench();
+  bench.establish();
+  const reading: boolean[] = [];
+  const received: Uint8Array[] = [];
+  const socket = {
+    fd: 42,
+    peer: { address: '192.0.2.7', port: 1701 },
+    readElsewhere: (on: boolean) => reading.push(on),
+    received: (datagram: Uint8Array) => received.push(datagram),
+  };
+  bench.actor.onDataSocket(socket);
+  const a = bench.call();
+  const b = bench.call();
+  bench.settle();
+  const pa = echoOf(bench, a.sid);
+  const pb = echoOf(bench, b.sid);
+  assert.equal(pa.directs.at(-1)?.receive, true);
+  assert.equal(pa.directs.at(-1)?.localSessionId, a.sid);
+  assert.deepEqual(reading, [], 'not before the path says it has started');
+  pa.reportSent({ kind: 'started', ns: 0 });
+  pb.reportSent({ kind: 'started', ns: 0 });
+  assert.deepEqual(reading, [true, true]);
+  // What a path received itself is the session's.
+  const before = { ...status(bench).sessions.find((s) => s.localSessionId === a.sid)!.data };
+  pa.reportSent({ ns: 0, received: 3, receivedBytes: 300, receiveDropped: 1 });
+  const after = status(bench).sessions.find((s) => s.localSessionId === a.sid)!.data;
+  assert.deepEqual(
+    [after.rxPackets - before.rxPackets, after.rxBytes - before.rxBytes, after.rxDropped],
+    [3, 300, 1],
+  );
+  // A datagram a path left (control, another session's) goes back to the socket's owner.
+  const left = new Uint8Array([0xc8, 0x02, 0, 12, 0, 100, 0, 0, 0, 0, 0, 0]);
+  pa.leaveDatagram(left);
+  assert.deepEqual(received, [left]);
+  // The peer turns Ns on for b: its reorder buffer is here, so its path stops receiving.
+  bench.peerSequencing(b.peerSid, true);
+  bench.sendFrame(b.peerSid, frame(1));
+  bench.settle();
+  assert.equal(pb.directs.at(-1)?.receive, false);
+  assert.deepEqual(reading, [true, true, false]);
+  // a ends: the last reader gone, the worker reads again; nothing is released twice.
+  bench.actor.command({ type: 'hangup', sessionId: a.sid });
+  bench.advance(10_000);
+  pa.reportSent({ kind: 'stopped', ns: 0 });
+  assert.deepEqual(reading, [true, true, false, false]);
 });
 
 test('dataPath userspace: no socket asked for, no kernel tunnel', () => {
