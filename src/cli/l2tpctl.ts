@@ -282,6 +282,8 @@ export function formatStatus(status: StatusResult): string {
       s.dataPath ?? '-',
       formatDuration(s.uptimeMs),
       ...counterCells(s.counters),
+      String(s.counters.rxDropped),
+      String(s.counters.txDropped),
       ...(acct ? [s.acctSessionId ?? '-'] : []),
     ]),
   );
@@ -300,6 +302,8 @@ export function formatStatus(status: StatusResult): string {
             'PATH',
             'UPTIME',
             ...COUNTER_HEADS,
+            'RX DROPS',
+            'TX DROPS',
             ...(acct ? ['ACCT-SESSION-ID'] : []),
           ],
           rows,

@@ -2,7 +2,14 @@
 import type { SessionStatus, StatusFilter, TunnelStatus } from '../ops/control-protocol.js';
 import type { ActorStatus } from '../runtime/messages.js';
 
-const NO_TRAFFIC = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 } as const;
+const NO_TRAFFIC = {
+  rxPackets: 0,
+  txPackets: 0,
+  rxBytes: 0,
+  txBytes: 0,
+  rxDropped: 0,
+  txDropped: 0,
+} as const;
 
 export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): TunnelStatus {
   const r = a.status;
@@ -25,6 +32,8 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
       txPackets: s.data.txPackets,
       rxBytes: s.data.rxBytes,
       txBytes: s.data.txBytes,
+      rxDropped: s.data.rxDropped,
+      txDropped: s.data.txDropped,
     },
   }));
   for (const p of r.pending ?? []) {

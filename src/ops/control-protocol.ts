@@ -53,7 +53,19 @@ export interface SessionStatus {
   /** What carries the session's data frames: the kernel (PPPoL2TP) or the daemon; null before its path started. */
   dataPath?: 'kernel' | 'userspace' | null;
   /** The kernel's counters on the kernel path (as of this status), the daemon's otherwise (sent: within the last second when pppd's helper sends them). */
-  counters: TrafficCounters;
+  counters: SessionCounters;
+}
+
+/**
+ * A session's traffic and, on the userspace path, the frames it lost on the way: data messages
+ * received and not delivered to pppd (pppd's pty full, duplicates, late, malformed) and frames
+ * from pppd not sent (refused by the socket, too large). Where TCP through a session slows
+ * down, these say whether frames were lost here. Always 0 on the kernel path (its own drops
+ * stay in the kernel).
+ */
+export interface SessionCounters extends TrafficCounters {
+  rxDropped: number;
+  txDropped: number;
 }
 
 export interface TunnelStatus {

@@ -163,7 +163,7 @@ describe('Dynamic Authorization with radclient', { skip }, () => {
     assert.doesNotMatch(given?.[1] ?? '', /interim/);
     assert.equal(given?.[2], '-');
     const table = formatStatus(await daemon.control<StatusResult>({ cmd: 'status', args: {} }));
-    assert.match(table, /TX BYTES +ACCT-SESSION-ID\n/);
+    assert.match(table, /TX BYTES +RX DROPS +TX DROPS +ACCT-SESSION-ID\n/);
     assert.ok(table.includes(` ${id}\n`), table);
     const other = radclient('disconnect', `Acct-Session-Id = "${id}0"\n`);
     assert.equal(other.code, 'Disconnect-NAK', other.text);

@@ -82,6 +82,13 @@ test(
           : undefined;
       });
       assert.ok(counted.rxBytes > start.rxBytes && counted.txBytes > start.txBytes);
+      assert.equal(counted.rxDropped, 0, 'nothing lost on the way to pppd');
+      // A frame the session did not deliver shows in its counters: a duplicate (same Ns).
+      lac.sendDuplicate(sid);
+      await waitFor("the duplicate in the session's dropped count", async () => {
+        const now = await counters();
+        return now.rxDropped === 1 ? now : undefined;
+      });
       // One tunnel's queue: the kernel's default buffer, not the listener's `socketBuffer`
       // (4 MiB by default), behind which its TCP flows and hellos waited seconds in the lab.
       const buffers = receiveBuffers(port);

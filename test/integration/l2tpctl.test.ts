@@ -39,7 +39,14 @@ const STATUS: StatusResult = {
           user: 'alice',
           interface: 'ppp0',
           dataPath: 'kernel',
-          counters: { rxPackets: 500, txPackets: 480, rxBytes: 64_000, txBytes: 61_440 },
+          counters: {
+            rxPackets: 500,
+            txPackets: 480,
+            rxBytes: 64_000,
+            txBytes: 61_440,
+            rxDropped: 3,
+            txDropped: 0,
+          },
         },
       ],
     },
@@ -139,11 +146,11 @@ describe('l2tpctl against a daemon', () => {
     assert.ok(sessionHead > tunnelHead);
     assert.match(
       lines[sessionHead],
-      /^TUNNEL +SESSION +REMOTE +STATE +ADDRESS +USER +IFACE +PATH +UPTIME +RX PKTS/,
+      /^TUNNEL +SESSION +REMOTE +STATE +ADDRESS +USER +IFACE +PATH +UPTIME +RX PKTS +TX PKTS +RX BYTES +TX BYTES +RX DROPS +TX DROPS$/,
     );
     assert.match(
       lines[sessionHead + 1],
-      /^40001 +7 +99 +established +10\.8\.0\.2 +alice +ppp0 +kernel +1m05s +500 +480 +64000 +61440$/,
+      /^40001 +7 +99 +established +10\.8\.0\.2 +alice +ppp0 +kernel +1m05s +500 +480 +64000 +61440 +3 +0$/,
     );
   });
 

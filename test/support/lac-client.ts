@@ -157,6 +157,21 @@ export class LacClient {
     this.send(datagram);
   }
 
+  /**
+   * One probe frame with Ns, sent twice: the LNS delivers the first and drops the copy as a
+   * duplicate (§5.4). Sequencing stays on for the call's later frames.
+   */
+  sendDuplicate(sid: number): void {
+    const c = this.live.get(sid);
+    if (c?.channel === undefined) return;
+    c.channel.setSequencing(true);
+    const datagram = c.channel.encapsulate(PROBE);
+    if (datagram === undefined) return;
+    c.framesSent++;
+    this.send(datagram);
+    this.send(datagram);
+  }
+
   /** Send a probe frame every `everyMs` until one comes back: the LNS's pppd is running. */
   async echo(sid: number, timeoutMs = 10_000, everyMs = 100): Promise<void> {
     const c = this.live.get(sid);

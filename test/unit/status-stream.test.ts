@@ -27,7 +27,7 @@ function tunnel(localId: number, sessions: number): TunnelStatus {
       address: null,
       user: null,
       interface: null,
-      counters,
+      counters: { ...counters, rxDropped: 0, txDropped: 0 },
     })),
   };
 }
