@@ -10,10 +10,11 @@
 # measured first once in four rounds), then the same through all TP_CALLS sessions at once (one iperf3 TCP from the LAC side per ppp interface, summed).
 # Figures go to report.txt: every round, the medians, ours/xl2tpd-userspace per round and its
 # median, and each LNS's CPU per megabyte moved, from /proc, per PID (both xl2tpds are named
-# xl2tpd): the daemon (threads included) and, apart, its pppds (ours: the helper, pppd and
-# pppd's `notty` relay). Under TCG the absolute figures mean little and swing with the host's
-# load: compare within a round. Knobs from the host environment: TP_SECONDS (6), TP_CALLS
-# (10), TP_SIZES (session counts measured each round, at most TP_CALLS: "1 TP_CALLS";
+# xl2tpd): the daemon (threads included) and, apart, its pppds (ours: the helper and pppd),
+# and at the end our userspace sessions' counters (frames dropped on the way to and from pppd:
+# where TCP's losses through ours happened). Under TCG the absolute figures mean little and
+# swing with the host's load: compare within a round. Knobs from the host environment:
+# TP_SECONDS (6), TP_CALLS (10), TP_SIZES (session counts measured each round, at most TP_CALLS: "1 TP_CALLS";
 # issue 12 asks for "1 20", issue 17 for "1 10"), TP_ROUNDS (3), TP_OURS_WORKERS (1),
 # TP_PROFILE (1 or userspace: each thread of our userspace-path daemon CPU-profiled into
 # $LAB_LOGDIR/prof/*.cpuprofile, which slows it; kernel: the kernel-path daemon's, into
@@ -144,8 +145,9 @@ tp_control_counts() {
 
 # tp_run ROUND LABEL N ROOT_PID PEER [HELPER_COMM] : N iperf3 clients at once, one per LAC
 # ppp interface towards PEER; appends "ROUND LABEL N MBIT DAEMON_MS/MB PPPD_MS/MB RAN
-# DAEMON_MS" to ROWS (RAN: how many iperf3 clients reported; fewer than N means a link
-# failed; DAEMON_MS: the daemon's CPU time during the run).
+# DAEMON_MS PPPD_MS" to ROWS (RAN: how many iperf3 clients reported; fewer than N means a link
+# failed; DAEMON_MS and PPPD_MS: the daemon's and its pppds' (ours: helper's) CPU time during
+# the run).
 tp_run() {
   round=$1 label=$2 n=$3 root=$4 peer=$5 helper=${6:-}
   tp_lns_links "$peer" | head -n "$n" >"$LAB_TMP/links"
@@ -189,7 +191,8 @@ tp_run() {
       mb = mbit * s / 8
       d = mb > 0 ? (b[1] - a[1]) * 1000 / hz / mb : 0
       p = mb > 0 ? (b[2] - a[2]) * 1000 / hz / mb : 0
-      printf "%d %s %d %.1f %.1f %.1f %d %d\n", round, label, n, mbit, d, p, k, (b[1] - a[1]) * 1000 / hz
+      printf "%d %s %d %.1f %.1f %.1f %d %d %d\n", round, label, n, mbit, d, p, k,
+        (b[1] - a[1]) * 1000 / hz, (b[2] - a[2]) * 1000 / hz
     }' >>"$ROWS"
   lab_step "round $round: $(tail -n 1 "$ROWS")"
 }
@@ -291,8 +294,10 @@ AWK
 
 # tp_report_kernel : issue 12's figures from ROWS: per round and median, ours-kernel's Mbit/s
 # over xl2tpd-kernel's (target >= 0.95x) and over ours-userspace's (target >= 3x), and our
-# kernel-path daemon's CPU time over our userspace daemon's in the same round (target <= 2%)
-# and over the TP_SECONDS of transfer (the run takes longer: iperf3's start and end).
+# kernel-path daemon's CPU time over our userspace daemon's in the same round (target <= 2%),
+# the Node process alone and with its helper and pppds (since the helper carries the userspace
+# path's frames both ways, the Node process alone moves almost nothing there), and over the
+# TP_SECONDS of transfer (the run takes longer: iperf3's start and end).
 tp_report_kernel() {
   awk -v s="$TP_SECONDS" -v sizes="$TP_SIZES" -f - "$ROWS" <<'AWK'
 function median(m, v,   i, j, t) {
@@ -311,7 +316,7 @@ function line(title, n, what, fmt,   r, m, v, x, out) {
   if (m > 0) out = out sprintf("; median " fmt, median(m, v))
   print out
 }
-{ mbit[$1, $2, $3] = $4; ms[$1, $2, $3] = $8; if ($1 > nr) nr = $1 }
+{ mbit[$1, $2, $3] = $4; ms[$1, $2, $3] = $8; all[$1, $2, $3] = $8 + $9; if ($1 > nr) nr = $1 }
 END {
   nn = split(sizes, ns, " ")
   for (r = 1; r <= nr; r++) for (i = 1; i <= nn; i++) {
@@ -321,6 +326,7 @@ END {
     if (x > 0) fig[r, "vs-xk", n] = k / x
     if (u > 0) fig[r, "vs-ou", n] = k / u
     if (ms[r, "ours-userspace", n] > 0) fig[r, "cpu-ou", n] = 100 * ms[r, "ours-kernel", n] / ms[r, "ours-userspace", n]
+    if (all[r, "ours-userspace", n] > 0) fig[r, "all-ou", n] = 100 * all[r, "ours-kernel", n] / all[r, "ours-userspace", n]
     fig[r, "cpu-wall", n] = 100 * ms[r, "ours-kernel", n] / (s * 1000)
     fig[r, "ms", n] = ms[r, "ours-kernel", n]
   }
@@ -331,6 +337,7 @@ END {
     line("Mbit/s, ours-kernel / ours-userspace", n, "vs-ou", "%.2fx")
     line("daemon CPU ms during the run, ours-kernel", n, "ms", "%d")
     line("daemon CPU, ours-kernel / ours-userspace", n, "cpu-ou", "%.1f%%")
+    line("daemon + helper and pppds CPU, ours-kernel / ours-userspace", n, "all-ou", "%.1f%%")
     line("daemon CPU, ours-kernel / the " s " s of transfer", n, "cpu-wall", "%.2f%%")
   }
 }
@@ -436,6 +443,17 @@ tp_report_kernel >>"$REPORT"
   echo "ours-kernel daemon's counters at the end (l2tpctl stats):"
   lab_ctl "$LAB_TMP/l2tpctl-kernel.sock" stats | grep -E '^(received|forwarded|sent|direct|drops|data)' |
     sed 's/^/  /'
+} >>"$REPORT" 2>&1
+# Frames our userspace path lost on the way, per session (l2tpctl status: received and not
+# delivered to pppd, mostly its pty full; from pppd and not sent): where TCP's losses through
+# ours happened, if here.
+{
+  echo "ours-userspace sessions at the end (l2tpctl status: local ID, rx and tx packets, rx and tx dropped):"
+  lab_ctl "$LAB_TMP/l2tpctl.sock" status --json | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      for (const t of JSON.parse(s).tunnels) for (const x of t.sessions) { const c = x.counters;
+        console.log("  " + [x.localId, c.rxPackets, c.txPackets, c.rxDropped, c.txDropped].join(" ")); }
+    });'
 } >>"$REPORT" 2>&1
 # Datagrams the kernel dropped at a full receive queue, per UDP socket of the LNSs (skmem's d:
 # since each socket's creation): whether a path lost frames before its daemon read them.
