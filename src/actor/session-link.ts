@@ -247,10 +247,20 @@ export class SessionLink implements DataChannelSink, PseudowireSink, DrivenData 
     );
   }
 
-  /** The data path's statistics: packet and octet counters are the path's own where it keeps them (kernel). */
+  /**
+   * The data path's statistics: packet and octet counters are the path's own where it keeps
+   * them (kernel); drops are its own and this thread's (a data message that reached us anyway).
+   */
   dataStats(): DataChannelStats {
     const own = this.path?.counters?.();
-    return own === undefined ? this.data.stats : { ...this.data.stats, ...own };
+    const mine = this.data.stats;
+    if (own === undefined) return mine;
+    return {
+      ...mine,
+      ...own,
+      rxDropped: own.rxDropped + mine.rxDropped,
+      txDropped: own.txDropped + mine.txDropped,
+    };
   }
 
   /** Read the path's own counters again (the kernel's), before `dataStats`. */

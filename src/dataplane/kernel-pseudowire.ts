@@ -5,7 +5,7 @@
 // counters of the session (`kernelStats`). The tunnel itself (the supervisor's socket made a
 // kernel tunnel) is the actor's: it exists before any session of it starts here.
 import type { Logger } from 'pino';
-import type { TrafficCounters } from '../ops/control-protocol.js';
+import type { SessionCounters } from '../ops/control-protocol.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import { KERNEL_SESSION_FD, type KernelSession } from '../pppd/helper-protocol.js';
 import { pppdHelper, type SpawnedChild } from '../pppd/pppd-helper.js';
@@ -63,7 +63,14 @@ export class KernelPseudowire implements Pseudowire, SpawnedChild {
   private killTimer: NodeJS.Timeout | undefined;
   private stopWaiters: Array<() => void> | undefined;
   /** The kernel's counters as last read (`refreshCounters`). */
-  private traffic: TrafficCounters = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 };
+  private traffic: SessionCounters = {
+    rxPackets: 0,
+    txPackets: 0,
+    rxBytes: 0,
+    txBytes: 0,
+    rxDropped: 0,
+    txDropped: 0,
+  };
   readonly identity: PppdIdentity = {};
   networkUp = false;
   private readonly fields: Record<string, unknown>;
@@ -88,7 +95,7 @@ export class KernelPseudowire implements Pseudowire, SpawnedChild {
     );
   }
 
-  counters(): TrafficCounters {
+  counters(): SessionCounters {
     return this.traffic;
   }
 
@@ -106,6 +113,9 @@ export class KernelPseudowire implements Pseudowire, SpawnedChild {
         txPackets: Number(s.txPackets),
         rxBytes: Number(s.rxBytes),
         txBytes: Number(s.txBytes),
+        // Sequenced messages behind the expected Ns, and malformed or unsendable ones.
+        rxDropped: Number(s.rxSeqDiscards + s.rxErrors),
+        txDropped: Number(s.txErrors),
       };
     } catch (err) {
       // ESRCH: pppd just went (the last counters read stay).

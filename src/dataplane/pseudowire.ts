@@ -5,7 +5,7 @@
 // Unit tests use fakes (test/support/fake-pseudowire.ts). Types only: no I/O here.
 import type { Logger } from 'pino';
 import type { PeerAddress } from '../runtime/actor-api.js';
-import type { TrafficCounters } from '../ops/control-protocol.js';
+import type { SessionCounters } from '../ops/control-protocol.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import type { DataChannelOptions } from './data-channel.js';
 import type { PppdArgsInput } from '../pppd/pppd-args.js';
@@ -102,8 +102,8 @@ export interface Pseudowire {
    * this thread. Absent where frames never cross Node.
    */
   sendDirect?(send: DirectSend | undefined): void;
-  /** The session's data counters, where the path keeps them itself (the kernel's), as last read. */
-  counters?(): TrafficCounters;
+  /** The session's data counters and drops, where the path keeps them itself (the kernel's), as last read. */
+  counters?(): SessionCounters;
   /** Read those counters again (the kernel's are asked of the helper); never rejects. */
   refreshCounters?(): Promise<void>;
   /**

@@ -60,8 +60,8 @@ export interface SessionStatus {
  * A session's traffic and, on the userspace path, the frames it lost on the way: data messages
  * received and not delivered to pppd (pppd's pty full, duplicates, late, malformed) and frames
  * from pppd not sent (refused by the socket, too large). Where TCP through a session slows
- * down, these say whether frames were lost here. Always 0 on the kernel path (its own drops
- * stay in the kernel).
+ * down, these say whether frames were lost here. On the kernel path, the kernel's: sequenced
+ * messages discarded and receive errors; send errors.
  */
 export interface SessionCounters extends TrafficCounters {
   rxDropped: number;

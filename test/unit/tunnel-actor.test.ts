@@ -308,11 +308,18 @@ test("a path no frame crosses (as the kernel): its own counters are the session'
   bench.settle();
   const pw = bench.pseudowires.of(sid);
   assert.ok(pw instanceof NullPseudowire);
-  Object.assign(pw.ownCounters, { rxPackets: 12, txPackets: 34, rxBytes: 1200, txBytes: 3400 });
+  Object.assign(pw.ownCounters, {
+    rxPackets: 12,
+    txPackets: 34,
+    rxBytes: 1200,
+    txBytes: 3400,
+    rxDropped: 2,
+    txDropped: 1,
+  });
   const data = status(bench).sessions[0]!.data;
   assert.deepEqual(
-    [data.rxPackets, data.txPackets, data.rxBytes, data.txBytes],
-    [12, 34, 1200, 3400],
+    [data.rxPackets, data.txPackets, data.rxBytes, data.txBytes, data.rxDropped, data.txDropped],
+    [12, 34, 1200, 3400, 2, 1],
   );
   // A data message that still reaches us goes nowhere, counted.
   bench.sendFrame(peerSid, frame(1));
