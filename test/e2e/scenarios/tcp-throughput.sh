@@ -12,10 +12,12 @@
 # median, and each LNS's CPU per megabyte moved, from /proc, per PID (both xl2tpds are named
 # xl2tpd): the daemon (threads included) and, apart, its pppds (ours: the helper and pppd),
 # and at the end our userspace sessions' counters (frames dropped on the way to and from pppd:
-# where TCP's losses through ours happened). Under TCG the absolute figures mean little and
-# swing with the host's load: compare within a round. Knobs from the host environment:
-# TP_SECONDS (6), TP_CALLS (10), TP_SIZES (session counts measured each round, at most TP_CALLS: "1 TP_CALLS";
-# issue 12 asks for "1 20", issue 17 for "1 10"), TP_ROUNDS (3), TP_OURS_WORKERS (1),
+# where TCP's losses through ours happened); beside it, net-LABEL-N.txt: per run, the IP, UDP
+# and TCP counters and interface drops that moved in each namespace (where segments were lost
+# on the way). Under TCG the absolute figures mean little and swing with the host's load:
+# compare within a round. Knobs from the host environment: TP_SECONDS (6), TP_CALLS (10),
+# TP_SIZES (session counts measured each round, at most TP_CALLS: "1 TP_CALLS"; issue 12
+# asks for "1 20", issue 17 for "1 10"), TP_ROUNDS (3), TP_OURS_WORKERS (1),
 # TP_PROFILE (1 or userspace: each thread of our userspace-path daemon CPU-profiled into
 # $LAB_LOGDIR/prof/*.cpuprofile, which slows it; kernel: the kernel-path daemon's, into
 # prof-kernel/; never both: under TCG two profilers' threads took the guest's CPUs and ours
@@ -130,6 +132,24 @@ tp_procs_top() {
   echo
 }
 
+# tp_net NS : "NAME VALUE" of NS's IP, UDP and TCP counters (/proc/net/snmp and netstat: a
+# line of names, then a line of values) and of its interfaces' receive and send drops.
+tp_net() {
+  ip netns exec "$1" cat /proc/net/snmp /proc/net/netstat /proc/net/dev | awk '
+    /^[A-Za-z]+: [A-Za-z]/ { split($0, names, " "); next }
+    /^[A-Za-z]+: [-0-9]/ { for (i = 2; i <= NF; i++) print names[1] names[i], $i; next }
+    /:/ { sub(/^ */, ""); split($0, d, /[: ]+/); print "dev:" d[1] ":rxdrop", d[5]; print "dev:" d[1] ":txdrop", d[13] }'
+}
+
+# tp_net_diff BEFORE AFTER : the counters of tp_net that moved and say where packets went
+# missing or were resent: reassembly and fragments, errors, drops, TCP's losses and retransmits.
+tp_net_diff() {
+  awk 'NR == FNR { a[$1] = $2; next }
+    $1 ~ /Reasm|Frag|Err|Drop|drop|Discard|Retrans|Loss|Timeouts|Backlog|Prune|Overflow/ && $2 != a[$1] {
+      printf "%s %d ", $1, $2 - a[$1] }
+    END { print "" }' "$1" "$2"
+}
+
 # tp_lns_links LOCAL : "IFACE LOCAL PEER" of the LAC side's ppp interfaces whose peer is the
 # LNS's PPP address LOCAL.
 tp_lns_links() {
@@ -154,6 +174,8 @@ tp_run() {
   [ "$label" != ours-kernel ] || ctl0=$(tp_control_counts)
   [ "${label#ours-}" = "$label" ] || tp_threads "$root" >"$LAB_TMP/threads0"
   tp_procs >"$LAB_TMP/procs0"
+  tp_net tp-lns >"$LAB_TMP/net-lns0"
+  tp_net tp-lac >"$LAB_TMP/net-lac0"
   cpu0=$(tp_cpu "$root" "$helper")
   t0=$(cut -d' ' -f1 /proc/uptime)
   i=1
@@ -171,6 +193,12 @@ tp_run() {
   echo "$round $label $n $t0 $(cut -d' ' -f1 /proc/uptime)" >>"$LAB_LOGDIR/windows.txt"
   cpu1=$(tp_cpu "$root" "$helper")
   tp_procs >"$LAB_TMP/procs1"
+  tp_net tp-lns >"$LAB_TMP/net-lns1"
+  tp_net tp-lac >"$LAB_TMP/net-lac1"
+  {
+    echo "round $round: lns: $(tp_net_diff "$LAB_TMP/net-lns0" "$LAB_TMP/net-lns1")"
+    echo "round $round: lac: $(tp_net_diff "$LAB_TMP/net-lac0" "$LAB_TMP/net-lac1")"
+  } >>"$LAB_LOGDIR/net-$label-$n.txt"
   echo "round $round: $(tp_procs_top "$LAB_TMP/procs0" "$LAB_TMP/procs1")" \
     >>"$LAB_LOGDIR/procs-$label-$n.txt"
   if [ "${label#ours-}" != "$label" ]; then
