@@ -142,10 +142,11 @@ tp_net() {
 }
 
 # tp_net_diff BEFORE AFTER : the counters of tp_net that moved and say where packets went
-# missing or were resent: reassembly and fragments, errors, drops, TCP's losses and retransmits.
+# missing or were resent: reassembly and fragments, errors, drops, TCP's losses, retransmits
+# and reordering (DSACKs: resent though not lost).
 tp_net_diff() {
   awk 'NR == FNR { a[$1] = $2; next }
-    $1 ~ /Reasm|Frag|Err|Drop|drop|Discard|Retrans|Loss|Timeouts|Backlog|Prune|Overflow/ && $2 != a[$1] {
+    $1 ~ /Reasm|Frag|Err|Drop|drop|Discard|Retrans|Loss|Timeouts|Backlog|Prune|Overflow|Reorder|DSACK|Spurious/ && $2 != a[$1] {
       printf "%s %d ", $1, $2 - a[$1] }
     END { print "" }' "$1" "$2"
 }
