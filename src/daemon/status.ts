@@ -1,15 +1,11 @@
 // Turn what a tunnel actor reports about itself into the control protocol's TunnelStatus.
-import type { SessionStatus, StatusFilter, TunnelStatus } from '../ops/control-protocol.js';
+import {
+  NO_SESSION_TRAFFIC,
+  type SessionStatus,
+  type StatusFilter,
+  type TunnelStatus,
+} from '../ops/control-protocol.js';
 import type { ActorStatus } from '../runtime/messages.js';
-
-const NO_TRAFFIC = {
-  rxPackets: 0,
-  txPackets: 0,
-  rxBytes: 0,
-  txBytes: 0,
-  rxDropped: 0,
-  txDropped: 0,
-} as const;
 
 export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): TunnelStatus {
   const r = a.status;
@@ -45,7 +41,7 @@ export function toTunnelStatus(a: ActorStatus, lacSection: string | undefined): 
       address: null,
       user: null,
       interface: null,
-      counters: { ...NO_TRAFFIC },
+      counters: { ...NO_SESSION_TRAFFIC },
     });
   }
   const sum = (k: 'rxPackets' | 'txPackets' | 'rxBytes' | 'txBytes') =>

@@ -5,7 +5,7 @@
 // counters of the session (`kernelStats`). The tunnel itself (the supervisor's socket made a
 // kernel tunnel) is the actor's: it exists before any session of it starts here.
 import type { Logger } from 'pino';
-import type { SessionCounters } from '../ops/control-protocol.js';
+import { NO_SESSION_TRAFFIC, type SessionCounters } from '../ops/control-protocol.js';
 import type { PppdIdentity } from '../ppp/pppd-log.js';
 import { KERNEL_SESSION_FD, type KernelSession } from '../pppd/helper-protocol.js';
 import { pppdHelper, type SpawnedChild } from '../pppd/pppd-helper.js';
@@ -63,14 +63,7 @@ export class KernelPseudowire implements Pseudowire, SpawnedChild {
   private killTimer: NodeJS.Timeout | undefined;
   private stopWaiters: Array<() => void> | undefined;
   /** The kernel's counters as last read (`refreshCounters`). */
-  private traffic: SessionCounters = {
-    rxPackets: 0,
-    txPackets: 0,
-    rxBytes: 0,
-    txBytes: 0,
-    rxDropped: 0,
-    txDropped: 0,
-  };
+  private traffic: SessionCounters = { ...NO_SESSION_TRAFFIC };
   readonly identity: PppdIdentity = {};
   networkUp = false;
   private readonly fields: Record<string, unknown>;

@@ -68,6 +68,16 @@ export interface SessionCounters extends TrafficCounters {
   txDropped: number;
 }
 
+/** A session before any traffic: copy it (`{ ...NO_SESSION_TRAFFIC }`) to count from. */
+export const NO_SESSION_TRAFFIC: Readonly<SessionCounters> = Object.freeze({
+  rxPackets: 0,
+  txPackets: 0,
+  rxBytes: 0,
+  txBytes: 0,
+  rxDropped: 0,
+  txDropped: 0,
+});
+
 export interface TunnelStatus {
   localId: number;
   remoteId: number;

@@ -5,7 +5,7 @@
 //   stand-in pppd in echo mode;
 // - null: a path that takes no frames and keeps its own counters, as a kernel path does.
 import type { Logger } from 'pino';
-import type { SessionCounters } from '../../src/ops/control-protocol.js';
+import { NO_SESSION_TRAFFIC, type SessionCounters } from '../../src/ops/control-protocol.js';
 import type { PppdIdentity } from '../../src/ppp/pppd-log.js';
 import type {
   Pseudowire,
@@ -158,14 +158,7 @@ export class EchoPseudowire extends FakePseudowire {
 /** A path no frame crosses (as on a kernel socket): it counts the session's traffic itself. */
 export class NullPseudowire extends FakePseudowire {
   /** What a kernel would report; the test sets it. */
-  readonly ownCounters: SessionCounters = {
-    rxPackets: 0,
-    txPackets: 0,
-    rxBytes: 0,
-    txBytes: 0,
-    rxDropped: 0,
-    txDropped: 0,
-  };
+  readonly ownCounters: SessionCounters = { ...NO_SESSION_TRAFFIC };
 
   counters(): SessionCounters {
     return { ...this.ownCounters };

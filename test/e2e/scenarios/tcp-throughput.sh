@@ -478,11 +478,7 @@ tp_report_kernel >>"$REPORT"
 # ours happened, if here.
 {
   echo "ours-userspace sessions at the end (l2tpctl status: local ID, rx and tx packets, rx and tx dropped):"
-  lab_ctl "$LAB_TMP/l2tpctl.sock" status --json | node -e '
-    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      for (const t of JSON.parse(s).tunnels) for (const x of t.sessions) { const c = x.counters;
-        console.log("  " + [x.localId, c.rxPackets, c.txPackets, c.rxDropped, c.txDropped].join(" ")); }
-    });'
+  lab_status "$LAB_TMP/l2tpctl.sock" | awk '$1 == "session" { print "  " $3, $6, $7, $9, $10 }'
 } >>"$REPORT" 2>&1
 # Datagrams the kernel dropped at a full receive queue, per UDP socket of the LNSs (skmem's d:
 # since each socket's creation): whether a path lost frames before its daemon read them.

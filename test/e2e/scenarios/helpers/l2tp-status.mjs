@@ -1,7 +1,7 @@
 // Our daemon's status as l2tpctl gets it (same client, same control socket), printed one
 // line per tunnel and per session so shell scenarios can count and pick with awk:
 //   tunnel LOCAL_ID STATE WORKER SECTION PEER_ADDRESS PEER_PORT REMOTE_ID SESSIONS
-//   session TUNNEL_ID LOCAL_ID REMOTE_ID ADDRESS RX_PACKETS TX_PACKETS DATA_PATH
+//   session TUNNEL_ID LOCAL_ID REMOTE_ID ADDRESS RX_PACKETS TX_PACKETS DATA_PATH RX_DROPPED TX_DROPPED
 // Usage: node l2tp-status.mjs SOCKET REPO. Exit 1 when the daemon does not answer.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,7 +21,7 @@ for (const t of reply.result.tunnels) {
   for (const s of t.sessions) {
     const c = s.counters;
     console.log(
-      `session ${t.localId} ${s.localId} ${s.remoteId} ${s.address ?? '-'} ${c.rxPackets} ${c.txPackets} ${s.dataPath ?? '-'}`,
+      `session ${t.localId} ${s.localId} ${s.remoteId} ${s.address ?? '-'} ${c.rxPackets} ${c.txPackets} ${s.dataPath ?? '-'} ${c.rxDropped} ${c.txDropped}`,
     );
   }
 }
